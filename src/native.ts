@@ -1,0 +1,120 @@
+// The one typed loader of the C++ addon. Importing this module never throws: when the
+// addon cannot be loaded (no prebuild for this platform, no compiler), every function
+// that needs it throws ERR_OVERSEER_NATIVE_UNAVAILABLE with the load error as `cause`.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { debug } from './debug.js';
+
+/** What describeFd() reports about a file descriptor. */
+export interface FdDescription {
+  family: 'IPv4' | 'IPv6' | 'unix' | 'other';
+  type: 'stream' | 'dgram' | 'seqpacket' | 'other';
+  listening: boolean;
+  /** IP address for IPv4/IPv6 sockets. */
+  address?: string;
+  /** Port for IPv4/IPv6 sockets. */
+  port?: number;
+  /** Bound path for unix sockets ('' when unbound, '@name' for the abstract namespace). */
+  path?: string;
+}
+
+export interface PeerCredentials {
+  uid: number;
+  gid: number;
+  /** -1 where the platform cannot tell. */
+  pid: number;
+}
+
+export interface ReceivedMessage {
+  /** The data payload; empty when the peer closed its end. */
+  data: Buffer;
+  /** Received descriptors, each already CLOEXEC. The caller owns and must close them. */
+  fds: number[];
+}
+
+export interface TcpListenOptions {
+  host: string;
+  port: number;
+  backlog: number;
+  ipv6Only: boolean;
+  reusePort: boolean;
+}
+
+/** The addon's surface. Every failure is an Error with code, errno and syscall. */
+export interface NativeBinding {
+  /** socket + setsockopt + bind + listen. Returns a CLOEXEC listening fd that libuv never sees. */
+  tcpListen(options: TcpListenOptions): number;
+  /** A listening unix stream socket bound to `path` (which must not exist). */
+  unixListen(path: string, backlog: number): number;
+  describeFd(fd: number): FdDescription;
+  getCloexec(fd: number): boolean;
+  setCloexec(fd: number, on: boolean): void;
+  /** dup(2), with the new fd CLOEXEC. */
+  dup(fd: number): number;
+  close(fd: number): void;
+  /** A connected unix stream socket fd (CLOEXEC, blocking), made off the event loop. */
+  unixConnect(path: string, timeoutMs: number): Promise<number>;
+  /** accept(2) off the event loop; the new fd is CLOEXEC. */
+  accept(listenFd: number, timeoutMs: number): Promise<number>;
+  /** sendmsg(2) with SCM_RIGHTS, off the event loop. */
+  sendFds(sockFd: number, fds: number[], data: Buffer, timeoutMs: number): Promise<void>;
+  /** recvmsg(2) with MSG_CMSG_CLOEXEC, off the event loop. MSG_CTRUNC is an EMSGSIZE error. */
+  recvFds(sockFd: number, maxFds: number, maxBytes: number, timeoutMs: number): Promise<ReceivedMessage>;
+  peerCredentials(fd: number): PeerCredentials;
+  /** Linux PR_SET_PDEATHSIG; ENOTSUP elsewhere. */
+  setParentDeathSignal(signal: number): void;
+  /** One datagram to an AF_UNIX SOCK_DGRAM path; '@name' is the abstract namespace. */
+  sendDatagram(path: string, data: Buffer): void;
+  /** The platform this addon was compiled for, as process.platform names it. */
+  readonly platform: string;
+}
+
+export interface NativeUnavailableError extends Error {
+  code: 'ERR_OVERSEER_NATIVE_UNAVAILABLE';
+}
+
+const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+let binding: NativeBinding | undefined;
+let loadError: unknown;
+
+function load(): void {
+  if (process.env.OVERSEER_NO_NATIVE === '1') {
+    loadError = new Error('disabled by OVERSEER_NO_NATIVE=1');
+    return;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
+    binding = nodeGypBuild(packageRoot);
+  } catch (err) {
+    loadError = err;
+    debug('native addon unavailable: %s', err instanceof Error ? err.message : String(err));
+  }
+}
+load();
+
+/** True when the addon loaded. */
+export function nativeAvailable(): boolean {
+  return binding !== undefined;
+}
+
+/** Why the addon did not load, or undefined when it did. */
+export function nativeLoadError(): unknown {
+  return loadError;
+}
+
+function unavailable(): NativeUnavailableError {
+  const reason = loadError instanceof Error ? loadError.message : String(loadError);
+  const err = new Error(`overseer's native addon is not available: ${reason}`, {
+    cause: loadError,
+  }) as NativeUnavailableError;
+  err.code = 'ERR_OVERSEER_NATIVE_UNAVAILABLE';
+  return err;
+}
+
+/** The loaded addon, or a throw of ERR_OVERSEER_NATIVE_UNAVAILABLE. */
+export function native(): NativeBinding {
+  if (binding === undefined) throw unavailable();
+  return binding;
+}

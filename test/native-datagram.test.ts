@@ -1,0 +1,103 @@
+// sendDatagram to an AF_UNIX SOCK_DGRAM socket at a path and in the abstract namespace.
+// Node cannot receive unix datagrams, so a tiny python3 program does.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { native } from '../src/native.js';
+import { isLinux, makeTempDir, sysError } from './support/native.js';
+
+const n = native();
+const tmp = makeTempDir();
+const children: ChildProcess[] = [];
+after(() => {
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  tmp.cleanup();
+});
+
+const hasPython =
+  spawnSync('python3', ['-c', 'import socket; socket.AF_UNIX'], { timeout: 10_000 }).status === 0;
+
+const RECEIVER = `
+import socket, sys
+name = sys.argv[1]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind('\\0' + name[1:] if name.startswith('@') else name)
+s.settimeout(10)
+print('ready', flush=True)
+data = s.recv(65536)
+print(data.hex(), flush=True)
+`;
+
+/** Starts a receiver bound to `name`; resolves with a function that awaits its one datagram. */
+async function receiver(name: string): Promise<() => Promise<Buffer>> {
+  const child = spawn('python3', ['-c', RECEIVER, name], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let out = '';
+  child.stdout?.setEncoding('utf8');
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('receiver did not start')), 10_000);
+    child.stdout?.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.startsWith('ready\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`receiver exited early: ${out}`));
+    });
+  });
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
+    const hex = out.split('\n')[1] ?? '';
+    return Buffer.from(hex, 'hex');
+  };
+}
+
+describe('sendDatagram', { skip: !hasPython && 'python3 is not available', timeout: 30_000 }, () => {
+  test('to a socket at a path', async () => {
+    const socketPath = path.join(tmp.dir, 'notify.sock');
+    const received = await receiver(socketPath);
+    n.sendDatagram(socketPath, Buffer.from('READY=1\nSTATUS=path'));
+    assert.equal((await received()).toString(), 'READY=1\nSTATUS=path');
+  });
+
+  test('to an abstract @name', { skip: !isLinux && 'Linux only' }, async () => {
+    const name = `@overseer-test-dgram-${process.pid}-${Date.now()}`;
+    const received = await receiver(name);
+    n.sendDatagram(name, Buffer.from('READY=1\nSTATUS=abstract'));
+    assert.equal((await received()).toString(), 'READY=1\nSTATUS=abstract');
+  });
+});
+
+describe('sendDatagram errors', () => {
+  test('ENOENT for a missing path', () => {
+    assert.throws(
+      () => n.sendDatagram(path.join(tmp.dir, 'missing.sock'), Buffer.from('x')),
+      sysError('ENOENT', 'sendto'),
+    );
+  });
+
+  test('ECONNREFUSED for a stale socket file and an unbound abstract name', () => {
+    const stale = path.join(tmp.dir, 'stale.sock');
+    n.close(n.unixListen(stale, 1));
+    assert.throws(() => n.sendDatagram(stale, Buffer.from('x')), sysError('ECONNREFUSED', 'sendto'));
+    if (isLinux) {
+      const nobody = `@overseer-test-nobody-${process.pid}-${Date.now()}`;
+      assert.throws(() => n.sendDatagram(nobody, Buffer.from('x')), sysError('ECONNREFUSED', 'sendto'));
+    }
+  });
+
+  test('ENAMETOOLONG for a path that does not fit', () => {
+    assert.throws(
+      () => n.sendDatagram(`/tmp/${'x'.repeat(200)}`, Buffer.from('x')),
+      sysError('ENAMETOOLONG', 'sendto'),
+    );
+  });
+});

@@ -1,0 +1,47 @@
+// With the addon gone (no build/, no prebuilds/), importing overseer still works and what
+// needs the addon fails with a clear, coded error.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+
+const root = path.resolve(new URL('../..', import.meta.url).pathname);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-noaddon-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('import overseer works with the addon deleted', () => {
+  // A copy of the package as it would be installed, minus any compiled addon.
+  const pkg = path.join(tmp, 'node_modules', 'overseer');
+  fs.mkdirSync(pkg, { recursive: true });
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
+  fs.cpSync(path.join(root, 'dist', 'src'), path.join(pkg, 'dist', 'src'), { recursive: true });
+  fs.symlinkSync(
+    path.join(root, 'node_modules', 'node-gyp-build'),
+    path.join(tmp, 'node_modules', 'node-gyp-build'),
+  );
+  const probe = `
+    const overseer = await import('overseer');
+    const { native } = await import('overseer/dist/src/native.js').catch(() => import(${JSON.stringify(path.join(pkg, 'dist/src/native.js'))}));
+    let err;
+    try { native().describeFd(0); } catch (e) { err = e; }
+    console.log(JSON.stringify({
+      exports: Object.keys(overseer).sort(),
+      supported: overseer.isSupported(),
+      code: err?.code,
+      hasCause: err?.cause instanceof Error,
+      message: err?.message,
+    }));
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], {
+    cwd: tmp,
+    env: { ...process.env, PREBUILDS_ONLY: '' },
+  });
+  const result = JSON.parse(out.toString().trim().split('\n').pop()!);
+  assert.equal(result.supported, false);
+  assert.ok(result.exports.includes('isSupported'));
+  assert.equal(result.code, 'ERR_OVERSEER_NATIVE_UNAVAILABLE');
+  assert.equal(result.hasCause, true);
+  assert.match(result.message, /native addon is not available/);
+});
