@@ -1,0 +1,50 @@
+// Parsing of listen addresses: ':3000', 'host:port', '[::1]:port', ':0' and 'unix:/path'.
+import net from 'node:net';
+import path from 'node:path';
+import { configError } from './errors.js';
+
+export type ListenAddress =
+  | { kind: 'tcp'; host: string; port: number; text: string }
+  | { kind: 'unix'; path: string; text: string };
+
+/** Parses one address string; throws a coded TypeError naming `field` when it is bad. */
+export function parseAddress(text: unknown, field: string): ListenAddress {
+  if (typeof text !== 'string' || text.length === 0) {
+    throw configError(field, `must be a non-empty address string, got ${describe(text)}`);
+  }
+  if (text.startsWith('unix:')) {
+    const p = text.slice('unix:'.length);
+    if (!path.isAbsolute(p)) throw configError(field, `must name an absolute socket path, got '${text}'`);
+    return { kind: 'unix', path: p, text };
+  }
+  const colon = text.lastIndexOf(':');
+  if (colon < 0) throw configError(field, `must be 'host:port', ':port' or 'unix:/path', got '${text}'`);
+  let host = text.slice(0, colon);
+  const portText = text.slice(colon + 1);
+  if (host.startsWith('[') && host.endsWith(']')) {
+    host = host.slice(1, -1);
+    if (net.isIPv6(host) === false) throw configError(field, `has a bad IPv6 address in '${text}'`);
+  } else if (host.includes(':')) {
+    throw configError(field, `must bracket IPv6 addresses ('[::1]:3000'), got '${text}'`);
+  }
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw configError(field, `has a bad port in '${text}' (0-65535)`);
+  }
+  if (host === 'localhost') host = '127.0.0.1';
+  if (host !== '' && net.isIP(host) === 0) {
+    throw configError(field, `must use an IP address, not a host name, got '${text}'`);
+  }
+  return { kind: 'tcp', host, port: Number(portText), text };
+}
+
+/** The address as users write it, with the real port (for ':0'). */
+export function formatAddress(addr: ListenAddress, port?: number): string {
+  if (addr.kind === 'unix') return addr.text;
+  const host = net.isIPv6(addr.host) ? `[${addr.host}]` : addr.host;
+  return `${host}:${port ?? addr.port}`;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return "''";
+  return value === null ? 'null' : typeof value;
+}

@@ -1,0 +1,215 @@
+// The run() config: its type, defaults and validation. Every mistake is a coded TypeError
+// that names the field, thrown before anything is started.
+import type { RequestListener } from 'node:http';
+import { constants } from 'node:os';
+import { type ListenAddress, parseAddress } from './address.js';
+import { configError } from './errors.js';
+import type { Fetcher } from './fetcher/fetcher.js';
+import type { State } from './state.js';
+
+export type RestartMode = 'overlap' | 'sequential';
+
+export interface Config {
+  /** Runs in each worker. The worker is ready when it returns, or when its promise resolves. */
+  program: (state: State) => void | Promise<void>;
+  /** One listen address: ':3000', '127.0.0.1:3000', '[::1]:3000', ':0' or 'unix:/path.sock'. */
+  address?: string;
+  /** Several listen addresses; workers get them as listeners in this order. */
+  addresses?: string[];
+  /** Where new versions come from (see overseer/fetcher). */
+  fetcher?: Fetcher;
+  /** Serves control-socket routes outside /overseer/*. */
+  handler?: RequestListener;
+  /** The signal that restarts the workers. Default 'SIGUSR2'. */
+  restartSignal?: NodeJS.Signals;
+  /** How long a draining worker may take before it is SIGKILLed, in ms. Default 30000. */
+  terminateTimeout?: number;
+  /** The least time between two fetches, in ms. Default 1000. */
+  minFetchInterval?: number;
+  /** Runs on a staged new version before it is swapped in; a throw or rejection cancels. */
+  preUpgrade?: (tempPath: string) => void | Promise<void>;
+  /** Print the master's debug log to stderr (NODE_DEBUG=overseer does the same). */
+  debug?: boolean;
+  /** Silence overseer's warnings. */
+  noWarn?: boolean;
+  /** When a worker exits, exit the master with its code instead of replacing it. */
+  noRestart?: boolean;
+  /** After a successful fetch, swap the new version in but do not restart. */
+  noRestartAfterFetch?: boolean;
+  /** Fail instead of falling back to running the program in-process when unsupported. */
+  required?: boolean;
+  /** How many workers to run. Default 1. */
+  workers?: number;
+  /** 'overlap' (default): new workers are ready before old ones drain. 'sequential': Go's order. */
+  restartMode?: RestartMode;
+  /** How long a new worker may take to become ready, in ms. Default 30000. */
+  readyTimeout?: number;
+  /** Give each worker slot its own SO_REUSEPORT socket (Linux, FreeBSD). Default false. */
+  reusePort?: boolean;
+  /** Listen backlog of the sockets the master makes. Default 511, as Node's. */
+  backlog?: number;
+  /** Where the control socket lives; '' disables it. Default: a fresh path in os.tmpdir(). */
+  ipcPath?: string;
+}
+
+export interface ResolvedConfig {
+  program: Config['program'];
+  addresses: ListenAddress[];
+  fetcher: Fetcher | undefined;
+  handler: RequestListener | undefined;
+  restartSignal: NodeJS.Signals;
+  terminateTimeout: number;
+  minFetchInterval: number;
+  preUpgrade: Config['preUpgrade'];
+  debug: boolean;
+  noWarn: boolean;
+  noRestart: boolean;
+  noRestartAfterFetch: boolean;
+  required: boolean;
+  workers: number;
+  restartMode: RestartMode;
+  readyTimeout: number;
+  reusePort: boolean;
+  backlog: number;
+  ipcPath: string | undefined;
+}
+
+const KNOWN = new Set<string>([
+  'program',
+  'address',
+  'addresses',
+  'fetcher',
+  'handler',
+  'restartSignal',
+  'terminateTimeout',
+  'minFetchInterval',
+  'preUpgrade',
+  'debug',
+  'noWarn',
+  'noRestart',
+  'noRestartAfterFetch',
+  'required',
+  'workers',
+  'restartMode',
+  'readyTimeout',
+  'reusePort',
+  'backlog',
+  'ipcPath',
+]);
+
+/** Signals the master handles itself; none of them can be the restart signal. */
+export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
+
+export function resolveConfig(input: unknown): ResolvedConfig {
+  if (typeof input !== 'object' || input === null) throw configError('', 'must be an object');
+  const c = input as Record<string, unknown>;
+  for (const key of Object.keys(c)) {
+    if (!KNOWN.has(key)) throw configError(key, 'is not a known option');
+  }
+  if (typeof c.program !== 'function') throw configError('program', 'must be a function');
+  if (c.address !== undefined && c.addresses !== undefined) {
+    throw configError('address', 'and config.addresses cannot both be set');
+  }
+  let addresses: ListenAddress[] = [];
+  if (c.address !== undefined) addresses = [parseAddress(c.address, 'address')];
+  if (c.addresses !== undefined) {
+    if (!Array.isArray(c.addresses)) throw configError('addresses', 'must be an array of address strings');
+    addresses = c.addresses.map((a, i) => parseAddress(a, `addresses[${i}]`));
+  }
+  const reusePort = bool(c, 'reusePort', false);
+  if (reusePort && addresses.some((a) => a.kind === 'unix')) {
+    throw configError('reusePort', 'does not apply to unix socket addresses');
+  }
+  return {
+    program: c.program as Config['program'],
+    addresses,
+    fetcher: fetcher(c.fetcher),
+    handler: optionalFunction(c, 'handler') as RequestListener | undefined,
+    restartSignal: restartSignal(c.restartSignal),
+    terminateTimeout: duration(c, 'terminateTimeout', 30_000),
+    minFetchInterval: duration(c, 'minFetchInterval', 1_000),
+    preUpgrade: optionalFunction(c, 'preUpgrade') as Config['preUpgrade'],
+    debug: bool(c, 'debug', false),
+    noWarn: bool(c, 'noWarn', false),
+    noRestart: bool(c, 'noRestart', false),
+    noRestartAfterFetch: bool(c, 'noRestartAfterFetch', false),
+    required: bool(c, 'required', false),
+    workers: integer(c, 'workers', 1, 1, 1024),
+    restartMode: restartMode(c.restartMode),
+    readyTimeout: duration(c, 'readyTimeout', 30_000),
+    reusePort,
+    backlog: integer(c, 'backlog', 511, 1, 65535),
+    ipcPath: optionalString(c, 'ipcPath'),
+  };
+}
+
+function bool(c: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const v = c[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw configError(key, `must be a boolean, got ${typeof v}`);
+  return v;
+}
+
+function duration(c: Record<string, unknown>, key: string, fallback: number): number {
+  const v = c[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 2_147_483_647) {
+    throw configError(key, `must be a number of milliseconds (0 to 2^31-1), got ${String(v)}`);
+  }
+  return v;
+}
+
+function integer(
+  c: Record<string, unknown>,
+  key: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const v = c[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw configError(key, `must be an integer from ${min} to ${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+function optionalFunction(c: Record<string, unknown>, key: string): unknown {
+  const v = c[key];
+  if (v !== undefined && typeof v !== 'function') throw configError(key, 'must be a function');
+  return v;
+}
+
+function optionalString(c: Record<string, unknown>, key: string): string | undefined {
+  const v = c[key];
+  if (v !== undefined && typeof v !== 'string') throw configError(key, 'must be a string');
+  return v;
+}
+
+function fetcher(v: unknown): Fetcher | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || typeof (v as Fetcher).fetch !== 'function') {
+    throw configError('fetcher', 'must be an object with a fetch(signal) method');
+  }
+  return v as Fetcher;
+}
+
+function restartSignal(v: unknown): NodeJS.Signals {
+  if (v === undefined) return 'SIGUSR2';
+  if (typeof v !== 'string' || !(v in constants.signals) || UNCATCHABLE.has(v)) {
+    throw configError('restartSignal', `must be a catchable signal name such as 'SIGUSR2', got ${String(v)}`);
+  }
+  if ((SHUTDOWN_SIGNALS as readonly string[]).includes(v)) {
+    throw configError('restartSignal', `cannot be ${v}, which shuts the master down`);
+  }
+  return v as NodeJS.Signals;
+}
+
+function restartMode(v: unknown): RestartMode {
+  if (v === undefined) return 'overlap';
+  if (v !== 'overlap' && v !== 'sequential') {
+    throw configError('restartMode', `must be 'overlap' or 'sequential', got ${String(v)}`);
+  }
+  return v;
+}

@@ -1,0 +1,40 @@
+// The master's events. The master is an EventEmitter; these are its payloads.
+
+export interface ForkEvent {
+  workerId: number;
+  pid: number | undefined;
+  slot: number;
+}
+export interface ReadyEvent extends ForkEvent {
+  startupMs: number;
+}
+export interface ExitEvent extends ForkEvent {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when the master asked for it (restart, shutdown). */
+  expected: boolean;
+}
+export interface CrashEvent extends ExitEvent {
+  /** How long until the replacement starts, in ms; undefined when none will (noRestart, shutdown). */
+  restartInMs: number | undefined;
+}
+export interface RestartResult {
+  ok: boolean;
+  reason: string;
+  durationMs: number;
+  /** Why it failed; the old workers keep serving. */
+  error?: Error;
+}
+export interface ListeningEvent {
+  addresses: readonly string[];
+}
+
+export interface MasterEvents {
+  listening: [ListeningEvent];
+  fork: [ForkEvent];
+  ready: [ReadyEvent];
+  restart: [RestartResult];
+  exit: [ExitEvent];
+  crash: [CrashEvent];
+  error: [Error];
+}

@@ -1,0 +1,380 @@
+// The master's lifecycle: it owns the listening sockets, keeps `workers` workers running,
+// restarts them without an accept gap, replaces crashed ones with backoff, and shuts down
+// on SIGTERM/SIGINT/SIGHUP, exiting with the last worker's exit code.
+import { EventEmitter } from 'node:events';
+import type { ResolvedConfig } from './config.js';
+import { SHUTDOWN_SIGNALS } from './config.js';
+import { debug, warn } from './debug.js';
+import { workerEnvironment } from './env.js';
+import { codedError, errorMessage } from './errors.js';
+import type { MasterEvents, RestartResult } from './events.js';
+import { exitCodeOf } from './exit-code.js';
+import { createSlot, type Slot } from './slot.js';
+import { type MasterSockets, openSockets } from './sockets/posix.js';
+import { type WorkerExit, WorkerProcess } from './worker-process.js';
+
+export interface MasterOptions {
+  /** The program's entry file, absolute, not resolved through symlinks. */
+  binPath: string;
+  /** sha256 of binPath. */
+  binHash: string;
+  /** How a worker is started: the command and the arguments before and after nothing else. */
+  command: string;
+  args: string[];
+}
+
+export interface WorkerStatus {
+  id: number;
+  pid: number | undefined;
+  slot: number;
+  state: 'starting' | 'ready' | 'draining';
+  startedAt: string;
+  readyAt: string | null;
+}
+
+export interface MasterStatus {
+  pid: number;
+  binHash: string;
+  binPath: string;
+  /** The newest ready worker's id (0 before the first is ready). */
+  workerId: number;
+  /** The same, under the name the Go plan uses. */
+  slaveID: number;
+  restarting: boolean;
+  restartedAt: string | null;
+  restarts: number;
+  crashes: number;
+  startedAt: string;
+  addresses: readonly string[];
+  workers: WorkerStatus[];
+}
+
+export class Master extends EventEmitter<MasterEvents> {
+  readonly pid = process.pid;
+  readonly startedAt = new Date();
+  binHash: string;
+  readonly binPath: string;
+  restartedAt: Date | undefined;
+  restarts = 0;
+  crashes = 0;
+  /** Resolves with the exit code once the master has shut down. */
+  readonly done: Promise<number>;
+
+  private readonly config: ResolvedConfig;
+  private readonly opts: MasterOptions;
+  private sockets: MasterSockets | undefined;
+  private readonly slots: Slot[] = [];
+  private readonly alive = new Set<WorkerProcess>();
+  private nextWorkerId = 1;
+  private newestReady = 0;
+  private running: Promise<RestartResult> | undefined;
+  private queued: Promise<RestartResult> | undefined;
+  private shuttingDown = false;
+  private lastExit: WorkerExit | undefined;
+  private forcedExitCode: number | undefined;
+  private finish: (code: number) => void = () => {};
+  private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
+
+  constructor(config: ResolvedConfig, opts: MasterOptions) {
+    super();
+    this.config = config;
+    this.opts = opts;
+    this.binHash = opts.binHash;
+    this.binPath = opts.binPath;
+    this.done = new Promise<number>((resolve) => {
+      this.finish = resolve;
+    });
+  }
+
+  get restarting(): boolean {
+    return this.running !== undefined;
+  }
+
+  get addresses(): readonly string[] {
+    return this.sockets?.addresses ?? [];
+  }
+
+  /** Makes the sockets, installs the signal handlers and starts the first workers. */
+  async start(): Promise<void> {
+    const { workers, reusePort, backlog } = this.config;
+    this.sockets = await openSockets(this.config.addresses, {
+      sets: reusePort ? workers : 1,
+      reusePort,
+      backlog,
+    });
+    this.emit('listening', { addresses: this.sockets.addresses });
+    this.installSignals();
+    for (let i = 0; i < workers; i++) {
+      const slot = createSlot(i);
+      this.slots.push(slot);
+      void this.startSlot(slot);
+    }
+  }
+
+  /**
+   * An overlapping (or sequential) rolling restart of every worker. Calls made while one
+   * runs are coalesced into a single follow-up restart, which they all share.
+   */
+  restart(reason = 'api'): Promise<RestartResult> {
+    if (this.shuttingDown) {
+      const error = codedError(Error, 'ERR_OVERSEER_SHUTTING_DOWN', 'overseer: the master is shutting down');
+      return Promise.resolve({ ok: false, reason, durationMs: 0, error });
+    }
+    if (this.running === undefined) {
+      this.running = this.rollingRestart(reason).finally(() => {
+        this.running = undefined;
+      });
+      return this.running;
+    }
+    this.queued ??= this.running.then(() => {
+      this.queued = undefined;
+      return this.restart(reason);
+    });
+    return this.queued;
+  }
+
+  /** Graceful shutdown: forwards `signal`, waits up to terminateTimeout, then SIGKILLs. */
+  shutdown(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    if (this.shuttingDown) {
+      // A second SIGINT/SIGTERM means "now": skip the rest of the drain.
+      if (signal !== 'SIGHUP') for (const w of this.alive) w.kill('SIGKILL');
+      return this.done;
+    }
+    this.shuttingDown = true;
+    debug('master: shutting down (%s), %d workers', signal, this.alive.size);
+    for (const slot of this.slots) clearTimeout(slot.replaceTimer);
+    for (const w of this.alive) void w.drain(this.config.terminateTimeout, signal);
+    this.maybeFinish();
+    return this.done;
+  }
+
+  status(): MasterStatus {
+    const workers: WorkerStatus[] = [...this.alive]
+      .filter((w) => w.phase !== 'exited')
+      .map((w) => ({
+        id: w.id,
+        pid: w.pid,
+        slot: w.slot,
+        state: w.phase as WorkerStatus['state'],
+        startedAt: w.startedAt.toISOString(),
+        readyAt: w.readyAt?.toISOString() ?? null,
+      }));
+    return {
+      pid: this.pid,
+      binHash: this.binHash,
+      binPath: this.binPath,
+      workerId: this.newestReady,
+      slaveID: this.newestReady,
+      restarting: this.restarting,
+      restartedAt: this.restartedAt?.toISOString() ?? null,
+      restarts: this.restarts,
+      crashes: this.crashes,
+      startedAt: this.startedAt.toISOString(),
+      addresses: this.addresses,
+      workers,
+    };
+  }
+
+  private fork(slot: Slot): WorkerProcess {
+    const id = this.nextWorkerId++;
+    const sockets = this.sockets!;
+    const fds = sockets.fdsFor(slot.index);
+    const env = {
+      ...process.env,
+      ...workerEnvironment({
+        workerId: id,
+        binId: this.binHash,
+        binPath: this.binPath,
+        numFds: fds.length,
+        ipcPath: '',
+        addresses: [...sockets.addresses],
+        masterPid: process.pid,
+      }),
+    };
+    const w = new WorkerProcess(
+      id,
+      slot.index,
+      { command: this.opts.command, args: this.opts.args, env, fds },
+      this.config.readyTimeout,
+    );
+    this.alive.add(w);
+    const base = { workerId: id, pid: w.pid, slot: slot.index };
+    this.emit('fork', base);
+    w.ready.then(
+      () => {
+        this.newestReady = Math.max(this.newestReady, id);
+        this.emit('ready', { ...base, startupMs: Date.now() - w.startedAt.getTime() });
+      },
+      () => {},
+    );
+    w.once('exit', (exit: WorkerExit) => this.onWorkerExit(w, exit));
+    return w;
+  }
+
+  /** Starts a worker in an empty slot; a failure counts as a crash and is retried with backoff. */
+  private async startSlot(slot: Slot): Promise<void> {
+    const w = this.fork(slot);
+    slot.incoming = w;
+    try {
+      await w.ready;
+      slot.incoming = undefined;
+      slot.current = w;
+    } catch (err) {
+      slot.incoming = undefined;
+      w.discard();
+      const exit = await w.exited;
+      warn(`worker ${w.id} failed to start: ${errorMessage(err)}`, 'OVERSEER_WORKER_FAILED');
+      this.crashed(w, slot, exit);
+    }
+  }
+
+  private async rollingRestart(reason: string): Promise<RestartResult> {
+    const t0 = Date.now();
+    debug('master: restart (%s, %s)', reason, this.config.restartMode);
+    let result: RestartResult;
+    try {
+      for (const slot of this.slots) {
+        await this.settleSlot(slot);
+        if (this.shuttingDown)
+          throw codedError(Error, 'ERR_OVERSEER_SHUTTING_DOWN', 'overseer: shutdown during restart');
+        if (this.config.restartMode === 'overlap') await this.overlapSlot(slot);
+        else await this.sequentialSlot(slot);
+      }
+      this.restarts++;
+      this.restartedAt = new Date();
+      result = { ok: true, reason, durationMs: Date.now() - t0 };
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      warn(`restart failed, the running workers keep serving: ${error.message}`, 'OVERSEER_RESTART_FAILED');
+      result = { ok: false, reason, durationMs: Date.now() - t0, error };
+    }
+    this.emit('restart', result);
+    return result;
+  }
+
+  /** A restart takes over a slot: a pending crash replacement is cancelled or waited for. */
+  private async settleSlot(slot: Slot): Promise<void> {
+    for (let i = 0; i < 10 && (slot.incoming || slot.replaceTimer); i++) {
+      clearTimeout(slot.replaceTimer);
+      slot.replaceTimer = undefined;
+      const starting = slot.incoming;
+      if (starting) await starting.ready.catch(() => starting.exited);
+    }
+  }
+
+  /** Start the new worker, wait until it is ready, and only then drain the old one. */
+  private async overlapSlot(slot: Slot): Promise<void> {
+    const next = this.fork(slot);
+    slot.incoming = next;
+    try {
+      await next.ready;
+    } catch (err) {
+      next.discard();
+      slot.incoming = undefined;
+      if (!slot.current) this.scheduleReplace(slot, 0);
+      throw err;
+    }
+    slot.incoming = undefined;
+    const old = slot.current;
+    slot.current = next;
+    if (old) void old.drain(this.config.terminateTimeout);
+  }
+
+  /** Go's order, for programs that cannot run twice at once: drain, wait for exit, start. */
+  private async sequentialSlot(slot: Slot): Promise<void> {
+    const old = slot.current;
+    slot.current = undefined;
+    if (old) await old.drain(this.config.terminateTimeout);
+    const next = this.fork(slot);
+    slot.incoming = next;
+    try {
+      await next.ready;
+    } catch (err) {
+      next.discard();
+      slot.incoming = undefined;
+      this.scheduleReplace(slot, 0);
+      throw err;
+    }
+    slot.incoming = undefined;
+    slot.current = next;
+  }
+
+  private onWorkerExit(w: WorkerProcess, exit: WorkerExit): void {
+    this.alive.delete(w);
+    this.lastExit = exit;
+    const slot = this.slots[w.slot]!;
+    const expected = w.drainRequested || this.shuttingDown;
+    this.emit('exit', {
+      workerId: w.id,
+      pid: w.pid,
+      slot: w.slot,
+      code: exit.code,
+      signal: exit.signal,
+      expected,
+    });
+    if (this.shuttingDown) {
+      this.maybeFinish();
+      return;
+    }
+    // A worker still starting belongs to whoever started it (startSlot or a restart).
+    if (expected || slot.incoming === w) return;
+    if (slot.current === w) slot.current = undefined;
+    this.crashed(w, slot, exit);
+  }
+
+  private crashed(w: WorkerProcess, slot: Slot, exit: WorkerExit): void {
+    if (this.shuttingDown) return;
+    this.crashes++;
+    const base = {
+      workerId: w.id,
+      pid: w.pid,
+      slot: w.slot,
+      code: exit.code,
+      signal: exit.signal,
+      expected: false,
+    };
+    if (this.config.noRestart) {
+      this.emit('crash', { ...base, restartInMs: undefined });
+      this.forcedExitCode = exitCodeOf(exit.code, exit.signal);
+      void this.shutdown('SIGTERM');
+      return;
+    }
+    const healthyFor = w.readyAt ? Date.now() - w.readyAt.getTime() : 0;
+    const delay = slot.incoming || this.running ? undefined : this.scheduleReplace(slot, healthyFor);
+    warn(
+      `worker ${w.id} (pid ${w.pid}) died (${exit.signal ?? `code ${exit.code}`})${delay === undefined ? '' : `; restarting it in ${delay} ms`}`,
+      'OVERSEER_WORKER_CRASHED',
+    );
+    this.emit('crash', { ...base, restartInMs: delay });
+  }
+
+  private scheduleReplace(slot: Slot, healthyFor: number): number | undefined {
+    if (this.shuttingDown || slot.replaceTimer || slot.incoming) return undefined;
+    const delay = slot.backoff.next(healthyFor);
+    slot.replaceTimer = setTimeout(() => {
+      slot.replaceTimer = undefined;
+      if (!this.shuttingDown && !slot.current && !slot.incoming) void this.startSlot(slot);
+    }, delay);
+    return delay;
+  }
+
+  private maybeFinish(): void {
+    if (!this.shuttingDown || this.alive.size > 0) return;
+    for (const [sig, handler] of this.signalHandlers) process.off(sig, handler);
+    this.signalHandlers.clear();
+    this.sockets?.close();
+    const code =
+      this.forcedExitCode ?? (this.lastExit ? exitCodeOf(this.lastExit.code, this.lastExit.signal) : 0);
+    debug('master: done, exit code %d', code);
+    this.finish(code);
+  }
+
+  private installSignals(): void {
+    const on = (sig: NodeJS.Signals, handler: () => void): void => {
+      this.signalHandlers.set(sig, handler);
+      process.on(sig, handler);
+    };
+    on(this.config.restartSignal, () => void this.restart('signal'));
+    for (const sig of SHUTDOWN_SIGNALS) on(sig, () => void this.shutdown(sig));
+  }
+}

@@ -1,0 +1,100 @@
+// run(): one call for both sides. In the master it owns the sockets and supervises the
+// workers until shutdown, then exits the process with the last worker's exit code. In a
+// worker it builds State and runs the program.
+import fs from 'node:fs';
+import { currentBinary, hashFile } from './binary.js';
+import { type Config, resolveConfig } from './config.js';
+import { configureLogging, warn } from './debug.js';
+import { runDisabled } from './disabled.js';
+import { ENV, isWorkerProcess } from './env.js';
+import { codedError, errorMessage } from './errors.js';
+import { Master } from './master.js';
+import { nativeAvailable, nativeLoadError } from './native.js';
+import { isSupported } from './supported.js';
+import { runWorker } from './worker.js';
+
+let master: Master | undefined;
+let workerRestartSignal: NodeJS.Signals | undefined;
+let workerMasterPid = 0;
+
+/** The master of this process, once run() has made it (undefined in workers). */
+export function currentMaster(): Master | undefined {
+  return master;
+}
+
+export async function run(config: Config): Promise<void> {
+  sanityCheck();
+  const cfg = resolveConfig(config);
+  configureLogging(cfg);
+  if (isWorkerProcess()) {
+    workerRestartSignal = cfg.restartSignal;
+    workerMasterPid = Number(process.env[ENV.masterPid] ?? process.ppid);
+    return runWorker(cfg);
+  }
+  if (master) throw codedError(Error, 'ERR_OVERSEER_ALREADY_RUNNING', 'overseer: run() was already called');
+
+  let binary: ReturnType<typeof currentBinary> | undefined;
+  let unsupported: string | undefined;
+  try {
+    binary = currentBinary();
+  } catch (err) {
+    unsupported = errorMessage(err);
+  }
+  if (!isSupported()) unsupported ??= unsupportedReason();
+  if (unsupported !== undefined || binary === undefined) {
+    if (cfg.required)
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_UNSUPPORTED',
+        `overseer: ${unsupported} (config.required is set)`,
+      );
+    warn(`${unsupported}; running the program in this process without hitless restarts`, 'OVERSEER_DISABLED');
+    const bin = binary?.path ?? process.argv[1] ?? '';
+    return runDisabled(cfg, bin && fs.existsSync(bin) ? hashFile(bin) : '', bin);
+  }
+
+  const m = new Master(cfg, {
+    binPath: binary.path,
+    binHash: hashFile(binary.path),
+    command: binary.command,
+    args: binary.args,
+  });
+  master = m;
+  await m.start();
+  const code = await m.done;
+  process.exit(code);
+}
+
+function unsupportedReason(): string {
+  if (!nativeAvailable()) return `the native addon is unavailable (${errorMessage(nativeLoadError())})`;
+  return `${process.platform} is not supported yet`;
+}
+
+/** Restarts the workers: directly in the master, by the restart signal from a worker. */
+export function restart(): void {
+  if (master) {
+    void master.restart('api');
+    return;
+  }
+  if (workerRestartSignal !== undefined) {
+    process.kill(workerMasterPid > 0 ? workerMasterPid : process.ppid, workerRestartSignal);
+    return;
+  }
+  throw codedError(
+    Error,
+    'ERR_OVERSEER_NOT_RUNNING',
+    'overseer: restart() needs a running overseer (call run() first)',
+  );
+}
+
+/**
+ * The upgrade sanity check: when this process is a candidate being checked
+ * (OVERSEER_BIN_CHECK is set), print the token and exit. run() calls it first; call it
+ * earlier yourself if your program does slow work before run().
+ */
+export function sanityCheck(): void {
+  const token = process.env[ENV.binCheck];
+  if (token === undefined) return;
+  fs.writeSync(1, `${token}\n`);
+  process.exit(0);
+}

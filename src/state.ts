@@ -1,0 +1,35 @@
+// State: what a program is given in each worker (the Go State, plus serve()).
+import type net from 'node:net';
+
+/**
+ * A listener the master made. It is a `net.ListenOptions`, so `server.listen(listener)`
+ * works; `address` is the address it is bound to (with the real port for ':0').
+ */
+export type Listener = net.ListenOptions & { readonly address: string };
+
+export interface State {
+  /** False when overseer fell back to running the program in-process. */
+  readonly enabled: boolean;
+  /** The sha256 of the program's entry file (binPath). */
+  readonly id: string;
+  /** This worker's number; 0 in a disabled State. */
+  readonly workerId: number;
+  readonly startedAt: Date;
+  /** The first listener, or undefined when no address was configured. */
+  readonly listener: Listener | undefined;
+  readonly listeners: readonly Listener[];
+  /** The first address ('' when none), with the real port for ':0'. */
+  readonly address: string;
+  readonly addresses: readonly string[];
+  /** Aborts when this worker must stop: a restart, an upgrade or the master's shutdown. */
+  readonly gracefulShutdown: AbortSignal;
+  /** The program's entry file, absolute and not resolved through symlinks. */
+  readonly binPath: string;
+  /** The control socket's path; '' when there is none. */
+  readonly ipcPath: string;
+  /**
+   * Listens `server` on `listener` (default: the first one) and resolves once it listens.
+   * On graceful shutdown it drains the server without losing a request.
+   */
+  serve(server: net.Server, listener?: Listener): Promise<void>;
+}

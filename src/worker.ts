@@ -1,0 +1,100 @@
+// The worker side: rebuild the listeners from inherited fds, build State, run the program,
+// report readiness, and drain on shutdown. Workers never poll: a dead master is noticed
+// through the IPC channel's disconnect, and through PDEATHSIG where the kernel has it.
+import { constants } from 'node:os';
+import type { ResolvedConfig } from './config.js';
+import { debug } from './debug.js';
+import { takeWorkerEnvironment, type WorkerEnv } from './env.js';
+import { errorMessage } from './errors.js';
+import { isMasterMessage, TAG, type WorkerMessage } from './messages.js';
+import { native, nativeAvailable } from './native.js';
+import { makeServe } from './serve.js';
+import type { Listener, State } from './state.js';
+
+const FIRST_LISTENER_FD = 3;
+const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
+export async function runWorker(config: ResolvedConfig): Promise<void> {
+  const env = takeWorkerEnvironment();
+  watchMaster(env);
+  const controller = new AbortController();
+  const beginShutdown = (why: string): void => {
+    if (controller.signal.aborted) return;
+    debug('worker %d: graceful shutdown (%s)', env.workerId, why);
+    controller.abort(new Error(`overseer: worker shutdown (${why})`));
+    // From here on the worker lives only as long as its own handles: once the program
+    // has closed its servers, it exits by itself. The master SIGKILLs at terminateTimeout.
+    process.channel?.unref();
+  };
+  process.on('message', (m: unknown) => {
+    if (isMasterMessage(m)) beginShutdown('master');
+  });
+  for (const sig of SHUTDOWN_SIGNALS) process.on(sig, () => beginShutdown(sig));
+
+  try {
+    const listeners = inheritedListeners(env);
+    const state: State = Object.freeze({
+      enabled: true,
+      id: env.binId,
+      workerId: env.workerId,
+      startedAt: new Date(),
+      listener: listeners[0],
+      listeners,
+      address: listeners[0]?.address ?? '',
+      addresses: listeners.map((l) => l.address),
+      gracefulShutdown: controller.signal,
+      binPath: env.binPath,
+      ipcPath: env.ipcPath,
+      serve: makeServe(listeners, controller.signal, config.terminateTimeout),
+    });
+    await config.program(state);
+  } catch (err) {
+    debug('worker %d: program failed: %s', env.workerId, errorMessage(err));
+    const message: WorkerMessage = {
+      [TAG]: 'failed',
+      message: errorMessage(err),
+      ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
+    };
+    console.error(err);
+    await send(message);
+    process.exit(1);
+  }
+  debug('worker %d: ready', env.workerId);
+  await send({ [TAG]: 'ready' });
+}
+
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+function watchMaster(env: WorkerEnv): void {
+  process.once('disconnect', () => {
+    debug('worker %d: the master is gone, exiting', env.workerId);
+    process.exit(1);
+  });
+  if (process.platform === 'linux' && nativeAvailable()) {
+    try {
+      native().setParentDeathSignal(constants.signals.SIGKILL);
+    } catch (err) {
+      debug('PDEATHSIG: %s', errorMessage(err));
+    }
+    // The master may have died before prctl: then we were already reparented.
+    if (env.masterPid > 0 && process.ppid !== env.masterPid) process.exit(1);
+  }
+}
+
+function inheritedListeners(env: WorkerEnv): Listener[] {
+  const listeners: Listener[] = [];
+  for (let i = 0; i < env.numFds; i++) {
+    const fd = FIRST_LISTENER_FD + i;
+    if (nativeAvailable()) {
+      const d = native().describeFd(fd);
+      if (!d.listening) throw new Error(`overseer: inherited fd ${fd} is not a listening socket`);
+    }
+    listeners.push(Object.freeze({ fd, address: env.addresses[i] ?? '' }));
+  }
+  return listeners;
+}

@@ -1,0 +1,80 @@
+// Config validation: every mistake is a coded TypeError naming the field, thrown up front.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseAddress } from '../src/address.js';
+import { resolveConfig } from '../src/config.js';
+
+const program = (): void => {};
+
+function rejects(config: unknown, field: RegExp): void {
+  assert.throws(
+    () => resolveConfig(config),
+    (err: unknown) => {
+      assert.ok(err instanceof TypeError);
+      assert.equal((err as { code?: string }).code, 'ERR_OVERSEER_INVALID_CONFIG');
+      assert.match(err.message, field);
+      return true;
+    },
+  );
+}
+
+test('defaults follow the Go library', () => {
+  const c = resolveConfig({ program, address: ':3000' });
+  assert.equal(c.restartSignal, 'SIGUSR2');
+  assert.equal(c.terminateTimeout, 30_000);
+  assert.equal(c.minFetchInterval, 1_000);
+  assert.equal(c.workers, 1);
+  assert.equal(c.restartMode, 'overlap');
+  assert.equal(c.reusePort, false);
+  assert.equal(c.noRestart, false);
+  assert.equal(c.required, false);
+  assert.deepEqual(c.addresses, [{ kind: 'tcp', host: '', port: 3000, text: ':3000' }]);
+});
+
+test('bad configs name the field', () => {
+  rejects(null, /config\. must be an object/);
+  rejects({}, /config\.program must be a function/);
+  rejects({ program: 'main.js' }, /config\.program/);
+  rejects({ program, address: ':1', addresses: [':2'] }, /config\.address and config\.addresses/);
+  rejects({ program, address: 'nonsense' }, /config\.address/);
+  rejects({ program, address: ':99999' }, /config\.address has a bad port/);
+  rejects({ program, address: 'example.com:80' }, /config\.address must use an IP address/);
+  rejects({ program, address: '::1:80' }, /bracket IPv6/);
+  rejects({ program, address: 'unix:relative.sock' }, /absolute socket path/);
+  rejects({ program, addresses: [':1', 42] }, /config\.addresses\[1\]/);
+  rejects({ program, addresses: ':1' }, /config\.addresses must be an array/);
+  rejects({ program, workers: 0 }, /config\.workers/);
+  rejects({ program, workers: 1.5 }, /config\.workers/);
+  rejects({ program, restartMode: 'fast' }, /config\.restartMode/);
+  rejects({ program, terminateTimeout: -1 }, /config\.terminateTimeout/);
+  rejects({ program, readyTimeout: Number.NaN }, /config\.readyTimeout/);
+  rejects({ program, restartSignal: 'SIGKILL' }, /config\.restartSignal/);
+  rejects({ program, restartSignal: 'SIGTERM' }, /shuts the master down/);
+  rejects({ program, restartSignal: 'SIGNOPE' }, /config\.restartSignal/);
+  rejects({ program, noRestart: 'yes' }, /config\.noRestart must be a boolean/);
+  rejects({ program, fetcher: {} }, /config\.fetcher/);
+  rejects({ program, handler: 1 }, /config\.handler/);
+  rejects({ program, adress: ':3000' }, /config\.adress is not a known option/);
+  rejects({ program, address: 'unix:/tmp/x.sock', reusePort: true }, /config\.reusePort/);
+});
+
+test('address forms', () => {
+  assert.deepEqual(parseAddress('127.0.0.1:8080', 'a'), {
+    kind: 'tcp',
+    host: '127.0.0.1',
+    port: 8080,
+    text: '127.0.0.1:8080',
+  });
+  assert.deepEqual(parseAddress('[::1]:0', 'a'), { kind: 'tcp', host: '::1', port: 0, text: '[::1]:0' });
+  assert.deepEqual(parseAddress('localhost:1', 'a'), {
+    kind: 'tcp',
+    host: '127.0.0.1',
+    port: 1,
+    text: 'localhost:1',
+  });
+  assert.deepEqual(parseAddress('unix:/run/app.sock', 'a'), {
+    kind: 'unix',
+    path: '/run/app.sock',
+    text: 'unix:/run/app.sock',
+  });
+});

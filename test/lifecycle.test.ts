@@ -1,0 +1,312 @@
+// The master's lifecycle on real processes: readiness, failures, crashes, signals, exit codes.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { APP, AppProcess } from './helpers/app.js';
+import { describeErrors, startLoad } from './helpers/load.js';
+
+const LOCAL = { address: '127.0.0.1:0' };
+const apps: AppProcess[] = [];
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-lifecycle-'));
+after(async () => {
+  await Promise.all(apps.map((a) => a.stop()));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function start(...args: ConstructorParameters<typeof AppProcess>): AppProcess {
+  const a = new AppProcess(...args);
+  apps.push(a);
+  return a;
+}
+
+/** Running, and not a zombie waiting for init to reap it. */
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function get(port: number): Promise<{ status: number; pid: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, pid: String(res.headers['x-pid']) }));
+      })
+      .on('error', reject);
+  });
+}
+
+test('a new worker that throws during start leaves the old one serving', async () => {
+  const flag = path.join(tmp, 'fail-start');
+  const a = start({ overseer: LOCAL, failFlag: flag });
+  const port = await a.port();
+  const first = await a.nth('ready', 1);
+  const load = startLoad({ port, concurrency: 8, keepAlive: true, maxMs: 30_000 });
+  fs.writeFileSync(flag, '');
+  const r = await a.restart();
+  fs.rmSync(flag);
+  await sleep(300);
+  const result = await load.stop();
+  assert.equal(r.ok, false);
+  assert.match(String(r.error), /failing on purpose/);
+  assert.equal(result.failed, 0, describeErrors(result));
+  assert.deepEqual([...result.pids], [String(first.pid)]);
+  assert.equal(a.count('crash'), 0, 'a failed restart is not a crash');
+  // The next restart, with a good program, goes through.
+  assert.equal((await a.restart()).ok, true);
+  assert.notEqual((await get(port)).pid, String(first.pid));
+});
+
+test('a worker that misses readyTimeout is killed and the old one keeps serving', async () => {
+  const flag = path.join(tmp, 'hang-start');
+  const a = start({ overseer: { ...LOCAL, readyTimeout: 1_000 }, hangFlag: flag });
+  const port = await a.port();
+  const first = await a.nth('ready', 1);
+  fs.writeFileSync(flag, '');
+  const r = await a.restart();
+  fs.rmSync(flag);
+  assert.equal(r.ok, false);
+  assert.match(String(r.error), /not ready within 1000 ms/);
+  const exit = await a.until(
+    () => a.events.find((e) => e.event === 'exit' && e.workerId === 2),
+    5_000,
+    'exit of worker 2',
+  );
+  assert.equal(exit.signal, 'SIGKILL');
+  assert.equal((await get(port)).pid, String(first.pid));
+  assert.equal(a.count('crash'), 0);
+});
+
+test('SIGKILL of the master: its workers are gone within 1 s', async () => {
+  const a = start({ overseer: { ...LOCAL, workers: 2 } });
+  await a.nth('ready', 2);
+  const pids = a.events.filter((e) => e.event === 'fork').map((e) => Number(e.pid));
+  assert.equal(pids.length, 2);
+  a.child.kill('SIGKILL');
+  await a.exited;
+  const deadline = Date.now() + 1_000;
+  while (pids.some(alive) && Date.now() < deadline) await sleep(20);
+  assert.deepEqual(pids.filter(alive), [], 'workers outlived the master');
+});
+
+test('a worker that ignores shutdown is SIGKILLed at terminateTimeout', async () => {
+  const a = start({ overseer: { ...LOCAL, terminateTimeout: 1_000 }, ignoreShutdown: true });
+  await a.nth('ready', 1);
+  const t0 = Date.now();
+  assert.equal((await a.restart()).ok, true);
+  const exit = await a.until(
+    () => a.events.find((e) => e.event === 'exit' && e.workerId === 1),
+    5_000,
+    'exit of worker 1',
+  );
+  const took = Date.now() - t0;
+  assert.equal(exit.signal, 'SIGKILL');
+  assert.ok(took >= 900 && took < 4_000, `killed after ${took} ms`);
+});
+
+test('a crash loop backs off and does not spin', async () => {
+  const flag = path.join(tmp, 'crash-loop');
+  fs.writeFileSync(flag, '');
+  const a = start({ overseer: LOCAL, failFlag: flag });
+  await sleep(4_000);
+  fs.rmSync(flag);
+  const forks = a.count('fork');
+  const crashes = a.events.filter((e) => e.event === 'crash');
+  // 500, 750, 1125, 1687 ms… : at most 5 forks in 4 s, where a spinning loop makes dozens.
+  assert.ok(forks >= 3 && forks <= 6, `${forks} forks in 4 s`);
+  const delays = crashes.map((e) => Number(e.restartInMs));
+  for (let i = 1; i < delays.length; i++) assert.ok(delays[i]! > delays[i - 1]!, `backoff grows: ${delays}`);
+  // Once the program is fixed, the next replacement becomes ready.
+  await a.until(() => a.events.find((e) => e.event === 'ready'), 10_000, 'a ready worker after the loop');
+});
+
+test('a crashed worker is replaced and the master keeps serving', async () => {
+  const flag = path.join(tmp, 'crash-once');
+  const a = start({ overseer: LOCAL, crashFlag: flag, crashCode: 9 });
+  const port = await a.port();
+  await a.nth('ready', 1);
+  fs.writeFileSync(flag, '');
+  a.child.kill('SIGUSR2');
+  const crash = await a.nth('crash', 1);
+  fs.rmSync(flag);
+  assert.equal(crash.code, 9);
+  await a.until(() => a.events.filter((e) => e.event === 'ready').length >= 3, 10_000, 'replacement ready');
+  assert.equal((await get(port)).status, 200);
+});
+
+test('exit codes propagate with noRestart: a code, and 128+N for a signal', async () => {
+  const flag = path.join(tmp, 'exit-7');
+  fs.writeFileSync(flag, '');
+  const a = start({ overseer: { ...LOCAL, noRestart: true }, crashFlag: flag, crashCode: 7 });
+  assert.equal((await a.exited).code, 7);
+
+  const b = start({ overseer: { ...LOCAL, noRestart: true } });
+  const w = await b.nth('ready', 1);
+  process.kill(Number(w.pid), 'SIGKILL');
+  assert.equal((await b.exited).code, 128 + os.constants.signals.SIGKILL);
+  fs.rmSync(flag);
+});
+
+test('SIGTERM, SIGINT and SIGHUP shut down gracefully with exit code 0', async () => {
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    const a = start({ overseer: LOCAL });
+    const port = await a.port();
+    await a.nth('ready', 1);
+    const load = startLoad({ port, concurrency: 4, keepAlive: true, maxMs: 10_000 });
+    await sleep(200);
+    a.child.kill(sig);
+    const { code } = await a.exited;
+    await load.stop();
+    assert.equal(code, 0, `${sig}: exit code`);
+    assert.equal(
+      a.count('exit', (e) => e.expected === true),
+      1,
+    );
+  }
+});
+
+test('a burst of 100 restart signals coalesces and ends with exactly the configured workers', async () => {
+  const a = start({ overseer: { ...LOCAL, workers: 2 } });
+  const port = await a.port();
+  await a.nth('ready', 2);
+  for (let i = 0; i < 100; i++) {
+    a.child.kill('SIGUSR2');
+    await sleep(10);
+  }
+  await a.until(() => a.count('restart') >= 1, 20_000, 'restarts');
+  await sleep(2_000);
+  await a.until(() => !a.events.slice(-1).some((e) => e.event === 'fork'), 10_000, 'quiet');
+  // Signals that arrive during a restart join one follow-up restart: the count is bounded
+  // by how many restarts fit in the burst's second, not by the 100 signals.
+  const restarts = a.count('restart');
+  const oneRestartMs = Math.min(
+    ...a.events.filter((e) => e.event === 'restart').map((e) => Number(e.durationMs)),
+  );
+  assert.ok(
+    restarts >= 1 && restarts <= Math.ceil(1_500 / oneRestartMs) + 1,
+    `${restarts} restarts for 100 signals`,
+  );
+  assert.ok(restarts < 20, `${restarts} restarts for 100 signals`);
+  const forks = a.count('fork');
+  const exits = a.count('exit');
+  assert.equal(forks - exits, 2, `${forks} forks, ${exits} exits`);
+  assert.equal(forks, 2 + 2 * restarts, 'exactly one new worker per slot per restart');
+  assert.equal((await get(port)).status, 200);
+});
+
+test('stale messages from an exiting worker never cause an extra fork', async () => {
+  const a = start({ overseer: { ...LOCAL, workers: 2 }, staleMessages: true });
+  await a.nth('ready', 2);
+  for (let i = 0; i < 5; i++) assert.equal((await a.restart()).ok, true);
+  await sleep(300);
+  assert.equal(a.count('fork'), 2 + 2 * 5);
+  assert.equal(a.count('crash'), 0);
+});
+
+test('unix socket listeners: served, a stale socket file is replaced, and removed on exit', async () => {
+  const sock = path.join(tmp, 'app.sock');
+  // A stale socket file, as a SIGKILLed master leaves behind.
+  execFileSync('python3', [
+    '-c',
+    `import socket; s=socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(sock)})`,
+  ]);
+  assert.ok(fs.statSync(sock).isSocket());
+  const a = start({ overseer: { address: `unix:${sock}` } });
+  await a.nth('ready', 1);
+  const load = startLoad({ socketPath: sock, concurrency: 4, keepAlive: true, maxMs: 30_000 });
+  assert.equal((await a.restart()).ok, true);
+  const r = await load.stop();
+  assert.equal(r.failed, 0, describeErrors(r));
+  assert.ok(r.ok > 0);
+  // A second master on the same live socket is refused.
+  const b = start({ overseer: { address: `unix:${sock}` } });
+  assert.equal((await b.exited).code, 1);
+  assert.ok(
+    b.stderr.some((l) => l.includes('EADDRINUSE')),
+    b.stderr.join('\n'),
+  );
+  assert.equal((await a.stop()).code, 0, JSON.stringify(a.events.filter((e) => e.event === 'exit')));
+  assert.equal(fs.existsSync(sock), false, 'socket file removed on exit');
+});
+
+test('a port in use is an error, never a silent fallback', async () => {
+  const a = start({ overseer: LOCAL });
+  const port = await a.port();
+  const b = start({ overseer: { address: `127.0.0.1:${port}` } });
+  assert.equal((await b.exited).code, 1);
+  assert.ok(
+    b.stderr.some((l) => l.includes('EADDRINUSE')),
+    b.stderr.join('\n'),
+  );
+  assert.equal(b.count('fork'), 0);
+});
+
+test("':0' shows the real port in state.address and in the master's events", async () => {
+  const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
+  const a = start({ overseer: { addresses: [':0', '127.0.0.1:0'] }, stateDir });
+  const listening = await a.nth('listening', 1);
+  const addrs = listening.addresses as string[];
+  assert.match(addrs[0]!, /^:\d+$/);
+  assert.match(addrs[1]!, /^127\.0\.0\.1:\d+$/);
+  assert.notEqual(addrs[0], ':0');
+  await a.nth('ready', 1);
+  const state = JSON.parse(fs.readFileSync(path.join(stateDir, 'worker-1.json'), 'utf8'));
+  assert.equal(state.address, addrs[0]);
+  assert.deepEqual(state.addresses, addrs);
+  assert.deepEqual(
+    state.listeners.map((l: { fd: number }) => l.fd),
+    [3, 4],
+  );
+});
+
+test('the worker contract: env scrubbed, binPath not resolved through symlinks, argv passed on', async () => {
+  const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
+  const link = path.join(stateDir, 'linked-app.js');
+  fs.symlinkSync(APP, link);
+  const a = start({ overseer: LOCAL, stateDir }, { script: link, args: ['--flag', 'x'] });
+  await a.nth('ready', 1);
+  const state = JSON.parse(fs.readFileSync(path.join(stateDir, 'worker-1.json'), 'utf8'));
+  assert.equal(state.enabled, true);
+  assert.equal(state.workerId, 1);
+  assert.equal(state.binPath, link);
+  assert.match(state.id, /^[0-9a-f]{64}$/);
+  assert.equal(state.ppid, a.pid);
+  assert.deepEqual(state.argv.slice(1), [link, '--flag', 'x']);
+  assert.deepEqual(
+    Object.keys(state.env).filter((k) => k.startsWith('OVERSEER_')),
+    [],
+  );
+});
+
+test('without the addon, the program runs in-process with a disabled State', async () => {
+  const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
+  const a = start({ overseer: { address: '127.0.0.1:0' }, stateDir }, { env: { OVERSEER_NO_NATIVE: '1' } });
+  await a.until(() => fs.existsSync(path.join(stateDir, 'worker-0.json')), 10_000, 'disabled state');
+  const state = JSON.parse(fs.readFileSync(path.join(stateDir, 'worker-0.json'), 'utf8'));
+  assert.equal(state.enabled, false);
+  assert.equal(state.pid, a.pid);
+  assert.ok(
+    a.stderr.some((l) => l.includes('OVERSEER_DISABLED')),
+    a.stderr.join('\n'),
+  );
+  assert.equal((await a.stop()).code, 0);
+
+  const b = start(
+    { overseer: { address: '127.0.0.1:0', required: true } },
+    { env: { OVERSEER_NO_NATIVE: '1' } },
+  );
+  assert.equal((await b.exited).code, 1);
+  assert.ok(
+    b.stderr.some((l) => l.includes('ERR_OVERSEER_UNSUPPORTED')),
+    b.stderr.join('\n'),
+  );
+});

@@ -1,0 +1,39 @@
+// The master is long-lived: restarts must not leak its fds or grow its memory.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, test } from 'node:test';
+import { AppProcess } from './helpers/app.js';
+
+const apps: AppProcess[] = [];
+after(async () => {
+  await Promise.all(apps.map((a) => a.stop()));
+});
+
+function fdCount(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0);
+}
+
+test('across 200 restarts the master does not leak fds, and its RSS stays bounded', {
+  skip: process.platform !== 'linux' && 'reads /proc',
+}, async () => {
+  const a = new AppProcess({ overseer: { address: '127.0.0.1:0', terminateTimeout: 5_000 } });
+  apps.push(a);
+  await a.nth('ready', 1);
+  // Warm up, so lazily created handles (signal watchers, timers) exist before the baseline.
+  for (let i = 0; i < 5; i++) assert.equal((await a.restart()).ok, true);
+  await a.until(() => a.count('exit') >= 5, 10_000, 'warm-up exits');
+  const fds0 = fdCount(a.pid);
+  const rss0 = rssKiB(a.pid);
+  for (let i = 0; i < 200; i++) assert.equal((await a.restart()).ok, true, `restart ${i}`);
+  await a.until(() => a.count('exit') >= 205, 30_000, 'all old workers exited');
+  const fds1 = fdCount(a.pid);
+  const rss1 = rssKiB(a.pid);
+  console.log(`master after 200 restarts: fds ${fds0} -> ${fds1}, RSS ${rss0} KiB -> ${rss1} KiB`);
+  assert.equal(fds1, fds0, 'the master leaks fds');
+  assert.ok(rss1 < rss0 + 30 * 1024, `RSS grew by ${rss1 - rss0} KiB`);
+});
