@@ -1,0 +1,140 @@
+// The setups the bench compares. Each starts the same hello app its own way and returns a
+// handle: the port, the pid whose RSS counts as the master's, and how to restart and stop it.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Pm2 } from './pm2.js';
+import { freePort, NodeProcess, waitForHttp } from './proc.js';
+
+export interface Running {
+  port: number;
+  /** The supervisor's pid (overseer master, cluster primary, pm2 daemon); undefined for bare node. */
+  masterPid: number | undefined;
+  /** One restart of every worker; resolves when the supervisor says it is done, with its duration in ms. */
+  restart(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface Peer {
+  name: string;
+  workers: number;
+  start(): Promise<Running>;
+}
+
+const app = (file: string): string => fileURLToPath(new URL(`./apps/${file}`, import.meta.url));
+const RESTART_TIMEOUT_MS = 30_000;
+
+/** Sends SIGUSR2 and waits for the next {"event":"restart"} line. */
+async function signalRestart(p: NodeProcess): Promise<number> {
+  const before = p.count('restart');
+  p.child.kill('SIGUSR2');
+  const e = await p.nth('restart', before + 1, RESTART_TIMEOUT_MS);
+  if (e.ok !== true) throw new Error(`restart failed: ${String(e.error)}`);
+  return Number(e.durationMs);
+}
+
+/** Runs `ready` against a started process; stops the process if it fails. */
+async function startedOrStopped(p: NodeProcess, ready: () => Promise<number>): Promise<number> {
+  try {
+    return await ready();
+  } catch (err) {
+    await p.stop();
+    throw err;
+  }
+}
+
+export function overseer(name: string, workers: number, reusePort = false): Peer {
+  return {
+    name,
+    workers,
+    async start() {
+      const p = new NodeProcess(app('overseer.js'), {
+        WORKERS: String(workers),
+        REUSE_PORT: reusePort ? '1' : '0',
+      });
+      const port = await startedOrStopped(p, async () => {
+        const addr = String(((await p.nth('listening', 1)).addresses as string[])[0]);
+        await p.nth('ready', workers);
+        const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
+        await waitForHttp(port);
+        return port;
+      });
+      return { port, masterPid: p.pid, restart: () => signalRestart(p), stop: () => p.stop() };
+    },
+  };
+}
+
+export function bareNode(name: string): Peer {
+  return {
+    name,
+    workers: 1,
+    async start() {
+      const port = await freePort();
+      const p = new NodeProcess(app('plain.js'), { PORT: String(port) });
+      await startedOrStopped(p, () => waitForHttp(port).then(() => port));
+      return {
+        port,
+        masterPid: undefined,
+        restart: () => Promise.reject(new Error('bare node cannot restart')),
+        stop: () => p.stop(),
+      };
+    },
+  };
+}
+
+export function nodeCluster(name: string, workers: number, worker: 'plain' | 'careful'): Peer {
+  return {
+    name,
+    workers,
+    async start() {
+      const port = await freePort();
+      const p = new NodeProcess(app('cluster.js'), {
+        APP: worker,
+        WORKERS: String(workers),
+        PORT: String(port),
+      });
+      await startedOrStopped(p, async () => {
+        await p.nth('listening', 1);
+        await waitForHttp(port);
+        return port;
+      });
+      return { port, masterPid: p.pid, restart: () => signalRestart(p), stop: () => p.stop() };
+    },
+  };
+}
+
+export function pm2(
+  name: string,
+  mode: 'cluster' | 'fork',
+  workers: number,
+  worker: 'plain' | 'careful',
+): Peer {
+  return {
+    name,
+    workers,
+    async start() {
+      const pm = new Pm2();
+      const port = await freePort();
+      try {
+        await pm.start({
+          name: 'bench',
+          script: app(`${worker}.js`),
+          execMode: mode,
+          instances: workers,
+          env: { PORT: String(port) },
+        });
+        await waitForHttp(port);
+        await sleep(500); // `pm2 start` returns before every instance listens
+      } catch (err) {
+        await pm.kill();
+        throw err;
+      }
+      return {
+        port,
+        masterPid: pm.daemonPid(),
+        restart: () => pm.reload('bench'),
+        stop: () => pm.kill(),
+      };
+    },
+  };
+}

@@ -1,0 +1,228 @@
+// `npm run bench`: overseer against bare node, node:cluster and pm2, with the same hello app
+// (bench/apps/hello.ts) and the same keep-alive load (autocannon, see load.ts). Prints
+// markdown tables on stdout and progress on stderr. Each peer that fails becomes a row
+// with its error; every process and pm2 daemon it starts is stopped before the next one.
+import fs from 'node:fs';
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeKinds, type LoadStats, startLoad } from './load.js';
+import { bareNode, nodeCluster, overseer, type Peer, pm2 } from './peers.js';
+import { rssMiB } from './rss.js';
+import { markdownTable, num } from './table.js';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const WARMUP_S = 1;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 5);
+const SPACING_MS = Number(process.env.BENCH_SPACING_MS ?? 1000);
+const TIMEOUT_S = 10;
+const MAX_LOAD_S = 120;
+
+const log = (msg: string): void => {
+  process.stderr.write(`[bench] ${msg}\n`);
+};
+const errorText = (err: unknown): string =>
+  (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
+const load = (port: number) =>
+  startLoad({ port, connections: CONNECTIONS, maxSeconds: MAX_LOAD_S, timeoutSeconds: TIMEOUT_S });
+
+interface Steady {
+  stats: LoadStats;
+  rss: number | undefined;
+}
+
+/** Warm up, then measure SECONDS of load; the master's RSS is read at the end, under load. */
+async function steady(peer: Peer): Promise<Steady> {
+  log(`steady: ${peer.name}`);
+  const running = await peer.start();
+  try {
+    const warm = load(running.port);
+    await sleep(WARMUP_S * 1000);
+    await warm.stop();
+    const l = load(running.port);
+    await sleep(SECONDS * 1000);
+    const rss = rssMiB(running.masterPid);
+    const stats = await l.stop();
+    logAccounting(peer.name, stats);
+    return { stats, rss };
+  } finally {
+    await running.stop();
+  }
+}
+
+interface UnderLoad extends Steady {
+  restartMs: number;
+}
+
+/** RESTARTS restarts, SPACING_MS apart after each completes, under keep-alive load. */
+async function restartsUnderLoad(peer: Peer): Promise<UnderLoad> {
+  log(`restarts under load: ${peer.name}`);
+  const running = await peer.start();
+  let l: ReturnType<typeof load> | undefined = load(running.port);
+  try {
+    await sleep(1000);
+    let total = 0;
+    for (let i = 0; i < RESTARTS; i++) {
+      total += await running.restart();
+      await sleep(SPACING_MS);
+    }
+    const rss = rssMiB(running.masterPid);
+    const stats = await l.stop();
+    l = undefined;
+    logAccounting(peer.name, stats);
+    return { stats, rss, restartMs: total / RESTARTS };
+  } finally {
+    await l?.stop().catch(() => {});
+    await running.stop();
+  }
+}
+
+/** A check on the accounting: what was neither answered nor failed must be in flight (at most one per connection). */
+function logAccounting(name: string, s: LoadStats): void {
+  const inFlight = s.sent - s.ok - s.failed;
+  const note = inFlight >= 0 && inFlight <= CONNECTIONS ? '' : ' (UNACCOUNTED)';
+  log(`  ${name}: sent ${s.sent}, ok ${s.ok}, failed ${s.failed}, in flight at stop ${inFlight}${note}`);
+}
+
+async function settle<T>(fn: () => Promise<T>): Promise<T | Error> {
+  try {
+    return await fn();
+  } catch (err) {
+    log(`  failed: ${errorText(err)}`);
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+function steadyTable(peers: Peer[], results: Array<Steady | Error>): string {
+  const cell = (r: Steady | Error, f: (s: Steady) => string): string =>
+    r instanceof Error ? `error: ${errorText(r).slice(0, 60)}` : f(r);
+  const rows: Array<[string, (s: Steady) => string]> = [
+    ['req/s', (s) => num(s.stats.reqPerSec)],
+    ['p50 latency (ms)', (s) => num(s.stats.p50, 2)],
+    ['p99 latency (ms)', (s) => num(s.stats.p99, 2)],
+    ['failed requests', (s) => num(s.stats.failed)],
+    ['master RSS (MiB)', (s) => num(s.rss, 1)],
+  ];
+  return markdownTable(
+    ['', ...peers.map((p) => p.name)],
+    rows.map(([label, f]) => [label, ...results.map((r) => cell(r, f))]),
+  );
+}
+
+function restartTable(peers: Peer[], results: Array<UnderLoad | Error>): string {
+  const header = [
+    'setup',
+    'workers',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'failed / restart',
+    'total failed',
+    'longest gap ms',
+    'restart ms',
+    'master RSS MiB',
+    'failures',
+  ];
+  const rows = results.map((r, i) => {
+    const peer = peers[i]!;
+    const head = [peer.name, String(peer.workers)];
+    if (r instanceof Error)
+      return [...head, `error: ${errorText(r).slice(0, 100)}`, ...header.slice(3).map(() => '-')];
+    const s = r.stats;
+    return [
+      ...head,
+      num(s.reqPerSec),
+      num(s.p50, 2),
+      num(s.p99, 2),
+      num(s.failed / RESTARTS, 1),
+      num(s.failed),
+      num(s.maxGapMs),
+      num(r.restartMs),
+      num(r.rss, 1),
+      describeKinds(s.kinds),
+    ];
+  });
+  return markdownTable(header, rows);
+}
+
+function version(pkg: string): string {
+  try {
+    const url = new URL(`../../node_modules/${pkg}/package.json`, import.meta.url);
+    return (JSON.parse(fs.readFileSync(url, 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+
+  const single = [overseer('overseer, 1 worker', 1), bareNode('bare `node`')];
+  const multi = [
+    overseer('overseer, 2 workers, shared socket', 2),
+    overseer('overseer, 2 workers, reusePort', 2, true),
+    nodeCluster('`node:cluster`, 2 workers', 2, 'plain'),
+  ];
+  const restarts = [
+    overseer('overseer (SIGUSR2)', 1),
+    overseer('overseer (SIGUSR2)', 2),
+    pm2('pm2 cluster, `pm2 reload`, plain app', 'cluster', 2, 'plain'),
+    pm2('pm2 cluster, `pm2 reload`, careful app', 'cluster', 2, 'careful'),
+    nodeCluster('`node:cluster` rolling restart, plain app', 2, 'plain'),
+    nodeCluster('`node:cluster` rolling restart, careful app', 2, 'careful'),
+    pm2('pm2 fork, `pm2 reload`, plain app', 'fork', 1, 'plain'),
+  ];
+
+  const singleResults: Array<Steady | Error> = [];
+  for (const p of single) singleResults.push(await settle(() => steady(p)));
+  const multiResults: Array<Steady | Error> = [];
+  for (const p of multi) multiResults.push(await settle(() => steady(p)));
+  const restartResults: Array<UnderLoad | Error> = [];
+  for (const p of restarts) restartResults.push(await settle(() => restartsUnderLoad(p)));
+
+  const seconds = (Date.now() - t0) / 1000;
+  const cpus = os.cpus();
+  const out = [
+    `## Table 1: steady state (${CONNECTIONS} keep-alive connections, ${SECONDS} s after ${WARMUP_S} s warm-up)`,
+    '',
+    steadyTable(single, singleResults),
+    '',
+    steadyTable(multi, multiResults),
+    '',
+    `## Table 2: ${RESTARTS} restarts under keep-alive load (${CONNECTIONS} connections)`,
+    '',
+    restartTable(restarts, restartResults),
+    '',
+    '## Table 3: machine and parameters',
+    '',
+    markdownTable(
+      ['', ''],
+      [
+        ['CPU', `${cpus.length} × ${cpus[0]?.model.trim() ?? '?'}`],
+        ['OS', `${os.type()} ${os.release()} (${os.arch()})`],
+        ['node', process.version],
+        ['autocannon / pm2', `${version('autocannon')} / ${version('pm2')}`],
+        ['load', `${CONNECTIONS} keep-alive connections, 1 request in flight each, ${TIMEOUT_S} s timeout`],
+        ['steady state', `${WARMUP_S} s warm-up, then ${SECONDS} s measured`],
+        [
+          'restarts',
+          `${RESTARTS}, the next one ${SPACING_MS} ms after the previous one completed; load from 1 s before the first`,
+        ],
+        [
+          'master RSS',
+          'VmRSS of the overseer master, the cluster primary or the pm2 God daemon (pm2.pid), read under load',
+        ],
+        [
+          'restart ms',
+          'as its supervisor reports it: overseer until the new workers are ready; the cluster primary and `pm2 reload` until the old ones have exited',
+        ],
+        ['failed', 'connection errors + timeouts + non-2xx + requests lost without an answer'],
+        ['longest gap ms', 'the longest time without a successful response anywhere in the run'],
+        ['bench time', `${seconds.toFixed(0)} s`],
+      ],
+    ),
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+await main();
