@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { statusOverSocket } from './control-socket.js';
 import { describeKinds, type LoadStats, startLoad } from './load.js';
 import { bareNode, nodeCluster, overseer, type Peer, pm2 } from './peers.js';
 import { rssMiB } from './rss.js';
@@ -180,6 +181,9 @@ async function main(): Promise<void> {
   const restartResults: Array<UnderLoad | Error> = [];
   for (const p of restarts) restartResults.push(await settle(() => restartsUnderLoad(p)));
 
+  log('control socket: GET /overseer/status');
+  const status = await settle(() => statusOverSocket());
+
   const seconds = (Date.now() - t0) / 1000;
   const cpus = os.cpus();
   const out = [
@@ -193,7 +197,24 @@ async function main(): Promise<void> {
     '',
     restartTable(restarts, restartResults),
     '',
-    '## Table 3: machine and parameters',
+    '## Table 3: `GET /overseer/status` over the control socket (8 keep-alive connections, 3 s)',
+    '',
+    status instanceof Error
+      ? `error: ${errorText(status)}`
+      : markdownTable(
+          ['req/s', 'p50 ms', 'p99 ms', 'requests', 'failed'],
+          [
+            [
+              num(status.reqPerSec),
+              num(status.p50, 3),
+              num(status.p99, 3),
+              num(status.requests),
+              num(status.failed),
+            ],
+          ],
+        ),
+    '',
+    '## Table 4: machine and parameters',
     '',
     markdownTable(
       ['', ''],

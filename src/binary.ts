@@ -1,5 +1,5 @@
 // The program's "binary": its entry file (or the executable of a single-executable app),
-// and the sha256 that identifies a version of it.
+// how a worker runs it, and the sha256 that identifies a version of it.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,9 +9,10 @@ import { codedError } from './errors.js';
 export interface Binary {
   /** Absolute, and deliberately not resolved through symlinks. */
   path: string;
-  /** How a worker runs it: the command and its arguments. */
-  command: string;
-  args: string[];
+  /** A single-executable application: the binary is node itself. */
+  sea: boolean;
+  /** How to run `file` (the binary, or a candidate in its place) exactly as a worker is run. */
+  commandFor(file: string): { command: string; args: string[] };
 }
 
 function isSea(): boolean {
@@ -24,8 +25,9 @@ function isSea(): boolean {
 }
 
 export function currentBinary(): Binary {
+  const rest = process.argv.slice(2);
   if (isSea()) {
-    return { path: process.execPath, command: process.execPath, args: process.argv.slice(2) };
+    return { path: process.execPath, sea: true, commandFor: (file) => ({ command: file, args: rest }) };
   }
   const entry = process.argv[1];
   if (entry === undefined || entry === '' || !fs.existsSync(entry)) {
@@ -35,8 +37,12 @@ export function currentBinary(): Binary {
       'overseer: cannot tell which script to run in workers (no entry file)',
     );
   }
-  const abs = path.resolve(entry);
-  return { path: abs, command: process.execPath, args: [...process.execArgv, abs, ...process.argv.slice(2)] };
+  const execArgv = [...process.execArgv];
+  return {
+    path: path.resolve(entry),
+    sea: false,
+    commandFor: (file) => ({ command: process.execPath, args: [...execArgv, file, ...rest] }),
+  };
 }
 
 export function hashFile(file: string): string {

@@ -50,6 +50,8 @@ export interface Config {
   backlog?: number;
   /** Where the control socket lives; '' disables it. Default: a fresh path in os.tmpdir(). */
   ipcPath?: string;
+  /** How long a new version's sanity check may take, in ms. Default 10000. */
+  sanityCheckTimeout?: number;
 }
 
 export interface ResolvedConfig {
@@ -72,6 +74,7 @@ export interface ResolvedConfig {
   reusePort: boolean;
   backlog: number;
   ipcPath: string | undefined;
+  sanityCheckTimeout: number;
 }
 
 const KNOWN = new Set<string>([
@@ -95,6 +98,7 @@ const KNOWN = new Set<string>([
   'reusePort',
   'backlog',
   'ipcPath',
+  'sanityCheckTimeout',
 ]);
 
 /** Signals the master handles itself; none of them can be the restart signal. */
@@ -141,6 +145,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     reusePort,
     backlog: integer(c, 'backlog', 511, 1, 65535),
     ipcPath: optionalString(c, 'ipcPath'),
+    sanityCheckTimeout: duration(c, 'sanityCheckTimeout', 10_000),
   };
 }
 

@@ -22,9 +22,19 @@ export interface RestartResult {
   ok: boolean;
   reason: string;
   durationMs: number;
+  /** How many worker slots now run a new worker (on failure, those before the failing one). */
+  replaced: number;
   /** Why it failed; the old workers keep serving. */
   error?: Error;
 }
+/** What one fetch cycle came to; also the answer of POST /overseer/trigger-update. */
+export type UpdateOutcome =
+  | { result: 'no-update' }
+  | { result: 'upgraded'; oldHash: string; newHash: string; version?: string; restarted: boolean }
+  | { result: 'failed'; reason: string; code?: string; newHash?: string; rolledBack: boolean };
+
+export type UpgradeEvent = UpdateOutcome & { durationMs: number };
+
 export interface ListeningEvent {
   addresses: readonly string[];
 }
@@ -36,5 +46,6 @@ export interface MasterEvents {
   restart: [RestartResult];
   exit: [ExitEvent];
   crash: [CrashEvent];
+  upgrade: [UpgradeEvent];
   error: [Error];
 }

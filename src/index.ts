@@ -8,9 +8,11 @@ export type {
   MasterEvents,
   ReadyEvent,
   RestartResult,
+  UpdateOutcome,
+  UpgradeEvent,
 } from './events.js';
-export type { Fetcher } from './fetcher/fetcher.js';
+export type { FetchedVersion, Fetcher, FetchOptions } from './fetcher/fetcher.js';
 export type { Master, MasterStatus, WorkerStatus } from './master.js';
-export { currentMaster, restart, run, sanityCheck } from './run.js';
+export { currentMaster, restart, run, sanityCheck, triggerUpdate } from './run.js';
 export type { Listener, State } from './state.js';
 export { isSupported } from './supported.js';

@@ -1,27 +1,25 @@
 // The master's lifecycle: it owns the listening sockets, keeps `workers` workers running,
 // restarts them without an accept gap, replaces crashed ones with backoff, and shuts down
 // on SIGTERM/SIGINT/SIGHUP, exiting with the last worker's exit code.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
+import { createApiServer } from './api.js';
+import type { Binary } from './binary.js';
 import type { ResolvedConfig } from './config.js';
 import { SHUTDOWN_SIGNALS } from './config.js';
 import { debug, warn } from './debug.js';
 import { workerEnvironment } from './env.js';
 import { codedError, errorMessage } from './errors.js';
-import type { MasterEvents, RestartResult } from './events.js';
+import type { MasterEvents, RestartResult, UpdateOutcome } from './events.js';
 import { exitCodeOf } from './exit-code.js';
+import { cleanupIPC, ipcPath as defaultIpcPath, listenIPC } from './ipc/index.js';
+import { renderMetrics } from './metrics.js';
 import { createSlot, type Slot } from './slot.js';
 import { type MasterSockets, openSockets } from './sockets/posix.js';
+import { Updater, type UpdaterStatus } from './upgrade/updater.js';
+import { version } from './version.js';
 import { type WorkerExit, WorkerProcess } from './worker-process.js';
-
-export interface MasterOptions {
-  /** The program's entry file, absolute, not resolved through symlinks. */
-  binPath: string;
-  /** sha256 of binPath. */
-  binHash: string;
-  /** How a worker is started: the command and the arguments before and after nothing else. */
-  command: string;
-  args: string[];
-}
 
 export interface WorkerStatus {
   id: number;
@@ -43,10 +41,17 @@ export interface MasterStatus {
   restarting: boolean;
   restartedAt: string | null;
   restarts: number;
+  restartFailures: number;
   crashes: number;
   startedAt: string;
   addresses: readonly string[];
   workers: WorkerStatus[];
+  /** The control socket's path ('' when there is none). */
+  ipcPath: string;
+  /** The fetcher's last check and result; null without a fetcher. */
+  fetcher: UpdaterStatus | null;
+  /** overseer's version. */
+  version: string;
 }
 
 export class Master extends EventEmitter<MasterEvents> {
@@ -56,12 +61,15 @@ export class Master extends EventEmitter<MasterEvents> {
   readonly binPath: string;
   restartedAt: Date | undefined;
   restarts = 0;
+  restartFailures = 0;
   crashes = 0;
+  /** The control socket's path, once it listens ('' when there is none). */
+  ipcPath = '';
   /** Resolves with the exit code once the master has shut down. */
   readonly done: Promise<number>;
 
+  readonly binary: Binary;
   private readonly config: ResolvedConfig;
-  private readonly opts: MasterOptions;
   private sockets: MasterSockets | undefined;
   private readonly slots: Slot[] = [];
   private readonly alive = new Set<WorkerProcess>();
@@ -74,13 +82,15 @@ export class Master extends EventEmitter<MasterEvents> {
   private forcedExitCode: number | undefined;
   private finish: (code: number) => void = () => {};
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
+  private api: Server | undefined;
+  private updater: Updater | undefined;
 
-  constructor(config: ResolvedConfig, opts: MasterOptions) {
+  constructor(config: ResolvedConfig, binary: Binary, binHash: string) {
     super();
     this.config = config;
-    this.opts = opts;
-    this.binHash = opts.binHash;
-    this.binPath = opts.binPath;
+    this.binary = binary;
+    this.binHash = binHash;
+    this.binPath = binary.path;
     this.done = new Promise<number>((resolve) => {
       this.finish = resolve;
     });
@@ -104,11 +114,13 @@ export class Master extends EventEmitter<MasterEvents> {
     });
     this.emit('listening', { addresses: this.sockets.addresses });
     this.installSignals();
+    await this.startControlSocket();
     for (let i = 0; i < workers; i++) {
       const slot = createSlot(i);
       this.slots.push(slot);
       void this.startSlot(slot);
     }
+    this.updater?.start(); // after the forks: the first fetch never delays the first worker
   }
 
   /**
@@ -118,7 +130,7 @@ export class Master extends EventEmitter<MasterEvents> {
   restart(reason = 'api'): Promise<RestartResult> {
     if (this.shuttingDown) {
       const error = codedError(Error, 'ERR_OVERSEER_SHUTTING_DOWN', 'overseer: the master is shutting down');
-      return Promise.resolve({ ok: false, reason, durationMs: 0, error });
+      return Promise.resolve({ ok: false, reason, durationMs: 0, replaced: 0, error });
     }
     if (this.running === undefined) {
       this.running = this.rollingRestart(reason).finally(() => {
@@ -143,6 +155,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.shuttingDown = true;
     debug('master: shutting down (%s), %d workers', signal, this.alive.size);
     for (const slot of this.slots) clearTimeout(slot.replaceTimer);
+    this.updater?.stop();
     for (const w of this.alive) void w.drain(this.config.terminateTimeout, signal);
     this.maybeFinish();
     return this.done;
@@ -168,11 +181,30 @@ export class Master extends EventEmitter<MasterEvents> {
       restarting: this.restarting,
       restartedAt: this.restartedAt?.toISOString() ?? null,
       restarts: this.restarts,
+      restartFailures: this.restartFailures,
       crashes: this.crashes,
       startedAt: this.startedAt.toISOString(),
       addresses: this.addresses,
       workers,
+      ipcPath: this.ipcPath,
+      fetcher: this.updater?.status() ?? null,
+      version,
     };
+  }
+
+  /** One fetch cycle now (joining one under way); resolves with what it came to. */
+  triggerUpdate(): Promise<UpdateOutcome> {
+    if (!this.updater) {
+      return Promise.reject(
+        codedError(Error, 'ERR_OVERSEER_NO_FETCHER', 'overseer: no fetcher is configured'),
+      );
+    }
+    return this.updater.trigger();
+  }
+
+  /** The numbers of status(), in Prometheus text format. */
+  metrics(): string {
+    return renderMetrics(this.status(), process.uptime());
   }
 
   private fork(slot: Slot): WorkerProcess {
@@ -186,7 +218,7 @@ export class Master extends EventEmitter<MasterEvents> {
         binId: this.binHash,
         binPath: this.binPath,
         numFds: fds.length,
-        ipcPath: '',
+        ipcPath: this.ipcPath,
         addresses: [...sockets.addresses],
         masterPid: process.pid,
       }),
@@ -194,7 +226,7 @@ export class Master extends EventEmitter<MasterEvents> {
     const w = new WorkerProcess(
       id,
       slot.index,
-      { command: this.opts.command, args: this.opts.args, env, fds },
+      { ...this.binary.commandFor(this.binary.path), env, fds },
       this.config.readyTimeout,
     );
     this.alive.add(w);
@@ -232,21 +264,25 @@ export class Master extends EventEmitter<MasterEvents> {
     const t0 = Date.now();
     debug('master: restart (%s, %s)', reason, this.config.restartMode);
     let result: RestartResult;
+    let replaced = 0;
     try {
       for (const slot of this.slots) {
         await this.settleSlot(slot);
-        if (this.shuttingDown)
+        if (this.shuttingDown) {
           throw codedError(Error, 'ERR_OVERSEER_SHUTTING_DOWN', 'overseer: shutdown during restart');
+        }
         if (this.config.restartMode === 'overlap') await this.overlapSlot(slot);
         else await this.sequentialSlot(slot);
+        replaced++;
       }
       this.restarts++;
       this.restartedAt = new Date();
-      result = { ok: true, reason, durationMs: Date.now() - t0 };
+      result = { ok: true, reason, durationMs: Date.now() - t0, replaced };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
+      this.restartFailures++;
       warn(`restart failed, the running workers keep serving: ${error.message}`, 'OVERSEER_RESTART_FAILED');
-      result = { ok: false, reason, durationMs: Date.now() - t0, error };
+      result = { ok: false, reason, durationMs: Date.now() - t0, replaced, error };
     }
     this.emit('restart', result);
     return result;
@@ -363,10 +399,59 @@ export class Master extends EventEmitter<MasterEvents> {
     for (const [sig, handler] of this.signalHandlers) process.off(sig, handler);
     this.signalHandlers.clear();
     this.sockets?.close();
+    this.stopControlSocket();
     const code =
       this.forcedExitCode ?? (this.lastExit ? exitCodeOf(this.lastExit.code, this.lastExit.signal) : 0);
     debug('master: done, exit code %d', code);
     this.finish(code);
+  }
+
+  /**
+   * The control socket comes up after the signal handlers and before the first fork. It
+   * is never fatal: without it, signals still restart and stop the master.
+   */
+  private async startControlSocket(): Promise<void> {
+    if (this.config.fetcher) {
+      this.updater = new Updater(
+        this.config.fetcher,
+        {
+          minFetchInterval: this.config.minFetchInterval,
+          sanityCheckTimeout: this.config.sanityCheckTimeout,
+          noRestartAfterFetch: this.config.noRestartAfterFetch,
+          preUpgrade: this.config.preUpgrade,
+        },
+        {
+          binary: this.binary,
+          getHash: () => this.binHash,
+          setHash: (hash) => {
+            this.binHash = hash;
+          },
+          restart: (reason) => this.restart(reason),
+          onUpgrade: (event) => this.emit('upgrade', event),
+        },
+      );
+    }
+    const path = this.config.ipcPath ?? defaultIpcPath(randomBytes(12).toString('hex'));
+    if (path === '') return;
+    try {
+      const server = createApiServer(this, this.config.handler);
+      await listenIPC(path, { server });
+      this.api = server;
+      this.ipcPath = path;
+      // The socket file goes with the process, whatever way it exits.
+      process.once('exit', () => this.stopControlSocket());
+      debug('control socket at %s', path);
+    } catch (err) {
+      warn(`ipc listen failed (${errorMessage(err)}). control socket disabled.`, 'OVERSEER_IPC_DISABLED');
+    }
+  }
+
+  private stopControlSocket(): void {
+    if (!this.api) return;
+    this.api.close();
+    this.api.closeAllConnections();
+    this.api = undefined;
+    cleanupIPC(this.ipcPath);
   }
 
   private installSignals(): void {

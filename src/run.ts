@@ -4,10 +4,12 @@
 import fs from 'node:fs';
 import { currentBinary, hashFile } from './binary.js';
 import { type Config, resolveConfig } from './config.js';
-import { configureLogging, warn } from './debug.js';
+import { configureLogging, debug, warn } from './debug.js';
 import { runDisabled } from './disabled.js';
 import { ENV, isWorkerProcess } from './env.js';
 import { codedError, errorMessage } from './errors.js';
+import type { UpdateOutcome } from './events.js';
+import { ipcRequest } from './ipc-client.js';
 import { Master } from './master.js';
 import { nativeAvailable, nativeLoadError } from './native.js';
 import { isSupported } from './supported.js';
@@ -16,6 +18,7 @@ import { runWorker } from './worker.js';
 let master: Master | undefined;
 let workerRestartSignal: NodeJS.Signals | undefined;
 let workerMasterPid = 0;
+let workerIpcPath = '';
 
 /** The master of this process, once run() has made it (undefined in workers). */
 export function currentMaster(): Master | undefined {
@@ -29,6 +32,7 @@ export async function run(config: Config): Promise<void> {
   if (isWorkerProcess()) {
     workerRestartSignal = cfg.restartSignal;
     workerMasterPid = Number(process.env[ENV.masterPid] ?? process.ppid);
+    workerIpcPath = process.env[ENV.ipcPath] ?? '';
     return runWorker(cfg);
   }
   if (master) throw codedError(Error, 'ERR_OVERSEER_ALREADY_RUNNING', 'overseer: run() was already called');
@@ -53,12 +57,7 @@ export async function run(config: Config): Promise<void> {
     return runDisabled(cfg, bin && fs.existsSync(bin) ? hashFile(bin) : '', bin);
   }
 
-  const m = new Master(cfg, {
-    binPath: binary.path,
-    binHash: hashFile(binary.path),
-    command: binary.command,
-    args: binary.args,
-  });
+  const m = new Master(cfg, binary, hashFile(binary.path));
   master = m;
   await m.start();
   const code = await m.done;
@@ -85,6 +84,40 @@ export function restart(): void {
     'ERR_OVERSEER_NOT_RUNNING',
     'overseer: restart() needs a running overseer (call run() first)',
   );
+}
+
+/**
+ * Checks for a new version now. In the master it runs a fetch cycle (joining one under way)
+ * and resolves with its outcome. In a worker it asks the master over the control socket,
+ * and falls back to the restart signal when the socket cannot be reached.
+ */
+export async function triggerUpdate(): Promise<UpdateOutcome | { result: 'signalled' }> {
+  if (master) return master.triggerUpdate();
+  if (workerRestartSignal === undefined) {
+    throw codedError(Error, 'ERR_OVERSEER_NOT_RUNNING', 'overseer: triggerUpdate() needs a running overseer');
+  }
+  if (workerIpcPath !== '') {
+    try {
+      const { status, body } = await ipcRequest(workerIpcPath, 'POST', '/overseer/trigger-update');
+      const answer = body as { ok?: boolean; error?: string; code?: string } & UpdateOutcome;
+      if (status === 200) return answer;
+      throw codedError(
+        Error,
+        answer.code ?? 'ERR_OVERSEER_TRIGGER_FAILED',
+        `overseer: trigger-update: ${answer.error ?? `HTTP ${status}`}`,
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code?.startsWith('ERR_OVERSEER_')) throw err;
+      debug(
+        'trigger-update over %s failed (%s); sending %s instead',
+        workerIpcPath,
+        errorMessage(err),
+        workerRestartSignal,
+      );
+    }
+  }
+  process.kill(workerMasterPid > 0 ? workerMasterPid : process.ppid, workerRestartSignal);
+  return { result: 'signalled' };
 }
 
 /**

@@ -9,6 +9,7 @@ const ready = run({
   address: '127.0.0.1:0',
   workers: Number(process.env.WORKERS ?? 1),
   reusePort: process.env.REUSE_PORT === '1',
+  ...(process.env.IPC_PATH ? { ipcPath: process.env.IPC_PATH } : {}),
   program: async (state) => {
     await state.serve(http.createServer(hello));
   },

@@ -1,0 +1,225 @@
+// The HTTP API served on the control socket (platform-agnostic). Small, bounded and
+// strict: limited headers, bodies, time and connections, JSON for every answer, 405 with
+// Allow for a wrong method, and config.handler for anything outside /overseer/*.
+import type { EventEmitter } from 'node:events';
+import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { debug } from './debug.js';
+import { errorMessage } from './errors.js';
+import type { MasterEvents, RestartResult } from './events.js';
+
+export const API_LIMITS = {
+  maxHeaderSize: 16 * 1024,
+  maxBodyBytes: 64 * 1024,
+  headersTimeout: 5_000,
+  requestTimeout: 10_000,
+  keepAliveTimeout: 5_000,
+  maxConnections: 64,
+  /** An events reader further behind than this loses events (counted) instead of growing memory. */
+  maxEventBacklog: 256 * 1024,
+} as const;
+
+/** What the API needs from the master. */
+export interface ApiTarget extends EventEmitter<MasterEvents> {
+  status(): object;
+  restart(reason: string): Promise<RestartResult>;
+  triggerUpdate(): Promise<object>;
+  metrics(): string;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export function createApiServer(target: ApiTarget, handler?: RequestListener): http.Server {
+  const routes: Record<string, Partial<Record<string, Route>>> = {
+    '/overseer/status': { GET: (_req, res) => json(res, 200, target.status()) },
+    '/overseer/metrics': {
+      GET: (_req, res) => {
+        const body = target.metrics();
+        res.writeHead(200, {
+          'Content-Type': 'text/plain; version=0.0.4',
+          'Content-Length': Buffer.byteLength(body),
+        });
+        res.end(body);
+      },
+    },
+    '/overseer/restart': {
+      POST: async (_req, res) => {
+        const r = await target.restart('control socket');
+        json(res, r.ok ? 200 : 500, {
+          ok: r.ok,
+          durationMs: r.durationMs,
+          ...(r.error ? errorBody(r.error) : {}),
+        });
+      },
+    },
+    '/overseer/trigger-update': {
+      POST: async (_req, res) => {
+        try {
+          json(res, 200, { ok: true, ...(await target.triggerUpdate()) });
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          json(res, code === 'ERR_OVERSEER_NO_FETCHER' ? 409 : 500, { ok: false, ...errorBody(err) });
+        }
+      },
+    },
+    '/overseer/events': { GET: (req, res) => streamEvents(target, req, res) },
+  };
+
+  const server = http.createServer(
+    {
+      maxHeaderSize: API_LIMITS.maxHeaderSize,
+      headersTimeout: API_LIMITS.headersTimeout,
+      requestTimeout: API_LIMITS.requestTimeout,
+      keepAliveTimeout: API_LIMITS.keepAliveTimeout,
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://overseer');
+      const isOurs = url.pathname === '/overseer' || url.pathname.startsWith('/overseer/');
+      if (!isOurs && handler) {
+        runHandler(handler, req, res);
+        return;
+      }
+      const methods = routes[url.pathname];
+      if (!isOurs || methods === undefined) {
+        json(res, 404, { ok: false, error: `no route ${url.pathname}`, code: 'ERR_OVERSEER_NOT_FOUND' });
+        return;
+      }
+      const route = methods[req.method ?? ''];
+      if (route === undefined) {
+        res.setHeader('Allow', Object.keys(methods).join(', '));
+        json(res, 405, {
+          ok: false,
+          error: `${req.method} is not allowed on ${url.pathname}`,
+          code: 'ERR_OVERSEER_METHOD',
+        });
+        return;
+      }
+      void withBodyLimit(req, res).then(async (ok) => {
+        if (!ok) return;
+        try {
+          await route(req, res);
+        } catch (err) {
+          debug('api: %s %s failed: %s', req.method, url.pathname, errorMessage(err));
+          if (!res.headersSent) json(res, 500, { ok: false, ...errorBody(err) });
+          else res.destroy();
+        }
+      });
+    },
+  );
+  server.maxConnections = API_LIMITS.maxConnections;
+  // Garbage must never reach the master's 'error' handlers: answer 400 and close.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    debug('api: client error %s', err.code ?? err.message);
+    if (socket.writable && !socket.destroyed) {
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    // Not at once: closing with unread input makes the kernel send a reset, which can
+    // discard the answer on its way to the client.
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  });
+  return server;
+}
+
+function json(res: ServerResponse, status: number, body: object): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function errorBody(err: unknown): { error: string; code?: string } {
+  const code = (err as { code?: unknown }).code;
+  return { error: errorMessage(err), ...(typeof code === 'string' ? { code } : {}) };
+}
+
+/** Our routes take no body; a large one is refused with 413 instead of being buffered. */
+function withBodyLimit(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > API_LIMITS.maxBodyBytes) {
+    res.setHeader('Connection', 'close');
+    json(res, 413, { ok: false, error: 'request body too large', code: 'ERR_OVERSEER_BODY_TOO_LARGE' });
+    return Promise.resolve(false);
+  }
+  return new Promise((resolve) => {
+    let received = 0;
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > API_LIMITS.maxBodyBytes && !res.headersSent) {
+        res.setHeader('Connection', 'close');
+        json(res, 413, { ok: false, error: 'request body too large', code: 'ERR_OVERSEER_BODY_TOO_LARGE' });
+        req.destroy();
+        resolve(false);
+      }
+    });
+    req.on('end', () => resolve(true));
+    req.on('error', () => resolve(false));
+  });
+}
+
+function runHandler(handler: RequestListener, req: IncomingMessage, res: ServerResponse): void {
+  const fail = (err: unknown): void => {
+    debug('api: config.handler failed: %s', errorMessage(err));
+    if (!res.headersSent)
+      json(res, 500, { ok: false, error: 'handler failed', code: 'ERR_OVERSEER_HANDLER' });
+    else res.destroy();
+  };
+  try {
+    const result: unknown = handler(req, res);
+    if (result instanceof Promise) result.catch(fail);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+const STREAMED: (keyof MasterEvents)[] = [
+  'listening',
+  'fork',
+  'ready',
+  'restart',
+  'exit',
+  'crash',
+  'upgrade',
+];
+
+/**
+ * Lifecycle events as newline-delimited JSON. A reader that falls more than
+ * maxEventBacklog behind loses events, which are counted and reported when it catches up.
+ */
+function streamEvents(target: ApiTarget, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+  res.flushHeaders();
+  let dropped = 0;
+  const write = (line: object): void => {
+    if (res.writableLength > API_LIMITS.maxEventBacklog) {
+      dropped++;
+      return;
+    }
+    if (dropped > 0) {
+      res.write(`${JSON.stringify({ event: 'dropped', count: dropped, time: new Date().toISOString() })}\n`);
+      dropped = 0;
+    }
+    res.write(`${JSON.stringify(line)}\n`);
+  };
+  const listeners = STREAMED.map((event) => {
+    const listener = (payload: object): void => write(eventLine(event, payload));
+    target.on(event, listener as never);
+    return [event, listener] as const;
+  });
+  const stop = (): void => {
+    for (const [event, listener] of listeners) target.off(event, listener as never);
+  };
+  req.socket.setTimeout(0);
+  res.on('close', stop);
+}
+
+/** An event as JSON: Error objects become their message (and code). */
+export function eventLine(event: string, payload: object): object {
+  const out: Record<string, unknown> = { event, time: new Date().toISOString() };
+  for (const [k, v] of Object.entries(payload)) out[k] = v instanceof Error ? errorBody(v) : v;
+  return out;
+}

@@ -1,0 +1,24 @@
+// The control socket's platform seam: each platform file implements this shape.
+import type net from 'node:net';
+
+export interface IpcListenOptions {
+  /** The server to listen (an http.Server, say); a plain net.Server by default. */
+  server?: net.Server;
+  /** Called for each new connection before a byte is read; false refuses it. */
+  admit?(socket: net.Socket): boolean;
+  /** Windows: the pipe's security descriptor (SDDL). Ignored elsewhere. */
+  securityDescriptor?: string;
+}
+
+export interface IpcPlatform {
+  /** Listens on `path`; only admitted connections reach the server's 'connection' listeners. */
+  listenIPC(path: string, options?: IpcListenOptions): Promise<net.Server>;
+  /** A connected socket to a control socket. */
+  dialIPC(path: string): net.Socket;
+  /** Where the control socket of a master with this token lives. */
+  ipcPath(token: string): string;
+  /** The control sockets of this user's masters that may be running (for `overseer ls`). */
+  listIPCPaths(): string[];
+  /** Removes what listenIPC left behind (a socket file), if anything. */
+  cleanupIPC(path: string): void;
+}

@@ -1,0 +1,20 @@
+// Platforms without a control socket: every call refuses with a coded error, and the master
+// falls back to signals alone.
+import { codedError } from '../errors.js';
+import type { IpcPlatform } from './types.js';
+
+function refuse(): never {
+  throw codedError(
+    Error,
+    'ERR_OVERSEER_IPC_UNSUPPORTED',
+    `overseer: no control socket on ${process.platform}`,
+  );
+}
+
+export const unsupported: IpcPlatform = {
+  listenIPC: async () => refuse(),
+  dialIPC: () => refuse(),
+  ipcPath: () => refuse(),
+  listIPCPaths: () => [],
+  cleanupIPC: () => {},
+};

@@ -1,0 +1,46 @@
+// GET /overseer/metrics: the master's numbers in the Prometheus text format.
+import type { MasterStatus } from './master.js';
+
+export function renderMetrics(s: MasterStatus, uptimeSeconds: number): string {
+  const lines: string[] = [];
+  const metric = (
+    name: string,
+    type: 'counter' | 'gauge',
+    help: string,
+    samples: [string, number][],
+  ): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  };
+  const label = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  metric('overseer_info', 'gauge', 'overseer version and the running binary.', [
+    [`{version="${label(s.version)}",bin_hash="${label(s.binHash)}"}`, 1],
+  ]);
+  metric('overseer_uptime_seconds', 'gauge', 'Seconds since the master started.', [
+    ['', Math.round(uptimeSeconds)],
+  ]);
+  metric('overseer_restarts_total', 'counter', 'Completed restarts.', [['', s.restarts]]);
+  metric('overseer_restart_failures_total', 'counter', 'Restarts whose new workers failed to become ready.', [
+    ['', s.restartFailures],
+  ]);
+  metric('overseer_crashes_total', 'counter', 'Workers that died outside a restart or failed to start.', [
+    ['', s.crashes],
+  ]);
+  const states = ['starting', 'ready', 'draining'] as const;
+  metric(
+    'overseer_workers',
+    'gauge',
+    'Worker processes by state.',
+    states.map((st) => [`{state="${st}"}`, s.workers.filter((w) => w.state === st).length]),
+  );
+  const f = s.fetcher;
+  metric('overseer_fetches_total', 'counter', 'Completed fetcher checks.', [['', f?.fetches ?? 0]]);
+  metric('overseer_fetch_errors_total', 'counter', 'Fetcher checks that failed.', [
+    ['', f?.fetchErrors ?? 0],
+  ]);
+  metric('overseer_upgrades_total', 'counter', 'Upgrade attempts by result.', [
+    ['{result="upgraded"}', f?.upgrades ?? 0],
+    ['{result="failed"}', f?.upgradeFailures ?? 0],
+  ]);
+  return `${lines.join('\n')}\n`;
+}

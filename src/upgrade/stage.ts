@@ -1,0 +1,66 @@
+// Staging: the candidate is written next to binPath (same directory, so the swap is one
+// atomic rename that never crosses devices), hashed while it is written, given the running
+// binary's mode, and fsynced. Any failure removes the temp file and leaves binPath alone.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { codedError, errorMessage } from '../errors.js';
+
+export interface Staged {
+  tempPath: string;
+  sha256: string;
+  size: number;
+}
+
+/** A temp name beside `file` that keeps its extension, so node loads it the same way. */
+export function tempPathFor(file: string, tag = 'new'): string {
+  const ext = path.extname(file);
+  const base = path.basename(file, ext);
+  return path.join(path.dirname(file), `.${base}.overseer-${tag}-${randomBytes(4).toString('hex')}${ext}`);
+}
+
+export async function stage(stream: Readable, binPath: string, signal?: AbortSignal): Promise<Staged> {
+  const tempPath = tempPathFor(binPath);
+  const hash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  try {
+    const out = fs.createWriteStream(tempPath, { flags: 'wx', mode: 0o600 });
+    await pipeline(stream, tap, out, ...(signal ? [{ signal }] : []));
+    if (size === 0) throw codedError(Error, 'ERR_OVERSEER_EMPTY_CANDIDATE', 'the new version is empty');
+    const mode = fs.statSync(binPath).mode & 0o7777;
+    fs.chmodSync(tempPath, mode);
+    const fd = fs.openSync(tempPath, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    stream.destroy();
+    fs.rmSync(tempPath, { force: true });
+    const code = (err as { code?: string }).code;
+    const why =
+      code === 'ENOSPC'
+        ? 'the disk is full'
+        : code === 'EROFS' || code === 'EACCES' || code === 'EPERM'
+          ? `cannot write next to ${binPath}`
+          : 'download failed';
+    throw codedError(
+      Error,
+      code ?? 'ERR_OVERSEER_STAGE',
+      `staging failed (${why}): ${errorMessage(err)}`,
+      err,
+    );
+  }
+  return { tempPath, sha256: hash.digest('hex'), size };
+}

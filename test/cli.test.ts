@@ -1,0 +1,97 @@
+// The `overseer` CLI end to end, against a real master on its default control socket.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { AppProcess } from './helpers/app.js';
+
+const CLI = new URL('../src/cli.js', import.meta.url).pathname;
+let app: AppProcess;
+let ipcPath: string;
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, OVERSEER_IPC_PATH: '', ...env },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+before(async () => {
+  app = new AppProcess({ overseer: { address: '127.0.0.1:0', workers: 2 }, nullFetcher: true });
+  await app.nth('ready', 2);
+  const ls = cli(['ls', '--json']);
+  const mine = (JSON.parse(ls.stdout) as { socket: string; status: { pid: number } }[]).find((m) => m.status.pid === app.pid);
+  assert.ok(mine, `overseer ls does not list pid ${app.pid}: ${ls.stdout}`);
+  ipcPath = mine.socket;
+});
+after(async () => {
+  await app.stop();
+});
+
+test('ls lists the running master in a table', () => {
+  const r = cli(['ls']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^PID\s+UP\s+WORKERS\s+RESTARTS\s+BINARY\s+SOCKET/);
+  assert.ok(r.stdout.includes(String(app.pid)));
+  assert.ok(r.stdout.includes(ipcPath));
+});
+
+test('status, as text and as --json', () => {
+  const text = cli(['status', '--socket', ipcPath]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`master\\s+pid ${app.pid}`));
+  assert.match(text.stdout, /WORKER\s+PID\s+SLOT\s+STATE/);
+  const json = cli(['status', '--json'], { OVERSEER_IPC_PATH: ipcPath });
+  assert.equal(json.code, 0);
+  const s = JSON.parse(json.stdout);
+  assert.equal(s.pid, app.pid);
+  assert.equal(s.workers.length, 2);
+});
+
+test('restart returns when the new workers are ready', async () => {
+  const before = app.count('restart');
+  const r = cli(['restart', '-s', ipcPath]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^restarted in \d+ ms/);
+  // spawnSync held this process's loop; the master's event lines arrive now.
+  const done = await app.nth('restart', before + 1);
+  assert.equal(done.ok, true);
+  assert.equal(done.replaced, 2);
+});
+
+test('trigger-update reports the result', () => {
+  const r = cli(['trigger-update', '-s', ipcPath]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'no update\n');
+  const json = cli(['trigger-update', '-s', ipcPath, '--json']);
+  assert.deepEqual(JSON.parse(json.stdout), { ok: true, result: 'no-update' });
+});
+
+test('events follows the stream', async () => {
+  const child = spawn(process.execPath, [CLI, 'events', '-s', ipcPath, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  await new Promise((r) => setTimeout(r, 300));
+  cli(['restart', '-s', ipcPath]);
+  const deadline = Date.now() + 10_000;
+  while (!out.includes('"event":"restart"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.on('exit', r));
+  const events = out.trim().split('\n').map((l) => JSON.parse(l).event);
+  assert.ok(events.includes('fork') && events.includes('ready') && events.includes('restart'), events.join(','));
+  assert.equal(code, 0);
+});
+
+test('errors are one clear line with the usual exit codes', () => {
+  const usage = cli(['frobnicate']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /^overseer: unknown command 'frobnicate'\n/);
+  const badFlag = cli(['status', '--nope']);
+  assert.equal(badFlag.code, 2);
+  const missing = cli(['status', '--socket', '/nonexistent/overseer.sock']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^overseer: cannot reach the master at \/nonexistent\/overseer\.sock: .*ENOENT/);
+  assert.equal(missing.stderr.trim().split('\n').length, 1);
+  assert.equal(cli(['--version']).stdout.trim(), JSON.parse(spawnSync('npm', ['pkg', 'get', 'version'], { encoding: 'utf8' }).stdout));
+});
