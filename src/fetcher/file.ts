@@ -1,0 +1,93 @@
+// FileFetcher: a new version is a new file at `path` (a build writing it, a deploy copying
+// or renaming it into place). The Go library polled only; this watches and polls.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { debug } from '../debug.js';
+import { abortReasonOr } from './abort.js';
+import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
+import { type FileStat, sameStat, statOrNull, waitUntilStable } from './file-stat.js';
+import { waitForChange } from './file-watch.js';
+import { duration, optionsObject, requiredString } from './options.js';
+
+export interface FileFetcherOptions {
+  /** The file to watch: the new version of the program's entry file, or a .tar.gz/.tgz release. */
+  path: string;
+  /** How often to poll, in ms, when the watch misses a change or cannot run. Default 1000. */
+  interval?: number;
+}
+
+/** How long a file must sit unchanged before it is taken. */
+const SETTLE_MS = 150;
+
+interface Committed extends FileStat {
+  sha256: string;
+}
+
+export class FileFetcher implements Fetcher {
+  readonly path: string;
+  readonly interval: number;
+  /** The last stable look (null: missing); undefined before the first fetch. */
+  #seen: FileStat | null | undefined;
+  #committed: Committed | undefined;
+
+  constructor(options: FileFetcherOptions) {
+    const o = optionsObject('FileFetcher', options, ['path', 'interval']);
+    this.path = resolve(requiredString('FileFetcher', o, 'path'));
+    this.interval = duration('FileFetcher', o, 'interval', 1000, 1);
+  }
+
+  /**
+   * The first call looks at once; later ones wait for the file to differ from the last look,
+   * unless `immediate`. Null when the file is missing or holds the committed content.
+   */
+  async fetch(signal: AbortSignal, options: FetchOptions = {}): Promise<FetchedVersion | null> {
+    signal.throwIfAborted();
+    const seen = this.#seen;
+    if (!options.immediate && seen !== undefined) {
+      await waitForChange(
+        this.path,
+        this.interval,
+        signal,
+        async () => !sameStat(await statOrNull(this.path), seen),
+      );
+    }
+    return this.#check(signal);
+  }
+
+  async #check(signal: AbortSignal): Promise<FetchedVersion | null> {
+    const stat = await waitUntilStable(this.path, signal, SETTLE_MS);
+    this.#seen = stat;
+    if (stat === null) {
+      debug('FileFetcher: %s is missing: no update', this.path);
+      return null;
+    }
+    const committed = this.#committed;
+    if (committed && sameStat(committed, stat)) return null;
+    const sha256 = await hashFile(this.path, signal);
+    if (committed?.sha256 === sha256) {
+      debug('FileFetcher: %s was touched but its content is the committed one', this.path);
+      return null;
+    }
+    debug('FileFetcher: %s changed (%d bytes, sha256 %s)', this.path, stat.size, sha256);
+    return {
+      stream: createReadStream(this.path),
+      name: basename(this.path),
+      source: this.path,
+      version: new Date(stat.mtimeMs).toISOString(),
+      commit: () => {
+        this.#committed = { ...stat, sha256 };
+      },
+    };
+  }
+}
+
+async function hashFile(path: string, signal: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path, { signal })) hash.update(chunk as Buffer);
+  } catch (err) {
+    throw abortReasonOr(signal, err);
+  }
+  return hash.digest('hex');
+}

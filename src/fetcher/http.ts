@@ -1,0 +1,200 @@
+// HTTPFetcher: a new version is new bytes at a URL. Each check is a HEAD compared on its
+// validators (ETag, Last-Modified, Content-Length); a server that sends none of them gets
+// a GET compared on a sha256 of the body (the Go library never saw an update there).
+import { createHash, type KeyObject } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { debug } from '../debug.js';
+import { bodyStream, readAll } from './body.js';
+import { candidate } from './candidate.js';
+import { decodeSignature, parseChecksums } from './checksums.js';
+import { invalidOption } from './errors.js';
+import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
+import { duration, ed25519PublicKey, headerRecord, httpUrl, optionsObject, sha256Hex } from './options.js';
+import { Pacer } from './pacer.js';
+import { request, shown } from './request.js';
+import type { Integrity } from './verify.js';
+
+export interface HTTPFetcherOptions {
+  /** The new version: the entry file, a `.gz` of it (gunzipped here), or a .tar.gz/.tgz release. */
+  url: string | URL;
+  /** ms between checks (the first check, and a trigger-update, do not wait). Default 5 minutes. */
+  interval?: number;
+  /** Response headers whose change means a new version. Default etag, last-modified, content-length. */
+  checkHeaders?: string[];
+  /** Extra request headers (an Authorization, say), sent on every request to the URLs' own origins. */
+  headers?: Record<string, string>;
+  /** ms for each request's answer, and the longest a body may send nothing. Default 30 s. */
+  timeout?: number;
+  /** The expected sha256 as hex; fixed, for pinning one build. */
+  sha256?: string;
+  /** A `<file>.sha256` or `SHA256SUMS` file to read the expected sha256 from. */
+  sha256Url?: string | URL;
+  /** A detached ed25519 signature (64 raw bytes, or base64) of the file; needs `publicKey`. */
+  signatureUrl?: string | URL;
+  /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureUrl`. */
+  publicKey?: string | KeyObject;
+}
+
+const OWNER = 'HTTPFetcher';
+const KNOWN = [
+  'url',
+  'interval',
+  'checkHeaders',
+  'headers',
+  'timeout',
+  'sha256',
+  'sha256Url',
+  'signatureUrl',
+  'publicKey',
+] as const;
+/** HEAD refused by the server: compare by content instead. */
+const NO_HEAD = [405, 501] as const;
+const SMALL_FILE_LIMIT = 1 << 20;
+
+interface Committed {
+  /** The check headers' values, in checkHeaders order; null for one not sent. */
+  validators?: (string | null)[];
+  /** The body's sha256, when the server sends no validators. */
+  sha256?: string;
+}
+
+export class HTTPFetcher implements Fetcher {
+  readonly url: URL;
+  readonly interval: number;
+  readonly checkHeaders: readonly string[];
+  readonly timeout: number;
+  readonly #headers: Record<string, string>;
+  readonly #sha256: string | undefined;
+  readonly #sha256Url: URL | undefined;
+  readonly #signatureUrl: URL | undefined;
+  readonly #publicKey: string | undefined;
+  readonly #pacer: Pacer;
+  #committed: Committed = {};
+
+  constructor(options: HTTPFetcherOptions) {
+    const o = optionsObject(OWNER, options, KNOWN);
+    this.url = httpUrl(OWNER, o, 'url', true)!;
+    this.interval = duration(OWNER, o, 'interval', 5 * 60_000, 0);
+    this.timeout = duration(OWNER, o, 'timeout', 30_000, 1);
+    this.checkHeaders = checkHeaders(o.checkHeaders);
+    this.#headers = headerRecord(OWNER, o, 'headers');
+    this.#sha256 = sha256Hex(OWNER, o, 'sha256');
+    this.#sha256Url = httpUrl(OWNER, o, 'sha256Url', false);
+    if (this.#sha256 !== undefined && this.#sha256Url !== undefined) {
+      throw invalidOption(OWNER, 'sha256', 'and options.sha256Url cannot both be set');
+    }
+    this.#signatureUrl = httpUrl(OWNER, o, 'signatureUrl', false);
+    this.#publicKey = ed25519PublicKey(OWNER, o, 'publicKey');
+    if ((this.#signatureUrl === undefined) !== (this.#publicKey === undefined)) {
+      throw invalidOption(OWNER, this.#publicKey ? 'signatureUrl' : 'publicKey', 'is needed with the other');
+    }
+    this.#pacer = new Pacer(this.interval);
+  }
+
+  async fetch(signal: AbortSignal, options: FetchOptions = {}): Promise<FetchedVersion | null> {
+    await this.#pacer.wait(signal, options.immediate === true);
+    const head = await request(this.url, this.#opts(signal, 'HEAD', NO_HEAD));
+    head.close();
+    const validators = head.response.ok ? this.checkHeaders.map((h) => head.response.headers.get(h)) : [];
+    if (validators.some((v) => v !== null)) return this.#byValidators(signal, validators);
+    return this.#byContent(signal);
+  }
+
+  async #byValidators(signal: AbortSignal, validators: (string | null)[]): Promise<FetchedVersion | null> {
+    const last = this.#committed.validators;
+    if (last && last.length === validators.length && last.every((v, i) => v === validators[i])) {
+      debug('HTTPFetcher: %s unchanged (%s)', shown(this.url), validators.join(', '));
+      return null;
+    }
+    const integrity = await this.#integrity(signal);
+    const get = await request(this.url, this.#opts(signal, 'GET'));
+    const h = get.response.headers;
+    const version =
+      h.get('etag') ?? h.get('last-modified') ?? validators.filter((v) => v !== null).join(', ');
+    debug('HTTPFetcher: %s changed (%s): downloading', get.where, validators.join(', '));
+    return candidate({
+      bytes: bodyStream(get, this.timeout),
+      name: this.#name(),
+      contentEncoding: get.response.headers.get('content-encoding'),
+      source: get.where,
+      version,
+      ...integrity,
+      commit: () => {
+        this.#committed = { validators };
+      },
+    });
+  }
+
+  /** No validators: the body itself is the version, held in memory to hash before deciding. */
+  async #byContent(signal: AbortSignal): Promise<FetchedVersion | null> {
+    const get = await request(this.url, this.#opts(signal, 'GET'));
+    const body = await readAll(bodyStream(get, this.timeout), Number.POSITIVE_INFINITY, get.where);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    if (sha256 === this.#committed.sha256) {
+      debug('HTTPFetcher: %s sends no validators; its content is unchanged', get.where);
+      return null;
+    }
+    debug('HTTPFetcher: %s sends no validators; its content changed (sha256 %s)', get.where, sha256);
+    const integrity = await this.#integrity(signal);
+    return candidate({
+      bytes: Readable.from([body]),
+      name: this.#name(),
+      contentEncoding: get.response.headers.get('content-encoding'),
+      source: get.where,
+      version: `sha256:${sha256.slice(0, 12)}`,
+      ...integrity,
+      commit: () => {
+        this.#committed = { sha256 };
+      },
+    });
+  }
+
+  /** The published checksum and signature, fetched before the body so a failure wastes nothing. */
+  async #integrity(signal: AbortSignal): Promise<Integrity> {
+    const out: Integrity = {};
+    if (this.#sha256 !== undefined) out.sha256 = this.#sha256;
+    if (this.#sha256Url !== undefined) {
+      const text = await this.#small(signal, this.#sha256Url);
+      out.sha256 = parseChecksums(text.toString('utf8'), this.#publishedName(), shown(this.#sha256Url));
+    }
+    if (this.#signatureUrl !== undefined) {
+      out.signature = decodeSignature(
+        await this.#small(signal, this.#signatureUrl),
+        shown(this.#signatureUrl),
+      );
+      out.publicKey = this.#publicKey!;
+    }
+    return out;
+  }
+
+  async #small(signal: AbortSignal, url: URL): Promise<Buffer> {
+    const res = await request(url, this.#opts(signal, 'GET'));
+    return readAll(bodyStream(res, this.timeout), SMALL_FILE_LIMIT, res.where);
+  }
+
+  #opts(signal: AbortSignal, method: 'GET' | 'HEAD', allow?: readonly number[]) {
+    return { owner: OWNER, method, headers: this.#headers, signal, timeout: this.timeout, allow };
+  }
+
+  /** The file name as published, which a SHA256SUMS line names. */
+  #publishedName(): string {
+    const last = this.url.pathname.replace(/^.*\//, '');
+    try {
+      return decodeURIComponent(last);
+    } catch {
+      return last;
+    }
+  }
+
+  #name(): string {
+    return this.#publishedName() || this.url.hostname;
+  }
+}
+
+function checkHeaders(v: unknown): readonly string[] {
+  if (v === undefined) return ['etag', 'last-modified', 'content-length'];
+  if (!Array.isArray(v) || v.some((h) => typeof h !== 'string' || h === '')) {
+    throw invalidOption(OWNER, 'checkHeaders', 'must be an array of header names');
+  }
+  return v.map((h: string) => h.toLowerCase());
+}
