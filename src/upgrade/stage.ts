@@ -33,28 +33,37 @@ export async function stage(stream: Readable, binPath: string, signal?: AbortSig
       done(null, chunk);
     },
   });
+  let fd: number;
   try {
-    const out = fs.createWriteStream(tempPath, { flags: 'wx', mode: 0o600 });
+    fd = fs.openSync(tempPath, 'wx', 0o600);
+  } catch (err) {
+    stream.destroy();
+    const code = (err as { code?: string }).code ?? 'ERR_OVERSEER_STAGE';
+    throw codedError(
+      Error,
+      code,
+      `staging failed: cannot write next to ${binPath} (${errorMessage(err)})`,
+      err,
+    );
+  }
+  try {
+    const out = fs.createWriteStream('', { fd, autoClose: true });
     await pipeline(stream, tap, out, ...(signal ? [{ signal }] : []));
     if (size === 0) throw codedError(Error, 'ERR_OVERSEER_EMPTY_CANDIDATE', 'the new version is empty');
     const mode = fs.statSync(binPath).mode & 0o7777;
     fs.chmodSync(tempPath, mode);
-    const fd = fs.openSync(tempPath, 'r');
+    const sync = fs.openSync(tempPath, 'r');
     try {
-      fs.fsyncSync(fd);
+      fs.fsyncSync(sync);
     } finally {
-      fs.closeSync(fd);
+      fs.closeSync(sync);
     }
   } catch (err) {
     stream.destroy();
     fs.rmSync(tempPath, { force: true });
     const code = (err as { code?: string }).code;
     const why =
-      code === 'ENOSPC'
-        ? 'the disk is full'
-        : code === 'EROFS' || code === 'EACCES' || code === 'EPERM'
-          ? `cannot write next to ${binPath}`
-          : 'download failed';
+      code === 'ENOSPC' ? 'the disk is full' : code === 'EDQUOT' ? 'over the disk quota' : 'download failed';
     throw codedError(
       Error,
       code ?? 'ERR_OVERSEER_STAGE',

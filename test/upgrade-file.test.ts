@@ -1,0 +1,138 @@
+// Upgrades with the FileFetcher: a new version swapped in under load, rollback of one that
+// cannot start, and the checks that stop a bad one before it runs.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ipcRequest } from '../src/ipc-client.js';
+import { AppProcess } from './helpers/app.js';
+import { describeErrors, startLoad } from './helpers/load.js';
+import { leftovers, type VersionOptions, versionSource, writeVersion } from './helpers/versioned-app.js';
+
+const apps: AppProcess[] = [];
+after(async () => {
+  await Promise.all(apps.map((a) => a.stop()));
+});
+
+const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+async function setup(extra: Partial<VersionOptions> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-upgrade-'));
+  const bin = path.join(dir, 'app.mjs');
+  const next = path.join(dir, 'incoming', 'app.mjs');
+  fs.mkdirSync(path.dirname(next));
+  const fetcher = `new FileFetcher({ path: ${JSON.stringify(next)}, interval: 200 })`;
+  const opts = (v: Partial<VersionOptions>): VersionOptions => ({ version: 'v1', fetcher, ...extra, ...v });
+  writeVersion(bin, opts({}));
+  const app = new AppProcess({}, { script: bin });
+  apps.push(app);
+  const port = await app.port();
+  await app.nth('ready', 1);
+  const ipc = String((await app.nth('ipc', 1)).path);
+  /** Drops a version where the fetcher looks. */
+  const offer = (v: Partial<VersionOptions>): string => {
+    const source = versionSource(opts(v));
+    fs.writeFileSync(`${next}.tmp`, source);
+    fs.renameSync(`${next}.tmp`, next);
+    return source;
+  };
+  return { dir, bin, app, port, ipc, offer, v1: fs.readFileSync(bin, 'utf8') };
+}
+
+test('a new version is picked up, swapped in and served with zero failed requests', async () => {
+  const { dir, bin, app, port, ipc, offer, v1 } = await setup();
+  const load = startLoad({ port, concurrency: 8, keepAlive: true, maxMs: 60_000 });
+  await sleep(300);
+  const v2 = offer({ version: 'v2' });
+  const up = await app.nth('upgrade', 1, 20_000);
+  assert.equal(up.result, 'upgraded', JSON.stringify(up));
+  assert.equal(up.oldHash, sha(v1));
+  assert.equal(up.newHash, sha(v2));
+  await sleep(500);
+  const r = await load.stop();
+  assert.equal(r.failed, 0, describeErrors(r));
+  assert.ok(r.pids.size >= 2);
+  assert.equal(fs.readFileSync(bin, 'utf8'), v2);
+  assert.equal(fs.readFileSync(`${bin}.prev`, 'utf8'), v1);
+  assert.deepEqual(leftovers(dir), []);
+  // The old worker drained and exited; the status shows the new binary.
+  await app.until(
+    () => app.events.find((e) => e.event === 'exit' && e.workerId === 1),
+    10_000,
+    'old worker exit',
+  );
+  const status = (await ipcRequest(ipc, 'GET', '/overseer/status')).body as {
+    binHash: string;
+    fetcher: { lastResult: { result: string } };
+  };
+  assert.equal(status.binHash, sha(v2));
+  assert.equal(status.fetcher.lastResult.result, 'upgraded');
+  // The same version is not fetched again.
+  await sleep(1_500);
+  assert.equal(app.count('upgrade'), 1);
+  assert.equal(app.count('fork'), 2);
+});
+
+test('a version that passes the sanity check but cannot start is rolled back', async () => {
+  const { dir, bin, app, port, ipc, offer, v1 } = await setup();
+  const load = startLoad({ port, concurrency: 8, keepAlive: true, maxMs: 60_000 });
+  const bad = offer({ version: 'v2-broken', throwOnStart: true });
+  const up = await app.nth('upgrade', 1, 20_000);
+  const r = await load.stop();
+  assert.equal(up.result, 'failed');
+  assert.equal(up.rolledBack, true);
+  assert.equal(up.newHash, sha(bad));
+  assert.match(String(up.reason), /this version cannot start/);
+  assert.equal(r.failed, 0, describeErrors(r));
+  assert.equal(fs.readFileSync(bin, 'utf8'), v1, 'binPath restored');
+  assert.deepEqual(leftovers(dir), []);
+  const status = (await ipcRequest(ipc, 'GET', '/overseer/status')).body as {
+    binHash: string;
+    fetcher: { lastResult: { result: string }; badHashes: string[] };
+  };
+  assert.equal(status.binHash, sha(v1));
+  assert.equal(status.fetcher.lastResult.result, 'failed');
+  assert.deepEqual(status.fetcher.badHashes, [sha(bad)]);
+  // The bad hash is remembered: offered again, it is refused without another start.
+  const forks = app.count('fork');
+  const again = await ipcRequest(ipc, 'POST', '/overseer/trigger-update');
+  assert.equal((again.body as { result: string; code: string }).code, 'ERR_OVERSEER_KNOWN_BAD');
+  assert.equal(app.count('fork'), forks);
+});
+
+for (const [name, v, why] of [
+  ['exits non-zero in the sanity check', { exitOnLoad: 3 }, /exited with code 3/],
+  ['prints the wrong token', { wrongToken: true }, /did not print the token last/],
+] as const) {
+  test(`a candidate that ${name} is never swapped in`, async () => {
+    const { dir, bin, app, offer, v1 } = await setup();
+    offer({ version: 'v2', ...v });
+    const up = await app.nth('upgrade', 1, 20_000);
+    assert.equal(up.result, 'failed');
+    assert.equal(up.code, 'ERR_OVERSEER_SANITY_CHECK');
+    assert.match(String(up.reason), why);
+    assert.equal(app.count('fork'), 1, 'no worker was started for it');
+    assert.equal(fs.readFileSync(bin, 'utf8'), v1);
+    assert.deepEqual(leftovers(dir), []);
+  });
+}
+
+test('preUpgrade rejecting cancels the upgrade', async () => {
+  const flag = path.join(os.tmpdir(), `overseer-reject-${process.pid}`);
+  fs.writeFileSync(flag, '');
+  try {
+    const { dir, bin, app, offer, v1 } = await setup({ rejectFlag: flag });
+    offer({ version: 'v2' });
+    const up = await app.nth('upgrade', 1, 20_000);
+    assert.equal(up.result, 'failed');
+    assert.equal(up.code, 'ERR_OVERSEER_PRE_UPGRADE');
+    assert.match(String(up.reason), /preUpgrade says no/);
+    assert.equal(fs.readFileSync(bin, 'utf8'), v1);
+    assert.deepEqual(leftovers(dir), []);
+  } finally {
+    fs.rmSync(flag, { force: true });
+  }
+});
