@@ -52,6 +52,8 @@ export interface Config {
   ipcPath?: string;
   /** How long a new version's sanity check may take, in ms. Default 10000. */
   sanityCheckTimeout?: number;
+  /** Release archives kept for rollback, counting the running one. Default 3. */
+  keepReleases?: number;
 }
 
 export interface ResolvedConfig {
@@ -75,6 +77,7 @@ export interface ResolvedConfig {
   backlog: number;
   ipcPath: string | undefined;
   sanityCheckTimeout: number;
+  keepReleases: number;
 }
 
 const KNOWN = new Set<string>([
@@ -99,6 +102,7 @@ const KNOWN = new Set<string>([
   'backlog',
   'ipcPath',
   'sanityCheckTimeout',
+  'keepReleases',
 ]);
 
 /** Signals the master handles itself; none of them can be the restart signal. */
@@ -146,6 +150,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     backlog: integer(c, 'backlog', 511, 1, 65535),
     ipcPath: optionalString(c, 'ipcPath'),
     sanityCheckTimeout: duration(c, 'sanityCheckTimeout', 10_000),
+    keepReleases: integer(c, 'keepReleases', 3, 2, 1000),
   };
 }
 

@@ -416,6 +416,7 @@ export class Master extends EventEmitter<MasterEvents> {
         this.config.fetcher,
         {
           minFetchInterval: this.config.minFetchInterval,
+          keepReleases: this.config.keepReleases,
           sanityCheckTimeout: this.config.sanityCheckTimeout,
           noRestartAfterFetch: this.config.noRestartAfterFetch,
           preUpgrade: this.config.preUpgrade,

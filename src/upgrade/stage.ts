@@ -22,7 +22,13 @@ export function tempPathFor(file: string, tag = 'new'): string {
   return path.join(path.dirname(file), `.${base}.overseer-${tag}-${randomBytes(4).toString('hex')}${ext}`);
 }
 
-export async function stage(stream: Readable, binPath: string, signal?: AbortSignal): Promise<Staged> {
+/** Stages `stream` beside `binPath`; the temp file takes `modeFrom`'s mode (binPath's by default). */
+export async function stage(
+  stream: Readable,
+  binPath: string,
+  signal?: AbortSignal,
+  modeFrom: string | null = binPath,
+): Promise<Staged> {
   const tempPath = tempPathFor(binPath);
   const hash = createHash('sha256');
   let size = 0;
@@ -50,8 +56,7 @@ export async function stage(stream: Readable, binPath: string, signal?: AbortSig
     const out = fs.createWriteStream('', { fd, autoClose: true });
     await pipeline(stream, tap, out, ...(signal ? [{ signal }] : []));
     if (size === 0) throw codedError(Error, 'ERR_OVERSEER_EMPTY_CANDIDATE', 'the new version is empty');
-    const mode = fs.statSync(binPath).mode & 0o7777;
-    fs.chmodSync(tempPath, mode);
+    if (modeFrom !== null) fs.chmodSync(tempPath, fs.statSync(modeFrom).mode & 0o7777);
     const sync = fs.openSync(tempPath, 'r');
     try {
       fs.fsyncSync(sync);

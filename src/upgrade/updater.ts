@@ -3,19 +3,31 @@
 // trigger during a cycle joins it, except that it cuts short a fetcher that is only
 // waiting for its interval. Every failure leaves the running version serving, untouched.
 import fs from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { Binary } from '../binary.js';
+import { type Binary, hashFile } from '../binary.js';
 import { debug, warn } from '../debug.js';
 import { codedError, errorMessage } from '../errors.js';
 import type { RestartResult, UpdateOutcome, UpgradeEvent } from '../events.js';
 import type { FetchedVersion, Fetcher } from '../fetcher/fetcher.js';
+import {
+  checkArchive,
+  extractRelease,
+  isArchive,
+  pruneReleases,
+  releaseLayout,
+  restoreCurrent,
+  switchCurrent,
+} from './archive.js';
 import { runSanityCheck } from './sanity.js';
-import { type Staged, stage } from './stage.js';
+import { stage } from './stage.js';
 import { rollBack, swapIn } from './swap.js';
 import { verifyCandidate } from './verify.js';
 
 export interface UpdaterOptions {
   minFetchInterval: number;
+  /** Release archives to keep beside the running and the previous one. */
+  keepReleases: number;
   sanityCheckTimeout: number;
   noRestartAfterFetch: boolean;
   preUpgrade: ((tempPath: string) => void | Promise<void>) | undefined;
@@ -153,70 +165,146 @@ export class Updater {
   }
 
   private async upgrade(version: FetchedVersion, signal: AbortSignal): Promise<UpdateOutcome> {
-    const binPath = this.host.binary.path;
-    let staged: Staged | undefined;
     try {
-      staged = await stage(version.stream, binPath, signal);
-      const newHash = staged.sha256;
-      if (newHash === this.host.getHash()) {
-        debug('fetched version is the running one (%s)', newHash.slice(0, 12));
-        version.commit?.();
-        return { result: 'no-update' };
-      }
-      if (this.bad.has(newHash)) {
-        return {
-          result: 'failed',
-          reason: 'this version failed to start before',
-          code: 'ERR_OVERSEER_KNOWN_BAD',
-          newHash,
-          rolledBack: false,
-        };
-      }
-      verifyCandidate(staged, version);
-      if (this.opts.preUpgrade) {
-        try {
-          await this.opts.preUpgrade(staged.tempPath);
-        } catch (err) {
-          throw codedError(
-            Error,
-            'ERR_OVERSEER_PRE_UPGRADE',
-            `preUpgrade cancelled the upgrade: ${errorMessage(err)}`,
-            err,
-          );
-        }
-      }
-      const { command, args } = this.host.binary.commandFor(staged.tempPath);
-      await runSanityCheck(command, args, this.opts.sanityCheckTimeout);
-      if (signal.aborted) throw signal.reason;
-
-      const oldHash = this.host.getHash();
-      swapIn(staged.tempPath, binPath);
-      staged = undefined; // the temp file is binPath now
-      this.host.setHash(newHash);
-      const label = version.version ? { version: version.version } : {};
-      if (this.opts.noRestartAfterFetch) {
-        version.commit?.();
-        return { result: 'upgraded', oldHash, newHash, ...label, restarted: false };
-      }
-      const restarted = await this.host.restart('upgrade');
-      if (restarted.ok) {
-        version.commit?.();
-        return { result: 'upgraded', oldHash, newHash, ...label, restarted: true };
-      }
-      // Roll back: the old file returns, the old workers never stopped serving, and any slot
-      // that already switched is restarted onto the old version again.
-      rollBack(binPath);
-      this.host.setHash(oldHash);
-      this.bad.add(newHash);
-      if (restarted.replaced > 0) await this.host.restart('rollback');
-      const reason = `the new version failed to start: ${errorMessage(restarted.error)}`;
-      return { result: 'failed', reason, code: 'ERR_OVERSEER_UPGRADE_FAILED', newHash, rolledBack: true };
+      return isArchive(version.name)
+        ? await this.upgradeRelease(version, signal)
+        : await this.upgradeFile(version, signal);
     } catch (err) {
       version.stream.destroy();
       return fail(err, 'upgrade failed');
-    } finally {
-      if (staged) fs.rmSync(staged.tempPath, { force: true });
     }
+  }
+
+  /** A new entry file: staged beside binPath, swapped in by rename, rolled back from .prev. */
+  private async upgradeFile(version: FetchedVersion, signal: AbortSignal): Promise<UpdateOutcome> {
+    const binPath = this.host.binary.path;
+    const staged = await stage(version.stream, binPath, signal);
+    try {
+      const early = this.screen(staged.sha256, staged.sha256, version);
+      if (early) return early;
+      verifyCandidate(staged, version);
+      return await this.switchOver(version, staged.sha256, staged.sha256, staged.tempPath, {
+        swap: () => swapIn(staged.tempPath, binPath),
+        undo: () => rollBack(binPath),
+      });
+    } finally {
+      fs.rmSync(staged.tempPath, { force: true }); // gone already when it was swapped in
+    }
+  }
+
+  /** A release archive: extracted to releases/<id>/ and switched in with the `current` symlink. */
+  private async upgradeRelease(version: FetchedVersion, signal: AbortSignal): Promise<UpdateOutcome> {
+    const layout = releaseLayout(this.host.binary.path);
+    fs.mkdirSync(layout.releases, { recursive: true });
+    const staged = await stage(version.stream, path.join(layout.releases, 'release.tar.gz'), signal, null);
+    const dest = path.join(layout.releases, staged.sha256.slice(0, 16));
+    let extracted = false;
+    let switched = false;
+    try {
+      if (this.running(dest)) {
+        version.commit?.();
+        return { result: 'no-update' };
+      }
+      const early = this.screen(staged.sha256, '', version);
+      if (early) return early;
+      verifyCandidate(staged, version);
+      await checkArchive(staged.tempPath);
+      await extractRelease(staged.tempPath, dest);
+      extracted = true;
+      const entry = path.join(dest, layout.entry);
+      if (!fs.existsSync(entry)) {
+        throw codedError(Error, 'ERR_OVERSEER_ARCHIVE_ENTRY', `the release has no ${layout.entry}`);
+      }
+      let previous = '';
+      const outcome = await this.switchOver(version, staged.sha256, hashFile(entry), entry, {
+        swap: () => {
+          previous = switchCurrent(layout.current, dest);
+          switched = true;
+        },
+        undo: () => {
+          restoreCurrent(layout.current, previous);
+          switched = false;
+        },
+      });
+      if (switched) {
+        const keep = [dest, path.resolve(path.dirname(layout.current), previous)];
+        pruneReleases(layout.releases, this.opts.keepReleases, keep);
+      }
+      return outcome;
+    } finally {
+      fs.rmSync(staged.tempPath, { force: true });
+      if (extracted && !switched && !this.running(dest)) fs.rmSync(dest, { recursive: true, force: true });
+    }
+  }
+
+  /** True when `current` already points at `dir`. */
+  private running(dir: string): boolean {
+    try {
+      return fs.realpathSync(releaseLayout(this.host.binary.path).current) === fs.realpathSync(dir);
+    } catch {
+      return false;
+    }
+  }
+
+  /** The cheap refusals: the running version itself (committed, no update), or a known-bad one. */
+  private screen(id: string, entryHash: string, version: FetchedVersion): UpdateOutcome | undefined {
+    if (entryHash !== '' && entryHash === this.host.getHash()) {
+      debug('fetched version is the running one (%s)', entryHash.slice(0, 12));
+      version.commit?.();
+      return { result: 'no-update' };
+    }
+    if (this.bad.has(id)) {
+      const reason = 'this version failed to start before';
+      return { result: 'failed', reason, code: 'ERR_OVERSEER_KNOWN_BAD', newHash: id, rolledBack: false };
+    }
+    return undefined;
+  }
+
+  /**
+   * preUpgrade, the sanity check, the swap and the overlapping restart; the commit on
+   * success, and on failure the undo, so the old workers (which never stopped) keep serving.
+   */
+  private async switchOver(
+    version: FetchedVersion,
+    id: string,
+    newHash: string,
+    candidate: string,
+    step: { swap(): void; undo(): void },
+  ): Promise<UpdateOutcome> {
+    if (this.opts.preUpgrade) {
+      try {
+        await this.opts.preUpgrade(candidate);
+      } catch (err) {
+        throw codedError(
+          Error,
+          'ERR_OVERSEER_PRE_UPGRADE',
+          `preUpgrade cancelled the upgrade: ${errorMessage(err)}`,
+          err,
+        );
+      }
+    }
+    const { command, args } = this.host.binary.commandFor(candidate);
+    await runSanityCheck(command, args, this.opts.sanityCheckTimeout);
+    const oldHash = this.host.getHash();
+    step.swap();
+    this.host.setHash(newHash);
+    const label = version.version ? { version: version.version } : {};
+    if (this.opts.noRestartAfterFetch) {
+      version.commit?.();
+      return { result: 'upgraded', oldHash, newHash, ...label, restarted: false };
+    }
+    const restarted = await this.host.restart('upgrade');
+    if (restarted.ok) {
+      version.commit?.();
+      return { result: 'upgraded', oldHash, newHash, ...label, restarted: true };
+    }
+    // Any slot that already switched is restarted onto the old version again.
+    step.undo();
+    this.host.setHash(oldHash);
+    this.bad.add(id);
+    if (restarted.replaced > 0) await this.host.restart('rollback');
+    const reason = `the new version failed to start: ${errorMessage(restarted.error)}`;
+    return { result: 'failed', reason, code: 'ERR_OVERSEER_UPGRADE_FAILED', newHash, rolledBack: true };
   }
 
   private finish(t0: number, outcome: UpdateOutcome): UpdateOutcome {

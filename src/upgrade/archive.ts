@@ -1,0 +1,140 @@
+// Release archives (.tar.gz/.tgz) for apps that are directories with node_modules. The
+// layout is the usual one: binPath runs through a `current` symlink,
+//   /srv/app/current -> releases/<id>      binPath = /srv/app/current/server.js
+// A new release is extracted to releases/<id>/ (refusing entries that escape it), checked,
+// and switched in by renaming a fresh symlink over `current`, which is atomic.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tar from 'tar';
+import { debug } from '../debug.js';
+import { codedError } from '../errors.js';
+
+export interface ReleaseLayout {
+  /** The symlink that names the running release. */
+  current: string;
+  /** Where releases are extracted. */
+  releases: string;
+  /** binPath relative to `current`. */
+  entry: string;
+}
+
+export function isArchive(name: string | undefined): boolean {
+  return name !== undefined && /\.(tar\.gz|tgz)$/i.test(name);
+}
+
+/** The nearest ancestor of binPath that is a symlink is `current`; releases/ sits beside it. */
+export function releaseLayout(binPath: string): ReleaseLayout {
+  for (let dir = path.dirname(binPath); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    let isLink = false;
+    try {
+      isLink = fs.lstatSync(dir).isSymbolicLink();
+    } catch {}
+    if (isLink) {
+      return {
+        current: dir,
+        releases: path.join(path.dirname(dir), 'releases'),
+        entry: path.relative(dir, binPath),
+      };
+    }
+  }
+  throw codedError(
+    Error,
+    'ERR_OVERSEER_ARCHIVE_LAYOUT',
+    `release archives need binPath under a symlinked release directory (e.g. /srv/app/current -> releases/v1), and ${binPath} is not`,
+  );
+}
+
+const SAFE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
+
+function unsafe(entry: string, why: string): Error {
+  return codedError(Error, 'ERR_OVERSEER_ARCHIVE_UNSAFE', `refusing the archive: ${entry} ${why}`);
+}
+
+/** True when `p` (archive-relative, POSIX separators) stays inside the archive's root. */
+function inside(p: string): boolean {
+  if (p.startsWith('/') || /^[a-zA-Z]:/.test(p) || p.includes('\\')) return false;
+  const normal = path.posix.normalize(p);
+  return normal !== '..' && !normal.startsWith('../');
+}
+
+/**
+ * Reads every entry header first, and refuses the whole archive for one entry that would
+ * land outside it: an absolute path, a `..`, a link pointing out, or a device or fifo.
+ */
+export async function checkArchive(file: string): Promise<void> {
+  let problem: Error | undefined;
+  await tar.t({
+    file,
+    strict: true,
+    onReadEntry: (entry) => {
+      if (problem) return;
+      const p = entry.path;
+      if (!SAFE_TYPES.has(entry.type)) problem = unsafe(p, `is a ${entry.type}`);
+      else if (!inside(p)) problem = unsafe(p, 'has an absolute path or leaves the directory');
+      else if (entry.type === 'SymbolicLink') {
+        const target = entry.linkpath ?? '';
+        if (!inside(path.posix.join(path.posix.dirname(p), target)) || path.posix.isAbsolute(target)) {
+          problem = unsafe(p, `is a link that points out of the release (${target})`);
+        }
+      } else if (entry.type === 'Link' && !inside(entry.linkpath ?? '')) {
+        problem = unsafe(p, `is a hard link to ${entry.linkpath} outside the release`);
+      }
+      entry.resume();
+    },
+  });
+  if (problem) throw problem;
+}
+
+/** Extracts into a temp directory beside `dest` and renames it into place. */
+export async function extractRelease(file: string, dest: string): Promise<void> {
+  const tmp = `${dest}.overseer-tmp-${randomBytes(4).toString('hex')}`;
+  fs.mkdirSync(tmp, { recursive: true, mode: 0o755 });
+  try {
+    await tar.x({ file, cwd: tmp, strict: true, preservePaths: false, preserveOwner: false });
+    fs.rmSync(dest, { recursive: true, force: true });
+    fs.renameSync(tmp, dest);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Points `current` at `target` atomically: a temp symlink renamed over it. Returns the old target. */
+export function switchCurrent(current: string, target: string): string {
+  const previous = fs.readlinkSync(current);
+  const tmp = `${current}.overseer-${randomBytes(4).toString('hex')}`;
+  fs.symlinkSync(path.relative(path.dirname(current), target), tmp);
+  try {
+    fs.renameSync(tmp, current);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  debug('%s -> %s (was %s)', current, target, previous);
+  return previous;
+}
+
+/** Puts `current` back to a target returned by switchCurrent. */
+export function restoreCurrent(current: string, previous: string): void {
+  switchCurrent(current, path.resolve(path.dirname(current), previous));
+}
+
+/** Keeps the newest `keep` releases, and never the ones named in `protect`. */
+export function pruneReleases(releases: string, keep: number, protect: string[]): void {
+  const keepers = new Set(protect.map((p) => path.resolve(p)));
+  const dirs = fs
+    .readdirSync(releases, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.includes('.overseer-'))
+    .map((d) => path.join(releases, d.name))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  let kept = 0;
+  for (const dir of dirs) {
+    if (keepers.has(path.resolve(dir)) || kept < keep) {
+      kept++;
+      continue;
+    }
+    debug('pruning release %s', dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

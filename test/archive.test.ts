@@ -1,0 +1,139 @@
+// Release archives: the safety check on entries, and the whole upgrade through a `current`
+// symlink under load, with rollback.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { checkArchive, extractRelease, pruneReleases, releaseLayout } from '../src/upgrade/archive.js';
+import { AppProcess } from './helpers/app.js';
+import { describeErrors, startLoad } from './helpers/load.js';
+import { tarGz } from './helpers/tarball.js';
+import { versionSource } from './helpers/versioned-app.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-archive-'));
+const apps: AppProcess[] = [];
+after(async () => {
+  await Promise.all(apps.map((a) => a.stop()));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function archive(name: string, entries: Parameters<typeof tarGz>[0]): string {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, tarGz(entries));
+  return file;
+}
+
+test('archives with entries that leave the release are refused whole', async () => {
+  const cases: [string, Parameters<typeof tarGz>[0]][] = [
+    [
+      'dot-dot',
+      [
+        { path: 'ok.js', body: 'x' },
+        { path: '../evil.js', body: 'x' },
+      ],
+    ],
+    ['nested dot-dot', [{ path: 'a/../../evil.js', body: 'x' }]],
+    ['absolute', [{ path: '/tmp/evil.js', body: 'x' }]],
+    ['symlink out', [{ path: 'link', type: 'SymbolicLink', linkpath: '../../etc/passwd' }]],
+    ['absolute symlink', [{ path: 'link', type: 'SymbolicLink', linkpath: '/etc/passwd' }]],
+    ['hard link out', [{ path: 'hard', type: 'Link', linkpath: '../outside' }]],
+    ['fifo', [{ path: 'pipe', type: 'FIFO' }]],
+  ];
+  for (const [name, entries] of cases) {
+    await assert.rejects(
+      checkArchive(archive(`${name}.tgz`, entries)),
+      { code: 'ERR_OVERSEER_ARCHIVE_UNSAFE' },
+      name,
+    );
+  }
+  await checkArchive(
+    archive('fine.tgz', [
+      { path: 'app/', type: 'Directory' },
+      { path: 'app/server.js', body: 'x' },
+      { path: 'app/lib', type: 'SymbolicLink', linkpath: './node_modules/lib' },
+    ]),
+  );
+});
+
+test('extraction lands in place, and pruning keeps the newest and the protected', async () => {
+  const releases = path.join(tmp, 'prune', 'releases');
+  fs.mkdirSync(releases, { recursive: true });
+  for (const [i, id] of ['r1', 'r2', 'r3', 'r4', 'r5'].entries()) {
+    await extractRelease(archive(`${id}.tgz`, [{ path: 'server.js', body: id }]), path.join(releases, id));
+    const t = new Date(Date.now() - (10 - i) * 60_000);
+    fs.utimesSync(path.join(releases, id), t, t);
+  }
+  assert.equal(fs.readFileSync(path.join(releases, 'r3', 'server.js'), 'utf8'), 'r3');
+  pruneReleases(releases, 2, [path.join(releases, 'r1')]);
+  assert.deepEqual(fs.readdirSync(releases).sort(), ['r1', 'r4', 'r5']);
+  assert.throws(() => releaseLayout(path.join(tmp, 'no-symlink', 'app.js')), {
+    code: 'ERR_OVERSEER_ARCHIVE_LAYOUT',
+  });
+});
+
+test('a release archive is switched in under load through `current`, and a broken one rolled back', async () => {
+  const root = path.join(tmp, 'srv');
+  const incoming = path.join(root, 'incoming', 'app.tar.gz');
+  fs.mkdirSync(path.dirname(incoming), { recursive: true });
+  const fetcher = `new FileFetcher({ path: ${JSON.stringify(incoming)}, interval: 200 })`;
+  // Each release carries its own node_modules; the entry imports from it.
+  const release = (version: string, extra: { throwOnStart?: boolean } = {}) =>
+    tarGz([
+      {
+        path: 'node_modules/greeting/package.json',
+        body: '{"name":"greeting","type":"module","main":"index.js"}',
+      },
+      {
+        path: 'node_modules/greeting/index.js',
+        body: `export default ${JSON.stringify(`from ${version}`)};`,
+      },
+      {
+        path: 'app.mjs',
+        body: versionSource({ version, fetcher, ...extra }).replace(
+          'const VERSION = ',
+          "import greeting from 'greeting';\nconst VERSION = greeting + ' ' + ",
+        ),
+      },
+    ]);
+  fs.mkdirSync(path.join(root, 'releases'), { recursive: true });
+  const v1 = path.join(tmp, 'v1-full.tgz');
+  fs.writeFileSync(v1, release('v1'));
+  await extractRelease(v1, path.join(root, 'releases', 'v1'));
+  fs.symlinkSync('releases/v1', path.join(root, 'current'));
+  const bin = path.join(root, 'current', 'app.mjs');
+
+  const app = new AppProcess({}, { script: bin });
+  apps.push(app);
+  const port = await app.port();
+  await app.nth('ready', 1);
+  const load = startLoad({ port, concurrency: 8, keepAlive: true, maxMs: 60_000 });
+  const offer = (buf: Buffer): void => {
+    fs.writeFileSync(`${incoming}.tmp`, buf);
+    fs.renameSync(`${incoming}.tmp`, incoming);
+  };
+  offer(release('v2'));
+  const up = await app.nth('upgrade', 1, 30_000);
+  assert.equal(up.result, 'upgraded', JSON.stringify(up));
+  const target = fs.readlinkSync(path.join(root, 'current'));
+  assert.match(target, /^releases\/[0-9a-f]{16}$/);
+  // The new workers run the new release, with its own node_modules.
+  const body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());
+  assert.equal(body, 'from v2 v2');
+
+  offer(release('v3', { throwOnStart: true }));
+  const failed = await app.nth('upgrade', 2, 30_000);
+  assert.equal(failed.result, 'failed');
+  assert.equal(failed.rolledBack, true);
+  assert.equal(fs.readlinkSync(path.join(root, 'current')), target, 'current is back on v2');
+  const r = await load.stop();
+  assert.equal(r.failed, 0, describeErrors(r));
+  assert.equal(await fetch(`http://127.0.0.1:${port}/`).then((res) => res.text()), 'from v2 v2');
+  // The broken release was not kept, and nothing temporary is left.
+  const left = fs.readdirSync(path.join(root, 'releases')).sort();
+  assert.deepEqual(left, [path.basename(target), 'v1'].sort());
+  assert.deepEqual(
+    fs.readdirSync(root).filter((n) => n.includes('.overseer-')),
+    [],
+  );
+});
