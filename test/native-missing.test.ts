@@ -17,10 +17,12 @@ test('import overseer works with the addon deleted', () => {
   fs.mkdirSync(pkg, { recursive: true });
   fs.copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
   fs.cpSync(path.join(root, 'dist', 'src'), path.join(pkg, 'dist', 'src'), { recursive: true });
-  fs.symlinkSync(
-    path.join(root, 'node_modules', 'node-gyp-build'),
-    path.join(tmp, 'node_modules', 'node-gyp-build'),
-  );
+  const pkgJson = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    dependencies: object;
+  };
+  for (const dep of Object.keys(pkgJson.dependencies)) {
+    fs.symlinkSync(path.join(root, 'node_modules', dep), path.join(tmp, 'node_modules', dep));
+  }
   const probe = `
     const overseer = await import('overseer');
     const { native } = await import('overseer/dist/src/native.js').catch(() => import(${JSON.stringify(path.join(pkg, 'dist/src/native.js'))}));
