@@ -39,7 +39,8 @@ test('an events reader that does not read loses events, counted, instead of grow
     await sleep(100);
     const big = 'x'.repeat(1024);
     // 20 MiB of events for a reader that reads nothing.
-    for (let i = 0; i < 20_000; i++) master.emit('fork', { workerId: i, pid: 1, slot: 0, note: big } as never);
+    for (let i = 0; i < 20_000; i++)
+      master.emit('fork', { workerId: i, pid: 1, slot: 0, note: big } as never);
     let received = 0;
     let text = '';
     s.on('data', (d: Buffer) => {

@@ -21,7 +21,9 @@ before(async () => {
   app = new AppProcess({ overseer: { address: '127.0.0.1:0', workers: 2 }, nullFetcher: true });
   await app.nth('ready', 2);
   const ls = cli(['ls', '--json']);
-  const mine = (JSON.parse(ls.stdout) as { socket: string; status: { pid: number } }[]).find((m) => m.status.pid === app.pid);
+  const mine = (JSON.parse(ls.stdout) as { socket: string; status: { pid: number } }[]).find(
+    (m) => m.status.pid === app.pid,
+  );
   assert.ok(mine, `overseer ls does not list pid ${app.pid}: ${ls.stdout}`);
   ipcPath = mine.socket;
 });
@@ -69,17 +71,26 @@ test('trigger-update reports the result', () => {
 });
 
 test('events follows the stream', async () => {
-  const child = spawn(process.execPath, [CLI, 'events', '-s', ipcPath, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'events', '-s', ipcPath, '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   await new Promise((r) => setTimeout(r, 300));
   cli(['restart', '-s', ipcPath]);
   const deadline = Date.now() + 10_000;
-  while (!out.includes('"event":"restart"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!out.includes('"event":"restart"') && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   child.kill('SIGINT');
   const code = await new Promise((r) => child.on('exit', r));
-  const events = out.trim().split('\n').map((l) => JSON.parse(l).event);
-  assert.ok(events.includes('fork') && events.includes('ready') && events.includes('restart'), events.join(','));
+  const events = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).event);
+  assert.ok(
+    events.includes('fork') && events.includes('ready') && events.includes('restart'),
+    events.join(','),
+  );
   assert.equal(code, 0);
 });
 
@@ -91,7 +102,13 @@ test('errors are one clear line with the usual exit codes', () => {
   assert.equal(badFlag.code, 2);
   const missing = cli(['status', '--socket', '/nonexistent/overseer.sock']);
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /^overseer: cannot reach the master at \/nonexistent\/overseer\.sock: .*ENOENT/);
+  assert.match(
+    missing.stderr,
+    /^overseer: cannot reach the master at \/nonexistent\/overseer\.sock: .*ENOENT/,
+  );
   assert.equal(missing.stderr.trim().split('\n').length, 1);
-  assert.equal(cli(['--version']).stdout.trim(), JSON.parse(spawnSync('npm', ['pkg', 'get', 'version'], { encoding: 'utf8' }).stdout));
+  assert.equal(
+    cli(['--version']).stdout.trim(),
+    JSON.parse(spawnSync('npm', ['pkg', 'get', 'version'], { encoding: 'utf8' }).stdout),
+  );
 });

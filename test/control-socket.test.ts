@@ -92,11 +92,18 @@ test('GET /overseer/status has the plan fields and more', async () => {
 });
 
 test('POST /overseer/restart returns once the new workers are ready', async () => {
-  const before = (await ipcRequest(sock, 'GET', '/overseer/status')).body as { workerId: number; restarts: number };
+  const before = (await ipcRequest(sock, 'GET', '/overseer/status')).body as {
+    workerId: number;
+    restarts: number;
+  };
   const r = await ipcRequest(sock, 'POST', '/overseer/restart');
   assert.equal(r.status, 200);
   assert.equal((r.body as { ok: boolean }).ok, true);
-  const afterRestart = (await ipcRequest(sock, 'GET', '/overseer/status')).body as { workerId: number; restarts: number; restartedAt: string };
+  const afterRestart = (await ipcRequest(sock, 'GET', '/overseer/status')).body as {
+    workerId: number;
+    restarts: number;
+    restartedAt: string;
+  };
   assert.ok(afterRestart.workerId > before.workerId);
   assert.equal(afterRestart.restarts, before.restarts + 1);
   assert.ok(afterRestart.restartedAt);
@@ -105,14 +112,25 @@ test('POST /overseer/restart returns once the new workers are ready', async () =
 test('POST /overseer/trigger-update without a fetcher is a JSON 409', async () => {
   const r = await ipcRequest(sock, 'POST', '/overseer/trigger-update');
   assert.equal(r.status, 409);
-  assert.deepEqual(r.body, { ok: false, error: 'overseer: no fetcher is configured', code: 'ERR_OVERSEER_NO_FETCHER' });
+  assert.deepEqual(r.body, {
+    ok: false,
+    error: 'overseer: no fetcher is configured',
+    code: 'ERR_OVERSEER_NO_FETCHER',
+  });
 });
 
 test('GET /overseer/metrics is Prometheus text', async () => {
   const r = await ipcRequest(sock, 'GET', '/overseer/metrics');
   assert.equal(r.status, 200);
   const text = String(r.body);
-  for (const name of ['overseer_restarts_total', 'overseer_crashes_total', 'overseer_workers{state="ready"} 1', 'overseer_fetches_total', 'overseer_upgrades_total', 'overseer_uptime_seconds']) {
+  for (const name of [
+    'overseer_restarts_total',
+    'overseer_crashes_total',
+    'overseer_workers{state="ready"} 1',
+    'overseer_fetches_total',
+    'overseer_upgrades_total',
+    'overseer_uptime_seconds',
+  ]) {
     assert.ok(text.includes(name), `metrics lack ${name}`);
   }
   assert.match(text, /^# TYPE overseer_restarts_total counter$/m);
@@ -183,7 +201,9 @@ test('garbage leaves the master healthy: random bytes, a 1 MiB header, a body to
   });
   assert.match(big, /^HTTP\/1\.1 431/);
   const body = await raw((s) => {
-    s.end(`POST /overseer/restart HTTP/1.1\r\nHost: x\r\nContent-Length: ${1024 * 1024}\r\nConnection: close\r\n\r\n`);
+    s.end(
+      `POST /overseer/restart HTTP/1.1\r\nHost: x\r\nContent-Length: ${1024 * 1024}\r\nConnection: close\r\n\r\n`,
+    );
   });
   assert.match(body, /^HTTP\/1\.1 413/);
   await healthy();
@@ -264,7 +284,11 @@ test('a client running as another uid is refused before any byte is read', async
     assert.equal(result.uid, 65534);
     // Closed without a byte of answer (the client may see EPIPE/ECONNRESET writing to it).
     assert.match(result.out, /^(error:E[A-Z]+)?$/, `the master answered another uid: ${result.out}`);
-    await app.until(() => app.stderr.some((l) => l.includes('refused a client running as uid 65534')), 5_000, 'the refusal log');
+    await app.until(
+      () => app.stderr.some((l) => l.includes('refused a client running as uid 65534')),
+      5_000,
+      'the refusal log',
+    );
     await healthy();
   } finally {
     fs.chmodSync(sock, 0o600);
