@@ -40,9 +40,14 @@
         }],
         ["OS=='win'", {
           "sources": [
-            "native/win32_stubs.cc"
+            "native/win32_stubs.cc",
+            "native/win32_util.cc",
+            "native/win32_pipe_server.cc",
+            "native/win32_pipe_client.cc",
+            "native/win32_security.cc"
           ],
-          "defines": ["_HAS_EXCEPTIONS=1", "WIN32_LEAN_AND_MEAN", "NOMINMAX"]
+          "defines": ["_HAS_EXCEPTIONS=1", "WIN32_LEAN_AND_MEAN", "NOMINMAX"],
+          "libraries": ["advapi32.lib"]
         }]
       ]
     }

@@ -1,13 +1,14 @@
 // Windows: the POSIX fd functions have no meaning here (listeners travel as handles over
 // Node's IPC channel). They stay registered, so the addon's shape matches NativeBinding on
-// every platform, and each one honestly refuses with code ENOTSUP. The named-pipe server
-// will live beside this file as win32_pipe.cc.
+// every platform, and each one honestly refuses with code ENOTSUP. The Windows concepts
+// (named-pipe server and client, security descriptors) register themselves beside them.
 #include <napi.h>
 
 #include <string>
 
 #include "errors.h"
 #include "exports.h"
+#include "win32_exports.h"
 
 namespace overseer {
 
@@ -31,6 +32,9 @@ void InitWin32(Napi::Env env, Napi::Object exports) {
                           },
                           name));
   }
+  InitWin32PipeServer(env, exports);
+  InitWin32PipeClient(env, exports);
+  InitWin32Security(env, exports);
 }
 
 }  // namespace overseer

@@ -40,6 +40,34 @@ export interface TcpListenOptions {
   reusePort: boolean;
 }
 
+/**
+ * A named-pipe server made by the addon's pipeListen (Windows only). Its accept loop runs
+ * on its own thread; the next pipe instance always exists before a connected one is handed
+ * over, so the name is never unowned while the server listens. Like a net.Server, it keeps
+ * the event loop alive until close() (or unref()).
+ */
+export interface PipeServer {
+  /** The pipe path, as given to pipeListen. */
+  readonly name: string;
+  /**
+   * Stops accepting: cancels the pending ConnectNamedPipe, joins the accept thread and closes
+   * the waiting instance, so the name is free when it returns. Pipes already handed to JS
+   * stay open; pipes connected but not yet handed over are closed. Idempotent.
+   */
+  close(): void;
+  ref(): void;
+  unref(): void;
+  /** The DACL of the waiting instance as SDDL (GetSecurityInfo on the server's own handle; connects nothing). */
+  security(): string;
+}
+
+/**
+ * Called on the JS thread for each connected pipe with a CRT fd (uv_open_osfhandle) that the
+ * callee owns: wrap it with `new net.Socket({ fd, readable: true, writable: true })`. Called
+ * with an error (code, errno, syscall, winerror) when the accept loop hits one; it keeps going.
+ */
+export type PipeConnectionCallback = (err: NodeJS.ErrnoException | null, fd?: number) => void;
+
 /** The addon's surface. Every failure is an Error with code, errno and syscall. */
 export interface NativeBinding {
   /** socket + setsockopt + bind + listen. Returns a CLOEXEC listening fd that libuv never sees. */
@@ -67,6 +95,41 @@ export interface NativeBinding {
   sendDatagram(path: string, data: Buffer): void;
   /** The platform this addon was compiled for, as process.platform names it. */
   readonly platform: string;
+
+  // Windows only: absent from POSIX builds. Win32 errors carry `winerror` (the raw number)
+  // besides code/errno/syscall; ERROR_ACCESS_DENIED is EACCES, as a unix socket's mode is.
+
+  /**
+   * A named-pipe server on `name` (`\\.\pipe\<name>`): CreateNamedPipeW with
+   * FILE_FLAG_OVERLAPPED, FILE_FLAG_FIRST_PIPE_INSTANCE on the first instance (a taken name
+   * throws EADDRINUSE), PIPE_REJECT_REMOTE_CLIENTS, byte mode, and the security descriptor
+   * `sddl` (undefined: defaultPipeSddl()). An invalid SDDL, or one without a DACL (which
+   * would allow everyone), throws EINVAL. A custom SDDL must grant the server's own user
+   * FILE_CREATE_PIPE_INSTANCE (FA does), or every instance after the first fails.
+   */
+  pipeListen?(name: string, sddl: string | undefined, onConnection: PipeConnectionCallback): PipeServer;
+  /**
+   * Connects to a pipe off the event loop (CreateFileW with SECURITY_SQOS_PRESENT |
+   * SECURITY_IDENTIFICATION, so the server cannot act as us), waiting up to timeoutMs while
+   * every instance is busy. Resolves with an fd for `new net.Socket({ fd, readable: true,
+   * writable: true })`. ENOENT: no such pipe; EACCES: its DACL refuses us; ETIMEDOUT: busy
+   * past the deadline (EBUSY when timeoutMs is 0).
+   */
+  pipeConnect?(name: string, timeoutMs: number): Promise<number>;
+  /**
+   * The DACL of a path as SDDL. A pipe is opened as a client for READ_CONTROL, which its
+   * server sees as a connection that closes at once; in the server's own process prefer
+   * PipeServer.security().
+   */
+  pipeSecurity?(path: string): string;
+  /**
+   * The default pipe SDDL: a protected DACL granting FILE_ALL_ACCESS (FA) to the process
+   * token's user, SYSTEM and Administrators only, e.g. `D:P(A;;FA;;;S-1-5-21-…)(A;;FA;;;SY)(A;;FA;;;BA)`,
+   * in the canonical form Windows prints back.
+   */
+  defaultPipeSddl?(): string;
+  /** True under Wine, which enforces neither pipe DACLs nor FILE_FLAG_FIRST_PIPE_INSTANCE. */
+  isWine?(): boolean;
 }
 
 export interface NativeUnavailableError extends Error {
