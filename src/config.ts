@@ -50,6 +50,8 @@ export interface Config {
   backlog?: number;
   /** Where the control socket lives; '' disables it. Default: a fresh path in os.tmpdir(). */
   ipcPath?: string;
+  /** Windows: the control pipe's security descriptor (SDDL). Default: this user, SYSTEM and Administrators. */
+  ipcSecurityDescriptor?: string;
   /** How long a new version's sanity check may take, in ms. Default 10000. */
   sanityCheckTimeout?: number;
   /** Release archives kept for rollback, counting the running one. Default 3. */
@@ -78,6 +80,7 @@ export interface ResolvedConfig {
   ipcPath: string | undefined;
   sanityCheckTimeout: number;
   keepReleases: number;
+  ipcSecurityDescriptor: string | undefined;
 }
 
 const KNOWN = new Set<string>([
@@ -103,6 +106,7 @@ const KNOWN = new Set<string>([
   'ipcPath',
   'sanityCheckTimeout',
   'keepReleases',
+  'ipcSecurityDescriptor',
 ]);
 
 /** Signals the master handles itself; none of them can be the restart signal. */
@@ -151,6 +155,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     ipcPath: optionalString(c, 'ipcPath'),
     sanityCheckTimeout: duration(c, 'sanityCheckTimeout', 10_000),
     keepReleases: integer(c, 'keepReleases', 3, 2, 1000),
+    ipcSecurityDescriptor: optionalString(c, 'ipcSecurityDescriptor'),
   };
 }
 

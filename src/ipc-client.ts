@@ -1,10 +1,26 @@
 // Client helpers for the control socket, shared by triggerUpdate() in workers and the CLI.
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { dialIPC } from './ipc/index.js';
 
 export interface IpcResponse {
   status: number;
   body: unknown;
+}
+
+/**
+ * http.request's asynchronous createConnection: return nothing and hand the socket to the
+ * callback later (Node supports this; @types/node only models the synchronous form).
+ */
+function connector(ipcPath: string): http.RequestOptions['createConnection'] {
+  const connect = (_options: unknown, done: (err: Error | null, socket?: Duplex) => void): undefined => {
+    dialIPC(ipcPath).then(
+      (socket) => done(null, socket),
+      (err: Error) => done(err),
+    );
+    return undefined;
+  };
+  return connect as unknown as http.RequestOptions['createConnection'];
 }
 
 /** One request over the control socket at `ipcPath`; the JSON body is parsed. */
@@ -20,7 +36,7 @@ export function ipcRequest(
         method,
         path,
         host: 'overseer',
-        createConnection: () => dialIPC(ipcPath),
+        createConnection: connector(ipcPath),
         timeout: timeoutMs,
       },
       (res) => {
@@ -50,6 +66,7 @@ export function ipcEvents(
   ipcPath: string,
   onEvent: (event: Record<string, unknown>) => void,
   signal?: AbortSignal,
+  onOpen?: () => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -57,7 +74,7 @@ export function ipcEvents(
         method: 'GET',
         path: '/overseer/events',
         host: 'overseer',
-        createConnection: () => dialIPC(ipcPath),
+        createConnection: connector(ipcPath),
         signal,
       },
       (res) => {
@@ -66,6 +83,7 @@ export function ipcEvents(
           reject(new Error(`events: HTTP ${res.statusCode}`));
           return;
         }
+        onOpen?.();
         let buf = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {

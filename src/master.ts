@@ -7,7 +7,6 @@ import type { Server } from 'node:http';
 import { createApiServer } from './api.js';
 import type { Binary } from './binary.js';
 import type { ResolvedConfig } from './config.js';
-import { SHUTDOWN_SIGNALS } from './config.js';
 import { debug, warn } from './debug.js';
 import { workerEnvironment } from './env.js';
 import { codedError, errorMessage } from './errors.js';
@@ -15,8 +14,9 @@ import type { MasterEvents, RestartResult, UpdateOutcome } from './events.js';
 import { exitCodeOf } from './exit-code.js';
 import { cleanupIPC, ipcPath as defaultIpcPath, listenIPC } from './ipc/index.js';
 import { renderMetrics } from './metrics.js';
+import { platform } from './platform/index.js';
 import { createSlot, type Slot } from './slot.js';
-import { type MasterSockets, openSockets } from './sockets/posix.js';
+import type { MasterSockets } from './sockets/types.js';
 import { Updater, type UpdaterStatus } from './upgrade/updater.js';
 import { version } from './version.js';
 import { type WorkerExit, WorkerProcess } from './worker-process.js';
@@ -107,7 +107,7 @@ export class Master extends EventEmitter<MasterEvents> {
   /** Makes the sockets, installs the signal handlers and starts the first workers. */
   async start(): Promise<void> {
     const { workers, reusePort, backlog } = this.config;
-    this.sockets = await openSockets(this.config.addresses, {
+    this.sockets = await platform.openSockets(this.config.addresses, {
       sets: reusePort ? workers : 1,
       reusePort,
       backlog,
@@ -156,7 +156,8 @@ export class Master extends EventEmitter<MasterEvents> {
     debug('master: shutting down (%s), %d workers', signal, this.alive.size);
     for (const slot of this.slots) clearTimeout(slot.replaceTimer);
     this.updater?.stop();
-    for (const w of this.alive) void w.drain(this.config.terminateTimeout, signal);
+    const forward = platform.forwardSignals ? signal : undefined;
+    for (const w of this.alive) void w.drain(this.config.terminateTimeout, forward);
     this.maybeFinish();
     return this.done;
   }
@@ -217,7 +218,7 @@ export class Master extends EventEmitter<MasterEvents> {
         workerId: id,
         binId: this.binHash,
         binPath: this.binPath,
-        numFds: fds.length,
+        numFds: sockets.addresses.length,
         ipcPath: this.ipcPath,
         addresses: [...sockets.addresses],
         masterPid: process.pid,
@@ -226,7 +227,14 @@ export class Master extends EventEmitter<MasterEvents> {
     const w = new WorkerProcess(
       id,
       slot.index,
-      { ...this.binary.commandFor(this.binary.path), env, fds },
+      {
+        ...this.binary.commandFor(this.binary.path),
+        env,
+        fds,
+        handles: sockets
+          .handlesFor(slot.index)
+          .map((handle, i) => ({ handle, address: sockets.addresses[i] ?? '' })),
+      },
       this.config.readyTimeout,
     );
     this.alive.add(w);
@@ -436,7 +444,8 @@ export class Master extends EventEmitter<MasterEvents> {
     if (path === '') return;
     try {
       const server = createApiServer(this, this.config.handler);
-      await listenIPC(path, { server });
+      const sddl = this.config.ipcSecurityDescriptor;
+      await listenIPC(path, { server, ...(sddl === undefined ? {} : { securityDescriptor: sddl }) });
       this.api = server;
       this.ipcPath = path;
       // The socket file goes with the process, whatever way it exits.
@@ -460,7 +469,7 @@ export class Master extends EventEmitter<MasterEvents> {
       this.signalHandlers.set(sig, handler);
       process.on(sig, handler);
     };
-    on(this.config.restartSignal, () => void this.restart('signal'));
-    for (const sig of SHUTDOWN_SIGNALS) on(sig, () => void this.shutdown(sig));
+    if (platform.restartSignal) on(this.config.restartSignal, () => void this.restart('signal'));
+    for (const sig of platform.shutdownSignals) on(sig, () => void this.shutdown(sig));
   }
 }

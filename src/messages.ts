@@ -2,9 +2,14 @@
 // that a program's own process.send() traffic is never mistaken for ours.
 export const TAG = '@overseer';
 
-export type WorkerMessage = { [TAG]: 'ready' } | { [TAG]: 'failed'; message: string; stack?: string };
+/** Worker to master: readiness, a failed start, and (Windows) "send me the listeners". */
+export type WorkerMessage =
+  | { [TAG]: 'ready' }
+  | { [TAG]: 'listeners' }
+  | { [TAG]: 'failed'; message: string; stack?: string };
 
-export type MasterMessage = { [TAG]: 'shutdown' };
+/** Master to worker: drain and exit; (Windows) one listener handle. */
+export type MasterMessage = { [TAG]: 'shutdown' } | { [TAG]: 'listener'; index: number; address: string };
 
 export function isWorkerMessage(m: unknown): m is WorkerMessage {
   return typeof m === 'object' && m !== null && (m as Record<string, unknown>)[TAG] !== undefined;

@@ -12,6 +12,7 @@ import type { UpdateOutcome } from './events.js';
 import { ipcRequest } from './ipc-client.js';
 import { Master } from './master.js';
 import { nativeAvailable, nativeLoadError } from './native.js';
+import { platform } from './platform/index.js';
 import { isSupported } from './supported.js';
 import { runWorker } from './worker.js';
 
@@ -57,6 +58,7 @@ export async function run(config: Config): Promise<void> {
     return runDisabled(cfg, bin && fs.existsSync(bin) ? hashFile(bin) : '', bin);
   }
 
+  platform.cleanupAfterUpgrade(binary.path);
   const m = new Master(cfg, binary, hashFile(binary.path));
   master = m;
   await m.start();
@@ -66,7 +68,7 @@ export async function run(config: Config): Promise<void> {
 
 function unsupportedReason(): string {
   if (!nativeAvailable()) return `the native addon is unavailable (${errorMessage(nativeLoadError())})`;
-  return `${process.platform} is not supported yet`;
+  return `${process.platform} is not supported by this build of the addon`;
 }
 
 /** Restarts the workers: directly in the master, by the restart signal from a worker. */
@@ -76,7 +78,14 @@ export function restart(): void {
     return;
   }
   if (workerRestartSignal !== undefined) {
-    process.kill(workerMasterPid > 0 ? workerMasterPid : process.ppid, workerRestartSignal);
+    if (platform.restartSignal) {
+      process.kill(workerMasterPid > 0 ? workerMasterPid : process.ppid, workerRestartSignal);
+    } else {
+      // No signals to other processes here (Windows): ask over the control socket.
+      ipcRequest(workerIpcPath, 'POST', '/overseer/restart').catch((err: unknown) => {
+        warn(`restart() could not reach the master: ${errorMessage(err)}`, 'OVERSEER_RESTART_UNREACHABLE');
+      });
+    }
     return;
   }
   throw codedError(
@@ -115,6 +124,13 @@ export async function triggerUpdate(): Promise<UpdateOutcome | { result: 'signal
         workerRestartSignal,
       );
     }
+  }
+  if (!platform.restartSignal) {
+    throw codedError(
+      Error,
+      'ERR_OVERSEER_IPC_UNREACHABLE',
+      "overseer: triggerUpdate() could not reach the master's control socket",
+    );
   }
   process.kill(workerMasterPid > 0 ? workerMasterPid : process.ppid, workerRestartSignal);
   return { result: 'signalled' };

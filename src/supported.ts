@@ -1,6 +1,6 @@
-import { nativeAvailable } from './native.js';
+import { platform } from './platform/index.js';
 
 /** True when this platform and build can run the master/worker model. */
 export function isSupported(): boolean {
-  return process.platform !== 'win32' && nativeAvailable();
+  return platform.supported();
 }

@@ -17,8 +17,10 @@ export interface SpawnSpec {
   command: string;
   args: string[];
   env: NodeJS.ProcessEnv;
-  /** Listening fds in order; they become fds 3, 4, … in the worker. */
+  /** Listening fds in order; they become fds 3, 4, … in the worker (POSIX). */
   fds: number[];
+  /** Bound handles in order, sent over the IPC channel when the worker asks (Windows). */
+  handles: { handle: object; address: string }[];
 }
 
 export class WorkerProcess extends EventEmitter {
@@ -72,7 +74,13 @@ export class WorkerProcess extends EventEmitter {
 
     this.child.on('message', (m: unknown) => {
       if (!isWorkerMessage(m) || this.phase === 'exited') return; // stale or not ours
-      if (m[TAG] === 'ready' && this.phase === 'starting') {
+      if (m[TAG] === 'listeners') {
+        for (const [index, { handle, address }] of spec.handles.entries()) {
+          this.child.send({ [TAG]: 'listener', index, address }, handle as never, (err) => {
+            if (err) debug('worker %d: sending listener %d: %s', id, index, err.message);
+          });
+        }
+      } else if (m[TAG] === 'ready' && this.phase === 'starting') {
         this.phase = 'ready';
         this.readyAt = new Date();
         clearTimeout(this.readyTimer);

@@ -1,18 +1,14 @@
 // The worker side: rebuild the listeners from inherited fds, build State, run the program,
 // report readiness, and drain on shutdown. Workers never poll: a dead master is noticed
 // through the IPC channel's disconnect, and through PDEATHSIG where the kernel has it.
-import { constants } from 'node:os';
 import type { ResolvedConfig } from './config.js';
 import { debug } from './debug.js';
 import { takeWorkerEnvironment, type WorkerEnv } from './env.js';
 import { errorMessage } from './errors.js';
 import { isMasterMessage, TAG, type WorkerMessage } from './messages.js';
-import { native, nativeAvailable } from './native.js';
+import { platform } from './platform/index.js';
 import { makeServe } from './serve.js';
-import type { Listener, State } from './state.js';
-
-const FIRST_LISTENER_FD = 3;
-const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+import type { State } from './state.js';
 
 export async function runWorker(config: ResolvedConfig): Promise<void> {
   const env = takeWorkerEnvironment();
@@ -29,10 +25,10 @@ export async function runWorker(config: ResolvedConfig): Promise<void> {
   process.on('message', (m: unknown) => {
     if (isMasterMessage(m)) beginShutdown('master');
   });
-  for (const sig of SHUTDOWN_SIGNALS) process.on(sig, () => beginShutdown(sig));
+  for (const sig of platform.shutdownSignals) process.on(sig, () => beginShutdown(sig));
 
   try {
-    const listeners = inheritedListeners(env);
+    const listeners = await platform.receiveListeners(env);
     const state: State = Object.freeze({
       enabled: true,
       id: env.binId,
@@ -75,26 +71,5 @@ function watchMaster(env: WorkerEnv): void {
     debug('worker %d: the master is gone, exiting', env.workerId);
     process.exit(1);
   });
-  if (process.platform === 'linux' && nativeAvailable()) {
-    try {
-      native().setParentDeathSignal(constants.signals.SIGKILL);
-    } catch (err) {
-      debug('PDEATHSIG: %s', errorMessage(err));
-    }
-    // The master may have died before prctl: then we were already reparented.
-    if (env.masterPid > 0 && process.ppid !== env.masterPid) process.exit(1);
-  }
-}
-
-function inheritedListeners(env: WorkerEnv): Listener[] {
-  const listeners: Listener[] = [];
-  for (let i = 0; i < env.numFds; i++) {
-    const fd = FIRST_LISTENER_FD + i;
-    if (nativeAvailable()) {
-      const d = native().describeFd(fd);
-      if (!d.listening) throw new Error(`overseer: inherited fd ${fd} is not a listening socket`);
-    }
-    listeners.push(Object.freeze({ fd, address: env.addresses[i] ?? '' }));
-  }
-  return listeners;
+  platform.guardOrphan(env);
 }

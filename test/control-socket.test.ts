@@ -139,10 +139,14 @@ test('GET /overseer/metrics is Prometheus text', async () => {
 test('GET /overseer/events streams lifecycle events as NDJSON', async () => {
   const seen: Record<string, unknown>[] = [];
   const controller = new AbortController();
-  const following = ipcEvents(sock, (e) => seen.push(e), controller.signal);
-  await sleep(100);
+  let open: () => void = () => {};
+  const opened = new Promise<void>((r) => {
+    open = r;
+  });
+  const following = ipcEvents(sock, (e) => seen.push(e), controller.signal, open);
+  await opened; // subscribed: nothing after this point can be missed
   await ipcRequest(sock, 'POST', '/overseer/restart');
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 15_000;
   while (!seen.some((e) => e.event === 'exit') && Date.now() < deadline) await sleep(20);
   controller.abort();
   await following;

@@ -115,7 +115,15 @@ function listIPCPaths(): string[] {
 
 export const posix: IpcPlatform = {
   listenIPC,
-  dialIPC: (socketPath) => net.connect(socketPath),
+  dialIPC: (socketPath) =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(socketPath);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(socket);
+      });
+      socket.once('error', reject);
+    }),
   ipcPath: (token) => path.join(os.tmpdir(), `${PREFIX}${token}${SUFFIX}`),
   listIPCPaths,
   cleanupIPC: (socketPath) => fs.rmSync(socketPath, { force: true }),

@@ -13,12 +13,12 @@ export interface IpcListenOptions {
 export interface IpcPlatform {
   /** Listens on `path`; only admitted connections reach the server's 'connection' listeners. */
   listenIPC(path: string, options?: IpcListenOptions): Promise<net.Server>;
-  /** A connected socket to a control socket. */
-  dialIPC(path: string): net.Socket;
+  /** A socket connected to a control socket. */
+  dialIPC(path: string): Promise<net.Socket>;
   /** Where the control socket of a master with this token lives. */
   ipcPath(token: string): string;
   /** The control sockets of this user's masters that may be running (for `overseer ls`). */
   listIPCPaths(): string[];
-  /** Removes what listenIPC left behind (a socket file), if anything. */
+  /** Stops what listenIPC started and removes what it left behind (a socket file). */
   cleanupIPC(path: string): void;
 }

@@ -13,7 +13,7 @@ function refuse(): never {
 
 export const unsupported: IpcPlatform = {
   listenIPC: async () => refuse(),
-  dialIPC: () => refuse(),
+  dialIPC: async () => refuse(),
   ipcPath: () => refuse(),
   listIPCPaths: () => [],
   cleanupIPC: () => {},

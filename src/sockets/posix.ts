@@ -6,22 +6,7 @@ import { formatAddress, type ListenAddress } from '../address.js';
 import { debug } from '../debug.js';
 import { codedError } from '../errors.js';
 import { native } from '../native.js';
-
-export interface SocketOptions {
-  /** How many sets of sockets: one per worker slot with reusePort, otherwise one. */
-  sets: number;
-  reusePort: boolean;
-  backlog: number;
-}
-
-export interface MasterSockets {
-  /** The bound addresses in config order, with real ports for ':0'. */
-  readonly addresses: readonly string[];
-  /** The fds that worker slot `slot` inherits, in address order. */
-  fdsFor(slot: number): number[];
-  /** Closes every fd and removes the unix socket files this master created. */
-  close(): void;
-}
+import type { MasterSockets, SocketOptions } from './types.js';
 
 export async function openSockets(
   addrs: readonly ListenAddress[],
@@ -81,6 +66,7 @@ export async function openSockets(
   return {
     addresses: bound,
     fdsFor: (slot) => [...(sets[opts.reusePort ? slot : 0] ?? [])],
+    handlesFor: () => [],
     close,
   };
 }

@@ -57,7 +57,7 @@ export async function stage(
     await pipeline(stream, tap, out, ...(signal ? [{ signal }] : []));
     if (size === 0) throw codedError(Error, 'ERR_OVERSEER_EMPTY_CANDIDATE', 'the new version is empty');
     if (modeFrom !== null) fs.chmodSync(tempPath, fs.statSync(modeFrom).mode & 0o7777);
-    const sync = fs.openSync(tempPath, 'r');
+    const sync = fs.openSync(tempPath, 'r+'); // Windows' FlushFileBuffers needs write access
     try {
       fs.fsyncSync(sync);
     } finally {

@@ -3,12 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { debug } from '../debug.js';
+import { platform } from '../platform/index.js';
 
 export function prevPathOf(binPath: string): string {
   return `${binPath}.prev`;
 }
 
-export function swapIn(tempPath: string, binPath: string): void {
+export function swapIn(tempPath: string, binPath: string, sea = false): void {
   const prev = prevPathOf(binPath);
   fs.rmSync(prev, { force: true });
   try {
@@ -16,7 +17,7 @@ export function swapIn(tempPath: string, binPath: string): void {
   } catch {
     fs.copyFileSync(binPath, prev);
   }
-  fs.renameSync(tempPath, binPath);
+  platform.replaceFile(tempPath, binPath, sea);
   fsyncDir(path.dirname(binPath));
   debug('swapped %s in (previous kept as %s)', binPath, prev);
 }

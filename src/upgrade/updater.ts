@@ -184,7 +184,7 @@ export class Updater {
       if (early) return early;
       verifyCandidate(staged, version);
       return await this.switchOver(version, staged.sha256, staged.sha256, staged.tempPath, {
-        swap: () => swapIn(staged.tempPath, binPath),
+        swap: () => swapIn(staged.tempPath, binPath, this.host.binary.sea),
         undo: () => rollBack(binPath),
       });
     } finally {

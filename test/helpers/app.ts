@@ -1,9 +1,10 @@
 // Starts test/fixtures/app.js as a real master process and follows its JSON event lines.
 import { type ChildProcess, spawn } from 'node:child_process';
 import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { AppOptions } from '../fixtures/app.js';
 
-export const APP = new URL('../fixtures/app.js', import.meta.url).pathname;
+export const APP = fileURLToPath(new URL('../fixtures/app.js', import.meta.url));
 
 export interface AppEvent {
   event: string;

@@ -2,10 +2,12 @@
 // absolute path) into a temp directory, for the upgrade tests.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const root = path.resolve(new URL('../../..', import.meta.url).pathname);
-const overseer = path.join(root, 'dist', 'src', 'index.js');
-const fetchers = path.join(root, 'dist', 'src', 'fetcher', 'index.js');
+const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+// File URLs, so the import works on Windows too (a bare C:\ path is not an ESM specifier).
+const overseer = pathToFileURL(path.join(root, 'dist', 'src', 'index.js')).href;
+const fetchers = pathToFileURL(path.join(root, 'dist', 'src', 'fetcher', 'index.js')).href;
 
 export interface VersionOptions {
   version: string;

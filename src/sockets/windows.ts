@@ -1,0 +1,74 @@
+// The master's listening sockets on Windows, where fds cannot be inherited. As node:cluster's
+// SharedHandle does, the master only binds a TCP handle and never listens on it, so it never
+// accepts; workers get duplicates over the IPC channel and listen on those. All duplicates are
+// one socket in the kernel: the master's handle, open for the master's whole life, is what
+// keeps its accept queue alive between an old worker closing its copy and a new one listening.
+import net from 'node:net';
+import { getSystemErrorName } from 'node:util';
+import { formatAddress, type ListenAddress } from '../address.js';
+import { debug } from '../debug.js';
+import { codedError } from '../errors.js';
+import type { MasterSockets, SocketOptions } from './types.js';
+
+interface BoundHandle {
+  close(): void;
+  getsockname(out: { port?: number }): number;
+}
+
+/** net's own bind-without-listen, the one node:cluster uses; a number is a libuv error. */
+type CreateServerHandle = (address: string | null, port: number, addressType: number) => BoundHandle | number;
+
+export async function openSockets(
+  addrs: readonly ListenAddress[],
+  opts: SocketOptions,
+): Promise<MasterSockets> {
+  if (opts.reusePort) {
+    throw codedError(
+      Error,
+      'ENOTSUP',
+      'overseer: reusePort is not supported on Windows (use one shared socket)',
+    );
+  }
+  const create = (net as unknown as { _createServerHandle?: CreateServerHandle })._createServerHandle;
+  if (typeof create !== 'function') {
+    throw codedError(Error, 'ERR_OVERSEER_UNSUPPORTED', 'overseer: this Node has no net._createServerHandle');
+  }
+  const handles: BoundHandle[] = [];
+  const bound: string[] = [];
+  const close = (): void => {
+    for (const h of handles.splice(0)) h.close();
+  };
+  try {
+    for (const addr of addrs) {
+      if (addr.kind === 'unix') {
+        throw codedError(
+          Error,
+          'ENOTSUP',
+          `overseer: ${addr.text}: unix socket addresses are not supported on Windows`,
+        );
+      }
+      const host = addr.host === '' ? null : addr.host;
+      const family = host === null ? 6 : net.isIPv6(host) ? 6 : 4;
+      const h = create(host, addr.port, family);
+      if (typeof h === 'number') {
+        throw uvError(h, 'bind', addr.text);
+      }
+      handles.push(h);
+      const out: { port?: number } = {};
+      h.getsockname(out);
+      bound.push(formatAddress(addr, out.port));
+    }
+  } catch (err) {
+    close();
+    throw err;
+  }
+  debug('bound %s (handles shared with workers over IPC)', bound.join(', '));
+  return { addresses: bound, fdsFor: () => [], handlesFor: () => [...handles], close };
+}
+
+function uvError(errno: number, syscall: string, address: string): Error {
+  const code = getSystemErrorName(errno);
+  const err = codedError(Error, code, `${syscall} ${code}: ${address}`);
+  Object.assign(err, { errno, syscall, address });
+  return err;
+}

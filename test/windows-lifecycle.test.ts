@@ -1,0 +1,108 @@
+// The lifecycle on Windows (run under Wine by `npm run test:windows`): listeners reach workers
+// as handles over the IPC channel, restarts come through the control pipe, old workers drain
+// on the shutdown message, and a script upgrade swaps by rename. Windows only.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ipcRequest } from '../src/ipc-client.js';
+import { type NativeBinding, native } from '../src/native.js';
+import { AppProcess } from './helpers/app.js';
+import { describeErrors, startLoad } from './helpers/load.js';
+import { leftovers, versionSource, writeVersion } from './helpers/versioned-app.js';
+
+const skip = process.platform === 'win32' ? false : 'Windows only (the Linux suite covers POSIX)';
+const apps: AppProcess[] = [];
+after(async () => {
+  await Promise.all(apps.map((a) => a.stop()));
+});
+
+async function started(app: AppProcess): Promise<{ port: number; ipc: string }> {
+  apps.push(app);
+  const port = await app.port();
+  await app.nth('ready', 1, 60_000);
+  const ipc = String((await app.nth('ipc', 1)).path);
+  return { port, ipc };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('Windows lifecycle', { skip }, () => {
+  test('restarts under load through the control pipe drop no request', async () => {
+    const app = new AppProcess({ overseer: { address: '127.0.0.1:0' } });
+    const { port, ipc } = await started(app);
+    assert.match(ipc, /^\\\\\.\\pipe\\overseer-[0-9a-f]+$/);
+    const load = startLoad({ port, concurrency: 8, keepAlive: true, maxMs: 120_000 });
+    for (let i = 0; i < 5; i++) {
+      const r = await ipcRequest(ipc, 'POST', '/overseer/restart', 60_000);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    await sleep(500);
+    const result = await load.stop();
+    console.log(`windows restarts: ${result.ok} ok, ${result.failed} failed, ${result.pids.size} pids`);
+    assert.equal(result.failed, 0, describeErrors(result));
+    assert.ok(result.pids.size > 1);
+    // The old workers drained on the shutdown message and exited cleanly, not by TerminateProcess.
+    await app.until(() => app.count('exit') >= 5, 30_000, 'old workers exit');
+    for (const e of app.events.filter((x) => x.event === 'exit')) {
+      assert.equal(e.code, 0, JSON.stringify(e));
+      assert.equal(e.expected, true);
+    }
+  });
+
+  test('the control pipe serves the API and carries the default DACL', async () => {
+    const app = new AppProcess({ overseer: { address: '127.0.0.1:0' } });
+    const { ipc } = await started(app);
+    const status = (await ipcRequest(ipc, 'GET', '/overseer/status')).body as {
+      pid: number;
+      ipcPath: string;
+    };
+    assert.equal(status.pid, app.pid);
+    assert.equal(status.ipcPath, ipc);
+    const n = native() as Required<NativeBinding>;
+    assert.equal(n.pipeSecurity(ipc), n.defaultPipeSddl());
+    const missing = await ipcRequest(ipc, 'GET', '/overseer/nope');
+    assert.equal(missing.status, 404);
+  });
+
+  test('workers exit when the master dies', async () => {
+    const app = new AppProcess({ overseer: { address: '127.0.0.1:0', workers: 2 } });
+    await started(app);
+    await app.nth('ready', 2, 60_000);
+    const pids = app.events.filter((e) => e.event === 'fork').map((e) => Number(e.pid));
+    app.child.kill(); // TerminateProcess: no chance to clean up
+    await app.exited;
+    const deadline = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < deadline) await sleep(100);
+    assert.deepEqual(pids.filter(alive), []);
+  });
+
+  test('a script upgrade swaps binPath by rename', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-win-upgrade-'));
+    const bin = path.join(dir, 'app.mjs');
+    const next = path.join(dir, 'incoming.mjs');
+    const fetcher = `new FileFetcher({ path: ${JSON.stringify(next)}, interval: 200 })`;
+    writeVersion(bin, { version: 'v1', fetcher });
+    const app = new AppProcess({}, { script: bin });
+    const { port } = await started(app);
+    const load = startLoad({ port, concurrency: 4, keepAlive: true, maxMs: 120_000 });
+    const v2 = versionSource({ version: 'v2', fetcher });
+    fs.writeFileSync(`${next}.tmp`, v2);
+    fs.renameSync(`${next}.tmp`, next);
+    const up = await app.nth('upgrade', 1, 60_000);
+    const result = await load.stop();
+    assert.equal(up.result, 'upgraded', JSON.stringify(up));
+    assert.equal(result.failed, 0, describeErrors(result));
+    assert.equal(fs.readFileSync(bin, 'utf8'), v2);
+    assert.deepEqual(leftovers(dir), []);
+  });
+});
