@@ -290,6 +290,7 @@ export class Master extends EventEmitter<MasterEvents> {
       const error = err instanceof Error ? err : new Error(String(err));
       this.restartFailures++;
       warn(`restart failed, the running workers keep serving: ${error.message}`, 'OVERSEER_RESTART_FAILED');
+      this.reportError(error);
       result = { ok: false, reason, durationMs: Date.now() - t0, replaced, error };
     }
     this.emit('restart', result);
@@ -436,7 +437,19 @@ export class Master extends EventEmitter<MasterEvents> {
             this.binHash = hash;
           },
           restart: (reason) => this.restart(reason),
-          onUpgrade: (event) => this.emit('upgrade', event),
+          onUpgrade: (event) => {
+            this.emit('upgrade', event);
+            if (event.result === 'failed') {
+              this.reportError(
+                codedError(
+                  Error,
+                  event.code ?? 'ERR_OVERSEER_UPGRADE_FAILED',
+                  `upgrade failed: ${event.reason}`,
+                ),
+              );
+            }
+          },
+          onError: (err) => this.reportError(err),
         },
       );
     }
@@ -453,6 +466,7 @@ export class Master extends EventEmitter<MasterEvents> {
       debug('control socket at %s', path);
     } catch (err) {
       warn(`ipc listen failed (${errorMessage(err)}). control socket disabled.`, 'OVERSEER_IPC_DISABLED');
+      this.reportError(err);
     }
   }
 
@@ -462,6 +476,15 @@ export class Master extends EventEmitter<MasterEvents> {
     this.api.closeAllConnections();
     this.api = undefined;
     cleanupIPC(this.ipcPath);
+  }
+
+  /**
+   * 'error' for those who listen. An EventEmitter throws an 'error' nobody listens to, and
+   * a failed restart or upgrade must never take the master down: the warning already told.
+   */
+  private reportError(err: unknown): void {
+    if (this.listenerCount('error') > 0)
+      this.emit('error', err instanceof Error ? err : new Error(String(err)));
   }
 
   private installSignals(): void {

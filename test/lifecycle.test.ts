@@ -61,6 +61,9 @@ test('a new worker that throws during start leaves the old one serving', async (
   assert.equal(result.failed, 0, describeErrors(result));
   assert.deepEqual([...result.pids], [String(first.pid)]);
   assert.equal(a.count('crash'), 0, 'a failed restart is not a crash');
+  // 'error' reaches those who listen (and never throws for those who do not).
+  const error = await a.nth('error', 1);
+  assert.match(String(error.message), /failing on purpose/);
   // The next restart, with a good program, goes through.
   assert.equal((await a.restart()).ok, true);
   assert.notEqual((await get(port)).pid, String(first.pid));

@@ -40,6 +40,8 @@ export interface UpdaterHost {
   setHash(hash: string): void;
   restart(reason: string): Promise<RestartResult>;
   onUpgrade(event: UpgradeEvent): void;
+  /** A fetcher that cannot start at all. */
+  onError(err: Error): void;
 }
 
 export interface UpdaterStatus {
@@ -112,6 +114,7 @@ export class Updater {
       await this.fetcher.init?.();
     } catch (err) {
       warn(`fetcher init failed, no automatic updates: ${errorMessage(err)}`, 'OVERSEER_FETCH_INIT');
+      this.host.onError(err instanceof Error ? err : new Error(String(err)));
       return;
     }
     while (!this.stopped) {

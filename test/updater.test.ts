@@ -1,0 +1,124 @@
+// The fetch loop on its own: single-flight, a trigger that cuts short a waiting fetcher,
+// minFetchInterval, and the coded errors outside overseer.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { hashFile } from '../src/binary.js';
+import type { FetchOptions } from '../src/fetcher/fetcher.js';
+import { restart, triggerUpdate } from '../src/index.js';
+import { Updater, type UpdaterHost } from '../src/upgrade/updater.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-updater-'));
+const bin = path.join(dir, 'app.mjs');
+fs.writeFileSync(bin, 'console.log("v1")');
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function host(): UpdaterHost {
+  let hash = hashFile(bin);
+  return {
+    binary: { path: bin, sea: false, commandFor: (file) => ({ command: process.execPath, args: [file] }) },
+    getHash: () => hash,
+    setHash: (h) => {
+      hash = h;
+    },
+    restart: async (reason) => ({ ok: true, reason, durationMs: 0, replaced: 1 }),
+    onUpgrade: () => {},
+    onError: () => {},
+  };
+}
+
+const options = {
+  minFetchInterval: 0,
+  keepReleases: 3,
+  sanityCheckTimeout: 5_000,
+  noRestartAfterFetch: false,
+  preUpgrade: undefined,
+};
+
+test('triggers during a fetch join it: one fetch, one answer', async () => {
+  let calls = 0;
+  const updater = new Updater(
+    {
+      fetch: async () => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 200));
+        return null;
+      },
+    },
+    options,
+    host(),
+  );
+  const answers = await Promise.all([updater.trigger(), updater.trigger(), updater.trigger()]);
+  assert.equal(calls, 1);
+  assert.deepEqual(answers, [{ result: 'no-update' }, { result: 'no-update' }, { result: 'no-update' }]);
+  updater.stop();
+});
+
+test('a trigger cuts short a fetcher that is only waiting for its interval', async () => {
+  const seen: FetchOptions[] = [];
+  const updater = new Updater(
+    {
+      fetch: (signal, opts = {}) => {
+        seen.push(opts);
+        if (opts.immediate) return Promise.resolve(null);
+        // A long interval: waits until aborted.
+        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      },
+    },
+    options,
+    host(),
+  );
+  updater.start();
+  await new Promise((r) => setTimeout(r, 100));
+  const t0 = Date.now();
+  assert.deepEqual(await updater.trigger(), { result: 'no-update' });
+  assert.ok(Date.now() - t0 < 1_000);
+  assert.deepEqual(seen.slice(0, 2), [{ immediate: false }, { immediate: true }]);
+  updater.stop();
+});
+
+test('minFetchInterval holds between cycles, triggered ones too', async () => {
+  const starts: number[] = [];
+  const updater = new Updater(
+    {
+      fetch: async () => {
+        starts.push(Date.now());
+        return null;
+      },
+    },
+    { ...options, minFetchInterval: 300 },
+    host(),
+  );
+  await updater.trigger();
+  await updater.trigger();
+  assert.equal(starts.length, 2);
+  assert.ok(starts[1]! - starts[0]! >= 290, `${starts[1]! - starts[0]!} ms apart`);
+  updater.stop();
+});
+
+test('the running version offered again is no update, and is committed', async () => {
+  let committed = 0;
+  const updater = new Updater(
+    {
+      fetch: async () => ({
+        stream: fs.createReadStream(bin),
+        commit: () => {
+          committed++;
+        },
+      }),
+    },
+    options,
+    host(),
+  );
+  assert.deepEqual(await updater.trigger(), { result: 'no-update' });
+  assert.equal(committed, 1);
+  assert.deepEqual(fs.readdirSync(dir), ['app.mjs']);
+  updater.stop();
+});
+
+test('outside overseer, triggerUpdate() rejects and restart() throws, with a code', async () => {
+  await assert.rejects(triggerUpdate(), { code: 'ERR_OVERSEER_NOT_RUNNING' });
+  assert.throws(() => restart(), { code: 'ERR_OVERSEER_NOT_RUNNING' });
+});
