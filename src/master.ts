@@ -17,6 +17,7 @@ import { renderMetrics } from './metrics.js';
 import { platform } from './platform/index.js';
 import { createSlot, type Slot } from './slot.js';
 import type { MasterSockets } from './sockets/types.js';
+import { systemdNotifier } from './systemd.js';
 import { Updater, type UpdaterStatus } from './upgrade/updater.js';
 import { version } from './version.js';
 import { type WorkerExit, WorkerProcess } from './worker-process.js';
@@ -84,6 +85,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
   private api: Server | undefined;
   private updater: Updater | undefined;
+  private readonly systemd = systemdNotifier();
+  private announcedReady = false;
 
   constructor(config: ResolvedConfig, binary: Binary, binHash: string) {
     super();
@@ -153,6 +156,7 @@ export class Master extends EventEmitter<MasterEvents> {
       return this.done;
     }
     this.shuttingDown = true;
+    this.systemd?.stopping();
     debug('master: shutting down (%s), %d workers', signal, this.alive.size);
     for (const slot of this.slots) clearTimeout(slot.replaceTimer);
     this.updater?.stop();
@@ -259,6 +263,7 @@ export class Master extends EventEmitter<MasterEvents> {
       await w.ready;
       slot.incoming = undefined;
       slot.current = w;
+      this.announceReady();
     } catch (err) {
       slot.incoming = undefined;
       w.discard();
@@ -271,6 +276,7 @@ export class Master extends EventEmitter<MasterEvents> {
   private async rollingRestart(reason: string): Promise<RestartResult> {
     const t0 = Date.now();
     debug('master: restart (%s, %s)', reason, this.config.restartMode);
+    this.systemd?.reloading();
     let result: RestartResult;
     let replaced = 0;
     try {
@@ -293,6 +299,9 @@ export class Master extends EventEmitter<MasterEvents> {
       this.reportError(error);
       result = { ok: false, reason, durationMs: Date.now() - t0, replaced, error };
     }
+    this.systemd?.ready(
+      result.ok ? `restarted in ${result.durationMs} ms` : `restart failed: ${result.error?.message}`,
+    );
     this.emit('restart', result);
     return result;
   }
@@ -322,6 +331,7 @@ export class Master extends EventEmitter<MasterEvents> {
     slot.incoming = undefined;
     const old = slot.current;
     slot.current = next;
+    this.announceReady();
     if (old) void old.drain(this.config.terminateTimeout);
   }
 
@@ -342,6 +352,7 @@ export class Master extends EventEmitter<MasterEvents> {
     }
     slot.incoming = undefined;
     slot.current = next;
+    this.announceReady();
   }
 
   private onWorkerExit(w: WorkerProcess, exit: WorkerExit): void {
@@ -476,6 +487,15 @@ export class Master extends EventEmitter<MasterEvents> {
     this.api.closeAllConnections();
     this.api = undefined;
     cleanupIPC(this.ipcPath);
+  }
+
+  /** systemd hears READY=1 once, when every slot first has a ready worker. */
+  private announceReady(): void {
+    if (this.announcedReady || this.slots.some((s) => !s.current)) return;
+    this.announcedReady = true;
+    this.systemd?.ready(
+      `${this.slots.length} worker(s) ready on ${this.addresses.join(', ') || 'no address'}`,
+    );
   }
 
   /**
