@@ -4,8 +4,7 @@
 // state.serve() still work; there are no hitless restarts.
 import type { ListenAddress } from './address.js';
 import type { ResolvedConfig } from './config.js';
-import { makeServe } from './serve.js';
-import type { Listener, State } from './state.js';
+import { type Listener, makeState } from './state.js';
 
 export async function runDisabled(config: ResolvedConfig, id: string, binPath: string): Promise<void> {
   const controller = new AbortController();
@@ -13,19 +12,15 @@ export async function runDisabled(config: ResolvedConfig, id: string, binPath: s
     process.once(sig, () => controller.abort(new Error(`overseer: ${sig}`)));
   }
   const listeners = config.addresses.map(toListenOptions);
-  const state: State = Object.freeze({
+  const state = makeState({
     enabled: false,
     id,
     workerId: 0,
-    startedAt: new Date(),
-    listener: listeners[0],
     listeners,
-    address: listeners[0]?.address ?? '',
-    addresses: listeners.map((l) => l.address),
     gracefulShutdown: controller.signal,
     binPath,
     ipcPath: '',
-    serve: makeServe(listeners, controller.signal, config.terminateTimeout),
+    terminateTimeout: config.terminateTimeout,
   });
   await config.program(state);
 }

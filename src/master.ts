@@ -318,17 +318,7 @@ export class Master extends EventEmitter<MasterEvents> {
 
   /** Start the new worker, wait until it is ready, and only then drain the old one. */
   private async overlapSlot(slot: Slot): Promise<void> {
-    const next = this.fork(slot);
-    slot.incoming = next;
-    try {
-      await next.ready;
-    } catch (err) {
-      next.discard();
-      slot.incoming = undefined;
-      if (!slot.current) this.scheduleReplace(slot, 0);
-      throw err;
-    }
-    slot.incoming = undefined;
+    const next = await this.startIncoming(slot);
     const old = slot.current;
     slot.current = next;
     this.announceReady();
@@ -340,6 +330,15 @@ export class Master extends EventEmitter<MasterEvents> {
     const old = slot.current;
     slot.current = undefined;
     if (old) await old.drain(this.config.terminateTimeout);
+    slot.current = await this.startIncoming(slot);
+    this.announceReady();
+  }
+
+  /**
+   * Forks the slot's next worker and waits until it is ready. One that fails is discarded
+   * (its exit is then expected) and the error rethrown; a slot left empty gets a replacement.
+   */
+  private async startIncoming(slot: Slot): Promise<WorkerProcess> {
     const next = this.fork(slot);
     slot.incoming = next;
     try {
@@ -347,12 +346,11 @@ export class Master extends EventEmitter<MasterEvents> {
     } catch (err) {
       next.discard();
       slot.incoming = undefined;
-      this.scheduleReplace(slot, 0);
+      if (!slot.current) this.scheduleReplace(slot, 0);
       throw err;
     }
     slot.incoming = undefined;
-    slot.current = next;
-    this.announceReady();
+    return next;
   }
 
   private onWorkerExit(w: WorkerProcess, exit: WorkerExit): void {

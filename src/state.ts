@@ -1,5 +1,6 @@
 // State: what a program is given in each worker (the Go State, plus serve()).
 import type net from 'node:net';
+import { makeServe } from './serve.js';
 
 /**
  * A listener the master made. It is a `net.ListenOptions`, so `server.listen(listener)`
@@ -32,4 +33,33 @@ export interface State {
    * On graceful shutdown it drains the server without losing a request.
    */
   serve(server: net.Server, listener?: Listener): Promise<void>;
+}
+
+export interface StateParts {
+  enabled: boolean;
+  id: string;
+  workerId: number;
+  listeners: Listener[];
+  gracefulShutdown: AbortSignal;
+  binPath: string;
+  ipcPath: string;
+  terminateTimeout: number;
+}
+
+/** A frozen State; its serve() drains within terminateTimeout. */
+export function makeState(p: StateParts): State {
+  return Object.freeze({
+    enabled: p.enabled,
+    id: p.id,
+    workerId: p.workerId,
+    startedAt: new Date(),
+    listener: p.listeners[0],
+    listeners: p.listeners,
+    address: p.listeners[0]?.address ?? '',
+    addresses: p.listeners.map((l) => l.address),
+    gracefulShutdown: p.gracefulShutdown,
+    binPath: p.binPath,
+    ipcPath: p.ipcPath,
+    serve: makeServe(p.listeners, p.gracefulShutdown, p.terminateTimeout),
+  });
 }

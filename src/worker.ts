@@ -7,8 +7,7 @@ import { takeWorkerEnvironment, type WorkerEnv } from './env.js';
 import { errorMessage } from './errors.js';
 import { isMasterMessage, TAG, type WorkerMessage } from './messages.js';
 import { platform } from './platform/index.js';
-import { makeServe } from './serve.js';
-import type { State } from './state.js';
+import { makeState } from './state.js';
 
 export async function runWorker(config: ResolvedConfig): Promise<void> {
   const env = takeWorkerEnvironment();
@@ -29,19 +28,15 @@ export async function runWorker(config: ResolvedConfig): Promise<void> {
 
   try {
     const listeners = await platform.receiveListeners(env);
-    const state: State = Object.freeze({
+    const state = makeState({
       enabled: true,
       id: env.binId,
       workerId: env.workerId,
-      startedAt: new Date(),
-      listener: listeners[0],
       listeners,
-      address: listeners[0]?.address ?? '',
-      addresses: listeners.map((l) => l.address),
       gracefulShutdown: controller.signal,
       binPath: env.binPath,
       ipcPath: env.ipcPath,
-      serve: makeServe(listeners, controller.signal, config.terminateTimeout),
+      terminateTimeout: config.terminateTimeout,
     });
     await config.program(state);
   } catch (err) {
