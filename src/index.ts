@@ -12,7 +12,8 @@ export type {
   UpgradeEvent,
 } from './events.js';
 export type { FetchedVersion, Fetcher, FetchOptions } from './fetcher/fetcher.js';
-export type { Master, MasterStatus, WorkerStatus } from './master.js';
+export type { Master } from './master.js';
 export { currentMaster, restart, run, sanityCheck, triggerUpdate } from './run.js';
 export type { Listener, State } from './state.js';
+export type { MasterStatus, WorkerStatus } from './status.js';
 export { isSupported } from './supported.js';

@@ -1,59 +1,24 @@
 // The master's lifecycle: it owns the listening sockets, keeps `workers` workers running,
 // restarts them without an accept gap, replaces crashed ones with backoff, and shuts down
 // on SIGTERM/SIGINT/SIGHUP, exiting with the last worker's exit code.
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Server } from 'node:http';
-import { createApiServer } from './api.js';
 import type { Binary } from './binary.js';
 import type { ResolvedConfig } from './config.js';
+import { ControlSocket } from './control-socket.js';
 import { debug, warn } from './debug.js';
 import { workerEnvironment } from './env.js';
 import { codedError, errorMessage } from './errors.js';
 import type { MasterEvents, RestartResult, UpdateOutcome } from './events.js';
 import { exitCodeOf } from './exit-code.js';
-import { cleanupIPC, ipcPath as defaultIpcPath, listenIPC } from './ipc/index.js';
 import { renderMetrics } from './metrics.js';
 import { platform } from './platform/index.js';
 import { createSlot, type Slot } from './slot.js';
 import type { MasterSockets } from './sockets/types.js';
+import type { MasterStatus, WorkerStatus } from './status.js';
 import { systemdNotifier } from './systemd.js';
-import { Updater, type UpdaterStatus } from './upgrade/updater.js';
+import { Updater } from './upgrade/updater.js';
 import { version } from './version.js';
 import { type WorkerExit, WorkerProcess } from './worker-process.js';
-
-export interface WorkerStatus {
-  id: number;
-  pid: number | undefined;
-  slot: number;
-  state: 'starting' | 'ready' | 'draining';
-  startedAt: string;
-  readyAt: string | null;
-}
-
-export interface MasterStatus {
-  pid: number;
-  binHash: string;
-  binPath: string;
-  /** The newest ready worker's id (0 before the first is ready). */
-  workerId: number;
-  /** The same, under the name the Go plan uses. */
-  slaveID: number;
-  restarting: boolean;
-  restartedAt: string | null;
-  restarts: number;
-  restartFailures: number;
-  crashes: number;
-  startedAt: string;
-  addresses: readonly string[];
-  workers: WorkerStatus[];
-  /** The control socket's path ('' when there is none). */
-  ipcPath: string;
-  /** The fetcher's last check and result; null without a fetcher. */
-  fetcher: UpdaterStatus | null;
-  /** overseer's version. */
-  version: string;
-}
 
 export class Master extends EventEmitter<MasterEvents> {
   readonly pid = process.pid;
@@ -83,8 +48,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private forcedExitCode: number | undefined;
   private finish: (code: number) => void = () => {};
   private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
-  private api: Server | undefined;
-  private updater: Updater | undefined;
+  private control: ControlSocket | undefined;
+  private readonly updater: Updater | undefined;
   private readonly systemd = systemdNotifier();
   private announcedReady = false;
 
@@ -97,6 +62,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.done = new Promise<number>((resolve) => {
       this.finish = resolve;
     });
+    this.updater = this.createUpdater();
   }
 
   get restarting(): boolean {
@@ -417,11 +383,38 @@ export class Master extends EventEmitter<MasterEvents> {
     for (const [sig, handler] of this.signalHandlers) process.off(sig, handler);
     this.signalHandlers.clear();
     this.sockets?.close();
-    this.stopControlSocket();
+    this.control?.close();
     const code =
       this.forcedExitCode ?? (this.lastExit ? exitCodeOf(this.lastExit.code, this.lastExit.signal) : 0);
     debug('master: done, exit code %d', code);
     this.finish(code);
+  }
+
+  private createUpdater(): Updater | undefined {
+    const c = this.config;
+    if (!c.fetcher) return undefined;
+    const options = {
+      minFetchInterval: c.minFetchInterval,
+      keepReleases: c.keepReleases,
+      sanityCheckTimeout: c.sanityCheckTimeout,
+      noRestartAfterFetch: c.noRestartAfterFetch,
+      preUpgrade: c.preUpgrade,
+    };
+    return new Updater(c.fetcher, options, {
+      binary: this.binary,
+      getHash: () => this.binHash,
+      setHash: (hash) => {
+        this.binHash = hash;
+      },
+      restart: (reason) => this.restart(reason),
+      onUpgrade: (event) => {
+        this.emit('upgrade', event);
+        if (event.result !== 'failed') return;
+        const code = event.code ?? 'ERR_OVERSEER_UPGRADE_FAILED';
+        this.reportError(codedError(Error, code, `upgrade failed: ${event.reason}`));
+      },
+      onError: (err) => this.reportError(err),
+    });
   }
 
   /**
@@ -429,62 +422,16 @@ export class Master extends EventEmitter<MasterEvents> {
    * is never fatal: without it, signals still restart and stop the master.
    */
   private async startControlSocket(): Promise<void> {
-    if (this.config.fetcher) {
-      this.updater = new Updater(
-        this.config.fetcher,
-        {
-          minFetchInterval: this.config.minFetchInterval,
-          keepReleases: this.config.keepReleases,
-          sanityCheckTimeout: this.config.sanityCheckTimeout,
-          noRestartAfterFetch: this.config.noRestartAfterFetch,
-          preUpgrade: this.config.preUpgrade,
-        },
-        {
-          binary: this.binary,
-          getHash: () => this.binHash,
-          setHash: (hash) => {
-            this.binHash = hash;
-          },
-          restart: (reason) => this.restart(reason),
-          onUpgrade: (event) => {
-            this.emit('upgrade', event);
-            if (event.result === 'failed') {
-              this.reportError(
-                codedError(
-                  Error,
-                  event.code ?? 'ERR_OVERSEER_UPGRADE_FAILED',
-                  `upgrade failed: ${event.reason}`,
-                ),
-              );
-            }
-          },
-          onError: (err) => this.reportError(err),
-        },
-      );
-    }
-    const path = this.config.ipcPath ?? defaultIpcPath(randomBytes(12).toString('hex'));
-    if (path === '') return;
+    const c = this.config;
+    if (c.ipcPath === '') return;
     try {
-      const server = createApiServer(this, this.config.handler);
-      const sddl = this.config.ipcSecurityDescriptor;
-      await listenIPC(path, { server, ...(sddl === undefined ? {} : { securityDescriptor: sddl }) });
-      this.api = server;
-      this.ipcPath = path;
-      // The socket file goes with the process, whatever way it exits.
-      process.once('exit', () => this.stopControlSocket());
-      debug('control socket at %s', path);
+      const opts = { path: c.ipcPath, handler: c.handler, securityDescriptor: c.ipcSecurityDescriptor };
+      this.control = await ControlSocket.open(this, opts);
+      this.ipcPath = this.control.path;
     } catch (err) {
       warn(`ipc listen failed (${errorMessage(err)}). control socket disabled.`, 'OVERSEER_IPC_DISABLED');
       this.reportError(err);
     }
-  }
-
-  private stopControlSocket(): void {
-    if (!this.api) return;
-    this.api.close();
-    this.api.closeAllConnections();
-    this.api = undefined;
-    cleanupIPC(this.ipcPath);
   }
 
   /** systemd hears READY=1 once, when every slot first has a ready worker. */

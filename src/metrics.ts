@@ -1,5 +1,5 @@
 // GET /overseer/metrics: the master's numbers in the Prometheus text format.
-import type { MasterStatus } from './master.js';
+import type { MasterStatus } from './status.js';
 
 export function renderMetrics(s: MasterStatus, uptimeSeconds: number): string {
   const lines: string[] = [];

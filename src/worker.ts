@@ -1,4 +1,4 @@
-// The worker side: rebuild the listeners from inherited fds, build State, run the program,
+// The worker side: receive the listeners the master passed, build State, run the program,
 // report readiness, and drain on shutdown. Workers never poll: a dead master is noticed
 // through the IPC channel's disconnect, and through PDEATHSIG where the kernel has it.
 import type { ResolvedConfig } from './config.js';

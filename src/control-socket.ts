@@ -1,0 +1,47 @@
+// The master's control socket: where it lives, bringing it up, and taking it down again,
+// its socket file included, however the process ends.
+import { randomBytes } from 'node:crypto';
+import type { RequestListener, Server } from 'node:http';
+import { type ApiTarget, createApiServer } from './api.js';
+import { debug } from './debug.js';
+import { cleanupIPC, ipcPath, listenIPC } from './ipc/index.js';
+
+export interface ControlSocketOptions {
+  /** undefined: a fresh path with a random token; '' is handled by the caller (none). */
+  path: string | undefined;
+  handler: RequestListener | undefined;
+  securityDescriptor: string | undefined;
+}
+
+export class ControlSocket {
+  private server: Server | undefined;
+  private readonly onExit = (): void => this.close();
+
+  private constructor(
+    readonly path: string,
+    server: Server,
+  ) {
+    this.server = server;
+    process.once('exit', this.onExit);
+  }
+
+  /** Serves the API for `target` on a new control socket; throws when it cannot listen. */
+  static async open(target: ApiTarget, opts: ControlSocketOptions): Promise<ControlSocket> {
+    // The token keeps masters apart and the path unguessable; it is not a secret.
+    const path = opts.path ?? ipcPath(randomBytes(12).toString('hex'));
+    const server = createApiServer(target, opts.handler);
+    const sddl = opts.securityDescriptor;
+    await listenIPC(path, { server, ...(sddl === undefined ? {} : { securityDescriptor: sddl }) });
+    debug('control socket at %s', path);
+    return new ControlSocket(path, server);
+  }
+
+  close(): void {
+    if (!this.server) return;
+    this.server.close();
+    this.server.closeAllConnections();
+    this.server = undefined;
+    process.off('exit', this.onExit);
+    cleanupIPC(this.path);
+  }
+}

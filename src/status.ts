@@ -1,0 +1,35 @@
+// What /overseer/status answers, and what the metrics are made from.
+import type { UpdaterStatus } from './upgrade/updater.js';
+
+export interface WorkerStatus {
+  id: number;
+  pid: number | undefined;
+  slot: number;
+  state: 'starting' | 'ready' | 'draining';
+  startedAt: string;
+  readyAt: string | null;
+}
+
+export interface MasterStatus {
+  pid: number;
+  binHash: string;
+  binPath: string;
+  /** The newest ready worker's id (0 before the first is ready). */
+  workerId: number;
+  /** The same, under the name the Go plan uses. */
+  slaveID: number;
+  restarting: boolean;
+  restartedAt: string | null;
+  restarts: number;
+  restartFailures: number;
+  crashes: number;
+  startedAt: string;
+  addresses: readonly string[];
+  workers: WorkerStatus[];
+  /** The control socket's path ('' when there is none). */
+  ipcPath: string;
+  /** The fetcher's last check and result; null without a fetcher. */
+  fetcher: UpdaterStatus | null;
+  /** overseer's version. */
+  version: string;
+}
