@@ -112,6 +112,16 @@ const KNOWN = new Set<string>([
 /** Signals the master handles itself; none of them can be the restart signal. */
 export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
+/**
+ * Signal names are checked against POSIX's list, not this OS's, so one config serves every
+ * platform: on Windows, where no signal reaches another process, the restart signal is unused.
+ */
+const SIGNALS = new Set([
+  ...Object.keys(constants.signals),
+  ...'SIGHUP SIGINT SIGQUIT SIGTRAP SIGABRT SIGBUS SIGUSR1 SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGCHLD SIGCONT SIGTSTP SIGTTIN SIGTTOU SIGURG SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH SIGIO SIGPWR SIGSYS'.split(
+    ' ',
+  ),
+]);
 
 export function resolveConfig(input: unknown): ResolvedConfig {
   if (typeof input !== 'object' || input === null) throw configError('', 'must be an object');
@@ -212,7 +222,7 @@ function fetcher(v: unknown): Fetcher | undefined {
 
 function restartSignal(v: unknown): NodeJS.Signals {
   if (v === undefined) return 'SIGUSR2';
-  if (typeof v !== 'string' || !(v in constants.signals) || UNCATCHABLE.has(v)) {
+  if (typeof v !== 'string' || !SIGNALS.has(v) || UNCATCHABLE.has(v)) {
     throw configError('restartSignal', `must be a catchable signal name such as 'SIGUSR2', got ${String(v)}`);
   }
   if ((SHUTDOWN_SIGNALS as readonly string[]).includes(v)) {

@@ -106,3 +106,30 @@ describe('Windows lifecycle', { skip }, () => {
     assert.deepEqual(leftovers(dir), []);
   });
 });
+
+describe('Windows .exe swap', { skip }, () => {
+  test('a running .exe is renamed aside, replaced, and the leftover cleaned up on the next start', async () => {
+    const { windows } = await import('../src/platform/windows.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-win-exe-'));
+    const exe = path.join(dir, 'app.exe');
+    fs.copyFileSync(process.execPath, exe);
+    // The old version runs while it is replaced, as a single-executable app's master does.
+    const { spawn } = await import('node:child_process');
+    const running = spawn(exe, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
+    await new Promise((r) => running.once('spawn', r));
+    try {
+      const staged = path.join(dir, '.app.overseer-new-1234.exe');
+      fs.writeFileSync(staged, 'new version');
+      windows.replaceFile(staged, exe, true);
+      assert.equal(fs.readFileSync(exe, 'utf8'), 'new version');
+      assert.ok(fs.existsSync(`${exe}.old`), 'the running version was moved aside');
+      assert.equal(fs.existsSync(staged), false);
+    } finally {
+      running.kill();
+      await new Promise((r) => running.once('exit', r));
+    }
+    windows.cleanupAfterUpgrade(exe);
+    assert.equal(fs.existsSync(`${exe}.old`), false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
