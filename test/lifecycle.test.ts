@@ -313,3 +313,33 @@ test('without the addon, the program runs in-process with a disabled State', asy
     b.stderr.join('\n'),
   );
 });
+
+test('config.debug prints the debug log; config.noWarn silences the warnings', async () => {
+  const flag = path.join(tmp, 'fail-for-nowarn');
+  const loud = start({ overseer: { ...LOCAL, debug: true }, failFlag: flag });
+  await loud.nth('ready', 1);
+  await loud.until(
+    () => loud.stderr.some((l) => /^OVERSEER \d+: listening on 127\.0\.0\.1:\d+/.test(l)),
+    5_000,
+    'debug log',
+  );
+  fs.writeFileSync(flag, '');
+  try {
+    assert.equal((await loud.restart()).ok, false);
+    await loud.until(
+      () => loud.stderr.some((l) => l.includes('OVERSEER_RESTART_FAILED')),
+      5_000,
+      'the warning',
+    );
+    const quiet = start({ overseer: { ...LOCAL, noWarn: true }, failFlag: flag });
+    await sleep(1_500); // its first worker fails to start, and is retried with backoff
+    assert.ok(quiet.count('crash') >= 1);
+    assert.equal(
+      quiet.stderr.filter((l) => l.includes('OverseerWarning')).length,
+      0,
+      quiet.stderr.join('\n'),
+    );
+  } finally {
+    fs.rmSync(flag, { force: true });
+  }
+});

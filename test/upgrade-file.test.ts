@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -16,6 +17,19 @@ const apps: AppProcess[] = [];
 after(async () => {
   await Promise.all(apps.map((a) => a.stop()));
 });
+
+/** One request on a new connection (a kept-alive one would still reach a draining worker). */
+function fresh(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -135,4 +149,19 @@ test('preUpgrade rejecting cancels the upgrade', async () => {
   } finally {
     fs.rmSync(flag, { force: true });
   }
+});
+
+test('noRestartAfterFetch swaps the new version in but leaves the restart to you', async () => {
+  const { bin, app, port, offer, v1 } = await setup({ extra: 'noRestartAfterFetch: true,' });
+  const v2 = offer({ version: 'v2' });
+  const up = await app.nth('upgrade', 1, 20_000);
+  assert.equal(up.result, 'upgraded');
+  assert.equal(up.restarted, false);
+  assert.equal(fs.readFileSync(bin, 'utf8'), v2);
+  assert.equal(app.count('fork'), 1, 'no restart happened');
+  assert.equal(await fresh(port), 'v1', 'the old version still serves until a restart');
+  assert.notEqual(v1, v2);
+  const r = await app.restart();
+  assert.equal(r.ok, true);
+  assert.equal(await fresh(port), 'v2');
 });
