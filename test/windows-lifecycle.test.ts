@@ -74,6 +74,19 @@ describe('Windows lifecycle', { skip }, () => {
     assert.equal(missing.status, 404);
   });
 
+  test("a port in use is the master's error, not its workers'", async () => {
+    const a = new AppProcess({ overseer: { address: '127.0.0.1:0' } });
+    const { port } = await started(a);
+    const b = new AppProcess({ overseer: { address: `127.0.0.1:${port}` } });
+    apps.push(b);
+    assert.equal((await b.exited).code, 1);
+    assert.ok(
+      b.stderr.some((l) => l.includes('EADDRINUSE')),
+      b.stderr.join('\n'),
+    );
+    assert.equal(b.count('fork'), 0);
+  });
+
   test('workers exit when the master dies', async () => {
     const app = new AppProcess({ overseer: { address: '127.0.0.1:0', workers: 2 } });
     await started(app);

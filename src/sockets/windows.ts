@@ -54,8 +54,11 @@ export async function openSockets(
         throw uvError(h, 'bind', addr.text);
       }
       handles.push(h);
+      // libuv defers a failed bind (EADDRINUSE) to listen, which the master never calls;
+      // getsockname reports it now, so a port in use stays the master's error.
       const out: { port?: number } = {};
-      h.getsockname(out);
+      const err = h.getsockname(out);
+      if (err !== 0) throw uvError(err, 'bind', addr.text);
       bound.push(formatAddress(addr, out.port));
     }
   } catch (err) {
