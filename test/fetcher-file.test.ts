@@ -132,6 +132,16 @@ test('abort rejects promptly with the reason and leaves no watcher or timer', as
   assert.equal(after.Timeout ?? 0, before.Timeout ?? 0);
 });
 
+test('maxBytes: a larger file is refused with a coded error, and a file that grows is cut off', async () => {
+  const path = join(dir, 'big.js');
+  await writeFile(path, Buffer.alloc(4096));
+  await assert.rejects(new FileFetcher({ path, maxBytes: 1024 }).fetch(signal()), {
+    code: 'ERR_OVERSEER_FETCH_TOO_LARGE',
+  });
+  const ok = await new FileFetcher({ path, maxBytes: 4096 }).fetch(signal());
+  assert.equal((await content(ok)).length, 4096);
+});
+
 test('options are validated', () => {
   const bad = (options: unknown, pattern: RegExp): void => {
     assert.throws(

@@ -283,6 +283,28 @@ test('checksum and signature assets are fetched, through the same redirects', as
   }
 });
 
+test('an asset larger than maxBytes is refused from the release listing, before any download', async () => {
+  const gh = await mockGitHub({ tag: 'v2', files: [{ name: 'app.js', id: 21, body: 'x'.repeat(5000) }] });
+  try {
+    const f = new GitHubFetcher({
+      owner: 'acme',
+      repo: 'app',
+      asset: 'app.js',
+      baseUrl: gh.api.url,
+      maxBytes: 4096,
+    });
+    await assert.rejects(f.fetch(signal()), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_OVERSEER_FETCH_TOO_LARGE');
+      assert.match(err.message, /app\.js of v2 is 5000 bytes, over maxBytes \(4096\)/);
+      return true;
+    });
+    assert.deepEqual(paths(gh.api.requests), ['/repos/acme/app/releases/latest']);
+    assert.equal(gh.storage.requests.length, 0);
+  } finally {
+    await gh.close();
+  }
+});
+
 test('a rate limit is a coded error with the reset time; other API errors carry the status', async () => {
   const gh = await mockGitHub({ tag: 'v1', files: [{ name: 'app.js', id: 1, body: 'x' }] });
   try {

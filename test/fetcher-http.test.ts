@@ -96,7 +96,7 @@ test('checks wait `interval` after the previous one (not the first, not an immed
   }
 });
 
-test('no validators: GET and compare a sha256 of the body', async () => {
+test('no validators: the GET body streams to the master, which compares it by content', async () => {
   const file = { body: 'alpha' };
   const srv = await startServer((req, res) => {
     res.writeHead(200); // no ETag, no Last-Modified; chunked, so no Content-Length either
@@ -106,12 +106,31 @@ test('no validators: GET and compare a sha256 of the body', async () => {
     const f = new HTTPFetcher({ url: `${srv.url}/app.js` });
     const v = version(await f.fetch(signal()));
     assert.equal(await text(v), 'alpha');
-    assert.equal(v.version, `sha256:${sha256('alpha').slice(0, 12)}`);
-    v.commit?.();
-    assert.equal(await f.fetch(signal(), { immediate: true }), null);
+    assert.equal(v.version, undefined, 'nothing names it before its bytes are read');
+    assert.equal(v.commit, undefined, 'nothing to remember: the master compares the content');
+    // Every check offers the body again; the master's staging finds it identical and stops there.
+    assert.equal(await text(await f.fetch(signal(), { immediate: true })), 'alpha');
     assert.equal(srv.requests.at(-1)?.method, 'GET');
     file.body = 'beta';
     assert.equal(await text(await f.fetch(signal(), { immediate: true })), 'beta');
+  } finally {
+    await srv.close();
+  }
+});
+
+test('no validators: fetch() answers before the body has arrived, so nothing is held in memory', async () => {
+  let finish: (() => void) | undefined;
+  const srv = await startServer((req, res) => {
+    res.writeHead(200);
+    if (req.method === 'HEAD') return void res.end();
+    res.write(Buffer.alloc(1 << 20, 1)); // the first MiB, then the rest only when told
+    finish = () => res.end(Buffer.alloc(1 << 20, 2));
+  });
+  try {
+    const v = version(await new HTTPFetcher({ url: `${srv.url}/app.js` }).fetch(signal()));
+    assert.ok(finish, 'the GET was answered');
+    finish();
+    assert.equal((await readStream(v.stream)).length, 2 << 20);
   } finally {
     await srv.close();
   }
@@ -130,8 +149,7 @@ test('a server that refuses HEAD (405) is compared by content', async () => {
     const f = new HTTPFetcher({ url: `${srv.url}/app.js` });
     const v = version(await f.fetch(signal()));
     assert.equal(await text(v), 'content');
-    v.commit?.();
-    assert.equal(await f.fetch(signal(), { immediate: true }), null);
+    assert.equal(srv.requests.at(-1)?.method, 'GET');
   } finally {
     await srv.close();
   }
@@ -254,6 +272,101 @@ test('a server that stalls past the timeout: no answer rejects, a stalled body e
     assert.equal(err.code, 'ERR_OVERSEER_FETCH_TIMEOUT', err.message);
     assert.ok(took >= 280 && took < 1500, `took ${took} ms`);
   } finally {
+    await srv.close();
+  }
+});
+
+test('maxBytes: a larger Content-Length is refused before the body, a larger body as it crosses', async () => {
+  const big = Buffer.alloc(2 << 20, 7);
+  const srv = await startServer((req, res) => {
+    if (req.url === '/declared.js') res.writeHead(200, { 'content-length': String(big.length), etag: '"d"' });
+    else res.writeHead(200, { etag: '"c"' }); // chunked: no length to go by
+    res.end(req.method === 'HEAD' ? undefined : big);
+  });
+  try {
+    const maxBytes = 1 << 20;
+    await assert.rejects(
+      new HTTPFetcher({ url: `${srv.url}/declared.js`, maxBytes }).fetch(signal()),
+      expectCode('ERR_OVERSEER_FETCH_TOO_LARGE', (err) =>
+        assert.match(err.message, /2097152 bytes, over maxBytes/),
+      ),
+    );
+    const v = version(await new HTTPFetcher({ url: `${srv.url}/chunked.js`, maxBytes }).fetch(signal()));
+    let seen = 0;
+    v.stream.on('data', (d: Buffer) => {
+      seen += d.length;
+    });
+    const err = await streamError(v.stream);
+    assert.equal(err.code, 'ERR_OVERSEER_FETCH_TOO_LARGE', err.message);
+    assert.ok(seen <= maxBytes, `${seen} bytes passed the bound`);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('maxBytes holds for a .gz once gunzipped: a gzip bomb stops at the bound', async () => {
+  const bomb = gzipSync(Buffer.alloc(64 << 20)); // 64 MiB of zeros in about 64 KiB
+  const srv = await startServer((req, res) => {
+    res.writeHead(200, { 'content-length': String(bomb.length), etag: '"b"' });
+    res.end(req.method === 'HEAD' ? undefined : bomb);
+  });
+  try {
+    assert.ok(bomb.length < 1 << 20);
+    const v = version(
+      await new HTTPFetcher({ url: `${srv.url}/app.js.gz`, maxBytes: 1 << 20 }).fetch(signal()),
+    );
+    const err = await streamError(v.stream);
+    assert.equal(err.code, 'ERR_OVERSEER_FETCH_TOO_LARGE', err.message);
+    assert.match(err.message, /gunzipped/);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('a body trickled slower than minBytesPerSecond fails within about two windows of timeout', async () => {
+  const timers: NodeJS.Timeout[] = [];
+  const srv = await startServer((req, res) => {
+    res.writeHead(200, { etag: '"t"' });
+    if (req.method === 'HEAD') return void res.end();
+    res.write('x');
+    const t = setInterval(() => res.write('x'), 20); // 50 bytes/s, never a stall
+    timers.push(t);
+    res.on('close', () => clearInterval(t));
+  });
+  try {
+    const f = new HTTPFetcher({ url: `${srv.url}/app.js`, timeout: 300, minBytesPerSecond: 1024 });
+    const v = version(await f.fetch(signal()));
+    const t0 = Date.now();
+    const err = await streamError(v.stream);
+    const took = Date.now() - t0;
+    assert.equal(err.code, 'ERR_OVERSEER_FETCH_TOO_SLOW', err.message);
+    assert.match(err.message, /bytes\/s over 300 ms is under minBytesPerSecond \(1024\)/);
+    assert.ok(took >= 250 && took < 1_500, `took ${took} ms`);
+  } finally {
+    for (const t of timers) clearInterval(t);
+    await srv.close();
+  }
+});
+
+test('deadline bounds a whole download that is fast enough but never ends', async () => {
+  const timers: NodeJS.Timeout[] = [];
+  const srv = await startServer((req, res) => {
+    res.writeHead(200, { etag: '"e"' });
+    if (req.method === 'HEAD') return void res.end();
+    const t = setInterval(() => res.write(Buffer.alloc(16 * 1024)), 10);
+    timers.push(t);
+    res.on('close', () => clearInterval(t));
+  });
+  try {
+    const v = version(await new HTTPFetcher({ url: `${srv.url}/app.js`, deadline: 400 }).fetch(signal()));
+    const t0 = Date.now();
+    const err = await streamError(v.stream);
+    const took = Date.now() - t0;
+    assert.equal(err.code, 'ERR_OVERSEER_FETCH_TIMEOUT', err.message);
+    assert.match(err.message, /not finished within the 400 ms deadline/);
+    assert.ok(took < 1_500, `took ${took} ms`);
+  } finally {
+    for (const t of timers) clearInterval(t);
     await srv.close();
   }
 });
@@ -440,8 +553,13 @@ test('options are validated', () => {
   bad({ url, signatureUrl: url, publicKey: rsa }, /options\.publicKey must be an ed25519 public key/);
   bad({ url, signatureUrl: url, publicKey: 'garbage' }, /options\.publicKey/);
   bad({ url, etag: true }, /options\.etag is not a known option/);
+  bad({ url, maxBytes: 0 }, /options\.maxBytes must be an integer of at least 1/);
+  bad({ url, maxBytes: 1.5 }, /options\.maxBytes/);
+  bad({ url, minBytesPerSecond: -1 }, /options\.minBytesPerSecond/);
+  bad({ url, deadline: 0 }, /options\.deadline/);
   const f = new HTTPFetcher({ url: new URL(url) });
   assert.equal(f.interval, 300_000);
   assert.equal(f.timeout, 30_000);
   assert.deepEqual(f.checkHeaders, ['etag', 'last-modified', 'content-length']);
+  assert.deepEqual(f.limits, { maxBytes: 1024 ** 3, minBytesPerSecond: 1024, deadline: undefined });
 });

@@ -1,39 +1,54 @@
 // A response body as a Node Readable that fails loudly: a stall (no data for `timeout` ms
-// while we are waiting for it), a reset, or fewer bytes than Content-Length all end in an
-// 'error' event, never a quiet 'end', so the master's staging fails instead of swapping in
-// half a file. The stall timer runs only while a read is pending, so a slow consumer is
-// not mistaken for a slow server.
+// while we are waiting for it), a trickle (under `minBytesPerSecond` over a window of
+// `timeout`), a download past its `deadline` or past `maxBytes`, a reset, or fewer bytes
+// than Content-Length all end in an 'error' event, never a quiet 'end', so the master's
+// staging fails instead of swapping in half a file. Time is counted only while a read is
+// pending, so a slow consumer is not mistaken for a slow server.
 import { Readable } from 'node:stream';
 import { errorMessage } from '../errors.js';
 import {
   ERR_FETCH_BAD_RESPONSE,
   ERR_FETCH_FAILED,
   ERR_FETCH_TIMEOUT,
+  ERR_FETCH_TOO_LARGE,
+  ERR_FETCH_TOO_SLOW,
   ERR_FETCH_TRUNCATED,
   fetchError,
 } from './errors.js';
+import type { TransferLimits } from './limits.js';
 import type { Opened } from './request.js';
 
 class BodyStream extends Readable {
   readonly #opened: Opened;
   readonly #timeout: number;
+  readonly #limits: TransferLimits;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   readonly #expected: number | undefined;
   #received = 0;
   #timer: NodeJS.Timeout | undefined;
+  #deadline: NodeJS.Timeout | undefined;
   #ended = false;
+  /** The rate window: ms spent waiting on the server in it, and the bytes that came. */
+  #waited = 0;
+  #windowBytes = 0;
 
-  constructor(opened: Opened, timeout: number) {
+  constructor(opened: Opened, timeout: number, limits: TransferLimits, expected: number | undefined) {
     super();
     this.#opened = opened;
     this.#timeout = timeout;
-    const { response } = opened;
-    this.#reader = response.body?.getReader();
-    // fetch decodes a Content-Encoding, after which Content-Length counts other bytes.
-    const encoding = response.headers.get('content-encoding');
-    const length = response.headers.get('content-length');
-    if ((encoding === null || encoding === 'identity') && length !== null && /^\d+$/.test(length)) {
-      this.#expected = Number(length);
+    this.#limits = limits;
+    this.#reader = opened.response.body?.getReader();
+    this.#expected = expected;
+    if (limits.deadline !== undefined) {
+      const ms = limits.deadline;
+      this.#deadline = setTimeout(() => {
+        this.destroy(
+          fetchError(
+            ERR_FETCH_TIMEOUT,
+            `${this.#label()}: not finished within the ${ms} ms deadline (${this.#received} bytes)`,
+          ),
+        );
+      }, ms);
     }
   }
 
@@ -43,6 +58,7 @@ class BodyStream extends Readable {
       this.#end();
       return;
     }
+    const asked = Date.now();
     this.#timer = setTimeout(() => {
       this.destroy(
         fetchError(
@@ -69,6 +85,11 @@ class BodyStream extends Readable {
           return;
         }
         this.#received += value.byteLength;
+        const problem = this.#overLimit(value.byteLength, Date.now() - asked);
+        if (problem) {
+          this.destroy(problem);
+          return;
+        }
         if (value.byteLength === 0) this._read();
         else this.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
       },
@@ -91,8 +112,28 @@ class BodyStream extends Readable {
     );
   }
 
+  /** maxBytes, and the transfer rate once a whole window of waiting has passed (curl's --speed-limit). */
+  #overLimit(bytes: number, waitedMs: number): Error | undefined {
+    const { maxBytes, minBytesPerSecond } = this.#limits;
+    if (this.#received > maxBytes) {
+      return fetchError(ERR_FETCH_TOO_LARGE, `${this.#label()}: larger than maxBytes (${maxBytes} bytes)`);
+    }
+    this.#waited += waitedMs;
+    this.#windowBytes += bytes;
+    if (this.#waited < this.#timeout) return undefined;
+    const rate = (this.#windowBytes * 1000) / this.#waited;
+    this.#waited = 0;
+    this.#windowBytes = 0;
+    if (rate >= minBytesPerSecond) return undefined;
+    return fetchError(
+      ERR_FETCH_TOO_SLOW,
+      `${this.#label()}: ${Math.round(rate)} bytes/s over ${this.#timeout} ms is under minBytesPerSecond (${minBytesPerSecond})`,
+    );
+  }
+
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     clearTimeout(this.#timer);
+    clearTimeout(this.#deadline);
     if (this.#ended) {
       this.#opened.close();
     } else {
@@ -105,6 +146,7 @@ class BodyStream extends Readable {
 
   #end(): void {
     this.#ended = true;
+    clearTimeout(this.#deadline);
     this.#opened.close();
     this.push(null);
   }
@@ -114,8 +156,29 @@ class BodyStream extends Readable {
   }
 }
 
-export function bodyStream(opened: Opened, timeout: number): Readable {
-  return new BodyStream(opened, timeout);
+/**
+ * The body of an answer as a bounded stream. A Content-Length above `limits.maxBytes` is
+ * refused at once, before a byte of the body is read, and the request is closed.
+ */
+export function bodyStream(opened: Opened, timeout: number, limits: TransferLimits): Readable {
+  const { response } = opened;
+  // fetch decodes a Content-Encoding, after which Content-Length counts other bytes.
+  const encoding = response.headers.get('content-encoding');
+  const length = response.headers.get('content-length');
+  const expected =
+    (encoding === null || encoding === 'identity') && length !== null && /^\d+$/.test(length)
+      ? Number(length)
+      : undefined;
+  if (expected !== undefined && expected > limits.maxBytes) {
+    const err = fetchError(
+      ERR_FETCH_TOO_LARGE,
+      `${opened.owner}: ${opened.method} ${opened.where} is ${expected} bytes, over maxBytes (${limits.maxBytes})`,
+    );
+    opened.close(err);
+    response.body?.cancel().catch(() => {});
+    throw err;
+  }
+  return new BodyStream(opened, timeout, limits, expected);
 }
 
 /** Reads a whole (small) body, refusing one larger than `limit` bytes. */

@@ -4,6 +4,7 @@
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FetchedVersion } from './fetcher.js';
+import { limitBytes } from './limits.js';
 import { hasIntegrity, type Integrity, integrityCheck } from './verify.js';
 
 export function isPlainGzip(name: string): boolean {
@@ -17,25 +18,33 @@ export interface CandidateInput extends Integrity {
   name: string;
   contentEncoding: string | null;
   source: string;
-  version: string;
-  commit: () => void;
+  /** A label; undefined when nothing names this version before its bytes are read. */
+  version: string | undefined;
+  commit: (() => void) | undefined;
+  /** The most bytes the gunzipped version may have (a gzip bomb stops here). */
+  maxBytes: number;
 }
 
 export function candidate(input: CandidateInput): FetchedVersion {
-  const { bytes, name, source, version, commit } = input;
+  const { bytes, name, source } = input;
+  const label = {
+    ...(input.version === undefined ? {} : { version: input.version }),
+    ...(input.commit === undefined ? {} : { commit: input.commit }),
+  };
   const integrity: Integrity = {
     sha256: input.sha256,
     signature: input.signature,
     publicKey: input.publicKey,
   };
   if (!isPlainGzip(name) || input.contentEncoding?.toLowerCase() === 'gzip') {
-    return { stream: bytes, name, source, version, ...defined(integrity), commit };
+    return { stream: bytes, name, source, ...label, ...defined(integrity) };
   }
   // pipeline() destroys every stage on any error, so the stream the master reads errors too.
+  const bound = limitBytes(input.maxBytes, `${source}, gunzipped,`);
   const stages = hasIntegrity(integrity)
-    ? pipeline(bytes, integrityCheck(integrity, `${source}`), createGunzip(), () => {})
-    : pipeline(bytes, createGunzip(), () => {});
-  return { stream: stages, name: name.slice(0, -'.gz'.length), source, version, commit };
+    ? pipeline(bytes, integrityCheck(integrity, `${source}`), createGunzip(), bound, () => {})
+    : pipeline(bytes, createGunzip(), bound, () => {});
+  return { stream: stages, name: name.slice(0, -'.gz'.length), source, ...label };
 }
 
 function defined(i: Integrity): Integrity {

@@ -13,6 +13,10 @@ export const ERR_FETCH_TIMEOUT = 'ERR_OVERSEER_FETCH_TIMEOUT';
 export const ERR_FETCH_FAILED = 'ERR_OVERSEER_FETCH_FAILED';
 /** The body ended before Content-Length bytes arrived. */
 export const ERR_FETCH_TRUNCATED = 'ERR_OVERSEER_FETCH_TRUNCATED';
+/** A version larger than the fetcher's maxBytes, by its Content-Length or as it arrives. */
+export const ERR_FETCH_TOO_LARGE = 'ERR_OVERSEER_FETCH_TOO_LARGE';
+/** A body that arrives slower than the fetcher's minBytesPerSecond. */
+export const ERR_FETCH_TOO_SLOW = 'ERR_OVERSEER_FETCH_TOO_SLOW';
 /** A malformed answer: bad JSON, no asset that matches, a checksum file without our file. */
 export const ERR_FETCH_BAD_RESPONSE = 'ERR_OVERSEER_FETCH_BAD_RESPONSE';
 /** Bytes that do not match their published checksum or signature (checked in the fetcher for .gz). */

@@ -3,11 +3,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { pipeline } from 'node:stream';
 import { debug } from '../debug.js';
 import { abortReasonOr } from './abort.js';
+import { ERR_FETCH_TOO_LARGE, fetchError } from './errors.js';
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import { type FileStat, sameStat, statOrNull, waitUntilStable } from './file-stat.js';
 import { waitForChange } from './file-watch.js';
+import { limitBytes, maxBytesOption } from './limits.js';
 import { duration, optionsObject, requiredString } from './options.js';
 
 export interface FileFetcherOptions {
@@ -15,6 +18,8 @@ export interface FileFetcherOptions {
   path: string;
   /** How often to poll, in ms, when the watch misses a change or cannot run. Default 1000. */
   interval?: number;
+  /** The most bytes a version may have; a larger file is refused. Default 1 GiB. */
+  maxBytes?: number;
 }
 
 /** How long a file must sit unchanged before it is taken. */
@@ -27,14 +32,16 @@ interface Committed extends FileStat {
 export class FileFetcher implements Fetcher {
   readonly path: string;
   readonly interval: number;
+  readonly maxBytes: number;
   /** The last stable look (null: missing); undefined before the first fetch. */
   #seen: FileStat | null | undefined;
   #committed: Committed | undefined;
 
   constructor(options: FileFetcherOptions) {
-    const o = optionsObject('FileFetcher', options, ['path', 'interval']);
+    const o = optionsObject('FileFetcher', options, ['path', 'interval', 'maxBytes']);
     this.path = resolve(requiredString('FileFetcher', o, 'path'));
     this.interval = duration('FileFetcher', o, 'interval', 1000, 1);
+    this.maxBytes = maxBytesOption('FileFetcher', o);
   }
 
   /**
@@ -64,6 +71,12 @@ export class FileFetcher implements Fetcher {
     }
     const committed = this.#committed;
     if (committed && sameStat(committed, stat)) return null;
+    if (stat.size > this.maxBytes) {
+      throw fetchError(
+        ERR_FETCH_TOO_LARGE,
+        `FileFetcher: ${this.path} is ${stat.size} bytes, over maxBytes (${this.maxBytes})`,
+      );
+    }
     const sha256 = await hashFile(this.path, signal);
     if (committed?.sha256 === sha256) {
       debug('FileFetcher: %s was touched but its content is the committed one', this.path);
@@ -71,7 +84,12 @@ export class FileFetcher implements Fetcher {
     }
     debug('FileFetcher: %s changed (%d bytes, sha256 %s)', this.path, stat.size, sha256);
     return {
-      stream: createReadStream(this.path),
+      // It may still grow after the look: the bound holds for what is read.
+      stream: pipeline(
+        createReadStream(this.path),
+        limitBytes(this.maxBytes, `FileFetcher: ${this.path}`),
+        () => {},
+      ),
       name: basename(this.path),
       source: this.path,
       version: new Date(stat.mtimeMs).toISOString(),

@@ -7,10 +7,11 @@ import { type AssetSelector, matches, pickAsset } from './asset-match.js';
 import { bodyStream, readAll } from './body.js';
 import { candidate } from './candidate.js';
 import { decodeSignature, parseChecksums } from './checksums.js';
-import { ERR_FETCH_BAD_RESPONSE, fetchError, invalidOption } from './errors.js';
+import { ERR_FETCH_BAD_RESPONSE, ERR_FETCH_TOO_LARGE, fetchError, invalidOption } from './errors.js';
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import { parseRelease, rateLimitError } from './github-api.js';
 import type { GitHubAsset } from './github-types.js';
+import { LIMIT_OPTIONS, type TransferLimits, transferLimits } from './limits.js';
 import {
   duration,
   ed25519PublicKey,
@@ -48,6 +49,12 @@ export interface GitHubFetcherOptions {
   signatureAsset?: CompanionSelector;
   /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureAsset`. */
   publicKey?: string | KeyObject;
+  /** The most bytes a version may have, downloaded or gunzipped. Default 1 GiB. */
+  maxBytes?: number;
+  /** A download slower than this over a window of `timeout` fails. Default 1024; 0 turns it off. */
+  minBytesPerSecond?: number;
+  /** ms a whole download may take. Default: no bound beyond the rate and stall checks. */
+  deadline?: number;
 }
 
 const OWNER = 'GitHubFetcher';
@@ -62,6 +69,7 @@ const KNOWN = [
   'checksumAsset',
   'signatureAsset',
   'publicKey',
+  ...LIMIT_OPTIONS,
 ] as const;
 const JSON_LIMIT = 16 << 20;
 const SMALL_FILE_LIMIT = 1 << 20;
@@ -72,6 +80,7 @@ export class GitHubFetcher implements Fetcher {
   readonly interval: number;
   readonly timeout: number;
   readonly baseUrl: URL;
+  readonly limits: TransferLimits;
   readonly #asset: AssetSelector | undefined;
   readonly #token: string | undefined;
   readonly #checksumAsset: CompanionSelector | undefined;
@@ -92,6 +101,7 @@ export class GitHubFetcher implements Fetcher {
     this.#checksumAsset = selector(o, 'checksumAsset');
     this.#signatureAsset = selector(o, 'signatureAsset');
     this.#publicKey = ed25519PublicKey(OWNER, o, 'publicKey');
+    this.limits = transferLimits(OWNER, o);
     if ((this.#signatureAsset === undefined) !== (this.#publicKey === undefined)) {
       throw invalidOption(
         OWNER,
@@ -108,7 +118,7 @@ export class GitHubFetcher implements Fetcher {
     const latest = `${base}/repos/${encodeURIComponent(this.owner)}/${encodeURIComponent(this.repo)}/releases/latest`;
     const res = await this.#get(signal, latest, 'application/vnd.github+json');
     const release = parseRelease(
-      await readAll(bodyStream(res, this.timeout), JSON_LIMIT, res.where),
+      await readAll(bodyStream(res, this.timeout, this.limits), JSON_LIMIT, res.where),
       res.where,
     );
     const tag = release.tag_name;
@@ -126,6 +136,12 @@ export class GitHubFetcher implements Fetcher {
       debug('GitHubFetcher: %s/%s is still at %s (%s)', this.owner, this.repo, tag, chosen.name);
       return null;
     }
+    if (chosen.size > this.limits.maxBytes) {
+      throw fetchError(
+        ERR_FETCH_TOO_LARGE,
+        `GitHubFetcher: ${chosen.name} of ${tag} is ${chosen.size} bytes, over maxBytes (${this.limits.maxBytes})`,
+      );
+    }
     const integrity = await this.#integrity(signal, release.assets, chosen);
     debug(
       'GitHubFetcher: %s/%s %s: downloading %s (%d bytes)',
@@ -137,12 +153,13 @@ export class GitHubFetcher implements Fetcher {
     );
     const download = await this.#get(signal, chosen.url, 'application/octet-stream');
     return candidate({
-      bytes: bodyStream(download, this.timeout),
+      bytes: bodyStream(download, this.timeout, this.limits),
       name: chosen.name,
       contentEncoding: download.response.headers.get('content-encoding'),
       source: chosen.browser_download_url || chosen.url,
       version: tag,
       ...integrity,
+      maxBytes: this.limits.maxBytes,
       commit: () => {
         this.#committed = { tag, id: chosen.id };
       },
@@ -166,7 +183,7 @@ export class GitHubFetcher implements Fetcher {
 
   async #small(signal: AbortSignal, asset: GitHubAsset): Promise<Buffer> {
     const res = await this.#get(signal, asset.url, 'application/octet-stream');
-    return readAll(bodyStream(res, this.timeout), SMALL_FILE_LIMIT, res.where);
+    return readAll(bodyStream(res, this.timeout, this.limits), SMALL_FILE_LIMIT, res.where);
   }
 
   #get(signal: AbortSignal, url: string, accept: string): Promise<Opened> {

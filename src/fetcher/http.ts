@@ -1,14 +1,15 @@
 // HTTPFetcher: a new version is new bytes at a URL. Each check is a HEAD compared on its
 // validators (ETag, Last-Modified, Content-Length); a server that sends none of them gets
-// a GET compared on a sha256 of the body (the Go library never saw an update there).
-import { createHash, type KeyObject } from 'node:crypto';
-import { Readable } from 'node:stream';
+// a GET whose body the master stages and compares by its sha256 with the running version
+// (the Go library never saw an update there). Bodies always stream: none is held in memory.
+import type { KeyObject } from 'node:crypto';
 import { debug } from '../debug.js';
 import { bodyStream, readAll } from './body.js';
 import { candidate } from './candidate.js';
 import { decodeSignature, parseChecksums } from './checksums.js';
 import { invalidOption } from './errors.js';
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
+import { LIMIT_OPTIONS, type TransferLimits, transferLimits } from './limits.js';
 import { duration, ed25519PublicKey, headerRecord, httpUrl, optionsObject, sha256Hex } from './options.js';
 import { Pacer } from './pacer.js';
 import { request, shown } from './request.js';
@@ -33,6 +34,12 @@ export interface HTTPFetcherOptions {
   signatureUrl?: string | URL;
   /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureUrl`. */
   publicKey?: string | KeyObject;
+  /** The most bytes a version may have, downloaded or gunzipped. Default 1 GiB. */
+  maxBytes?: number;
+  /** A body slower than this over a window of `timeout` fails. Default 1024; 0 turns it off. */
+  minBytesPerSecond?: number;
+  /** ms a whole download may take. Default: no bound beyond the rate and stall checks. */
+  deadline?: number;
 }
 
 const OWNER = 'HTTPFetcher';
@@ -46,30 +53,26 @@ const KNOWN = [
   'sha256Url',
   'signatureUrl',
   'publicKey',
+  ...LIMIT_OPTIONS,
 ] as const;
 /** HEAD refused by the server: compare by content instead. */
 const NO_HEAD = [405, 501] as const;
 const SMALL_FILE_LIMIT = 1 << 20;
-
-interface Committed {
-  /** The check headers' values, in checkHeaders order; null for one not sent. */
-  validators?: (string | null)[];
-  /** The body's sha256, when the server sends no validators. */
-  sha256?: string;
-}
 
 export class HTTPFetcher implements Fetcher {
   readonly url: URL;
   readonly interval: number;
   readonly checkHeaders: readonly string[];
   readonly timeout: number;
+  readonly limits: TransferLimits;
   readonly #headers: Record<string, string>;
   readonly #sha256: string | undefined;
   readonly #sha256Url: URL | undefined;
   readonly #signatureUrl: URL | undefined;
   readonly #publicKey: string | undefined;
   readonly #pacer: Pacer;
-  #committed: Committed = {};
+  /** The check headers' values of the committed version, in checkHeaders order; null for one not sent. */
+  #committed: (string | null)[] | undefined;
 
   constructor(options: HTTPFetcherOptions) {
     const o = optionsObject(OWNER, options, KNOWN);
@@ -77,6 +80,7 @@ export class HTTPFetcher implements Fetcher {
     this.interval = duration(OWNER, o, 'interval', 5 * 60_000, 0);
     this.timeout = duration(OWNER, o, 'timeout', 30_000, 1);
     this.checkHeaders = checkHeaders(o.checkHeaders);
+    this.limits = transferLimits(OWNER, o);
     this.#headers = headerRecord(OWNER, o, 'headers');
     this.#sha256 = sha256Hex(OWNER, o, 'sha256');
     this.#sha256Url = httpUrl(OWNER, o, 'sha256Url', false);
@@ -101,7 +105,7 @@ export class HTTPFetcher implements Fetcher {
   }
 
   async #byValidators(signal: AbortSignal, validators: (string | null)[]): Promise<FetchedVersion | null> {
-    const last = this.#committed.validators;
+    const last = this.#committed;
     if (last && last.length === validators.length && last.every((v, i) => v === validators[i])) {
       debug('HTTPFetcher: %s unchanged (%s)', shown(this.url), validators.join(', '));
       return null;
@@ -113,39 +117,37 @@ export class HTTPFetcher implements Fetcher {
       h.get('etag') ?? h.get('last-modified') ?? validators.filter((v) => v !== null).join(', ');
     debug('HTTPFetcher: %s changed (%s): downloading', get.where, validators.join(', '));
     return candidate({
-      bytes: bodyStream(get, this.timeout),
+      bytes: bodyStream(get, this.timeout, this.limits),
       name: this.#name(),
       contentEncoding: get.response.headers.get('content-encoding'),
       source: get.where,
       version,
       ...integrity,
+      maxBytes: this.limits.maxBytes,
       commit: () => {
-        this.#committed = { validators };
+        this.#committed = validators;
       },
     });
   }
 
-  /** No validators: the body itself is the version, held in memory to hash before deciding. */
-  async #byContent(signal: AbortSignal): Promise<FetchedVersion | null> {
-    const get = await request(this.url, this.#opts(signal, 'GET'));
-    const body = await readAll(bodyStream(get, this.timeout), Number.POSITIVE_INFINITY, get.where);
-    const sha256 = createHash('sha256').update(body).digest('hex');
-    if (sha256 === this.#committed.sha256) {
-      debug('HTTPFetcher: %s sends no validators; its content is unchanged', get.where);
-      return null;
-    }
-    debug('HTTPFetcher: %s sends no validators; its content changed (sha256 %s)', get.where, sha256);
+  /**
+   * No validators: the body itself is the version. It streams to the master, which stages it
+   * and compares its sha256 with the running version's (identical: no update), so nothing
+   * here is worth remembering and the body is never held in memory.
+   */
+  async #byContent(signal: AbortSignal): Promise<FetchedVersion> {
     const integrity = await this.#integrity(signal);
+    const get = await request(this.url, this.#opts(signal, 'GET'));
+    debug('HTTPFetcher: %s sends no validators; the master compares its content', get.where);
     return candidate({
-      bytes: Readable.from([body]),
+      bytes: bodyStream(get, this.timeout, this.limits),
       name: this.#name(),
       contentEncoding: get.response.headers.get('content-encoding'),
       source: get.where,
-      version: `sha256:${sha256.slice(0, 12)}`,
+      version: undefined,
       ...integrity,
-      commit: () => {
-        this.#committed = { sha256 };
-      },
+      maxBytes: this.limits.maxBytes,
+      commit: undefined,
     });
   }
 
@@ -169,7 +171,7 @@ export class HTTPFetcher implements Fetcher {
 
   async #small(signal: AbortSignal, url: URL): Promise<Buffer> {
     const res = await request(url, this.#opts(signal, 'GET'));
-    return readAll(bodyStream(res, this.timeout), SMALL_FILE_LIMIT, res.where);
+    return readAll(bodyStream(res, this.timeout, this.limits), SMALL_FILE_LIMIT, res.where);
   }
 
   #opts(signal: AbortSignal, method: 'GET' | 'HEAD', allow?: readonly number[]) {

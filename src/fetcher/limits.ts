@@ -1,0 +1,55 @@
+// How much and how slowly an update host may send. An update host (or whoever is on the
+// path of a plain-http URL) must not be able to fill the master's disk, hold its fetch
+// cycle forever, or, through a gzip bomb, do either with a small download.
+import { Transform } from 'node:stream';
+import { ERR_FETCH_TOO_LARGE, fetchError, invalidOption } from './errors.js';
+import { duration, type Options } from './options.js';
+
+export interface TransferLimits {
+  /** The most bytes a version may have (the download, and a .gz once gunzipped). */
+  maxBytes: number;
+  /** A body slower than this over a window of `timeout` ms fails; 0 turns the check off. */
+  minBytesPerSecond: number;
+  /** ms a whole download may take; undefined: no bound beyond the rate and stall checks. */
+  deadline: number | undefined;
+}
+
+export const DEFAULT_MAX_BYTES = 1024 ** 3;
+export const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
+export const LIMIT_OPTIONS = ['maxBytes', 'minBytesPerSecond', 'deadline'] as const;
+
+export function transferLimits(owner: string, o: Options): TransferLimits {
+  return {
+    maxBytes: maxBytesOption(owner, o),
+    minBytesPerSecond: positiveInteger(owner, o, 'minBytesPerSecond', DEFAULT_MIN_BYTES_PER_SECOND, 0),
+    deadline: o.deadline === undefined ? undefined : duration(owner, o, 'deadline', 0, 1),
+  };
+}
+
+export function maxBytesOption(owner: string, o: Options): number {
+  return positiveInteger(owner, o, 'maxBytes', DEFAULT_MAX_BYTES, 1);
+}
+
+function positiveInteger(owner: string, o: Options, key: string, fallback: number, min: number): number {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    throw invalidOption(owner, key, `must be an integer of at least ${min}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** Passes bytes through until more than `maxBytes` have gone by, then errors. */
+export function limitBytes(maxBytes: number, what: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > maxBytes) {
+        done(fetchError(ERR_FETCH_TOO_LARGE, `${what} is larger than maxBytes (${maxBytes} bytes)`));
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+}
