@@ -24,6 +24,16 @@ function archive(name: string, entries: Parameters<typeof tarGz>[0]): string {
   return file;
 }
 
+async function refusesEach(cases: [string, Parameters<typeof tarGz>[0]][]): Promise<void> {
+  for (const [name, entries] of cases) {
+    await assert.rejects(
+      checkArchive(archive(`${name}.tgz`, entries)),
+      { code: 'ERR_OVERSEER_ARCHIVE_UNSAFE' },
+      name,
+    );
+  }
+}
+
 test('archives with entries that leave the release are refused whole', async () => {
   const cases: [string, Parameters<typeof tarGz>[0]][] = [
     [
@@ -40,13 +50,7 @@ test('archives with entries that leave the release are refused whole', async () 
     ['hard link out', [{ path: 'hard', type: 'Link', linkpath: '../outside' }]],
     ['fifo', [{ path: 'pipe', type: 'FIFO' }]],
   ];
-  for (const [name, entries] of cases) {
-    await assert.rejects(
-      checkArchive(archive(`${name}.tgz`, entries)),
-      { code: 'ERR_OVERSEER_ARCHIVE_UNSAFE' },
-      name,
-    );
-  }
+  await refusesEach(cases);
   await checkArchive(
     archive('fine.tgz', [
       { path: 'app/', type: 'Directory' },
@@ -54,6 +58,67 @@ test('archives with entries that leave the release are refused whole', async () 
       { path: 'app/lib', type: 'SymbolicLink', linkpath: './node_modules/lib' },
     ]),
   );
+});
+
+test("links are resolved through the archive's other links, in any order, not one by one", async () => {
+  const link = (path: string, linkpath: string) => ({ path, type: 'SymbolicLink' as const, linkpath });
+  const cases: [string, Parameters<typeof tarGz>[0]][] = [
+    // Each looks inside on its own; together they climb out (the chain that was switched in).
+    ['chain', [link('s', '.'), link('t', 's/..'), link('u', 't/..')]],
+    ['chain, deeper', [link('a/s', '..'), link('a/t', 's/..'), link('x', 'a/t/etc')]],
+    // The link it goes through comes later in the archive.
+    ['later link', [link('a', 'b/x'), { path: 'b/', type: 'Directory' }, link('b/x', '../..')]],
+    ['loop', [link('p', 'q'), link('q', 'p')]],
+    // An entry written under a link lands wherever the link points.
+    ['entry under a link', [link('d', '.'), { path: 'd/x.js', body: 'x' }]],
+    ['a link, then a directory of that name', [link('d', 'e'), { path: 'd/', type: 'Directory' }]],
+    // A second name for a relative symlink, read from another directory, points elsewhere.
+    [
+      'hard link to a symlink',
+      [{ path: 'a/', type: 'Directory' }, link('a/s', '../x'), { path: 'h', type: 'Link', linkpath: 'a/s' }],
+    ],
+    [
+      'hard link through a link',
+      [link('s', '.'), link('t', 's/..'), { path: 'h', type: 'Link', linkpath: 't/x' }],
+    ],
+    [
+      'a .. inside a path',
+      [
+        { path: 'a/', type: 'Directory' },
+        { path: 'a/../b.js', body: 'x' },
+      ],
+    ],
+  ];
+  await refusesEach(cases);
+  // Links that resolve inside, through each other, are fine.
+  await checkArchive(
+    archive('links-inside.tgz', [
+      { path: 'lib/', type: 'Directory' },
+      { path: 'lib/v1/', type: 'Directory' },
+      { path: 'lib/v1/index.js', body: 'x' },
+      link('lib/current', 'v1'),
+      link('index.js', 'lib/current/index.js'),
+      link('here', '.'),
+      { path: 'hard.js', type: 'Link', linkpath: 'lib/v1/index.js' },
+    ]),
+  );
+});
+
+test('setuid, setgid and sticky bits are dropped on extraction', async () => {
+  const dest = path.join(tmp, 'modes');
+  await extractRelease(
+    archive('modes.tgz', [
+      { path: 'suid', body: '#!/bin/sh\n', mode: 0o4777 },
+      { path: 'sgid', body: '#!/bin/sh\n', mode: 0o2755 },
+      { path: 'dir/', type: 'Directory', mode: 0o1777 },
+    ]),
+    dest,
+  );
+  for (const name of ['suid', 'sgid', 'dir']) {
+    const mode = fs.statSync(path.join(dest, name)).mode;
+    assert.equal(mode & 0o7000, 0, `${name} kept mode ${(mode & 0o7777).toString(8)}`);
+  }
+  assert.equal(fs.statSync(path.join(dest, 'suid')).mode & 0o111, 0o111 & ~process.umask(), 'x bits stay');
 });
 
 test('extraction lands in place, and pruning keeps the newest and the protected', async () => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { debug } from '../debug.js';
 import { codedError } from '../errors.js';
+import { ArchiveTree } from './archive-tree.js';
 
 export interface ReleaseLayout {
   /** The symlink that names the running release. */
@@ -51,47 +52,52 @@ function unsafe(entry: string, why: string): Error {
   return codedError(Error, 'ERR_OVERSEER_ARCHIVE_UNSAFE', `refusing the archive: ${entry} ${why}`);
 }
 
-/** True when `p` (archive-relative, POSIX separators) stays inside the archive's root. */
-function inside(p: string): boolean {
-  if (p.startsWith('/') || /^[a-zA-Z]:/.test(p) || p.includes('\\')) return false;
-  const normal = path.posix.normalize(p);
-  return normal !== '..' && !normal.startsWith('../');
-}
-
 /**
  * Reads every entry header first, and refuses the whole archive for one entry that would
- * land outside it: an absolute path, a `..`, a link pointing out, or a device or fifo.
+ * land outside it: an absolute path, a `..`, a device or fifo, or a link (or a path under
+ * one) that resolves, through the archive's own links, outside the release.
  */
 export async function checkArchive(file: string): Promise<void> {
   let problem: Error | undefined;
+  const tree = new ArchiveTree();
   await tar.t({
     file,
     strict: true,
     onReadEntry: (entry) => {
-      if (problem) return;
-      const p = entry.path;
-      if (!SAFE_TYPES.has(entry.type)) problem = unsafe(p, `is a ${entry.type}`);
-      else if (!inside(p)) problem = unsafe(p, 'has an absolute path or leaves the directory');
-      else if (entry.type === 'SymbolicLink') {
-        const target = entry.linkpath ?? '';
-        if (!inside(path.posix.join(path.posix.dirname(p), target)) || path.posix.isAbsolute(target)) {
-          problem = unsafe(p, `is a link that points out of the release (${target})`);
-        }
-      } else if (entry.type === 'Link' && !inside(entry.linkpath ?? '')) {
-        problem = unsafe(p, `is a hard link to ${entry.linkpath} outside the release`);
-      }
       entry.resume();
+      if (problem) return;
+      if (!SAFE_TYPES.has(entry.type)) {
+        problem = unsafe(entry.path, `is a ${entry.type}`);
+        return;
+      }
+      const found = tree.add(entry.path, entry.type, entry.linkpath ?? '');
+      if (found) problem = unsafe(found.entry, found.why);
     },
   });
   if (problem) throw problem;
+  const found = tree.check();
+  if (found) throw unsafe(found.entry, found.why);
 }
+
+/** Setuid, setgid and sticky bits never survive extraction: a root master must not make a setuid file. */
+const PERMISSION_BITS = 0o777;
 
 /** Extracts into a temp directory beside `dest` and renames it into place. */
 export async function extractRelease(file: string, dest: string): Promise<void> {
   const tmp = `${dest}.overseer-tmp-${randomBytes(4).toString('hex')}`;
   fs.mkdirSync(tmp, { recursive: true, mode: 0o755 });
   try {
-    await tar.x({ file, cwd: tmp, strict: true, preservePaths: false, preserveOwner: false });
+    await tar.x({
+      file,
+      cwd: tmp,
+      strict: true,
+      preservePaths: false,
+      preserveOwner: false,
+      filter: (_path, entry) => {
+        if ('mode' in entry && typeof entry.mode === 'number') entry.mode &= PERMISSION_BITS;
+        return true;
+      },
+    });
     fs.rmSync(dest, { recursive: true, force: true });
     fs.renameSync(tmp, dest);
   } catch (err) {
