@@ -1,4 +1,5 @@
 // POSIX: listeners are raw fds inherited as 3, 4, …; PDEATHSIG on Linux; signals do the rest.
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { constants } from 'node:os';
 import { debug } from '../debug.js';
@@ -38,6 +39,16 @@ function guardOrphan(env: WorkerEnv): void {
   if (env.masterPid > 0 && process.ppid !== env.masterPid) process.exit(1);
 }
 
+/** SIGKILL to the group whose leader is `child` (spawned detached, so setsid made it one). */
+function killProcessGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ESRCH') debug('kill group %d: %s', child.pid, errorMessage(err));
+  }
+}
+
 export const posix: Platform = {
   supported: nativeAvailable,
   openSockets,
@@ -46,6 +57,8 @@ export const posix: Platform = {
   shutdownSignals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
   restartSignal: true,
   forwardSignals: true,
+  ownProcessGroup: true,
+  killProcessGroup,
   replaceFile: (tempPath, binPath) => fs.renameSync(tempPath, binPath),
   cleanupAfterUpgrade: () => {},
 };

@@ -1,5 +1,6 @@
 // What differs between POSIX and Windows, behind one shape. Everything outside src/platform,
 // src/sockets and src/ipc is platform-agnostic.
+import type { ChildProcess } from 'node:child_process';
 import type { ListenAddress } from '../address.js';
 import type { WorkerEnv } from '../env.js';
 import type { MasterSockets, SocketOptions } from '../sockets/types.js';
@@ -20,6 +21,10 @@ export interface Platform {
   readonly restartSignal: boolean;
   /** Whether the master forwards its shutdown signal to workers (else only the shutdown message). */
   readonly forwardSignals: boolean;
+  /** Whether a helper process (the sanity check) can be started as a process group of its own. */
+  readonly ownProcessGroup: boolean;
+  /** Kills a helper started with `detached: ownProcessGroup`, and on POSIX its whole group. */
+  killProcessGroup(child: ChildProcess): void;
   /** Puts a staged file in binPath's place; `sea`: binPath is the running executable. */
   replaceFile(tempPath: string, binPath: string, sea: boolean): void;
   /** Master start: removes what an earlier upgrade could not (a renamed-aside .exe). */

@@ -86,6 +86,11 @@ export const windows: Platform = {
   shutdownSignals: ['SIGINT', 'SIGBREAK', 'SIGHUP'],
   restartSignal: false,
   forwardSignals: false,
+  // A detached child gets a console of its own here; TerminateProcess reaches only the child.
+  ownProcessGroup: false,
+  killProcessGroup: (child) => {
+    child.kill('SIGKILL');
+  },
   replaceFile,
   cleanupAfterUpgrade,
 };

@@ -1,11 +1,14 @@
 // The sanity check: run the candidate exactly as a worker would be run, with
 // OVERSEER_BIN_CHECK=<token>. It passes when the LAST line of its stdout is the token, so a
-// program that logs at start still passes (the Go project's PRs #72/#82).
+// program that logs at start still passes (the Go project's PRs #72/#82). The candidate runs
+// in a process group of its own, which is killed when it exits or times out: nothing it
+// started outlives the check, and no pipe of it stays open in the master.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { debug } from '../debug.js';
 import { ENV } from '../env.js';
 import { codedError } from '../errors.js';
+import { platform } from '../platform/index.js';
 
 const MAX_OUTPUT = 64 * 1024;
 
@@ -15,7 +18,13 @@ export function runSanityCheck(command: string, args: string[], timeoutMs: numbe
   for (const key of Object.keys(env))
     if (key.startsWith('OVERSEER_') && key !== ENV.binCheck) delete env[key];
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: platform.ownProcessGroup,
+      windowsHide: true,
+    });
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -25,7 +34,10 @@ export function runSanityCheck(command: string, args: string[], timeoutMs: numbe
       err = (err + d).slice(-MAX_OUTPUT);
     });
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      platform.killProcessGroup(child);
+      // Whatever escaped the group keeps the pipes; they are the master's fds, so close them.
+      child.stdout.destroy();
+      child.stderr.destroy();
       reject(
         codedError(
           Error,
@@ -40,8 +52,14 @@ export function runSanityCheck(command: string, args: string[], timeoutMs: numbe
         codedError(Error, 'ERR_OVERSEER_SANITY_CHECK', `the sanity check could not start: ${e.message}`, e),
       );
     });
-    child.on('close', (code, signal) => {
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      platform.killProcessGroup(child); // its children too, so the pipes close
+    });
+    child.on('close', (closeCode, closeSignal) => {
       clearTimeout(timer);
+      const code = exit?.code ?? closeCode;
+      const signal = exit?.signal ?? closeSignal;
       const lines = out.split(/\r?\n/).filter((l) => l.trim() !== '');
       const last = lines.at(-1)?.trim();
       debug('sanity check: exit %s %s, last line %j', code, signal, last);
