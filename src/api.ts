@@ -3,6 +3,7 @@
 // Allow for a wrong method, and config.handler for anything outside /overseer/*.
 import type { EventEmitter } from 'node:events';
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { gateConnections } from './connection-gate.js';
 import { debug } from './debug.js';
 import { errorMessage } from './errors.js';
 import type { MasterEvents, RestartResult } from './events.js';
@@ -14,8 +15,6 @@ export const API_LIMITS = {
   requestTimeout: 10_000,
   keepAliveTimeout: 5_000,
   maxConnections: 64,
-  /** An events reader further behind than this loses events (counted) instead of growing memory. */
-  maxEventBacklog: 256 * 1024,
 } as const;
 
 /** What the API needs from the master. */
@@ -24,6 +23,8 @@ export interface ApiTarget extends EventEmitter<MasterEvents> {
   restart(reason: string): Promise<RestartResult>;
   triggerUpdate(): Promise<object>;
   metrics(): string;
+  /** Events an events reader lost because it did not keep up. */
+  countDroppedEvents(n: number): void;
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -106,7 +107,7 @@ export function createApiServer(target: ApiTarget, handler?: RequestListener): h
       });
     },
   );
-  server.maxConnections = API_LIMITS.maxConnections;
+  answerBusyPastLimit(server, API_LIMITS.maxConnections);
   // Garbage must never reach the master's 'error' handlers: answer 400 and close.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     debug('api: client error %s', err.code ?? err.message);
@@ -124,6 +125,38 @@ export function createApiServer(target: ApiTarget, handler?: RequestListener): h
     setTimeout(() => socket.destroy(), 1_000).unref();
   });
   return server;
+}
+
+const BUSY_BODY = `${JSON.stringify({
+  ok: false,
+  error: `the control socket is busy (${API_LIMITS.maxConnections} connections); try again`,
+  code: 'ERR_OVERSEER_BUSY',
+})}\n`;
+const BUSY_ANSWER =
+  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n' +
+  `Content-Length: ${Buffer.byteLength(BUSY_BODY)}\r\nConnection: close\r\n\r\n${BUSY_BODY}`;
+
+/**
+ * Past `limit` open connections a client gets a 503 with Retry-After, written without
+ * reading its request, so a script can tell "busy" from "dead". (net's own maxConnections
+ * closes such sockets before JavaScript sees them, with no answer at all.)
+ */
+function answerBusyPastLimit(server: http.Server, limit: number): void {
+  let open = 0;
+  gateConnections(server, (socket) => {
+    if (open >= limit) {
+      socket.on('error', () => {});
+      socket.end(BUSY_ANSWER);
+      // Its request is read and thrown away: closing with unread input would reset the
+      // connection and could discard the answer on its way.
+      socket.resume();
+      setTimeout(() => socket.destroy(), 1_000).unref();
+      return false;
+    }
+    open++;
+    socket.once('close', () => open--);
+    return true;
+  });
 }
 
 function json(res: ServerResponse, status: number, body: object): void {
@@ -187,23 +220,37 @@ const STREAMED: (keyof MasterEvents)[] = [
 ];
 
 /**
- * Lifecycle events as newline-delimited JSON. A reader that falls more than
- * maxEventBacklog behind loses events, which are counted and reported when it catches up.
+ * Lifecycle events as newline-delimited JSON. Memory per reader is bounded by its socket's
+ * own buffer: once a write does not fit (write() says false), events are dropped and counted
+ * until the socket drains, and then a `dropped` line tells the reader how many it missed.
+ * Counting bytes is not enough: a slow reader of many small events holds a write request
+ * per event, which costs more than the event itself.
  */
 function streamEvents(target: ApiTarget, req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
   res.flushHeaders();
   let dropped = 0;
+  let full = false;
+  const send = (line: object): void => {
+    if (!res.write(`${JSON.stringify(line)}\n`)) {
+      full = true;
+      res.once('drain', onDrain);
+    }
+  };
+  const onDrain = (): void => {
+    full = false;
+    if (dropped === 0) return;
+    const count = dropped;
+    dropped = 0;
+    send({ event: 'dropped', count, time: new Date().toISOString() });
+  };
   const write = (line: object): void => {
-    if (res.writableLength > API_LIMITS.maxEventBacklog) {
+    if (full) {
       dropped++;
+      target.countDroppedEvents(1);
       return;
     }
-    if (dropped > 0) {
-      res.write(`${JSON.stringify({ event: 'dropped', count: dropped, time: new Date().toISOString() })}\n`);
-      dropped = 0;
-    }
-    res.write(`${JSON.stringify(line)}\n`);
+    send(line);
   };
   const listeners = STREAMED.map((event) => {
     const listener = (payload: object): void => write(eventLine(event, payload));
@@ -212,6 +259,7 @@ function streamEvents(target: ApiTarget, req: IncomingMessage, res: ServerRespon
   });
   const stop = (): void => {
     for (const [event, listener] of listeners) target.off(event, listener as never);
+    res.off('drain', onDrain);
   };
   req.socket.setTimeout(0);
   res.on('close', stop);

@@ -5,6 +5,7 @@ import { constants } from 'node:os';
 import { type ListenAddress, parseAddress } from './address.js';
 import { configError } from './errors.js';
 import type { Fetcher } from './fetcher/fetcher.js';
+import { ipcPathProblem } from './ipc/index.js';
 import type { State } from './state.js';
 
 export type RestartMode = 'overlap' | 'sequential';
@@ -138,6 +139,14 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (c.addresses !== undefined) {
     if (!Array.isArray(c.addresses)) throw configError('addresses', 'must be an array of address strings');
     addresses = c.addresses.map((a, i) => parseAddress(a, `addresses[${i}]`));
+    const seen = new Set<string>();
+    for (const [i, a] of addresses.entries()) {
+      const key = a.kind === 'unix' ? `unix:${a.path}` : `${a.host}:${a.port}`;
+      if (a.kind === 'unix' || a.port !== 0) {
+        if (seen.has(key)) throw configError(`addresses[${i}]`, `repeats ${a.text}`);
+        seen.add(key);
+      }
+    }
   }
   const reusePort = bool(c, 'reusePort', false);
   if (reusePort && addresses.some((a) => a.kind === 'unix')) {
@@ -149,8 +158,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     fetcher: fetcher(c.fetcher),
     handler: optionalFunction(c, 'handler') as RequestListener | undefined,
     restartSignal: restartSignal(c.restartSignal),
-    terminateTimeout: duration(c, 'terminateTimeout', 30_000),
-    minFetchInterval: duration(c, 'minFetchInterval', 1_000),
+    terminateTimeout: duration(c, 'terminateTimeout', 30_000, 1),
+    minFetchInterval: duration(c, 'minFetchInterval', 1_000, 0),
     preUpgrade: optionalFunction(c, 'preUpgrade') as Config['preUpgrade'],
     debug: bool(c, 'debug', false),
     noWarn: bool(c, 'noWarn', false),
@@ -159,11 +168,11 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     required: bool(c, 'required', false),
     workers: integer(c, 'workers', 1, 1, 1024),
     restartMode: restartMode(c.restartMode),
-    readyTimeout: duration(c, 'readyTimeout', 30_000),
+    readyTimeout: duration(c, 'readyTimeout', 30_000, 1),
     reusePort,
     backlog: integer(c, 'backlog', 511, 1, 65535),
-    ipcPath: optionalString(c, 'ipcPath'),
-    sanityCheckTimeout: duration(c, 'sanityCheckTimeout', 10_000),
+    ipcPath: ipcPath(c.ipcPath),
+    sanityCheckTimeout: duration(c, 'sanityCheckTimeout', 10_000, 1),
     keepReleases: integer(c, 'keepReleases', 3, 2, 1000),
     ipcSecurityDescriptor: optionalString(c, 'ipcSecurityDescriptor'),
   };
@@ -176,12 +185,22 @@ function bool(c: Record<string, unknown>, key: string, fallback: boolean): boole
   return v;
 }
 
-function duration(c: Record<string, unknown>, key: string, fallback: number): number {
+/** ms; `min` is 1 for timeouts (0 would fail every worker at once) and 0 for intervals. */
+function duration(c: Record<string, unknown>, key: string, fallback: number, min: 0 | 1): number {
   const v = c[key];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 2_147_483_647) {
-    throw configError(key, `must be a number of milliseconds (0 to 2^31-1), got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > 2_147_483_647) {
+    throw configError(key, `must be a number of milliseconds (${min} to 2^31-1), got ${String(v)}`);
   }
+  return v;
+}
+
+/** '' (no control socket), or where it lives, in the form this platform's control socket takes. */
+function ipcPath(v: unknown): string | undefined {
+  if (v === undefined || v === '') return v;
+  if (typeof v !== 'string') throw configError('ipcPath', 'must be a string');
+  const problem = ipcPathProblem(v);
+  if (problem !== undefined) throw configError('ipcPath', problem);
   return v;
 }
 

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { RequestListener, Server } from 'node:http';
 import { type ApiTarget, createApiServer } from './api.js';
 import { debug } from './debug.js';
-import { cleanupIPC, ipcPath, listenIPC } from './ipc/index.js';
+import { errorMessage } from './errors.js';
+import { cleanupIPC, ipcPath, listenIPC, sweepStaleIPC } from './ipc/index.js';
 
 export interface ControlSocketOptions {
   /** undefined: a fresh path with a random token; '' is handled by the caller (none). */
@@ -33,6 +34,10 @@ export class ControlSocket {
     const sddl = opts.securityDescriptor;
     await listenIPC(path, { server, ...(sddl === undefined ? {} : { securityDescriptor: sddl }) });
     debug('control socket at %s', path);
+    // The default place fills up with the sockets of killed masters; tidy it, in the background.
+    if (opts.path === undefined) {
+      sweepStaleIPC().catch((err: unknown) => debug('ipc: sweep failed: %s', errorMessage(err)));
+    }
     return new ControlSocket(path, server);
   }
 

@@ -29,6 +29,8 @@ export class Master extends EventEmitter<MasterEvents> {
   restarts = 0;
   restartFailures = 0;
   crashes = 0;
+  /** Events that control-socket readers lost because they did not keep up. */
+  eventsDropped = 0;
   /** The control socket's path, once it listens ('' when there is none). */
   ipcPath = '';
   /** Resolves with the exit code once the master has shut down. */
@@ -154,6 +156,7 @@ export class Master extends EventEmitter<MasterEvents> {
       restarts: this.restarts,
       restartFailures: this.restartFailures,
       crashes: this.crashes,
+      eventsDropped: this.eventsDropped,
       startedAt: this.startedAt.toISOString(),
       addresses: this.addresses,
       workers,
@@ -171,6 +174,10 @@ export class Master extends EventEmitter<MasterEvents> {
       );
     }
     return this.updater.trigger();
+  }
+
+  countDroppedEvents(n: number): void {
+    this.eventsDropped += n;
   }
 
   /** The numbers of status(), in Prometheus text format. */

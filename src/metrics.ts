@@ -26,6 +26,12 @@ export function renderMetrics(s: MasterStatus, uptimeSeconds: number): string {
   metric('overseer_crashes_total', 'counter', 'Workers that died outside a restart or failed to start.', [
     ['', s.crashes],
   ]);
+  metric(
+    'overseer_events_dropped_total',
+    'counter',
+    'Events lost by control-socket readers that fell behind.',
+    [['', s.eventsDropped]],
+  );
   const states = ['starting', 'ready', 'draining'] as const;
   metric(
     'overseer_workers',

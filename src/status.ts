@@ -23,6 +23,8 @@ export interface MasterStatus {
   restarts: number;
   restartFailures: number;
   crashes: number;
+  /** Events that control-socket readers lost because they did not keep up. */
+  eventsDropped: number;
   startedAt: string;
   addresses: readonly string[];
   workers: WorkerStatus[];

@@ -58,6 +58,32 @@ test('bad configs name the field', () => {
   rejects({ program, address: 'unix:/tmp/x.sock', reusePort: true }, /config\.reusePort/);
 });
 
+test('timeouts have a lower bound of 1 ms: 0 would fail or kill every worker at once', () => {
+  for (const field of ['readyTimeout', 'terminateTimeout', 'sanityCheckTimeout']) {
+    rejects(
+      { program, [field]: 0 },
+      new RegExp(`config\\.${field} must be a number of milliseconds \\(1 to`),
+    );
+    assert.equal((resolveConfig({ program, [field]: 1 }) as unknown as Record<string, number>)[field], 1);
+  }
+  // Intervals may be 0.
+  assert.equal(resolveConfig({ program, minFetchInterval: 0 }).minFetchInterval, 0);
+});
+
+test('every other field is checked up front as well', () => {
+  rejects({ program, addresses: [':3000', '127.0.0.1:1', ':3000'] }, /config\.addresses\[2\] repeats :3000/);
+  rejects({ program, addresses: ['unix:/tmp/a.sock', 'unix:/tmp/a.sock'] }, /config\.addresses\[1\] repeats/);
+  assert.equal(resolveConfig({ program, addresses: [':0', ':0'] }).addresses.length, 2, 'two free ports');
+  rejects({ program, ipcPath: 'relative.sock' }, /config\.ipcPath must be '' or an absolute path/);
+  rejects({ program, ipcPath: 3 }, /config\.ipcPath must be a string/);
+  assert.equal(resolveConfig({ program, ipcPath: '' }).ipcPath, '');
+  rejects({ program, backlog: 0 }, /config\.backlog/);
+  rejects({ program, keepReleases: 1 }, /config\.keepReleases/);
+  rejects({ program, preUpgrade: 'x' }, /config\.preUpgrade/);
+  rejects({ program, ipcSecurityDescriptor: 1 }, /config\.ipcSecurityDescriptor/);
+  rejects({ program, debug: 1 }, /config\.debug must be a boolean/);
+});
+
 test('address forms', () => {
   assert.deepEqual(parseAddress('127.0.0.1:8080', 'a'), {
     kind: 'tcp',

@@ -14,4 +14,5 @@ function pick(): IpcPlatform {
 }
 
 export const ipc: IpcPlatform = pick();
-export const { listenIPC, dialIPC, ipcPath, listIPCPaths, cleanupIPC } = ipc;
+export const { listenIPC, dialIPC, ipcPath, listIPCPaths, sweepStaleIPC, cleanupIPC } = ipc;
+export const ipcPathProblem = ipc.pathProblem;

@@ -4,9 +4,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { gateConnections } from '../connection-gate.js';
 import { debug, warn } from '../debug.js';
 import { codedError, errorMessage } from '../errors.js';
 import { native } from '../native.js';
+import { probe, socketFileState } from '../platform/posix-stale-socket.js';
 import type { IpcListenOptions, IpcPlatform } from './types.js';
 
 const PREFIX = 'overseer-';
@@ -39,14 +41,11 @@ async function listenIPC(socketPath: string, options: IpcListenOptions = {}): Pr
  * happen in the same tick, so not a byte of theirs has been read.
  */
 function admitOnly(server: net.Server, admit: (socket: net.Socket) => boolean): void {
-  const emit = server.emit.bind(server);
-  server.emit = (event: string | symbol, ...args: unknown[]): boolean => {
-    if (event === 'connection' && !admit(args[0] as net.Socket)) {
-      (args[0] as net.Socket).destroy();
-      return false;
-    }
-    return emit(event, ...args);
-  };
+  gateConnections(server, (socket) => {
+    if (admit(socket)) return true;
+    socket.destroy();
+    return false;
+  });
 }
 
 /** Only this master's own uid, and root, may talk to it. Others are logged and refused. */
@@ -71,24 +70,34 @@ function samePeerUser(socket: net.Socket): boolean {
 
 /** A socket file that nothing listens on any more (a SIGKILLed master's) is removed. */
 async function clearStale(socketPath: string): Promise<void> {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(socketPath);
-  } catch {
-    return;
-  }
-  if (!st.isSocket()) throw codedError(Error, 'EEXIST', `ipc: ${socketPath} exists and is not a socket`);
-  const live = await new Promise<boolean>((resolve) => {
-    const s = net.connect(socketPath);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
+  const state = await socketFileState(socketPath).catch((err: Error) => {
+    throw codedError(Error, 'EEXIST', `ipc: ${err.message}`);
   });
-  if (live) throw codedError(Error, 'EADDRINUSE', `ipc: another master is listening on ${socketPath}`);
-  debug('ipc: removing stale %s', socketPath);
-  fs.rmSync(socketPath, { force: true });
+  if (state === 'live')
+    throw codedError(Error, 'EADDRINUSE', `ipc: another master is listening on ${socketPath}`);
+  if (state === 'stale') {
+    debug('ipc: removing stale %s', socketPath);
+    fs.rmSync(socketPath, { force: true });
+  }
+}
+
+/**
+ * The default sockets of this user's masters that were killed (SIGKILL, a crash, a power
+ * cut) pile up in os.tmpdir(), a fresh token each start: each one that is a socket (never
+ * a symlink), owned by us, and refuses connections is removed. Returns what was removed.
+ */
+async function sweepStaleIPC(): Promise<string[]> {
+  const stale = await Promise.all(
+    listIPCPaths().map(async (p) => ((await probe(p)) === 'stale' ? p : undefined)),
+  );
+  const removed: string[] = [];
+  for (const p of stale) {
+    if (p === undefined) continue;
+    fs.rmSync(p, { force: true });
+    removed.push(p);
+  }
+  if (removed.length > 0) debug('ipc: removed %d stale control sockets', removed.length);
+  return removed;
 }
 
 function listIPCPaths(): string[] {
@@ -124,7 +133,9 @@ export const posix: IpcPlatform = {
       });
       socket.once('error', reject);
     }),
+  pathProblem: (p) => (path.isAbsolute(p) ? undefined : `must be '' or an absolute path, got '${p}'`),
   ipcPath: (token) => path.join(os.tmpdir(), `${PREFIX}${token}${SUFFIX}`),
   listIPCPaths,
+  sweepStaleIPC,
   cleanupIPC: (socketPath) => fs.rmSync(socketPath, { force: true }),
 };

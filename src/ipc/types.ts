@@ -15,10 +15,14 @@ export interface IpcPlatform {
   listenIPC(path: string, options?: IpcListenOptions): Promise<net.Server>;
   /** A socket connected to a control socket. */
   dialIPC(path: string): Promise<net.Socket>;
+  /** Why `path` cannot be a control socket here (a config mistake), or undefined. */
+  pathProblem(path: string): string | undefined;
   /** Where the control socket of a master with this token lives. */
   ipcPath(token: string): string;
   /** The control sockets of this user's masters that may be running (for `overseer ls`). */
   listIPCPaths(): string[];
+  /** Removes the default control sockets of this user's masters that died without cleaning up. */
+  sweepStaleIPC(): Promise<string[]>;
   /** Stops what listenIPC started and removes what it left behind (a socket file). */
   cleanupIPC(path: string): void;
 }

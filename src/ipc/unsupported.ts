@@ -14,7 +14,9 @@ function refuse(): never {
 export const unsupported: IpcPlatform = {
   listenIPC: async () => refuse(),
   dialIPC: async () => refuse(),
+  pathProblem: () => undefined, // the master warns that it has no control socket
   ipcPath: () => refuse(),
   listIPCPaths: () => [],
+  sweepStaleIPC: async () => [],
   cleanupIPC: () => {},
 };

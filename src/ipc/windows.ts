@@ -65,8 +65,13 @@ function listIPCPaths(): string[] {
 export const windows: IpcPlatform = {
   listenIPC,
   dialIPC,
+  pathProblem: (p) =>
+    p.toLowerCase().startsWith(PIPE_DIR) && p.length > PIPE_DIR.length
+      ? undefined
+      : `must be '' or a pipe name like ${PIPE_DIR}app, got '${p}'`,
   ipcPath: (token) => `${PIPE_DIR}${PREFIX}${token}`,
   listIPCPaths,
+  sweepStaleIPC: async () => [], // a pipe goes away with its server
   cleanupIPC: (path) => {
     servers.get(path)?.close();
     servers.delete(path);

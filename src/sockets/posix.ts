@@ -6,6 +6,7 @@ import { formatAddress, type ListenAddress } from '../address.js';
 import { debug } from '../debug.js';
 import { codedError } from '../errors.js';
 import { native } from '../native.js';
+import { socketFileState } from '../platform/posix-stale-socket.js';
 import type { MasterSockets, SocketOptions } from './types.js';
 
 export async function openSockets(
@@ -73,27 +74,17 @@ export async function openSockets(
 
 /** A socket file left by a killed master is removed; a live one is EADDRINUSE. */
 async function clearStaleSocket(path: string): Promise<void> {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(path);
-  } catch {
-    return; // nothing there
+  const state = await socketFileState(path).catch((err: Error) => {
+    throw codedError(Error, 'EEXIST', `listen EEXIST: ${err.message}`);
+  });
+  if (state === 'stale') {
+    debug('removing stale socket %s', path);
+    fs.rmSync(path, { force: true });
+    return;
   }
-  if (!st.isSocket()) {
-    throw codedError(Error, 'EEXIST', `listen EEXIST: ${path} exists and is not a socket`);
-  }
-  try {
-    const fd = await native().unixConnect(path, 1_000);
-    native().close(fd);
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ECONNREFUSED') {
-      debug('removing stale socket %s', path);
-      fs.rmSync(path, { force: true });
-      return;
-    }
+  if (state === 'live') {
+    const err = codedError(Error, 'EADDRINUSE', `listen EADDRINUSE: address already in use ${path}`);
+    Object.assign(err, { syscall: 'listen', address: path });
     throw err;
   }
-  const err = codedError(Error, 'EADDRINUSE', `listen EADDRINUSE: address already in use ${path}`);
-  Object.assign(err, { syscall: 'listen', address: path });
-  throw err;
 }
