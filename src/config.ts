@@ -57,6 +57,11 @@ export interface Config {
   sanityCheckTimeout?: number;
   /** Release archives kept for rollback, counting the running one. Default 3. */
   keepReleases?: number;
+  /**
+   * ms after an upgrade's new workers are ready during which a crash of any of them rolls
+   * the upgrade back, as if it had never become ready. Default 5000; 0 turns it off.
+   */
+  upgradeHealthWindow?: number;
 }
 
 export interface ResolvedConfig {
@@ -82,6 +87,7 @@ export interface ResolvedConfig {
   sanityCheckTimeout: number;
   keepReleases: number;
   ipcSecurityDescriptor: string | undefined;
+  upgradeHealthWindow: number;
 }
 
 const KNOWN = new Set<string>([
@@ -108,6 +114,7 @@ const KNOWN = new Set<string>([
   'sanityCheckTimeout',
   'keepReleases',
   'ipcSecurityDescriptor',
+  'upgradeHealthWindow',
 ]);
 
 /** Signals the master handles itself; none of them can be the restart signal. */
@@ -175,6 +182,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     sanityCheckTimeout: duration(c, 'sanityCheckTimeout', 10_000, 1),
     keepReleases: integer(c, 'keepReleases', 3, 2, 1000),
     ipcSecurityDescriptor: optionalString(c, 'ipcSecurityDescriptor'),
+    upgradeHealthWindow: duration(c, 'upgradeHealthWindow', 5_000, 0),
   };
 }
 

@@ -8,7 +8,7 @@ import { ControlSocket } from './control-socket.js';
 import { debug, warn } from './debug.js';
 import { workerEnvironment } from './env.js';
 import { codedError, errorMessage } from './errors.js';
-import type { MasterEvents, RestartResult, UpdateOutcome } from './events.js';
+import type { CrashEvent, MasterEvents, RestartResult, UpdateOutcome } from './events.js';
 import { exitCodeOf } from './exit-code.js';
 import { renderMetrics } from './metrics.js';
 import { platform } from './platform/index.js';
@@ -178,6 +178,32 @@ export class Master extends EventEmitter<MasterEvents> {
 
   countDroppedEvents(n: number): void {
     this.eventsDropped += n;
+  }
+
+  /**
+   * Resolves with an error when a worker crashes within `ms` (an upgrade's health window),
+   * or undefined once the window has passed or `signal` aborts.
+   */
+  watchHealth(ms: number, signal: AbortSignal): Promise<Error | undefined> {
+    if (ms <= 0 || signal.aborted) return Promise.resolve(undefined);
+    const t0 = Date.now();
+    return new Promise((resolve) => {
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        this.off('crash', onCrash);
+        signal.removeEventListener('abort', onAbort);
+        resolve(err);
+      };
+      const onCrash = (e: CrashEvent): void => {
+        const how = e.signal ?? `code ${e.code}`;
+        const message = `worker ${e.workerId} died (${how}) ${Date.now() - t0} ms after the new workers were ready`;
+        done(codedError(Error, 'ERR_OVERSEER_UPGRADE_UNHEALTHY', message));
+      };
+      const onAbort = (): void => done();
+      const timer = setTimeout(done, ms);
+      this.on('crash', onCrash);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** The numbers of status(), in Prometheus text format. */
@@ -406,6 +432,7 @@ export class Master extends EventEmitter<MasterEvents> {
       sanityCheckTimeout: c.sanityCheckTimeout,
       noRestartAfterFetch: c.noRestartAfterFetch,
       preUpgrade: c.preUpgrade,
+      upgradeHealthWindow: c.upgradeHealthWindow,
     };
     return new Updater(c.fetcher, options, {
       binary: this.binary,
@@ -414,6 +441,7 @@ export class Master extends EventEmitter<MasterEvents> {
         this.binHash = hash;
       },
       restart: (reason) => this.restart(reason),
+      watchHealth: (ms, signal) => this.watchHealth(ms, signal),
       onUpgrade: (event) => {
         this.emit('upgrade', event);
         if (event.result !== 'failed') return;

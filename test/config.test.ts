@@ -66,8 +66,11 @@ test('timeouts have a lower bound of 1 ms: 0 would fail or kill every worker at 
     );
     assert.equal((resolveConfig({ program, [field]: 1 }) as unknown as Record<string, number>)[field], 1);
   }
-  // Intervals may be 0.
+  // Intervals and windows may be 0.
   assert.equal(resolveConfig({ program, minFetchInterval: 0 }).minFetchInterval, 0);
+  assert.equal(resolveConfig({ program, upgradeHealthWindow: 0 }).upgradeHealthWindow, 0);
+  assert.equal(resolveConfig({ program }).upgradeHealthWindow, 5_000);
+  rejects({ program, upgradeHealthWindow: -1 }, /config\.upgradeHealthWindow/);
 });
 
 test('every other field is checked up front as well', () => {

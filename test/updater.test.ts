@@ -7,8 +7,10 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { hashFile } from '../src/binary.js';
 import type { FetchOptions } from '../src/fetcher/fetcher.js';
+import { HTTPFetcher } from '../src/fetcher/index.js';
 import { restart, triggerUpdate } from '../src/index.js';
 import { Updater, type UpdaterHost } from '../src/upgrade/updater.js';
+import { startServer } from './fixtures/fetcher-server.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-updater-'));
 const bin = path.join(dir, 'app.mjs');
@@ -24,6 +26,7 @@ function host(): UpdaterHost {
       hash = h;
     },
     restart: async (reason) => ({ ok: true, reason, durationMs: 0, replaced: 1 }),
+    watchHealth: async () => undefined,
     onUpgrade: () => {},
     onError: () => {},
   };
@@ -35,6 +38,7 @@ const options = {
   sanityCheckTimeout: 5_000,
   noRestartAfterFetch: false,
   preUpgrade: undefined,
+  upgradeHealthWindow: 0,
 };
 
 test('triggers during a fetch join it: one fetch, one answer', async () => {
@@ -121,4 +125,35 @@ test('the running version offered again is no update, and is committed', async (
 test('outside overseer, triggerUpdate() rejects and restart() throws, with a code', async () => {
   await assert.rejects(triggerUpdate(), { code: 'ERR_OVERSEER_NOT_RUNNING' });
   assert.throws(() => restart(), { code: 'ERR_OVERSEER_NOT_RUNNING' });
+});
+
+test('a download past maxBytes stops there: failed, and nothing is left staged', async () => {
+  const srv = await startServer((_req, res) => {
+    res.writeHead(200); // chunked: no Content-Length to refuse it by
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    const more = (): void => {
+      while (sent < 64 && res.write(chunk)) sent++;
+      if (sent < 64) res.once('drain', more);
+      else res.end();
+    };
+    more();
+  });
+  try {
+    const updater = new Updater(
+      new HTTPFetcher({ url: `${srv.url}/app.mjs`, maxBytes: 1 << 20 }),
+      options,
+      host(),
+    );
+    const r = await updater.trigger();
+    updater.stop();
+    assert.equal(r.result, 'failed');
+    assert.equal((r as { code?: string }).code, 'ERR_OVERSEER_FETCH_TOO_LARGE', JSON.stringify(r));
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((n) => n.includes('.overseer-')),
+      [],
+    );
+  } finally {
+    await srv.close();
+  }
 });

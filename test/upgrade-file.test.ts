@@ -117,6 +117,33 @@ test('a version that passes the sanity check but cannot start is rolled back', a
   assert.equal(app.count('fork'), forks);
 });
 
+test('a version that becomes ready and then crashes is rolled back within upgradeHealthWindow', async () => {
+  const { dir, bin, app, port, ipc, offer, v1 } = await setup();
+  const load = startLoad({ port, concurrency: 2, keepAlive: true, maxMs: 60_000 });
+  const bad = offer({ version: 'v2-crashes', crashAfterReadyMs: 300 });
+  const up = await app.nth('upgrade', 1, 30_000);
+  assert.equal(up.result, 'failed', JSON.stringify(up));
+  assert.equal(up.code, 'ERR_OVERSEER_UPGRADE_UNHEALTHY');
+  assert.equal(up.rolledBack, true);
+  assert.equal(up.newHash, sha(bad));
+  assert.match(String(up.reason), /crashed within upgradeHealthWindow \(1000 ms\)/);
+  assert.equal(fs.readFileSync(bin, 'utf8'), v1, 'binPath restored from .prev');
+  await app.until(() => app.count('ready') >= 3, 10_000, 'the old version ready again');
+  await sleep(1_000);
+  const r = await load.stop();
+  // Only what was in flight on the crashed worker can fail; there is no crash loop.
+  assert.ok(r.failed <= 4, describeErrors(r));
+  assert.equal(await fresh(port), 'v1');
+  assert.ok(app.count('fork') <= 4, `${app.count('fork')} forks: a crash loop`);
+  const status = (await ipcRequest(ipc, 'GET', '/overseer/status')).body as {
+    binHash: string;
+    fetcher: { badHashes: string[] };
+  };
+  assert.equal(status.binHash, sha(v1));
+  assert.deepEqual(status.fetcher.badHashes, [sha(bad)]);
+  assert.deepEqual(leftovers(dir), []);
+});
+
 for (const [name, v, why] of [
   ['exits non-zero in the sanity check', { exitOnLoad: 3 }, /exited with code 3/],
   ['prints the wrong token', { wrongToken: true }, /did not print the token last/],

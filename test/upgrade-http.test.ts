@@ -13,7 +13,7 @@ import { AppProcess } from './helpers/app.js';
 import { describeErrors, startLoad } from './helpers/load.js';
 import { leftovers, type VersionOptions, versionSource, writeVersion } from './helpers/versioned-app.js';
 
-type Mode = 'ok' | '500' | 'reset' | 'truncate' | 'stall' | 'bad-checksum' | 'bad-signature';
+type Mode = 'ok' | '500' | 'reset' | 'truncate' | 'stall' | 'trickle' | 'bad-checksum' | 'bad-signature';
 
 const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -53,6 +53,11 @@ before(async () => {
       res.write(half, () => setTimeout(() => req.socket.end(), 20));
     } else if (mode === 'stall') {
       res.write(half); // and nothing more
+    } else if (mode === 'trickle') {
+      // 50 bytes/s, never silent for long enough to stall: only the rate check ends it.
+      let at = 0;
+      const t = setInterval(() => res.write(body.slice(at, ++at)), 20);
+      res.on('close', () => clearInterval(t));
     } else {
       res.end(body);
     }
@@ -122,6 +127,7 @@ for (const [fault, code] of [
   ['reset', undefined],
   ['truncate', undefined],
   ['stall', undefined],
+  ['trickle', 'ERR_OVERSEER_FETCH_TOO_SLOW'],
   ['bad-checksum', 'ERR_OVERSEER_CHECKSUM'],
   ['bad-signature', 'ERR_OVERSEER_SIGNATURE'],
 ] as const) {
@@ -130,8 +136,13 @@ for (const [fault, code] of [
     const load = startLoad({ port, concurrency: 4, keepAlive: true, maxMs: 60_000 });
     offer({ version: 'v2' });
     mode = fault;
-    const r = await trigger();
+    const t0 = Date.now();
+    // A second trigger joins the cycle under way, and neither waits past the fetcher's bounds.
+    const [r, joined] = await Promise.all([trigger(), trigger()]);
+    const took = Date.now() - t0;
     const result = await load.stop();
+    assert.deepEqual(joined, r);
+    assert.ok(took < 10_000, `trigger-update took ${took} ms`);
     assert.equal(r.result, 'failed', JSON.stringify(r));
     if (code) assert.equal(r.code, code, JSON.stringify(r));
     assert.equal(result.failed, 0, describeErrors(result));

@@ -31,6 +31,8 @@ export interface UpdaterOptions {
   sanityCheckTimeout: number;
   noRestartAfterFetch: boolean;
   preUpgrade: ((tempPath: string) => void | Promise<void>) | undefined;
+  /** ms after the new workers are ready during which a crash rolls the upgrade back. */
+  upgradeHealthWindow: number;
 }
 
 /** What the updater needs from the master. */
@@ -39,6 +41,8 @@ export interface UpdaterHost {
   getHash(): string;
   setHash(hash: string): void;
   restart(reason: string): Promise<RestartResult>;
+  /** An error when a worker crashes within `ms`; undefined once it passes or `signal` aborts. */
+  watchHealth(ms: number, signal: AbortSignal): Promise<Error | undefined>;
   onUpgrade(event: UpgradeEvent): void;
   /** A fetcher that cannot start at all. */
   onError(err: Error): void;
@@ -297,7 +301,11 @@ export class Updater {
       return { result: 'upgraded', oldHash, newHash, ...label, restarted: false };
     }
     const restarted = await this.host.restart('upgrade');
-    if (restarted.ok) {
+    // Ready is not enough: a version that crashes soon after is rolled back all the same.
+    const unhealthy = restarted.ok
+      ? await this.host.watchHealth(this.opts.upgradeHealthWindow, this.stopController.signal)
+      : undefined;
+    if (restarted.ok && unhealthy === undefined) {
       version.commit?.();
       return { result: 'upgraded', oldHash, newHash, ...label, restarted: true };
     }
@@ -305,7 +313,11 @@ export class Updater {
     step.undo();
     this.host.setHash(oldHash);
     this.bad.add(id);
-    if (restarted.replaced > 0) await this.host.restart('rollback');
+    if (unhealthy !== undefined || restarted.replaced > 0) await this.host.restart('rollback');
+    if (unhealthy !== undefined) {
+      const reason = `the new version crashed within upgradeHealthWindow (${this.opts.upgradeHealthWindow} ms): ${unhealthy.message}`;
+      return { result: 'failed', reason, code: 'ERR_OVERSEER_UPGRADE_UNHEALTHY', newHash, rolledBack: true };
+    }
     const reason = `the new version failed to start: ${errorMessage(restarted.error)}`;
     return { result: 'failed', reason, code: 'ERR_OVERSEER_UPGRADE_FAILED', newHash, rolledBack: true };
   }

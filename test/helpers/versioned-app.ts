@@ -23,6 +23,8 @@ export interface VersionOptions {
   rejectFlag?: string;
   /** Extra overseer options, as JS source of an object literal's entries. */
   extra?: string;
+  /** Become ready, then exit with code 1 this many ms later (a version that crashes soon). */
+  crashAfterReadyMs?: number;
 }
 
 export function versionSource(o: VersionOptions): string {
@@ -39,6 +41,7 @@ const ready = run({
   address: '127.0.0.1:0',
   minFetchInterval: 100,
   terminateTimeout: 5000,
+  upgradeHealthWindow: 1000, // short, to keep the tests quick
   fetcher: ${o.fetcher},
   ${o.rejectFlag ? `preUpgrade: async () => { if (fs.existsSync(${JSON.stringify(o.rejectFlag)})) throw new Error('preUpgrade says no'); },` : ''}
   ${o.extra ?? ''}
@@ -50,6 +53,7 @@ const ready = run({
       res.end(VERSION);
     });
     await state.serve(server);
+    ${o.crashAfterReadyMs !== undefined ? `setTimeout(() => process.exit(1), ${o.crashAfterReadyMs});` : ''}
   },
 });
 const master = currentMaster();
