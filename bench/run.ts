@@ -9,6 +9,7 @@ import { statusOverSocket } from './control-socket.js';
 import { describeKinds, type LoadStats, startLoad } from './load.js';
 import { bareNode, nodeCluster, overseer, type Peer, pm2 } from './peers.js';
 import { rssMiB } from './rss.js';
+import { type Soak, soak } from './soak.js';
 import { markdownTable, num } from './table.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -17,6 +18,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 5);
 const SPACING_MS = Number(process.env.BENCH_SPACING_MS ?? 1000);
 const TIMEOUT_S = 10;
+const SOAK_RESTARTS = Number(process.env.BENCH_SOAK_RESTARTS ?? 1000);
 const MAX_LOAD_S = 120;
 
 const log = (msg: string): void => {
@@ -146,6 +148,20 @@ function restartTable(peers: Peer[], results: Array<UnderLoad | Error>): string 
   return markdownTable(header, rows);
 }
 
+function soakTable(s: Soak | Error): string {
+  const title = `## The long-lived master: ${SOAK_RESTARTS} restarts under light keep-alive load (4 connections)`;
+  if (s instanceof Error) return `${title}\n\nerror: ${errorText(s)}\n`;
+  const first = s.points[0]?.rss;
+  const rows = s.points.map((p) => [
+    num(p.restarts),
+    num(p.rss, 1),
+    first !== undefined && p.rss !== undefined ? `${(((p.rss - first) / first) * 100).toFixed(1)} %` : '-',
+    num(p.fds),
+  ]);
+  const foot = `${num(s.ok)} requests, ${num(s.failed)} failed, in ${s.seconds.toFixed(0)} s`;
+  return `${title}\n\n${markdownTable(['restarts', 'master RSS MiB', 'vs first', 'master fds'], rows)}\n${foot}\n`;
+}
+
 function version(pkg: string): string {
   try {
     const url = new URL(`../../node_modules/${pkg}/package.json`, import.meta.url);
@@ -184,6 +200,13 @@ async function main(): Promise<void> {
   log('control socket: GET /overseer/status');
   const status = await settle(() => statusOverSocket());
 
+  const checkpoints = [100, 500, 1000].filter((n) => n < SOAK_RESTARTS).concat(SOAK_RESTARTS);
+  let soaked: Soak | Error | undefined;
+  if (SOAK_RESTARTS > 0) {
+    log(`soak: ${SOAK_RESTARTS} restarts under light load`);
+    soaked = await settle(() => soak(SOAK_RESTARTS, checkpoints));
+  }
+
   const seconds = (Date.now() - t0) / 1000;
   const cpus = os.cpus();
   const out = [
@@ -214,6 +237,7 @@ async function main(): Promise<void> {
           ],
         ),
     '',
+    ...(soaked === undefined ? [] : [soakTable(soaked), '']),
     '## Table 4: machine and parameters',
     '',
     markdownTable(

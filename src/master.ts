@@ -10,6 +10,7 @@ import { workerEnvironment } from './env.js';
 import { codedError, errorMessage } from './errors.js';
 import type { CrashEvent, MasterEvents, RestartResult, UpdateOutcome } from './events.js';
 import { exitCodeOf } from './exit-code.js';
+import { collectGarbage } from './heap.js';
 import { renderMetrics } from './metrics.js';
 import { platform } from './platform/index.js';
 import { createSlot, type Slot } from './slot.js';
@@ -19,6 +20,9 @@ import { systemdNotifier } from './systemd.js';
 import { Updater } from './upgrade/updater.js';
 import { version } from './version.js';
 import { type WorkerExit, WorkerProcess } from './worker-process.js';
+
+/** How long after a restart's last drained worker exits the master compacts its heap. */
+const COMPACT_DELAY_MS = 1_000;
 
 export class Master extends EventEmitter<MasterEvents> {
   readonly pid = process.pid;
@@ -54,6 +58,7 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly updater: Updater | undefined;
   private readonly systemd = systemdNotifier();
   private announcedReady = false;
+  private compactTimer: NodeJS.Timeout | undefined;
 
   constructor(config: ResolvedConfig, binary: Binary, binHash: string) {
     super();
@@ -369,6 +374,7 @@ export class Master extends EventEmitter<MasterEvents> {
       this.maybeFinish();
       return;
     }
+    if (expected) this.compactSoon();
     // A worker still starting belongs to whoever started it (startSlot or a restart).
     if (expected || slot.incoming === w) return;
     if (slot.current === w) slot.current = undefined;
@@ -411,8 +417,19 @@ export class Master extends EventEmitter<MasterEvents> {
     return delay;
   }
 
+  /** Once a restart has settled (its drained workers gone), one full GC returns their memory. */
+  private compactSoon(): void {
+    clearTimeout(this.compactTimer);
+    this.compactTimer = setTimeout(() => {
+      if (this.running || this.alive.size > this.slots.length) return this.compactSoon();
+      collectGarbage();
+    }, COMPACT_DELAY_MS);
+    this.compactTimer.unref();
+  }
+
   private maybeFinish(): void {
     if (!this.shuttingDown || this.alive.size > 0) return;
+    clearTimeout(this.compactTimer);
     for (const [sig, handler] of this.signalHandlers) process.off(sig, handler);
     this.signalHandlers.clear();
     this.sockets?.close();
