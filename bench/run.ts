@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { statusOverSocket } from './control-socket.js';
+import { cost, costTable } from './cost.js';
 import { describeKinds, type LoadStats, startLoad } from './load.js';
 import { bareNode, nodeCluster, overseer, type Peer, pm2 } from './peers.js';
 import { rssMiB } from './rss.js';
@@ -173,6 +174,10 @@ function version(pkg: string): string {
 
 async function main(): Promise<void> {
   const t0 = Date.now();
+  if (process.env.BENCH_ONLY === 'cost') {
+    process.stdout.write(`${costTable(await cost(log))}\n`);
+    return;
+  }
 
   const single = [overseer('overseer, 1 worker', 1), bareNode('bare `node`')];
   const multi = [

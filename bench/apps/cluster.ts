@@ -12,9 +12,14 @@ const count = Number(process.env.WORKERS ?? 2);
 cluster.setupPrimary({ exec: fileURLToPath(new URL(`./${app}.js`, import.meta.url)) });
 
 function fork(): Promise<Worker> {
+  const t0 = performance.now();
   const w = cluster.fork();
   return new Promise((resolve, reject) => {
-    w.once('listening', () => resolve(w));
+    w.once('listening', () => {
+      // fork → 'listening', the moment node:cluster calls a worker ready.
+      console.log(JSON.stringify({ event: 'ready', pid: w.process.pid, startupMs: performance.now() - t0 }));
+      resolve(w);
+    });
     w.once('exit', (code, signal) => reject(new Error(`worker exited (${signal ?? code}) before listening`)));
   });
 }

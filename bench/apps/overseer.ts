@@ -18,7 +18,10 @@ const ready = run({
 const master = currentMaster();
 if (master) {
   master.on('listening', ({ addresses }) => console.log(JSON.stringify({ event: 'listening', addresses })));
-  master.on('ready', ({ workerId, pid }) => console.log(JSON.stringify({ event: 'ready', workerId, pid })));
+  master.on('ready', ({ workerId, pid, startupMs }) =>
+    console.log(JSON.stringify({ event: 'ready', workerId, pid, startupMs })),
+  );
+  master.on('exit', ({ workerId, pid }) => console.log(JSON.stringify({ event: 'exit', workerId, pid })));
   master.on('restart', ({ ok, durationMs, error }) =>
     console.log(JSON.stringify({ event: 'restart', ok, durationMs, error: error?.message })),
   );

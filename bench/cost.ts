@@ -1,0 +1,232 @@
+// What overseer costs beside bare node and node:cluster, from one run: the import, a worker's
+// and the master's memory, the time from fork to ready, and a restart under load. Targets
+// (issue 10): worker RSS ≤ bare node + 3 MB; master RSS ≤ the cluster primary + 3 MB;
+// fork → ready ≤ 1.1 × cluster's fork → 'listening'; import ≤ 10 ms; a restart under load no
+// slower than the hand-written cluster rolling restart, and req/s while restarting ≥ 1.0×.
+import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { startLoad } from './load.js';
+import { freePort, NodeProcess, waitForHttp } from './proc.js';
+import { rssMiB } from './rss.js';
+import { markdownTable, num } from './table.js';
+
+const app = (file: string): string => fileURLToPath(new URL(`./apps/${file}`, import.meta.url));
+const IMPORT_RUNS = 15;
+const FORKS = 10;
+const LOAD_SECONDS = 12;
+const LOAD_RESTARTS = 4;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s[Math.floor(s.length / 2)]!;
+};
+
+interface Setup {
+  proc: NodeProcess;
+  port: number;
+  workerPids(): number[];
+  masterPid: number | undefined;
+}
+
+async function startOverseer(): Promise<Setup> {
+  const proc = new NodeProcess(app('overseer.js'), { WORKERS: '1' });
+  const addr = String(((await proc.nth('listening', 1)).addresses as string[])[0]);
+  await proc.nth('ready', 1);
+  const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
+  await waitForHttp(port);
+  return { proc, port, masterPid: proc.pid, workerPids: () => livePids(proc) };
+}
+
+async function startCluster(): Promise<Setup> {
+  const port = await freePort();
+  const proc = new NodeProcess(app('cluster.js'), { APP: 'plain', WORKERS: '1', PORT: String(port) });
+  await proc.nth('listening', 1);
+  await waitForHttp(port);
+  return { proc, port, masterPid: proc.pid, workerPids: () => livePids(proc) };
+}
+
+/** Pids that became ready and have not exited, newest last. */
+function livePids(p: NodeProcess): number[] {
+  const exited = new Set(p.events.filter((e) => e.event === 'exit').map((e) => Number(e.pid)));
+  return p.events
+    .filter((e) => e.event === 'ready')
+    .map((e) => Number(e.pid))
+    .filter((pid) => !exited.has(pid));
+}
+
+async function warm(port: number): Promise<void> {
+  const l = startLoad({ port, connections: 4, maxSeconds: 10, timeoutSeconds: 5 });
+  await sleep(500);
+  await l.stop();
+  await sleep(1_500);
+}
+
+/** Sends SIGUSR2 and waits until the restart is reported and `oldPids` have exited. */
+async function restartAndDrain(p: NodeProcess, oldPids: number[]): Promise<number> {
+  const before = p.count('restart');
+  const t0 = performance.now();
+  p.child.kill('SIGUSR2');
+  await p.nth('restart', before + 1, 30_000);
+  const deadline = Date.now() + 30_000;
+  while (oldPids.some((pid) => alive(pid)) && Date.now() < deadline) await sleep(2);
+  return performance.now() - t0;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface Cost {
+  importMs: number;
+  importMiB: number;
+  workerMiB: { overseer?: number; bare?: number; cluster?: number };
+  masterMiB: { overseer?: number; cluster?: number };
+  forkReadyMs: { overseer: number; cluster: number };
+  restartMs: { overseer: number; cluster: number };
+  reqPerSec: { overseer: number; cluster: number };
+}
+
+function importCost(): { ms: number; mib: number } {
+  const runs = Array.from({ length: IMPORT_RUNS }, () => {
+    const out = execFileSync(process.execPath, [app('import-cost.js')]).toString();
+    return JSON.parse(out.trim().split('\n').pop()!) as { ms: number; rssBefore: number; rssAfter: number };
+  });
+  return {
+    ms: median(runs.map((r) => r.ms)),
+    mib: median(runs.map((r) => (r.rssAfter - r.rssBefore) / 2 ** 20)),
+  };
+}
+
+async function idleMemory(s: Setup): Promise<{ worker?: number; master?: number }> {
+  await warm(s.port);
+  return { worker: rssMiB(s.workerPids().at(-1)), master: rssMiB(s.masterPid) };
+}
+
+async function forkToReady(s: Setup): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < FORKS; i++) {
+    const n = s.proc.count('ready');
+    await restartAndDrain(s.proc, s.workerPids());
+    times.push(Number((await s.proc.nth('ready', n + 1)).startupMs));
+    await sleep(300);
+  }
+  return median(times);
+}
+
+/** LOAD_RESTARTS restarts, evenly spread over LOAD_SECONDS of keep-alive load. */
+async function underLoad(s: Setup): Promise<{ restartMs: number; reqPerSec: number }> {
+  const load = startLoad({
+    port: s.port,
+    connections: 32,
+    maxSeconds: LOAD_SECONDS + 30,
+    timeoutSeconds: 10,
+  });
+  const t0 = Date.now();
+  const times: number[] = [];
+  for (let i = 0; i < LOAD_RESTARTS; i++) {
+    const at = t0 + ((i + 0.5) * LOAD_SECONDS * 1000) / LOAD_RESTARTS;
+    await sleep(Math.max(0, at - Date.now()));
+    times.push(await restartAndDrain(s.proc, s.workerPids()));
+  }
+  await sleep(Math.max(0, t0 + LOAD_SECONDS * 1000 - Date.now()));
+  const stats = await load.stop();
+  return { restartMs: median(times), reqPerSec: stats.reqPerSec };
+}
+
+export async function cost(log: (m: string) => void): Promise<Cost> {
+  log('cost: import');
+  const imp = importCost();
+  log('cost: bare node');
+  const barePort = await freePort();
+  const bare = new NodeProcess(app('plain.js'), { PORT: String(barePort) });
+  let bareMiB: number | undefined;
+  try {
+    await waitForHttp(barePort);
+    await warm(barePort);
+    bareMiB = rssMiB(bare.pid);
+  } finally {
+    await bare.stop();
+  }
+  const measure = async (start: () => Promise<Setup>, name: string) => {
+    log(`cost: ${name}`);
+    const s = await start();
+    try {
+      const mem = await idleMemory(s);
+      const fork = await forkToReady(s);
+      const loaded = await underLoad(s);
+      return { ...mem, fork, ...loaded };
+    } finally {
+      await s.proc.stop();
+    }
+  };
+  const o = await measure(startOverseer, 'overseer');
+  const c = await measure(startCluster, 'node:cluster');
+  return {
+    importMs: imp.ms,
+    importMiB: imp.mib,
+    workerMiB: { overseer: o.worker, bare: bareMiB, cluster: c.worker },
+    masterMiB: { overseer: o.master, cluster: c.master },
+    forkReadyMs: { overseer: o.fork, cluster: c.fork },
+    restartMs: { overseer: o.restartMs, cluster: c.restartMs },
+    reqPerSec: { overseer: o.reqPerSec, cluster: c.reqPerSec },
+  };
+}
+
+export function costTable(c: Cost): string {
+  const mb = (v: number | undefined) => num(v, 1);
+  const plus = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? '-' : `${a - b >= 0 ? '+' : ''}${(a - b).toFixed(1)} MiB`;
+  const times = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  const check = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const rows = [
+    [
+      "`import('overseer')`",
+      `${num(c.importMs, 1)} ms, +${num(c.importMiB, 1)} MiB RSS`,
+      '-',
+      '≤ 10 ms',
+      check(c.importMs <= 10),
+    ],
+    [
+      'worker RSS, hello app (MiB)',
+      mb(c.workerMiB.overseer),
+      `bare node ${mb(c.workerMiB.bare)}; node:cluster worker ${mb(c.workerMiB.cluster)}`,
+      `≤ bare + 3 MiB (${plus(c.workerMiB.overseer, c.workerMiB.bare)})`,
+      check((c.workerMiB.overseer ?? Infinity) <= (c.workerMiB.bare ?? 0) + 3),
+    ],
+    [
+      'master RSS, idle, control socket on, no fetcher (MiB)',
+      mb(c.masterMiB.overseer),
+      `node:cluster primary ${mb(c.masterMiB.cluster)}`,
+      `≤ primary + 3 MiB (${plus(c.masterMiB.overseer, c.masterMiB.cluster)})`,
+      check((c.masterMiB.overseer ?? Infinity) <= (c.masterMiB.cluster ?? 0) + 3),
+    ],
+    [
+      'fork → ready, idle (ms, median of 10)',
+      num(c.forkReadyMs.overseer, 0),
+      `node:cluster fork → 'listening' ${num(c.forkReadyMs.cluster, 0)}`,
+      `≤ 1.1× (${times(c.forkReadyMs.overseer, c.forkReadyMs.cluster)})`,
+      check(c.forkReadyMs.overseer <= 1.1 * c.forkReadyMs.cluster),
+    ],
+    [
+      'restart under load, W=1, until ready and the old worker exited (ms, median of 4)',
+      num(c.restartMs.overseer, 0),
+      `node:cluster rolling restart ${num(c.restartMs.cluster, 0)}`,
+      `≤ 1.0× (${times(c.restartMs.overseer, c.restartMs.cluster)})`,
+      check(c.restartMs.overseer <= c.restartMs.cluster),
+    ],
+    [
+      `req/s while restarting ${LOAD_RESTARTS}× in ${LOAD_SECONDS} s, W=1`,
+      num(c.reqPerSec.overseer),
+      `node:cluster rolling restart ${num(c.reqPerSec.cluster)}`,
+      `≥ 1.0× (${times(c.reqPerSec.overseer, c.reqPerSec.cluster)})`,
+      check(c.reqPerSec.overseer >= c.reqPerSec.cluster),
+    ],
+  ];
+  return markdownTable(['', 'overseer', 'reference, same run', 'target', ''], rows);
+}
