@@ -5,8 +5,17 @@ import { constants } from 'node:os';
 import { type ListenAddress, parseAddress } from './address.js';
 import { configError } from './errors.js';
 import type { Fetcher } from './fetcher/fetcher.js';
-import { ipcPathProblem } from './ipc/index.js';
-import type { State } from './state.js';
+import {
+  booleanOption,
+  durationOption,
+  functionOption,
+  integerOption,
+  type Options,
+  onlyKnown,
+  stringOption,
+} from './options.js';
+import { os } from './os/index.js';
+import type { State } from './worker/state.js';
 
 export type RestartMode = 'overlap' | 'sequential';
 
@@ -90,7 +99,7 @@ export interface ResolvedConfig {
   upgradeHealthWindow: number;
 }
 
-const KNOWN = new Set<string>([
+const KNOWN = [
   'program',
   'address',
   'addresses',
@@ -115,10 +124,8 @@ const KNOWN = new Set<string>([
   'keepReleases',
   'ipcSecurityDescriptor',
   'upgradeHealthWindow',
-]);
+];
 
-/** Signals the master handles itself; none of them can be the restart signal. */
-export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
 /**
  * Signal names are checked against POSIX's list, not this OS's, so one config serves every
@@ -131,30 +138,22 @@ const SIGNALS = new Set([
   ),
 ]);
 
+const bool = (c: Options, key: string, fallback: boolean): boolean =>
+  booleanOption(c, key, fallback, configError);
+const duration = (c: Options, key: string, fallback: number, min: 0 | 1): number =>
+  durationOption(c, key, fallback, min, configError);
+const integer = (c: Options, key: string, fallback: number, min: number, max: number): number =>
+  integerOption(c, key, fallback, { min, max }, configError);
+
 export function resolveConfig(input: unknown): ResolvedConfig {
   if (typeof input !== 'object' || input === null) throw configError('', 'must be an object');
-  const c = input as Record<string, unknown>;
-  for (const key of Object.keys(c)) {
-    if (!KNOWN.has(key)) throw configError(key, 'is not a known option');
-  }
+  const c = input as Options;
+  onlyKnown(c, KNOWN, configError);
   if (typeof c.program !== 'function') throw configError('program', 'must be a function');
   if (c.address !== undefined && c.addresses !== undefined) {
     throw configError('address', 'and config.addresses cannot both be set');
   }
-  let addresses: ListenAddress[] = [];
-  if (c.address !== undefined) addresses = [parseAddress(c.address, 'address')];
-  if (c.addresses !== undefined) {
-    if (!Array.isArray(c.addresses)) throw configError('addresses', 'must be an array of address strings');
-    addresses = c.addresses.map((a, i) => parseAddress(a, `addresses[${i}]`));
-    const seen = new Set<string>();
-    for (const [i, a] of addresses.entries()) {
-      const key = a.kind === 'unix' ? `unix:${a.path}` : `${a.host}:${a.port}`;
-      if (a.kind === 'unix' || a.port !== 0) {
-        if (seen.has(key)) throw configError(`addresses[${i}]`, `repeats ${a.text}`);
-        seen.add(key);
-      }
-    }
-  }
+  const addresses = listenAddresses(c);
   const reusePort = bool(c, 'reusePort', false);
   if (reusePort && addresses.some((a) => a.kind === 'unix')) {
     throw configError('reusePort', 'does not apply to unix socket addresses');
@@ -163,11 +162,11 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     program: c.program as Config['program'],
     addresses,
     fetcher: fetcher(c.fetcher),
-    handler: optionalFunction(c, 'handler') as RequestListener | undefined,
+    handler: functionOption<RequestListener>(c, 'handler', configError),
     restartSignal: restartSignal(c.restartSignal),
     terminateTimeout: duration(c, 'terminateTimeout', 30_000, 1),
     minFetchInterval: duration(c, 'minFetchInterval', 1_000, 0),
-    preUpgrade: optionalFunction(c, 'preUpgrade') as Config['preUpgrade'],
+    preUpgrade: functionOption<NonNullable<Config['preUpgrade']>>(c, 'preUpgrade', configError),
     debug: bool(c, 'debug', false),
     noWarn: bool(c, 'noWarn', false),
     noRestart: bool(c, 'noRestart', false),
@@ -181,61 +180,33 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     ipcPath: ipcPath(c.ipcPath),
     sanityCheckTimeout: duration(c, 'sanityCheckTimeout', 10_000, 1),
     keepReleases: integer(c, 'keepReleases', 3, 2, 1000),
-    ipcSecurityDescriptor: optionalString(c, 'ipcSecurityDescriptor'),
+    ipcSecurityDescriptor: stringOption(c, 'ipcSecurityDescriptor', configError),
     upgradeHealthWindow: duration(c, 'upgradeHealthWindow', 5_000, 0),
   };
 }
 
-function bool(c: Record<string, unknown>, key: string, fallback: boolean): boolean {
-  const v = c[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw configError(key, `must be a boolean, got ${typeof v}`);
-  return v;
-}
-
-/** ms; `min` is 1 for timeouts (0 would fail every worker at once) and 0 for intervals. */
-function duration(c: Record<string, unknown>, key: string, fallback: number, min: 0 | 1): number {
-  const v = c[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > 2_147_483_647) {
-    throw configError(key, `must be a number of milliseconds (${min} to 2^31-1), got ${String(v)}`);
+/** `address` or `addresses`, each parsed; the same address twice is a mistake (':0' twice is two ports). */
+function listenAddresses(c: Options): ListenAddress[] {
+  if (c.address !== undefined) return [parseAddress(c.address, 'address')];
+  if (c.addresses === undefined) return [];
+  if (!Array.isArray(c.addresses)) throw configError('addresses', 'must be an array of address strings');
+  const addresses = c.addresses.map((a, i) => parseAddress(a, `addresses[${i}]`));
+  const seen = new Set<string>();
+  for (const [i, a] of addresses.entries()) {
+    if (a.kind === 'tcp' && a.port === 0) continue;
+    const key = a.kind === 'unix' ? `unix:${a.path}` : `${a.host}:${a.port}`;
+    if (seen.has(key)) throw configError(`addresses[${i}]`, `repeats ${a.text}`);
+    seen.add(key);
   }
-  return v;
+  return addresses;
 }
 
 /** '' (no control socket), or where it lives, in the form this platform's control socket takes. */
 function ipcPath(v: unknown): string | undefined {
   if (v === undefined || v === '') return v;
   if (typeof v !== 'string') throw configError('ipcPath', 'must be a string');
-  const problem = ipcPathProblem(v);
+  const problem = os.ipcPathProblem(v);
   if (problem !== undefined) throw configError('ipcPath', problem);
-  return v;
-}
-
-function integer(
-  c: Record<string, unknown>,
-  key: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const v = c[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw configError(key, `must be an integer from ${min} to ${max}, got ${String(v)}`);
-  }
-  return v;
-}
-
-function optionalFunction(c: Record<string, unknown>, key: string): unknown {
-  const v = c[key];
-  if (v !== undefined && typeof v !== 'function') throw configError(key, 'must be a function');
-  return v;
-}
-
-function optionalString(c: Record<string, unknown>, key: string): string | undefined {
-  const v = c[key];
-  if (v !== undefined && typeof v !== 'string') throw configError(key, 'must be a string');
   return v;
 }
 
@@ -252,7 +223,7 @@ function restartSignal(v: unknown): NodeJS.Signals {
   if (typeof v !== 'string' || !SIGNALS.has(v) || UNCATCHABLE.has(v)) {
     throw configError('restartSignal', `must be a catchable signal name such as 'SIGUSR2', got ${String(v)}`);
   }
-  if ((SHUTDOWN_SIGNALS as readonly string[]).includes(v)) {
+  if ((os.shutdownSignals as readonly string[]).includes(v)) {
     throw configError('restartSignal', `cannot be ${v}, which shuts the master down`);
   }
   return v as NodeJS.Signals;

@@ -1,5 +1,12 @@
-// overseer's public API. The names are fixed by DESIGN.md.
+// overseer's public API. The names are fixed by DESIGN.md. Importing this module does no
+// work: the master's and the worker's sides are loaded by run(), the addon on first use.
+import { os } from './os/index.js';
+
+export { codes, describeCode, type ErrorCode, type WarningCode, warningCodes } from './codes.js';
 export type { Config, RestartMode } from './config.js';
+export { sanityCheck } from './contract/bin-check.js';
+export type { Listener } from './contract/listener.js';
+export type { FetchedVersion, Fetcher, FetchOptions } from './fetcher/fetcher.js';
 export type {
   CrashEvent,
   ExitEvent,
@@ -10,10 +17,13 @@ export type {
   RestartResult,
   UpdateOutcome,
   UpgradeEvent,
-} from './events.js';
-export type { FetchedVersion, Fetcher, FetchOptions } from './fetcher/fetcher.js';
-export type { Master } from './master.js';
-export { currentMaster, restart, run, sanityCheck, triggerUpdate } from './run.js';
-export type { Listener, State } from './state.js';
-export type { MasterStatus, WorkerStatus } from './status.js';
-export { isSupported } from './supported.js';
+} from './master/events.js';
+export type { MasterStatus, UpdaterStatus, WorkerStatus } from './master/status.js';
+export type { Master } from './master-handle.js';
+export { currentMaster, restart, run, triggerUpdate } from './run.js';
+export type { State } from './worker/state.js';
+
+/** True when this platform and build can run the master/worker model (it loads the addon). */
+export function isSupported(): boolean {
+  return os.supported();
+}

@@ -7,10 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { API_LIMITS, type ApiTarget, createApiServer } from '../src/api.js';
-import type { MasterEvents } from '../src/events.js';
+import { API_LIMITS, type ApiTarget, createApiServer } from '../src/control/http-api.js';
+import type { MasterEvents } from '../src/master/events.js';
 
 class FakeMaster extends EventEmitter<MasterEvents> implements ApiTarget {
+  readonly events: EventEmitter<MasterEvents> = this;
   dropped = 0;
   countDroppedEvents(n: number): void {
     this.dropped += n;

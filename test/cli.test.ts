@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { AppProcess } from './helpers/app.js';
 
-const CLI = new URL('../src/cli.js', import.meta.url).pathname;
+const CLI = new URL('../src/cli/main.js', import.meta.url).pathname;
 let app: AppProcess;
 let ipcPath: string;
 

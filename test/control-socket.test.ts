@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ipcEvents, ipcRequest } from '../src/ipc-client.js';
+import { ipcEvents, ipcRequest } from '../src/control/client.js';
 import { AppProcess } from './helpers/app.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-ctl-'));

@@ -4,8 +4,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeServe } from '../src/serve.js';
-import type { Listener } from '../src/state.js';
+import type { Listener } from '../src/contract/listener.js';
+import { makeServe } from '../src/worker/serve.js';
 
 async function served(terminateTimeout = 5_000) {
   const controller = new AbortController();

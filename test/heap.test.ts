@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { collectGarbage } from '../src/heap.js';
+import { collectGarbage } from '../src/master/heap.js';
 
 test('collectGarbage() frees old-space garbage without --expose-gc, and leaves no gc() behind', async () => {
   assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined', 'run this test without --expose-gc');

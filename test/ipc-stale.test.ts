@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { native } from '../src/native.js';
+import { native } from '../src/os/native.js';
 import { AppProcess } from './helpers/app.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-stale-'));

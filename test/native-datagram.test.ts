@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { native } from '../src/native.js';
+import { native } from '../src/os/native.js';
 import { isLinux, makeTempDir, sysError } from './support/native.js';
 
 const n = native();

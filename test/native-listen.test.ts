@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { native } from '../src/native.js';
+import { native } from '../src/os/native.js';
 import {
   Fixture,
   type HttpTarget,

@@ -25,7 +25,7 @@ test('import overseer works with the addon deleted', () => {
   }
   const probe = `
     const overseer = await import('overseer');
-    const { native } = await import('overseer/dist/src/native.js').catch(() => import(${JSON.stringify(path.join(pkg, 'dist/src/native.js'))}));
+    const { native } = await import('overseer/dist/src/os/native.js').catch(() => import(${JSON.stringify(path.join(pkg, 'dist/src/os/native.js'))}));
     let err;
     try { native().describeFd(0); } catch (e) { err = e; }
     console.log(JSON.stringify({

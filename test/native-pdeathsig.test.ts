@@ -2,7 +2,7 @@
 // kills the grandchild too, even though nothing in JS tells it to exit.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { native } from '../src/native.js';
+import { native } from '../src/os/native.js';
 import { delay, Fixture, isLinux, processAlive, sysError } from './support/native.js';
 
 const fixtures: Fixture[] = [];

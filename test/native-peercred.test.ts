@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { native } from '../src/native.js';
+import { native } from '../src/os/native.js';
 import { Fixture, makeTempDir, sysError } from './support/native.js';
 
 const n = native();

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { native } from '../src/native.js';
+import { native } from '../src/os/native.js';
 import { fdCount, fdFlags, isLinux, makeTempDir, O_CLOEXEC, sysError } from './support/native.js';
 
 const n = native();

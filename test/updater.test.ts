@@ -1,11 +1,11 @@
 // The fetch loop on its own: single-flight, a trigger that cuts short a waiting fetcher,
 // minFetchInterval, and the coded errors outside overseer.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { hashFile } from '../src/binary.js';
 import type { FetchOptions } from '../src/fetcher/fetcher.js';
 import { HTTPFetcher } from '../src/fetcher/index.js';
 import { restart, triggerUpdate } from '../src/index.js';
@@ -18,7 +18,7 @@ fs.writeFileSync(bin, 'console.log("v1")');
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function host(): UpdaterHost {
-  let hash = hashFile(bin);
+  let hash = createHash('sha256').update(fs.readFileSync(bin)).digest('hex');
   return {
     binary: { path: bin, sea: false, commandFor: (file) => ({ command: process.execPath, args: [file] }) },
     getHash: () => hash,

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ipcRequest } from '../src/ipc-client.js';
+import { ipcRequest } from '../src/control/client.js';
 import { AppProcess } from './helpers/app.js';
 import { describeErrors, startLoad } from './helpers/load.js';
 import { leftovers, type VersionOptions, versionSource, writeVersion } from './helpers/versioned-app.js';

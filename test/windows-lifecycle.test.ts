@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ipcRequest } from '../src/ipc-client.js';
-import { type NativeBinding, native } from '../src/native.js';
+import { ipcRequest } from '../src/control/client.js';
+import { type NativeBinding, native } from '../src/os/native.js';
 import { AppProcess } from './helpers/app.js';
 import { describeErrors, startLoad } from './helpers/load.js';
 import { leftovers, versionSource, writeVersion } from './helpers/versioned-app.js';
@@ -122,7 +122,7 @@ describe('Windows lifecycle', { skip }, () => {
 
 describe('Windows .exe swap', { skip }, () => {
   test('a running .exe is renamed aside, replaced, and the leftover cleaned up on the next start', async () => {
-    const { windows } = await import('../src/platform/windows.js');
+    const { windows } = await import('../src/os/windows.js');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-win-exe-'));
     const exe = path.join(dir, 'app.exe');
     fs.copyFileSync(process.execPath, exe);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import { type NativeBinding, native } from '../src/native.js';
+import { type NativeBinding, native } from '../src/os/native.js';
 
 const onWindows = process.platform === 'win32';
 const skip = onWindows ? false : 'Windows only: the named-pipe addon functions exist only in win32 builds';

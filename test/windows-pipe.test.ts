@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type NativeBinding, native, type PipeServer } from '../src/native.js';
+import { type NativeBinding, native, type PipeServer } from '../src/os/native.js';
 
 const onWindows = process.platform === 'win32';
 const skip = onWindows ? false : 'Windows only: the named-pipe addon functions exist only in win32 builds';

@@ -4,8 +4,8 @@
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FetchedVersion } from './fetcher.js';
+import { hasIntegrity, type Integrity, integrityCheck } from './integrity.js';
 import { limitBytes } from './limits.js';
-import { hasIntegrity, type Integrity, integrityCheck } from './verify.js';
 
 export function isPlainGzip(name: string): boolean {
   const n = name.toLowerCase();

@@ -1,7 +1,7 @@
 // What FileFetcher knows about a file without reading it. ctime and inode are part of it
 // because `cp -p` and rsync keep mtime and size, but a write or a rename always moves ctime.
 import { stat } from 'node:fs/promises';
-import { sleep } from './abort.js';
+import { sleep } from '../sleep.js';
 import { ERR_FETCH_FAILED, fetchError } from './errors.js';
 
 export interface FileStat {

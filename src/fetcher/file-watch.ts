@@ -4,7 +4,7 @@
 // fail outright when the directory is missing or inotify is exhausted.
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { debug } from '../debug.js';
+import { debug } from '../log.js';
 
 /**
  * Resolves once `changed()` says so; it is asked on every watch event and poll tick, one

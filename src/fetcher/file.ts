@@ -1,11 +1,10 @@
 // FileFetcher: a new version is a new file at `path` (a build writing it, a deploy copying
 // or renaming it into place). The Go library polled only; this watches and polls.
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pipeline } from 'node:stream';
-import { debug } from '../debug.js';
-import { abortReasonOr } from './abort.js';
+import { hashFile } from '../hash.js';
+import { debug } from '../log.js';
 import { ERR_FETCH_TOO_LARGE, fetchError } from './errors.js';
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import { type FileStat, sameStat, statOrNull, waitUntilStable } from './file-stat.js';
@@ -98,14 +97,4 @@ export class FileFetcher implements Fetcher {
       },
     };
   }
-}
-
-async function hashFile(path: string, signal: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(path, { signal })) hash.update(chunk as Buffer);
-  } catch (err) {
-    throw abortReasonOr(signal, err);
-  }
-  return hash.digest('hex');
 }

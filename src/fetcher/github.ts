@@ -2,7 +2,7 @@
 // are compared by release tag and asset id (a re-uploaded asset gets a new id), not by
 // ETag, and downloads go through the API so that private repositories work with a token.
 import type { KeyObject } from 'node:crypto';
-import { debug } from '../debug.js';
+import { debug } from '../log.js';
 import { type AssetSelector, matches, pickAsset } from './asset-match.js';
 import { bodyStream, readAll } from './body.js';
 import { candidate } from './candidate.js';
@@ -11,6 +11,7 @@ import { ERR_FETCH_BAD_RESPONSE, ERR_FETCH_TOO_LARGE, fetchError, invalidOption 
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import { parseRelease, rateLimitError } from './github-api.js';
 import type { GitHubAsset } from './github-types.js';
+import type { Integrity } from './integrity.js';
 import { LIMIT_OPTIONS, type TransferLimits, transferLimits } from './limits.js';
 import {
   duration,
@@ -22,7 +23,6 @@ import {
 } from './options.js';
 import { Pacer } from './pacer.js';
 import { type Opened, request } from './request.js';
-import type { Integrity } from './verify.js';
 
 /**
  * Picks a companion asset (checksums, signature) of the chosen one: an exact name, where

@@ -3,17 +3,17 @@
 // a GET whose body the master stages and compares by its sha256 with the running version
 // (the Go library never saw an update there). Bodies always stream: none is held in memory.
 import type { KeyObject } from 'node:crypto';
-import { debug } from '../debug.js';
+import { debug } from '../log.js';
 import { bodyStream, readAll } from './body.js';
 import { candidate } from './candidate.js';
 import { decodeSignature, parseChecksums } from './checksums.js';
 import { invalidOption } from './errors.js';
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
+import type { Integrity } from './integrity.js';
 import { LIMIT_OPTIONS, type TransferLimits, transferLimits } from './limits.js';
 import { duration, ed25519PublicKey, headerRecord, httpUrl, optionsObject, sha256Hex } from './options.js';
 import { Pacer } from './pacer.js';
 import { request, shown } from './request.js';
-import type { Integrity } from './verify.js';
 
 export interface HTTPFetcherOptions {
   /** The new version: the entry file, a `.gz` of it (gunzipped here), or a .tar.gz/.tgz release. */

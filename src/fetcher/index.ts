@@ -5,10 +5,11 @@ export {
   ERR_FETCH_BAD_RESPONSE,
   ERR_FETCH_FAILED,
   ERR_FETCH_HTTP,
-  ERR_FETCH_INTEGRITY,
   ERR_FETCH_INVALID_RESULT,
   ERR_FETCH_RATE_LIMITED,
   ERR_FETCH_TIMEOUT,
+  ERR_FETCH_TOO_LARGE,
+  ERR_FETCH_TOO_SLOW,
   ERR_FETCH_TRUNCATED,
 } from './errors.js';
 export type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
@@ -17,3 +18,4 @@ export { type FetchFunction, fetcherFunc } from './func.js';
 export { type CompanionSelector, GitHubFetcher, type GitHubFetcherOptions } from './github.js';
 export type { GitHubAsset, GitHubRelease } from './github-types.js';
 export { HTTPFetcher, type HTTPFetcherOptions } from './http.js';
+export type { TransferLimits } from './limits.js';

@@ -2,8 +2,8 @@
 // path of a plain-http URL) must not be able to fill the master's disk, hold its fetch
 // cycle forever, or, through a gzip bomb, do either with a small download.
 import { Transform } from 'node:stream';
-import { ERR_FETCH_TOO_LARGE, fetchError, invalidOption } from './errors.js';
-import { duration, type Options } from './options.js';
+import { ERR_FETCH_TOO_LARGE, fetchError } from './errors.js';
+import { duration, integer, type Options } from './options.js';
 
 export interface TransferLimits {
   /** The most bytes a version may have (the download, and a .gz once gunzipped). */
@@ -21,22 +21,13 @@ export const LIMIT_OPTIONS = ['maxBytes', 'minBytesPerSecond', 'deadline'] as co
 export function transferLimits(owner: string, o: Options): TransferLimits {
   return {
     maxBytes: maxBytesOption(owner, o),
-    minBytesPerSecond: positiveInteger(owner, o, 'minBytesPerSecond', DEFAULT_MIN_BYTES_PER_SECOND, 0),
+    minBytesPerSecond: integer(owner, o, 'minBytesPerSecond', DEFAULT_MIN_BYTES_PER_SECOND, 0),
     deadline: o.deadline === undefined ? undefined : duration(owner, o, 'deadline', 0, 1),
   };
 }
 
 export function maxBytesOption(owner: string, o: Options): number {
-  return positiveInteger(owner, o, 'maxBytes', DEFAULT_MAX_BYTES, 1);
-}
-
-function positiveInteger(owner: string, o: Options, key: string, fallback: number, min: number): number {
-  const v = o[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-    throw invalidOption(owner, key, `must be an integer of at least ${min}, got ${String(v)}`);
-  }
-  return v;
+  return integer(owner, o, 'maxBytes', DEFAULT_MAX_BYTES, 1);
 }
 
 /** Passes bytes through until more than `maxBytes` have gone by, then errors. */

@@ -2,43 +2,41 @@
 // that names the fetcher and the option, thrown before anything runs.
 import { createPublicKey, KeyObject } from 'node:crypto';
 import { codedError, errorMessage } from '../errors.js';
-import { ERR_INVALID_CONFIG, invalidOption } from './errors.js';
+import { durationOption, integerOption, type Options, onlyKnown, stringOption } from '../options.js';
+import { invalidOption } from './errors.js';
 
-/** The largest delay setTimeout honours; above it Node fires after 1 ms instead. */
-const TIMER_MAX = 2_147_483_647;
+export type { Options } from '../options.js';
 
-export type Options = Record<string, unknown>;
+const invalid =
+  (owner: string) =>
+  (field: string, problem: string): TypeError =>
+    invalidOption(owner, field, problem);
 
 export function optionsObject(owner: string, v: unknown, known: readonly string[]): Options {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw codedError(TypeError, ERR_INVALID_CONFIG, `${owner}: options must be an object`);
+    throw codedError(TypeError, 'ERR_OVERSEER_INVALID_CONFIG', `${owner}: options must be an object`);
   }
-  const o = v as Options;
-  for (const key of Object.keys(o)) {
-    if (!known.includes(key)) throw invalidOption(owner, key, 'is not a known option');
-  }
-  return o;
+  onlyKnown(v as Options, known, invalid(owner));
+  return v as Options;
 }
 
 export function requiredString(owner: string, o: Options, key: string): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v === '') throw invalidOption(owner, key, 'must be a non-empty string');
+  const v = stringOption(o, key, invalid(owner), true);
+  if (v === undefined) throw invalidOption(owner, key, 'must be a non-empty string');
   return v;
 }
 
 export function optionalString(owner: string, o: Options, key: string): string | undefined {
-  if (o[key] === undefined) return undefined;
-  return requiredString(owner, o, key);
+  return stringOption(o, key, invalid(owner), true);
 }
 
 /** A number of milliseconds; `min` is 0 for intervals and 1 for timeouts. */
-export function duration(owner: string, o: Options, key: string, fallback: number, min: number): number {
-  const v = o[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > TIMER_MAX) {
-    throw invalidOption(owner, key, `must be a number of milliseconds (${min} to 2^31-1), got ${String(v)}`);
-  }
-  return v;
+export function duration(owner: string, o: Options, key: string, fallback: number, min: 0 | 1): number {
+  return durationOption(o, key, fallback, min, invalid(owner));
+}
+
+export function integer(owner: string, o: Options, key: string, fallback: number, min: number): number {
+  return integerOption(o, key, fallback, { min, max: Number.MAX_SAFE_INTEGER }, invalid(owner));
 }
 
 /** An absolute http: or https: URL. */

@@ -1,7 +1,7 @@
 // The wait between two network checks. The first check runs at once, and so does an
 // immediate one (trigger-update); later ones wait until `interval` ms after the last check
 // began, so time the master spent staging counts toward it.
-import { sleep } from './abort.js';
+import { sleep } from '../sleep.js';
 
 export class Pacer {
   private lastCheck: number | undefined;

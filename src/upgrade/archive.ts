@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
-import { debug } from '../debug.js';
 import { codedError } from '../errors.js';
+import { debug } from '../log.js';
 import { ArchiveTree } from './archive-tree.js';
 
 export interface ReleaseLayout {

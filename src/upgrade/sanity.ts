@@ -5,10 +5,10 @@
 // started outlives the check, and no pipe of it stays open in the master.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { debug } from '../debug.js';
-import { ENV } from '../env.js';
+import { ENV } from '../contract/env.js';
 import { codedError } from '../errors.js';
-import { platform } from '../platform/index.js';
+import { debug } from '../log.js';
+import { os } from '../os/index.js';
 
 const MAX_OUTPUT = 64 * 1024;
 
@@ -21,7 +21,7 @@ export function runSanityCheck(command: string, args: string[], timeoutMs: numbe
     const child = spawn(command, args, {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: platform.ownProcessGroup,
+      detached: os.ownProcessGroup,
       windowsHide: true,
     });
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -34,7 +34,7 @@ export function runSanityCheck(command: string, args: string[], timeoutMs: numbe
       err = (err + d).slice(-MAX_OUTPUT);
     });
     const timer = setTimeout(() => {
-      platform.killProcessGroup(child);
+      os.killProcessGroup(child);
       // Whatever escaped the group keeps the pipes; they are the master's fds, so close them.
       child.stdout.destroy();
       child.stderr.destroy();
@@ -54,7 +54,7 @@ export function runSanityCheck(command: string, args: string[], timeoutMs: numbe
     });
     child.on('exit', (code, signal) => {
       exit = { code, signal };
-      platform.killProcessGroup(child); // its children too, so the pipes close
+      os.killProcessGroup(child); // its children too, so the pipes close
     });
     child.on('close', (closeCode, closeSignal) => {
       clearTimeout(timer);

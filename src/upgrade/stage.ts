@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { codedError, errorMessage } from '../errors.js';
+import { codedError, errorCode, errorMessage, withCauseCode } from '../errors.js';
 
 export interface Staged {
   tempPath: string;
@@ -44,12 +44,10 @@ export async function stage(
     fd = fs.openSync(tempPath, 'wx', 0o600);
   } catch (err) {
     stream.destroy();
-    const code = (err as { code?: string }).code ?? 'ERR_OVERSEER_STAGE';
-    throw codedError(
-      Error,
-      code,
-      `staging failed: cannot write next to ${binPath} (${errorMessage(err)})`,
+    throw withCauseCode(
       err,
+      'ERR_OVERSEER_STAGE',
+      `staging failed: cannot write next to ${binPath} (${errorMessage(err)})`,
     );
   }
   try {
@@ -66,15 +64,10 @@ export async function stage(
   } catch (err) {
     stream.destroy();
     fs.rmSync(tempPath, { force: true });
-    const code = (err as { code?: string }).code;
+    const code = errorCode(err);
     const why =
       code === 'ENOSPC' ? 'the disk is full' : code === 'EDQUOT' ? 'over the disk quota' : 'download failed';
-    throw codedError(
-      Error,
-      code ?? 'ERR_OVERSEER_STAGE',
-      `staging failed (${why}): ${errorMessage(err)}`,
-      err,
-    );
+    throw withCauseCode(err, 'ERR_OVERSEER_STAGE', `staging failed (${why}): ${errorMessage(err)}`);
   }
   return { tempPath, sha256: hash.digest('hex'), size };
 }

@@ -2,8 +2,8 @@
 // fsync the directory. Each step is atomic, so binPath always holds a whole version.
 import fs from 'node:fs';
 import path from 'node:path';
-import { debug } from '../debug.js';
-import { platform } from '../platform/index.js';
+import { debug } from '../log.js';
+import { os } from '../os/index.js';
 
 export function prevPathOf(binPath: string): string {
   return `${binPath}.prev`;
@@ -17,7 +17,7 @@ export function swapIn(tempPath: string, binPath: string, sea = false): void {
   } catch {
     fs.copyFileSync(binPath, prev);
   }
-  platform.replaceFile(tempPath, binPath, sea);
+  os.replaceFile(tempPath, binPath, sea);
   fsyncDir(path.dirname(binPath));
   debug('swapped %s in (previous kept as %s)', binPath, prev);
 }

@@ -5,11 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { type Binary, hashFile } from '../binary.js';
-import { debug, warn } from '../debug.js';
-import { codedError, errorMessage } from '../errors.js';
-import type { RestartResult, UpdateOutcome, UpgradeEvent } from '../events.js';
+import { codedError, errorCode, errorMessage } from '../errors.js';
 import type { FetchedVersion, Fetcher } from '../fetcher/fetcher.js';
+import { hashFile } from '../hash.js';
+import { debug, warn } from '../log.js';
+import type { Binary } from '../master/binary.js';
+import type { RestartResult, UpdateOutcome, UpgradeEvent } from '../master/events.js';
+import type { UpdaterStatus } from '../master/status.js';
+import { sleep } from '../sleep.js';
 import {
   checkArchive,
   extractRelease,
@@ -46,17 +49,6 @@ export interface UpdaterHost {
   onUpgrade(event: UpgradeEvent): void;
   /** A fetcher that cannot start at all. */
   onError(err: Error): void;
-}
-
-export interface UpdaterStatus {
-  checking: boolean;
-  lastCheck: string | null;
-  lastResult: UpdateOutcome | null;
-  badHashes: string[];
-  fetches: number;
-  fetchErrors: number;
-  upgrades: number;
-  upgradeFailures: number;
 }
 
 interface Cycle {
@@ -147,7 +139,11 @@ export class Updater {
     // minFetchInterval between the starts of two cycles, triggered ones included.
     // Always through a timer, so a fetcher that answers at once cannot starve the event loop.
     const wait = Math.max(0, this.lastStart + this.opts.minFetchInterval - Date.now());
-    if (!(await sleep(wait, signal))) return { result: 'no-update' };
+    try {
+      await sleep(wait, signal);
+    } catch {
+      return { result: 'no-update' }; // cut short: by a trigger, or shutdown
+    }
     this.lastStart = Date.now();
 
     let got: Readable | FetchedVersion | null;
@@ -223,7 +219,7 @@ export class Updater {
         throw codedError(Error, 'ERR_OVERSEER_ARCHIVE_ENTRY', `the release has no ${layout.entry}`);
       }
       let previous = '';
-      const outcome = await this.switchOver(version, staged.sha256, hashFile(entry), entry, {
+      const outcome = await this.switchOver(version, staged.sha256, await hashFile(entry), entry, {
         swap: () => {
           previous = switchCurrent(layout.current, dest);
           switched = true;
@@ -338,27 +334,11 @@ export class Updater {
 }
 
 function fail(err: unknown, what: string): UpdateOutcome {
-  const code = (err as { code?: unknown }).code;
+  const code = errorCode(err);
   return {
     result: 'failed',
     reason: `${what}: ${errorMessage(err)}`,
-    ...(typeof code === 'string' ? { code } : {}),
+    ...(code === undefined ? {} : { code }),
     rolledBack: false,
   };
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

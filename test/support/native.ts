@@ -8,7 +8,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { native } from '../../src/native.js';
+import { native } from '../../src/os/native.js';
 
 export interface Message {
   type: string;

@@ -1,0 +1,109 @@
+// Client helpers for the control socket, shared by triggerUpdate() in workers and the CLI.
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { os } from '../os/index.js';
+
+export interface IpcResponse {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * http.request's asynchronous createConnection: return nothing and hand the socket to the
+ * callback later (Node supports this; @types/node only models the synchronous form).
+ */
+function connector(ipcPath: string): http.RequestOptions['createConnection'] {
+  const connect = (_options: unknown, done: (err: Error | null, socket?: Duplex) => void): undefined => {
+    os.controlSocket()
+      .then((ipc) => ipc.dialIPC(ipcPath))
+      .then(
+        (socket) => done(null, socket),
+        (err: Error) => done(err),
+      );
+    return undefined;
+  };
+  return connect as unknown as http.RequestOptions['createConnection'];
+}
+
+/** One request over the control socket at `ipcPath`; the JSON body is parsed. */
+export function ipcRequest(
+  ipcPath: string,
+  method: string,
+  path: string,
+  timeoutMs = 30_000,
+): Promise<IpcResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        method,
+        path,
+        host: 'overseer',
+        createConnection: connector(ipcPath),
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {}
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Follows GET /overseer/events, calling `onEvent` per line, until the stream ends or `signal` aborts. */
+export function ipcEvents(
+  ipcPath: string,
+  onEvent: (event: Record<string, unknown>) => void,
+  signal?: AbortSignal,
+  onOpen?: () => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        method: 'GET',
+        path: '/overseer/events',
+        host: 'overseer',
+        createConnection: connector(ipcPath),
+        signal,
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new Error(`events: HTTP ${res.statusCode}`));
+          return;
+        }
+        onOpen?.();
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            if (line.trim() === '') continue;
+            try {
+              onEvent(JSON.parse(line) as Record<string, unknown>);
+            } catch {}
+          }
+        });
+        res.on('end', resolve);
+        res.on('error', (err) => (signal?.aborted ? resolve() : reject(err)));
+      },
+    );
+    req.on('error', (err) => (signal?.aborted ? resolve() : reject(err)));
+    req.end();
+  });
+}

@@ -1,0 +1,55 @@
+// The master's control socket: where it lives, bringing it up, and taking it down again,
+// its socket file included, however the process ends.
+import { randomBytes } from 'node:crypto';
+import type { RequestListener, Server } from 'node:http';
+import { errorMessage } from '../errors.js';
+import { debug } from '../log.js';
+import { os } from '../os/index.js';
+import { type ApiTarget, createApiServer } from './http-api.js';
+import type { IpcPlatform } from './ipc/types.js';
+
+export interface ControlSocketOptions {
+  /** undefined: a fresh path with a random token; '' is handled by the caller (none). */
+  path: string | undefined;
+  handler: RequestListener | undefined;
+  securityDescriptor: string | undefined;
+}
+
+export class ControlSocket {
+  private server: Server | undefined;
+  private readonly onExit = (): void => this.close();
+
+  private constructor(
+    readonly path: string,
+    server: Server,
+    private readonly ipc: IpcPlatform,
+  ) {
+    this.server = server;
+    process.once('exit', this.onExit);
+  }
+
+  /** Serves the API for `target` on a new control socket; throws when it cannot listen. */
+  static async open(target: ApiTarget, opts: ControlSocketOptions): Promise<ControlSocket> {
+    const ipc = await os.controlSocket();
+    // The token keeps masters apart and the path unguessable; it is not a secret.
+    const path = opts.path ?? ipc.ipcPath(randomBytes(12).toString('hex'));
+    const server = createApiServer(target, opts.handler);
+    const sddl = opts.securityDescriptor;
+    await ipc.listenIPC(path, { server, ...(sddl === undefined ? {} : { securityDescriptor: sddl }) });
+    debug('control socket at %s', path);
+    // The default place fills up with the sockets of killed masters; tidy it, in the background.
+    if (opts.path === undefined) {
+      ipc.sweepStaleIPC().catch((err: unknown) => debug('ipc: sweep failed: %s', errorMessage(err)));
+    }
+    return new ControlSocket(path, server, ipc);
+  }
+
+  close(): void {
+    if (!this.server) return;
+    this.server.close();
+    this.server.closeAllConnections();
+    this.server = undefined;
+    process.off('exit', this.onExit);
+    this.ipc.cleanupIPC(this.path);
+  }
+}

@@ -1,0 +1,140 @@
+// The control socket on POSIX: a unix socket in os.tmpdir(), mode 0600 from the moment it
+// exists (bound under umask 177), whose clients are admitted by their peer uid.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { codedError, errorMessage } from '../../errors.js';
+import { debug, warn } from '../../log.js';
+import { native } from '../../os/native.js';
+import { probe, socketFileState } from '../../os/posix-stale-socket.js';
+import { gateConnections } from '../connection-gate.js';
+import type { IpcListenOptions, IpcPlatform } from './types.js';
+
+const PREFIX = 'overseer-';
+const SUFFIX = '.sock';
+
+async function listenIPC(socketPath: string, options: IpcListenOptions = {}): Promise<net.Server> {
+  await clearStale(socketPath);
+  native(); // the peer check needs the addon: without it there is no control socket
+  const server = options.server ?? net.createServer();
+  const extra = options.admit;
+  admitOnly(server, (socket) => samePeerUser(socket) && (extra === undefined || extra(socket)));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // The bind inside listen() is synchronous, so the umask covers exactly the socket file.
+    const previous = process.umask(0o177); // socket file mode 0600
+    try {
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    } finally {
+      process.umask(previous);
+    }
+  });
+  return server;
+}
+
+/**
+ * Refused sockets are destroyed before any listener sees them. The accept and this check
+ * happen in the same tick, so not a byte of theirs has been read.
+ */
+function admitOnly(server: net.Server, admit: (socket: net.Socket) => boolean): void {
+  gateConnections(server, (socket) => {
+    if (admit(socket)) return true;
+    socket.destroy();
+    return false;
+  });
+}
+
+/** Only this master's own uid, and root, may talk to it. Others are logged and refused. */
+function samePeerUser(socket: net.Socket): boolean {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  try {
+    if (fd === undefined || fd < 0) throw new Error('no fd');
+    const peer = native().peerCredentials(fd);
+    if (peer.uid === process.getuid?.() || peer.uid === 0) return true;
+    warn(
+      `control socket: refused a client running as uid ${peer.uid} (pid ${peer.pid})`,
+      'OVERSEER_IPC_REFUSED',
+    );
+  } catch (err) {
+    warn(
+      `control socket: refused a client whose credentials are unknown (${errorMessage(err)})`,
+      'OVERSEER_IPC_REFUSED',
+    );
+  }
+  return false;
+}
+
+/** A socket file that nothing listens on any more (a SIGKILLed master's) is removed. */
+async function clearStale(socketPath: string): Promise<void> {
+  const state = await socketFileState(socketPath).catch((err: Error) => {
+    throw codedError(Error, 'EEXIST', `ipc: ${err.message}`);
+  });
+  if (state === 'live')
+    throw codedError(Error, 'EADDRINUSE', `ipc: another master is listening on ${socketPath}`);
+  if (state === 'stale') {
+    debug('ipc: removing stale %s', socketPath);
+    fs.rmSync(socketPath, { force: true });
+  }
+}
+
+/**
+ * The default sockets of this user's masters that were killed (SIGKILL, a crash, a power
+ * cut) pile up in os.tmpdir(), a fresh token each start: each one that is a socket (never
+ * a symlink), owned by us, and refuses connections is removed. Returns what was removed.
+ */
+async function sweepStaleIPC(): Promise<string[]> {
+  const stale = await Promise.all(
+    listIPCPaths().map(async (p) => ((await probe(p)) === 'stale' ? p : undefined)),
+  );
+  const removed: string[] = [];
+  for (const p of stale) {
+    if (p === undefined) continue;
+    fs.rmSync(p, { force: true });
+    removed.push(p);
+  }
+  if (removed.length > 0) debug('ipc: removed %d stale control sockets', removed.length);
+  return removed;
+}
+
+function listIPCPaths(): string[] {
+  const dir = os.tmpdir();
+  const uid = process.getuid?.();
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(PREFIX) && n.endsWith(SUFFIX))
+    .map((n) => path.join(dir, n))
+    .filter((p) => {
+      try {
+        const st = fs.lstatSync(p);
+        return st.isSocket() && (uid === undefined || st.uid === uid);
+      } catch {
+        return false;
+      }
+    });
+}
+
+export const posix: IpcPlatform = {
+  listenIPC,
+  dialIPC: (socketPath) =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(socketPath);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(socket);
+      });
+      socket.once('error', reject);
+    }),
+  ipcPath: (token) => path.join(os.tmpdir(), `${PREFIX}${token}${SUFFIX}`),
+  listIPCPaths,
+  sweepStaleIPC,
+  cleanupIPC: (socketPath) => fs.rmSync(socketPath, { force: true }),
+};

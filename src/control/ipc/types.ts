@@ -1,0 +1,26 @@
+// The control socket's platform seam: each platform file implements this shape.
+import type net from 'node:net';
+
+export interface IpcListenOptions {
+  /** The server to listen (an http.Server, say); a plain net.Server by default. */
+  server?: net.Server;
+  /** Called for each new connection before a byte is read; false refuses it. */
+  admit?(socket: net.Socket): boolean;
+  /** Windows: the pipe's security descriptor (SDDL). Ignored elsewhere. */
+  securityDescriptor?: string;
+}
+
+export interface IpcPlatform {
+  /** Listens on `path`; only admitted connections reach the server's 'connection' listeners. */
+  listenIPC(path: string, options?: IpcListenOptions): Promise<net.Server>;
+  /** A socket connected to a control socket. */
+  dialIPC(path: string): Promise<net.Socket>;
+  /** Where the control socket of a master with this token lives. */
+  ipcPath(token: string): string;
+  /** The control sockets of this user's masters that may be running (for `overseer ls`). */
+  listIPCPaths(): string[];
+  /** Removes the default control sockets of this user's masters that died without cleaning up. */
+  sweepStaleIPC(): Promise<string[]>;
+  /** Stops what listenIPC started and removes what it left behind (a socket file). */
+  cleanupIPC(path: string): void;
+}

@@ -1,0 +1,39 @@
+// Giving memory back after a restart. Nothing in the master outlives its workers (a heap
+// snapshot after 200 and after 1000 restarts differs by 0.2 MB of compiled code), but each
+// drained worker leaves ~10 KB in old space (its ChildProcess and IPC channel, promoted
+// because they lived as long as the worker), and V8 lets old space grow to about twice the
+// live heap before it collects, keeping the pages: 1000 restarts took RSS from 52 to 62 MB.
+// One full collection once a restart has settled keeps RSS flat.
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { debug } from '../log.js';
+
+type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => unknown;
+
+let gc: GcFunction | null | undefined;
+
+/** V8's gc(): the process's own when started with --expose-gc, else one from a fresh context. */
+function findGc(): GcFunction | null {
+  const own = (globalThis as { gc?: GcFunction }).gc;
+  if (typeof own === 'function') return own;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const fn = vm.runInNewContext('gc') as GcFunction;
+    return typeof fn === 'function' ? fn : null;
+  } catch (err) {
+    debug('no gc() for compaction: %s', (err as Error).message);
+    return null;
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc'); // contexts the program makes later do not get it
+  }
+}
+
+/** One full, concurrent collection, when V8 allows it. */
+export function collectGarbage(): void {
+  if (gc === undefined) gc = findGc();
+  try {
+    gc?.({ type: 'major', execution: 'async' });
+  } catch (err) {
+    debug('gc: %s', (err as Error).message);
+  }
+}

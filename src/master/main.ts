@@ -1,0 +1,54 @@
+// The master side of run(): make sure this platform and process can be a master, or fall
+// back to running the program in-process; then run the master until it is done and exit
+// with its code.
+import fs from 'node:fs';
+import type { ResolvedConfig } from '../config.js';
+import { codedError, errorMessage } from '../errors.js';
+import { hashFile } from '../hash.js';
+import { warn } from '../log.js';
+import { attachEngine, type Master } from '../master-handle.js';
+import { os } from '../os/index.js';
+import { nativeAvailable, nativeLoadError } from '../os/native.js';
+import { type Binary, currentBinary } from './binary.js';
+import { MasterProcess } from './master.js';
+
+/** `inProcess` is called when there will be no master, so currentMaster() stops naming one. */
+export async function runMaster(
+  config: ResolvedConfig,
+  handle: Master,
+  inProcess: () => void,
+): Promise<void> {
+  let binary: Binary | undefined;
+  let unsupported: string | undefined;
+  try {
+    binary = currentBinary();
+  } catch (err) {
+    unsupported = errorMessage(err);
+  }
+  if (!os.supported()) unsupported ??= unsupportedReason();
+  if (unsupported !== undefined || binary === undefined) {
+    if (config.required) {
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_UNSUPPORTED',
+        `overseer: ${unsupported} (config.required is set)`,
+      );
+    }
+    inProcess();
+    warn(`${unsupported}; running the program in this process without hitless restarts`, 'OVERSEER_DISABLED');
+    const bin = binary?.path ?? process.argv[1] ?? '';
+    const id = bin && fs.existsSync(bin) ? await hashFile(bin) : '';
+    const { runInProcess } = await import('../worker/in-process.js');
+    return runInProcess(config, id, bin);
+  }
+  os.cleanupAfterUpgrade(binary.path);
+  const master = new MasterProcess(config, binary, await hashFile(binary.path), handle);
+  attachEngine(handle, master);
+  await master.start();
+  process.exit(await master.done);
+}
+
+function unsupportedReason(): string {
+  if (!nativeAvailable()) return `the native addon is unavailable (${errorMessage(nativeLoadError())})`;
+  return `${process.platform} is not supported by this build of the addon`;
+}

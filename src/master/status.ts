@@ -1,0 +1,49 @@
+// What /overseer/status answers, and what the metrics are made from: plain data types.
+import type { UpdateOutcome } from './events.js';
+
+/** The fetch loop's part of the status. */
+export interface UpdaterStatus {
+  checking: boolean;
+  lastCheck: string | null;
+  lastResult: UpdateOutcome | null;
+  badHashes: string[];
+  fetches: number;
+  fetchErrors: number;
+  upgrades: number;
+  upgradeFailures: number;
+}
+
+export interface WorkerStatus {
+  id: number;
+  pid: number | undefined;
+  slot: number;
+  state: 'starting' | 'ready' | 'draining';
+  startedAt: string;
+  readyAt: string | null;
+}
+
+export interface MasterStatus {
+  pid: number;
+  binHash: string;
+  binPath: string;
+  /** The newest ready worker's id (0 before the first is ready). */
+  workerId: number;
+  /** The same, under the name the Go plan uses. */
+  slaveID: number;
+  restarting: boolean;
+  restartedAt: string | null;
+  restarts: number;
+  restartFailures: number;
+  crashes: number;
+  /** Events that control-socket readers lost because they did not keep up. */
+  eventsDropped: number;
+  startedAt: string;
+  addresses: readonly string[];
+  workers: WorkerStatus[];
+  /** The control socket's path ('' when there is none). */
+  ipcPath: string;
+  /** The fetcher's last check and result; null without a fetcher. */
+  fetcher: UpdaterStatus | null;
+  /** overseer's version. */
+  version: string;
+}

@@ -1,0 +1,316 @@
+// The supervisor: keeps a worker in every slot, restarts them (overlapping, or in Go's
+// sequential order) one slot at a time, coalesces restart requests, replaces crashed
+// workers with backoff, and shuts down. It spawns through an injected seam and reads time
+// through an injected clock (as tableflip injects its env and process), so every order of
+// ready / failed / exit can be tested with fake workers and a fake clock.
+//
+// A slot's life is its state machine (slot.ts). A restart claims one slot at a time: while
+// claimed, what happens in the slot is the restart's to report, so a failed start there is
+// a failed restart, not a crash, and no backoff timer is set behind its back.
+import type { WarningCode } from '../codes.js';
+import type { RestartMode } from '../config.js';
+import { codedError, errorMessage } from '../errors.js';
+import type { BackoffOptions } from './backoff.js';
+import type { Clock } from './clock.js';
+import type { MasterEvents, RestartResult } from './events.js';
+import { exitCodeOf } from './exit-code.js';
+import { Slot } from './slot.js';
+import type { WorkerExit, WorkerHandle } from './worker-handle.js';
+
+export interface SupervisorOptions {
+  workers: number;
+  restartMode: RestartMode;
+  terminateTimeout: number;
+  /** A crash ends the master with the worker's exit code instead of a replacement (Go's way). */
+  noRestart: boolean;
+  /** Whether shutdown forwards its signal to ready workers (not where signals cannot reach them). */
+  forwardSignals: boolean;
+  backoff?: BackoffOptions;
+}
+
+export interface SupervisorSeams {
+  /** Starts worker `id` in slot `slot`. */
+  spawn(slot: number, id: number): WorkerHandle;
+  clock: Clock;
+  emit<K extends keyof MasterEvents>(event: K, ...payload: MasterEvents[K]): void;
+  warn(message: string, code: WarningCode): void;
+  /** A failed restart, for 'error' listeners. */
+  reportError(err: Error): void;
+  /** Every slot has a ready worker, for the first time (systemd READY=1). */
+  allReady?(): void;
+  /** A restart begins (systemd RELOADING=1). */
+  restarting?(): void;
+  /** A restart ended, either way (systemd READY=1). */
+  restarted?(result: RestartResult): void;
+  /** No restart runs and every worker the last one drained has exited. */
+  settled?(): void;
+}
+
+export class Supervisor {
+  readonly slots: readonly Slot[];
+  /** Resolves with the exit code once shutdown is complete. */
+  readonly done: Promise<number>;
+  restarts = 0;
+  restartFailures = 0;
+  crashes = 0;
+  restartedAt: Date | undefined;
+  /** The newest ready worker's id (0 before the first). */
+  newestReady = 0;
+
+  readonly #opts: SupervisorOptions;
+  readonly #seams: SupervisorSeams;
+  readonly #alive = new Set<WorkerHandle>();
+  /** Workers a restart started: their failure is the restart's, not a crash. */
+  readonly #forRestart = new WeakSet<WorkerHandle>();
+  #nextId = 1;
+  #running: Promise<RestartResult> | undefined;
+  #queued: Promise<RestartResult> | undefined;
+  #stopping = false;
+  #announced = false;
+  #lastExit: WorkerExit | undefined;
+  #forcedExitCode: number | undefined;
+  #finish: (code: number) => void = () => {};
+
+  constructor(opts: SupervisorOptions, seams: SupervisorSeams) {
+    this.#opts = opts;
+    this.#seams = seams;
+    this.slots = Array.from({ length: opts.workers }, (_, i) => new Slot(i, opts.backoff));
+    this.done = new Promise<number>((resolve) => {
+      this.#finish = resolve;
+    });
+  }
+
+  get restarting(): boolean {
+    return this.#running !== undefined;
+  }
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** Every worker that has not exited, oldest first. */
+  workers(): WorkerHandle[] {
+    return [...this.#alive];
+  }
+
+  /** Starts a worker in every slot. */
+  start(): void {
+    for (const slot of this.slots) this.#spawn(slot);
+  }
+
+  /**
+   * A rolling restart of every slot. Calls made while one runs are coalesced into a single
+   * follow-up restart, which they all share.
+   */
+  restart(reason = 'api'): Promise<RestartResult> {
+    if (this.#stopping) {
+      const error = codedError(Error, 'ERR_OVERSEER_SHUTTING_DOWN', 'overseer: the master is shutting down');
+      return Promise.resolve({ ok: false, reason, durationMs: 0, replaced: 0, error });
+    }
+    if (this.#running === undefined) {
+      this.#running = this.#rollingRestart(reason).finally(() => {
+        this.#running = undefined;
+        this.#maybeSettled();
+      });
+      return this.#running;
+    }
+    this.#queued ??= this.#running.then(() => {
+      this.#queued = undefined;
+      return this.restart(reason);
+    });
+    return this.#queued;
+  }
+
+  /**
+   * Graceful shutdown: every worker drains (with `signal` forwarded where it can be), and is
+   * SIGKILLed at terminateTimeout. A second SIGINT/SIGTERM means "now".
+   */
+  shutdown(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    if (this.#stopping) {
+      if (signal !== 'SIGHUP') for (const w of this.#alive) w.kill('SIGKILL');
+      return this.done;
+    }
+    this.#stopping = true;
+    for (const slot of this.slots) {
+      if (slot.state === 'waiting') this.#seams.clock.clearTimeout(slot.stopWaiting());
+    }
+    const forward = this.#opts.forwardSignals ? signal : undefined;
+    for (const w of this.#alive) void w.drain(this.#opts.terminateTimeout, forward);
+    this.#maybeFinish();
+    return this.done;
+  }
+
+  /** Starts the slot's next worker and wires up what becomes of it. */
+  #spawn(slot: Slot, forRestart = false): WorkerHandle {
+    const w = this.#seams.spawn(slot.index, this.#nextId++);
+    this.#alive.add(w);
+    if (forRestart) this.#forRestart.add(w);
+    slot.begin(w);
+    this.#seams.emit('fork', { workerId: w.id, pid: w.pid, slot: slot.index });
+    // Attached first, so these run before anyone else who awaits the same promises.
+    w.ready.then(
+      () => this.#onReady(slot, w),
+      (err: unknown) => this.#onFailed(slot, w, err),
+    );
+    void w.exited.then((exit) => this.#onExit(slot, w, exit));
+    return w;
+  }
+
+  #onReady(slot: Slot, w: WorkerHandle): void {
+    if (slot.incoming !== w) return; // stopped before it was ready: stale
+    this.newestReady = Math.max(this.newestReady, w.id);
+    const startupMs = (w.readyAt ?? new Date(this.#seams.clock.now())).getTime() - w.startedAt.getTime();
+    this.#seams.emit('ready', { workerId: w.id, pid: w.pid, slot: slot.index, startupMs });
+    const old = slot.promote(w);
+    if (old) void old.drain(this.#opts.terminateTimeout);
+    if (!this.#announced && this.slots.every((s) => s.current !== undefined)) {
+      this.#announced = true;
+      this.#seams.allReady?.();
+    }
+  }
+
+  #onFailed(slot: Slot, w: WorkerHandle, err: unknown): void {
+    if (slot.incoming !== w) return;
+    w.discard();
+    slot.dropIncoming(w);
+    // A restart reports its own worker's failure; a shutdown stopped it on purpose.
+    if (this.#forRestart.has(w) || this.#stopping) return;
+    void w.exited.then((exit) => {
+      this.#seams.warn(`worker ${w.id} failed to start: ${errorMessage(err)}`, 'OVERSEER_WORKER_FAILED');
+      this.#crashed(slot, w, exit);
+    });
+  }
+
+  #onExit(slot: Slot, w: WorkerHandle, exit: WorkerExit): void {
+    this.#alive.delete(w);
+    this.#lastExit = exit;
+    const expected = w.drainRequested || this.#stopping;
+    this.#seams.emit('exit', {
+      workerId: w.id,
+      pid: w.pid,
+      slot: slot.index,
+      code: exit.code,
+      signal: exit.signal,
+      expected,
+    });
+    if (this.#stopping) {
+      this.#maybeFinish();
+      return;
+    }
+    if (expected) {
+      this.#maybeSettled();
+      return;
+    }
+    // A worker that never became ready was handled when its readiness failed.
+    if (slot.current !== w) return;
+    slot.dropCurrent(w);
+    this.#crashed(slot, w, exit);
+  }
+
+  /** A worker died outside the master's wish, or failed to start outside a restart. */
+  #crashed(slot: Slot, w: WorkerHandle, exit: WorkerExit): void {
+    if (this.#stopping) return;
+    this.crashes++;
+    const base = {
+      workerId: w.id,
+      pid: w.pid,
+      slot: slot.index,
+      code: exit.code,
+      signal: exit.signal,
+      expected: false,
+    };
+    if (this.#opts.noRestart) {
+      this.#seams.emit('crash', { ...base, restartInMs: undefined });
+      this.#forcedExitCode = exitCodeOf(exit.code, exit.signal);
+      void this.shutdown('SIGTERM');
+      return;
+    }
+    const healthyFor = w.readyAt ? this.#seams.clock.now() - w.readyAt.getTime() : 0;
+    // A slot that still has a worker starting, or that a restart holds, needs no replacement.
+    const delay = slot.state === 'empty' && !slot.claimed ? this.#replaceLater(slot, healthyFor) : undefined;
+    const how = exit.signal ?? `code ${exit.code}`;
+    this.#seams.warn(
+      `worker ${w.id} (pid ${w.pid}) died (${how})${delay === undefined ? '' : `; restarting it in ${delay} ms`}`,
+      'OVERSEER_WORKER_CRASHED',
+    );
+    this.#seams.emit('crash', { ...base, restartInMs: delay });
+  }
+
+  /** Plans the empty slot's next worker after its backoff; returns the delay. */
+  #replaceLater(slot: Slot, healthyFor: number): number {
+    const delay = slot.backoff.next(healthyFor);
+    const timer = this.#seams.clock.setTimeout(() => {
+      if (slot.state !== 'waiting' || slot.timer !== timer) return; // cancelled meanwhile
+      slot.stopWaiting();
+      this.#spawn(slot);
+    }, delay);
+    slot.wait(timer);
+    return delay;
+  }
+
+  async #rollingRestart(reason: string): Promise<RestartResult> {
+    const t0 = this.#seams.clock.now();
+    this.#seams.restarting?.();
+    let replaced = 0;
+    let result: RestartResult;
+    try {
+      for (const slot of this.slots) {
+        await this.#replace(slot);
+        replaced++;
+      }
+      this.restarts++;
+      this.restartedAt = new Date(this.#seams.clock.now());
+      result = { ok: true, reason, durationMs: this.#seams.clock.now() - t0, replaced };
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.restartFailures++;
+      this.#seams.warn(
+        `restart failed, the running workers keep serving: ${error.message}`,
+        'OVERSEER_RESTART_FAILED',
+      );
+      this.#seams.reportError(error);
+      result = { ok: false, reason, durationMs: this.#seams.clock.now() - t0, replaced, error };
+    }
+    this.#seams.restarted?.(result);
+    this.#seams.emit('restart', result);
+    return result;
+  }
+
+  /** Replaces one slot's worker; throws when the new one fails (the old one, if any, stays). */
+  async #replace(slot: Slot): Promise<void> {
+    slot.claimed = true;
+    try {
+      // A worker already starting here (a first start, a crash replacement) settles first.
+      if (slot.state === 'starting') await slot.incoming!.ready.catch(() => {});
+      if (slot.state === 'waiting') this.#seams.clock.clearTimeout(slot.stopWaiting());
+      this.#mustNotBeStopping();
+      if (this.#opts.restartMode === 'sequential' && slot.state === 'serving') {
+        await slot.release().drain(this.#opts.terminateTimeout);
+        this.#mustNotBeStopping();
+      }
+      // Overlap: the old worker drains only once this one is ready (#onReady).
+      await this.#spawn(slot, true).ready;
+    } finally {
+      slot.claimed = false;
+      if (slot.state === 'empty' && !this.#stopping) this.#replaceLater(slot, 0);
+    }
+  }
+
+  #mustNotBeStopping(): void {
+    if (this.#stopping) {
+      throw codedError(Error, 'ERR_OVERSEER_SHUTTING_DOWN', 'overseer: shutdown during restart');
+    }
+  }
+
+  #maybeSettled(): void {
+    if (this.#running !== undefined || this.#stopping) return;
+    for (const w of this.#alive) if (w.drainRequested) return;
+    this.#seams.settled?.();
+  }
+
+  #maybeFinish(): void {
+    if (!this.#stopping || this.#alive.size > 0) return;
+    const last = this.#lastExit;
+    this.#finish(this.#forcedExitCode ?? (last ? exitCodeOf(last.code, last.signal) : 0));
+  }
+}

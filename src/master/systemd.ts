@@ -1,0 +1,34 @@
+// systemd's notify protocol, when the master runs as a Type=notify (or notify-reload) service:
+// READY=1 once every worker slot is ready, RELOADING=1 … READY=1 around each restart, and
+// STOPPING=1 on shutdown. The socket comes from NOTIFY_SOCKET ('@name' is the abstract
+// namespace), and workers never see it, so only the master speaks for the service.
+
+import { errorMessage } from '../errors.js';
+import { debug } from '../log.js';
+import { native, nativeAvailable } from '../os/native.js';
+
+export interface Notifier {
+  ready(status: string): void;
+  reloading(): void;
+  stopping(): void;
+}
+
+/** A notifier for NOTIFY_SOCKET, which it removes from this process's environment; undefined without one. */
+export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier | undefined {
+  const socket = env.NOTIFY_SOCKET;
+  delete env.NOTIFY_SOCKET;
+  if (!socket || !nativeAvailable()) return undefined;
+  const send = (message: string): void => {
+    try {
+      native().sendDatagram(socket, Buffer.from(message));
+    } catch (err) {
+      debug('sd_notify %j: %s', message, errorMessage(err));
+    }
+  };
+  return {
+    ready: (status) => send(`READY=1\nMAINPID=${process.pid}\nSTATUS=${status}`),
+    // notify-reload services must say when the reload started, on the monotonic clock.
+    reloading: () => send(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`),
+    stopping: () => send('STOPPING=1'),
+  };
+}

@@ -1,0 +1,189 @@
+// The one typed loader of the C++ addon. Importing this module never throws and loads
+// nothing: the addon is loaded on first use. When it cannot be loaded (no prebuild for this
+// platform, no compiler), every function that needs it throws ERR_OVERSEER_NATIVE_UNAVAILABLE
+// with the load error as `cause`.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { debug } from '../log.js';
+
+/** What describeFd() reports about a file descriptor. */
+export interface FdDescription {
+  family: 'IPv4' | 'IPv6' | 'unix' | 'other';
+  type: 'stream' | 'dgram' | 'seqpacket' | 'other';
+  listening: boolean;
+  /** IP address for IPv4/IPv6 sockets. */
+  address?: string;
+  /** Port for IPv4/IPv6 sockets. */
+  port?: number;
+  /** Bound path for unix sockets ('' when unbound, '@name' for the abstract namespace). */
+  path?: string;
+}
+
+export interface PeerCredentials {
+  uid: number;
+  gid: number;
+  /** -1 where the platform cannot tell. */
+  pid: number;
+}
+
+export interface ReceivedMessage {
+  /** The data payload; empty when the peer closed its end. */
+  data: Buffer;
+  /** Received descriptors, each already CLOEXEC. The caller owns and must close them. */
+  fds: number[];
+}
+
+export interface TcpListenOptions {
+  host: string;
+  port: number;
+  backlog: number;
+  ipv6Only: boolean;
+  reusePort: boolean;
+}
+
+/**
+ * A named-pipe server made by the addon's pipeListen (Windows only). Its accept loop runs
+ * on its own thread; the next pipe instance always exists before a connected one is handed
+ * over, so the name is never unowned while the server listens. Like a net.Server, it keeps
+ * the event loop alive until close() (or unref()).
+ */
+export interface PipeServer {
+  /** The pipe path, as given to pipeListen. */
+  readonly name: string;
+  /**
+   * Stops accepting: cancels the pending ConnectNamedPipe, joins the accept thread and closes
+   * the waiting instance, so the name is free when it returns. Pipes already handed to JS
+   * stay open; pipes connected but not yet handed over are closed. Idempotent.
+   */
+  close(): void;
+  ref(): void;
+  unref(): void;
+  /** The DACL of the waiting instance as SDDL (GetSecurityInfo on the server's own handle; connects nothing). */
+  security(): string;
+}
+
+/**
+ * Called on the JS thread for each connected pipe with a CRT fd (uv_open_osfhandle) that the
+ * callee owns: wrap it with `new net.Socket({ fd, readable: true, writable: true })`. Called
+ * with an error (code, errno, syscall, winerror) when the accept loop hits one; it keeps going.
+ */
+export type PipeConnectionCallback = (err: NodeJS.ErrnoException | null, fd?: number) => void;
+
+/** The addon's surface. Every failure is an Error with code, errno and syscall. */
+export interface NativeBinding {
+  /** socket + setsockopt + bind + listen. Returns a CLOEXEC listening fd that libuv never sees. */
+  tcpListen(options: TcpListenOptions): number;
+  /** A listening unix stream socket bound to `path` (which must not exist). */
+  unixListen(path: string, backlog: number): number;
+  describeFd(fd: number): FdDescription;
+  getCloexec(fd: number): boolean;
+  setCloexec(fd: number, on: boolean): void;
+  /** dup(2), with the new fd CLOEXEC. */
+  dup(fd: number): number;
+  close(fd: number): void;
+  /** A connected unix stream socket fd (CLOEXEC, blocking), made off the event loop. */
+  unixConnect(path: string, timeoutMs: number): Promise<number>;
+  /** accept(2) off the event loop; the new fd is CLOEXEC. */
+  accept(listenFd: number, timeoutMs: number): Promise<number>;
+  /** sendmsg(2) with SCM_RIGHTS, off the event loop. */
+  sendFds(sockFd: number, fds: number[], data: Buffer, timeoutMs: number): Promise<void>;
+  /** recvmsg(2) with MSG_CMSG_CLOEXEC, off the event loop. MSG_CTRUNC is an EMSGSIZE error. */
+  recvFds(sockFd: number, maxFds: number, maxBytes: number, timeoutMs: number): Promise<ReceivedMessage>;
+  peerCredentials(fd: number): PeerCredentials;
+  /** Linux PR_SET_PDEATHSIG; ENOTSUP elsewhere. */
+  setParentDeathSignal(signal: number): void;
+  /** One datagram to an AF_UNIX SOCK_DGRAM path; '@name' is the abstract namespace. */
+  sendDatagram(path: string, data: Buffer): void;
+  /** The platform this addon was compiled for, as process.platform names it. */
+  readonly platform: string;
+
+  // Windows only: absent from POSIX builds. Win32 errors carry `winerror` (the raw number)
+  // besides code/errno/syscall; ERROR_ACCESS_DENIED is EACCES, as a unix socket's mode is.
+
+  /**
+   * A named-pipe server on `name` (`\\.\pipe\<name>`): CreateNamedPipeW with
+   * FILE_FLAG_OVERLAPPED, FILE_FLAG_FIRST_PIPE_INSTANCE on the first instance (a taken name
+   * throws EADDRINUSE), PIPE_REJECT_REMOTE_CLIENTS, byte mode, and the security descriptor
+   * `sddl` (undefined: defaultPipeSddl()). An invalid SDDL, or one without a DACL (which
+   * would allow everyone), throws EINVAL. A custom SDDL must grant the server's own user
+   * FILE_CREATE_PIPE_INSTANCE (FA does), or every instance after the first fails.
+   */
+  pipeListen?(name: string, sddl: string | undefined, onConnection: PipeConnectionCallback): PipeServer;
+  /**
+   * Connects to a pipe off the event loop (CreateFileW with SECURITY_SQOS_PRESENT |
+   * SECURITY_IDENTIFICATION, so the server cannot act as us), waiting up to timeoutMs while
+   * every instance is busy. Resolves with an fd for `new net.Socket({ fd, readable: true,
+   * writable: true })`. ENOENT: no such pipe; EACCES: its DACL refuses us; ETIMEDOUT: busy
+   * past the deadline (EBUSY when timeoutMs is 0).
+   */
+  pipeConnect?(name: string, timeoutMs: number): Promise<number>;
+  /**
+   * The DACL of a path as SDDL. A pipe is opened as a client for READ_CONTROL, which its
+   * server sees as a connection that closes at once; in the server's own process prefer
+   * PipeServer.security().
+   */
+  pipeSecurity?(path: string): string;
+  /**
+   * The default pipe SDDL: a protected DACL granting FILE_ALL_ACCESS (FA) to the process
+   * token's user, SYSTEM and Administrators only, e.g. `D:P(A;;FA;;;S-1-5-21-…)(A;;FA;;;SY)(A;;FA;;;BA)`,
+   * in the canonical form Windows prints back.
+   */
+  defaultPipeSddl?(): string;
+  /** True under Wine, which enforces neither pipe DACLs nor FILE_FLAG_FIRST_PIPE_INSTANCE. */
+  isWine?(): boolean;
+}
+
+export interface NativeUnavailableError extends Error {
+  code: 'ERR_OVERSEER_NATIVE_UNAVAILABLE';
+}
+
+const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+let loaded = false;
+let binding: NativeBinding | undefined;
+let loadError: unknown;
+
+function load(): NativeBinding | undefined {
+  if (loaded) return binding;
+  loaded = true;
+  if (process.env.OVERSEER_NO_NATIVE === '1') {
+    loadError = new Error('disabled by OVERSEER_NO_NATIVE=1');
+    return undefined;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
+    binding = nodeGypBuild(packageRoot);
+  } catch (err) {
+    loadError = err;
+    debug('native addon unavailable: %s', err instanceof Error ? err.message : String(err));
+  }
+  return binding;
+}
+
+/** True when the addon loads (it is loaded by the first call that needs it). */
+export function nativeAvailable(): boolean {
+  return load() !== undefined;
+}
+
+/** Why the addon did not load, or undefined when it did. */
+export function nativeLoadError(): unknown {
+  load();
+  return loadError;
+}
+
+function unavailable(): NativeUnavailableError {
+  const reason = loadError instanceof Error ? loadError.message : String(loadError);
+  const err = new Error(`overseer's native addon is not available: ${reason}`, {
+    cause: loadError,
+  }) as NativeUnavailableError;
+  err.code = 'ERR_OVERSEER_NATIVE_UNAVAILABLE';
+  return err;
+}
+
+/** The loaded addon, or a throw of ERR_OVERSEER_NATIVE_UNAVAILABLE. */
+export function native(): NativeBinding {
+  const b = load();
+  if (b === undefined) throw unavailable();
+  return b;
+}

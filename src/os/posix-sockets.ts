@@ -1,0 +1,92 @@
+// The master's listening sockets on POSIX: raw fds made by the addon, which the master's
+// own event loop never sees, so the master never accepts a connection it cannot serve.
+// They reach workers as inherited fds 3, 4, … through spawn's stdio array.
+import fs from 'node:fs';
+import { formatAddress, type ListenAddress } from '../address.js';
+import { codedError } from '../errors.js';
+import { debug } from '../log.js';
+import { native } from './native.js';
+import { socketFileState } from './posix-stale-socket.js';
+import type { MasterSockets, SocketOptions } from './types.js';
+
+export async function openSockets(
+  addrs: readonly ListenAddress[],
+  opts: SocketOptions,
+): Promise<MasterSockets> {
+  const n = native();
+  const sets: number[][] = [];
+  const unixPaths: string[] = [];
+  const close = (): void => {
+    for (const fd of sets.flat()) {
+      try {
+        n.close(fd);
+      } catch {}
+    }
+    sets.length = 0;
+    for (const p of unixPaths.splice(0)) fs.rmSync(p, { force: true });
+  };
+  const bound: string[] = [];
+  try {
+    for (let s = 0; s < opts.sets; s++) {
+      const fds: number[] = [];
+      sets.push(fds);
+      for (const [i, addr] of addrs.entries()) {
+        if (addr.kind === 'unix') {
+          if (s === 0) {
+            await clearStaleSocket(addr.path);
+            fds.push(n.unixListen(addr.path, opts.backlog));
+            unixPaths.push(addr.path);
+            bound.push(addr.text);
+          } else {
+            fds.push(n.dup(sets[0]![i]!));
+          }
+          continue;
+        }
+        if (s > 0 && !opts.reusePort) {
+          fds.push(n.dup(sets[0]![i]!));
+          continue;
+        }
+        // With reusePort and ':0', every set after the first binds the port the first one got.
+        const port = s === 0 ? addr.port : Number(bound[i]!.slice(bound[i]!.lastIndexOf(':') + 1));
+        const fd = n.tcpListen({
+          host: addr.host,
+          port,
+          backlog: opts.backlog,
+          ipv6Only: false, // '::' and '' are dual-stack, as in Node
+          reusePort: opts.reusePort,
+        });
+        fds.push(fd);
+        if (s === 0) bound.push(formatAddress(addr, n.describeFd(fd).port));
+      }
+    }
+  } catch (err) {
+    close();
+    throw err;
+  }
+  debug('listening on %s (%d socket set(s))', bound.join(', '), sets.length);
+  const fdsFor = (slot: number): number[] => [...(sets[opts.reusePort ? slot : 0] ?? [])];
+  return {
+    addresses: bound,
+    passTo: (slot) => ({ stdio: fdsFor(slot), attach: () => {} }),
+    // A dup, so that the server closing its fd leaves the master's open.
+    inProcess: (slot) => fdsFor(slot).map((fd, i) => ({ fd: n.dup(fd), address: bound[i] ?? '' })),
+    close,
+  };
+}
+
+/** A socket file left by a killed master is removed; a live one is EADDRINUSE. */
+async function clearStaleSocket(path: string): Promise<void> {
+  const state = await socketFileState(path).catch((err: Error) => {
+    throw codedError(Error, 'EEXIST', `listen EEXIST: ${err.message}`);
+  });
+  if (state === 'stale') {
+    debug('removing stale socket %s', path);
+    fs.rmSync(path, { force: true });
+    return;
+  }
+  if (state === 'live') {
+    const err = codedError(Error, 'EADDRINUSE', `listen EADDRINUSE: address already in use ${path}`);
+    Object.assign(err, { syscall: 'listen', address: path });
+    throw err;
+  }
+}

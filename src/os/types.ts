@@ -1,0 +1,64 @@
+// What differs between POSIX and Windows, behind one shape, the way node's handle classes
+// hide theirs: everything outside src/os (and the control socket's listener files under
+// src/control/ipc, which src/os picks) is platform-agnostic.
+import type { ChildProcess } from 'node:child_process';
+import type { ListenAddress } from '../address.js';
+import type { WorkerEnv } from '../contract/env.js';
+import type { Listener } from '../contract/listener.js';
+import type { IpcPlatform } from '../control/ipc/types.js';
+
+export interface SocketOptions {
+  /** How many sets of sockets: one per worker slot with reusePort, otherwise one. */
+  sets: number;
+  reusePort: boolean;
+  backlog: number;
+}
+
+/** How one worker gets its listeners: spawn's stdio entries, and what to do once it runs. */
+export interface ListenerPassing {
+  /** Entries for stdio after 0-2 (POSIX: the listening fds, which become 3, 4, …). */
+  readonly stdio: number[];
+  /** Called with the spawned worker (Windows: answer its request for the handles). */
+  attach(child: ChildProcess): void;
+}
+
+/** The master's listening sockets. The master never accepts on them. */
+export interface MasterSockets {
+  /** The bound addresses in config order, with real ports for ':0'. */
+  readonly addresses: readonly string[];
+  /** What a worker of slot `slot` needs to get its listeners. */
+  passTo(slot: number): ListenerPassing;
+  /** The listeners for a server in this very process (overseer/testing), in address order. */
+  inProcess(slot: number): Listener[];
+  /** Closes every socket and removes the unix socket files this master created. */
+  close(): void;
+}
+
+export interface Os {
+  /** Whether the master/worker model can run here (the addon and what it needs). */
+  supported(): boolean;
+  /** Master: makes the listening sockets, never accepting on them. */
+  openSockets(addrs: readonly ListenAddress[], opts: SocketOptions): Promise<MasterSockets>;
+  /** Worker: the listeners the master passed, in address order. */
+  receiveListeners(env: WorkerEnv): Promise<Listener[]>;
+  /** Worker: die with the master where the kernel can arrange it (PDEATHSIG). */
+  guardOrphan(env: WorkerEnv): void;
+  /** The control socket's listener and client for this platform, loaded when first needed. */
+  controlSocket(): Promise<IpcPlatform>;
+  /** Why `path` cannot be a control socket here (a config mistake), or undefined. */
+  ipcPathProblem(path: string): string | undefined;
+  /** Signals that shut a master (and a worker) down gracefully. */
+  readonly shutdownSignals: readonly NodeJS.Signals[];
+  /** Whether the restart signal can be delivered at all; without it restarts use the control socket. */
+  readonly restartSignal: boolean;
+  /** Whether the master forwards its shutdown signal to workers (else only the shutdown message). */
+  readonly forwardSignals: boolean;
+  /** Whether a helper process (the sanity check) can be started as a process group of its own. */
+  readonly ownProcessGroup: boolean;
+  /** Kills a helper started with `detached: ownProcessGroup`, and on POSIX its whole group. */
+  killProcessGroup(child: ChildProcess): void;
+  /** Puts a staged file in binPath's place; `sea`: binPath is the running executable. */
+  replaceFile(tempPath: string, binPath: string, sea: boolean): void;
+  /** Master start: removes what an earlier upgrade could not (a renamed-aside .exe). */
+  cleanupAfterUpgrade(binPath: string): void;
+}

@@ -1,0 +1,103 @@
+// Windows: listeners are bound handles sent over the IPC channel, shutdown is a message
+// (signals cannot be delivered to children), restarts come through the control socket, and
+// a running .exe is renamed aside before its replacement moves in. What only the master
+// needs is imported when it is first used.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { WorkerEnv } from '../contract/env.js';
+import type { Listener } from '../contract/listener.js';
+import { TAG } from '../contract/messages.js';
+import { codedError, errorCode } from '../errors.js';
+import { native, nativeAvailable } from './native.js';
+import type { Os } from './types.js';
+
+const LISTENERS_TIMEOUT_MS = 30_000;
+const RETRIES = 20;
+
+/** Asks the master for its handles (asking, so none arrives before we listen for it). */
+function receiveListeners(env: WorkerEnv): Promise<Listener[]> {
+  if (env.numFds === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const got: Listener[] = [];
+    let count = 0;
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      reject(
+        codedError(
+          Error,
+          'ERR_OVERSEER_NO_LISTENER',
+          `overseer: got ${count} of ${env.numFds} listeners from the master`,
+        ),
+      );
+    }, LISTENERS_TIMEOUT_MS);
+    const onMessage = (m: unknown, handle: unknown): void => {
+      const msg = m as { [TAG]?: string; index?: number; address?: string };
+      if (msg?.[TAG] !== 'listener' || typeof msg.index !== 'number' || handle === undefined) return;
+      got[msg.index] = Object.freeze({ handle, address: msg.address ?? '' }) as Listener;
+      if (++count === env.numFds) {
+        clearTimeout(timer);
+        process.off('message', onMessage);
+        resolve(got);
+      }
+    };
+    process.on('message', onMessage);
+    process.send?.({ [TAG]: 'listeners' });
+  });
+}
+
+/** EBUSY/EPERM come and go on Windows while a scanner or indexer holds the file. */
+function retrying(op: () => void): void {
+  for (let i = 0; ; i++) {
+    try {
+      op();
+      return;
+    } catch (err) {
+      const code = errorCode(err);
+      if (i >= RETRIES || (code !== 'EBUSY' && code !== 'EPERM' && code !== 'EACCES')) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+}
+
+function replaceFile(tempPath: string, binPath: string, sea: boolean): void {
+  if (sea) {
+    // A running .exe cannot be replaced, but it can be renamed: move it aside first. The
+    // leftover is removed on the next start (cleanupOldExe).
+    const old = `${binPath}.old`;
+    retrying(() => fs.rmSync(old, { force: true }));
+    retrying(() => fs.renameSync(binPath, old));
+  }
+  retrying(() => fs.renameSync(tempPath, binPath));
+}
+
+/** Removes the .old executable a previous upgrade left behind (it is no longer running). */
+function cleanupAfterUpgrade(binPath: string): void {
+  if (path.extname(binPath).toLowerCase() !== '.exe') return;
+  try {
+    fs.rmSync(`${binPath}.old`, { force: true });
+  } catch {}
+}
+
+const PIPE_DIR = '\\\\.\\pipe\\';
+
+export const windows: Os = {
+  supported: () => nativeAvailable() && typeof native().pipeListen === 'function',
+  openSockets: async (addrs, opts) => (await import('./windows-sockets.js')).openSockets(addrs, opts),
+  receiveListeners,
+  guardOrphan: () => {}, // no PDEATHSIG: the IPC channel's disconnect is the guard
+  controlSocket: async () => (await import('../control/ipc/windows.js')).windows,
+  ipcPathProblem: (p) =>
+    p.toLowerCase().startsWith(PIPE_DIR) && p.length > PIPE_DIR.length
+      ? undefined
+      : `must be '' or a pipe name like ${PIPE_DIR}app, got '${p}'`,
+  shutdownSignals: ['SIGINT', 'SIGBREAK', 'SIGHUP'],
+  restartSignal: false,
+  forwardSignals: false,
+  // A detached child gets a console of its own here; TerminateProcess reaches only the child.
+  ownProcessGroup: false,
+  killProcessGroup: (child) => {
+    child.kill('SIGKILL');
+  },
+  replaceFile,
+  cleanupAfterUpgrade,
+};

@@ -1,0 +1,82 @@
+// The worker side: receive the listeners the master passed, build State, run the program,
+// report readiness, and drain on shutdown. Workers never poll: a dead master is noticed
+// through the IPC channel's disconnect, and through PDEATHSIG where the kernel has it.
+import type { ResolvedConfig } from '../config.js';
+import { takeWorkerEnvironment, type WorkerEnv } from '../contract/env.js';
+import { isMasterMessage, TAG, type WorkerMessage } from '../contract/messages.js';
+import { errorMessage } from '../errors.js';
+import { debug } from '../log.js';
+import { os } from '../os/index.js';
+import { WorkerRemote } from './remote.js';
+import { makeState } from './state.js';
+
+export interface StartedWorker {
+  /** restart() and triggerUpdate() as this worker asks them of its master. */
+  remote: WorkerRemote;
+  /** Resolves once the program is ready (and the master told). */
+  ready: Promise<void>;
+}
+
+export function startWorker(config: ResolvedConfig): StartedWorker {
+  const env = takeWorkerEnvironment();
+  return { remote: new WorkerRemote(env, config.restartSignal), ready: runWorker(config, env) };
+}
+
+async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> {
+  watchMaster(env);
+  const controller = new AbortController();
+  const beginShutdown = (why: string): void => {
+    if (controller.signal.aborted) return;
+    debug('worker %d: graceful shutdown (%s)', env.workerId, why);
+    controller.abort(new Error(`overseer: worker shutdown (${why})`));
+    // From here on the worker lives only as long as its own handles: once the program
+    // has closed its servers, it exits by itself. The master SIGKILLs at terminateTimeout.
+    process.channel?.unref();
+  };
+  process.on('message', (m: unknown) => {
+    if (isMasterMessage(m)) beginShutdown('master');
+  });
+  for (const sig of os.shutdownSignals) process.on(sig, () => beginShutdown(sig));
+
+  try {
+    const listeners = await os.receiveListeners(env);
+    const state = makeState({
+      enabled: true,
+      id: env.binId,
+      workerId: env.workerId,
+      listeners,
+      gracefulShutdown: controller.signal,
+      binPath: env.binPath,
+      ipcPath: env.ipcPath,
+      terminateTimeout: config.terminateTimeout,
+    });
+    await config.program(state);
+  } catch (err) {
+    debug('worker %d: program failed: %s', env.workerId, errorMessage(err));
+    const message: WorkerMessage = {
+      [TAG]: 'failed',
+      message: errorMessage(err),
+      ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
+    };
+    console.error(err);
+    await send(message);
+    process.exit(1);
+  }
+  debug('worker %d: ready', env.workerId);
+  await send({ [TAG]: 'ready' });
+}
+
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+function watchMaster(env: WorkerEnv): void {
+  process.once('disconnect', () => {
+    debug('worker %d: the master is gone, exiting', env.workerId);
+    process.exit(1);
+  });
+  os.guardOrphan(env);
+}

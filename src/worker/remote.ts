@@ -1,0 +1,66 @@
+// restart() and triggerUpdate() called in a worker: the master is asked by the restart
+// signal, or over the control socket where signals cannot reach it (Windows). The control
+// socket's client is loaded only when it is used.
+import type { WorkerEnv } from '../contract/env.js';
+import { codedError, errorCode, errorMessage } from '../errors.js';
+import { debug, warn } from '../log.js';
+import type { UpdateOutcome } from '../master/events.js';
+import { os } from '../os/index.js';
+
+export class WorkerRemote {
+  readonly #masterPid: number;
+  readonly #ipcPath: string;
+
+  constructor(
+    env: Pick<WorkerEnv, 'masterPid' | 'ipcPath'>,
+    private readonly restartSignal: NodeJS.Signals,
+  ) {
+    this.#masterPid = env.masterPid > 0 ? env.masterPid : process.ppid;
+    this.#ipcPath = env.ipcPath;
+  }
+
+  restart(): void {
+    if (os.restartSignal) {
+      process.kill(this.#masterPid, this.restartSignal);
+      return;
+    }
+    this.#request('/overseer/restart').catch((err: unknown) => {
+      warn(`restart() could not reach the master: ${errorMessage(err)}`, 'OVERSEER_RESTART_UNREACHABLE');
+    });
+  }
+
+  /** Asks the master over the control socket; falls back to the restart signal when it cannot. */
+  async triggerUpdate(): Promise<UpdateOutcome | { result: 'signalled' }> {
+    if (this.#ipcPath !== '') {
+      try {
+        const { status, body } = await this.#request('/overseer/trigger-update');
+        const answer = body as { ok?: boolean; error?: string; code?: string } & UpdateOutcome;
+        if (status === 200) return answer;
+        const err = codedError(
+          Error,
+          'ERR_OVERSEER_TRIGGER_FAILED',
+          `overseer: trigger-update: ${answer.error ?? `HTTP ${status}`}`,
+        );
+        if (typeof answer.code === 'string') err.code = answer.code; // the master's own code
+        throw err;
+      } catch (err) {
+        if (errorCode(err)?.startsWith('ERR_OVERSEER_')) throw err;
+        debug('trigger-update over %s failed (%s); signalling instead', this.#ipcPath, errorMessage(err));
+      }
+    }
+    if (!os.restartSignal) {
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_IPC_UNREACHABLE',
+        "overseer: triggerUpdate() could not reach the master's control socket",
+      );
+    }
+    process.kill(this.#masterPid, this.restartSignal);
+    return { result: 'signalled' };
+  }
+
+  async #request(path: string) {
+    const { ipcRequest } = await import('../control/client.js');
+    return ipcRequest(this.#ipcPath, 'POST', path);
+  }
+}

@@ -1,0 +1,366 @@
+// The supervisor as a state machine, without processes: fake workers driven by hand and a
+// fake clock. Every order of ready / failed / exit, crashes during restarts, shutdown during
+// a restart, a burst of restart requests, and a replacement timer racing a restart.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { MasterEvents, RestartResult } from '../src/master/events.js';
+import { Supervisor, type SupervisorOptions } from '../src/master/supervisor.js';
+import { FakeClock, FakeWorker, settle } from './support/fake-workers.js';
+
+interface Harness {
+  sup: Supervisor;
+  clock: FakeClock;
+  workers: FakeWorker[];
+  events: { name: keyof MasterEvents; payload: Record<string, unknown> }[];
+  warnings: string[];
+  hooks: string[];
+  /** Every worker of a slot, oldest first. */
+  of(slot: number): FakeWorker[];
+  /** The newest worker. */
+  last(): FakeWorker;
+  count(name: keyof MasterEvents): number;
+}
+
+function harness(opts: Partial<SupervisorOptions> = {}): Harness {
+  const clock = new FakeClock();
+  const workers: FakeWorker[] = [];
+  const events: Harness['events'] = [];
+  const warnings: string[] = [];
+  const hooks: string[] = [];
+  const sup = new Supervisor(
+    {
+      workers: 1,
+      restartMode: 'overlap',
+      terminateTimeout: 5_000,
+      noRestart: false,
+      forwardSignals: true,
+      ...opts,
+    },
+    {
+      spawn: (slot, id) => {
+        const w = new FakeWorker(id, slot, clock);
+        workers.push(w);
+        return w;
+      },
+      clock,
+      emit: (name, ...payload) =>
+        events.push({ name, payload: payload[0] as unknown as Record<string, unknown> }),
+      warn: (message, code) => warnings.push(`${code}: ${message}`),
+      reportError: () => {},
+      allReady: () => hooks.push('allReady'),
+      restarting: () => hooks.push('restarting'),
+      restarted: (r) => hooks.push(`restarted ${r.ok}`),
+      settled: () => hooks.push('settled'),
+    },
+  );
+  return {
+    sup,
+    clock,
+    workers,
+    events,
+    warnings,
+    hooks,
+    of: (slot) => workers.filter((w) => w.slot === slot),
+    last: () => workers.at(-1)!,
+    count: (name) => events.filter((e) => e.name === name).length,
+  };
+}
+
+/** Starts every slot and makes its first workers ready. */
+async function started(opts: Partial<SupervisorOptions> = {}): Promise<Harness> {
+  const h = harness(opts);
+  h.sup.start();
+  for (const w of h.workers) w.becomeReady();
+  await settle();
+  return h;
+}
+
+test('start fills every slot; systemd hears "all ready" once, when the last slot is ready', async () => {
+  const h = harness({ workers: 3 });
+  h.sup.start();
+  assert.deepEqual(
+    h.workers.map((w) => [w.id, w.slot]),
+    [
+      [1, 0],
+      [2, 1],
+      [3, 2],
+    ],
+  );
+  assert.deepEqual(
+    h.sup.slots.map((s) => s.state),
+    ['starting', 'starting', 'starting'],
+  );
+  h.workers[0]!.becomeReady();
+  h.workers[2]!.becomeReady();
+  await settle();
+  assert.deepEqual(h.hooks, []);
+  h.workers[1]!.becomeReady();
+  await settle();
+  assert.deepEqual(h.hooks, ['allReady']);
+  assert.equal(h.sup.newestReady, 3);
+  assert.equal(h.count('ready'), 3);
+});
+
+test('an overlapping restart drains each old worker only after its successor is ready, one slot at a time', async () => {
+  const h = await started({ workers: 2 });
+  const [a, b] = h.workers;
+  const restart = h.sup.restart('test');
+  await settle();
+  assert.equal(h.workers.length, 3, 'slot 0 first: one new worker');
+  const a2 = h.last();
+  assert.equal(a2.slot, 0);
+  assert.equal(h.sup.slots[0]!.state, 'replacing');
+  assert.equal(a!.drainRequested, false, 'the old worker serves until the new one is ready');
+  a2.becomeReady();
+  await settle();
+  assert.equal(a!.drains.length, 1);
+  assert.equal(a!.drains[0]!.signal, undefined, 'a restart drains by message only');
+  assert.equal(h.workers.length, 4, 'then slot 1');
+  h.last().becomeReady();
+  const r = await restart;
+  assert.equal(r.ok, true);
+  assert.equal(r.replaced, 2);
+  assert.equal(b!.drainRequested, true);
+  assert.equal(h.sup.restarts, 1);
+  assert.deepEqual(h.hooks.slice(1), ['restarting', 'restarted true', 'settled']);
+  assert.equal(h.count('crash'), 0);
+});
+
+test("restartMode 'sequential': the old worker has exited before the new one is forked", async () => {
+  const h = await started({ restartMode: 'sequential' });
+  const old = h.workers[0]!;
+  old.exitOnDrain = false;
+  const restart = h.sup.restart();
+  await settle();
+  assert.equal(old.drainRequested, true);
+  assert.equal(h.workers.length, 1, 'nothing forked while the old one drains');
+  assert.equal(h.sup.slots[0]!.state, 'empty');
+  old.exit(0);
+  await settle();
+  assert.equal(h.workers.length, 2);
+  h.last().becomeReady();
+  assert.equal((await restart).ok, true);
+  assert.equal(h.sup.slots[0]!.state, 'serving');
+});
+
+for (const [how, act] of [
+  ['throws', (w: FakeWorker) => w.fail()],
+  ['exits', (w: FakeWorker) => w.exit(3)],
+  ['is killed at readyTimeout', (w: FakeWorker) => w.exit(null, 'SIGKILL')],
+] as const) {
+  test(`a new worker that ${how} during a restart: the old one keeps serving; a failed restart, not a crash`, async () => {
+    const h = await started({ workers: 2 });
+    const [a, b] = h.workers;
+    const restart = h.sup.restart();
+    await settle();
+    act(h.last());
+    const r = await restart;
+    await settle();
+    assert.equal(r.ok, false);
+    assert.equal(r.replaced, 0);
+    assert.equal(a!.drainRequested, false);
+    assert.equal(b!.drainRequested, false, 'the slots after the failing one are untouched');
+    assert.equal(h.sup.slots[0]!.current, a);
+    assert.equal(h.sup.slots[0]!.state, 'serving');
+    assert.equal(h.workers.length, 3, 'slot 1 was not restarted');
+    assert.equal(h.count('crash'), 0);
+    assert.equal(h.sup.restartFailures, 1);
+    assert.deepEqual(h.clock.pending(), [], 'no replacement: the old worker still serves');
+    // A stale readiness from the failed worker moves nothing.
+    h.workers[2]!.becomeReady();
+    await settle();
+    assert.equal(h.sup.slots[0]!.current, a);
+  });
+}
+
+test('outside a restart: a failed first start is a crash, retried with growing backoff', async () => {
+  const h = harness();
+  h.sup.start();
+  h.workers[0]!.fail();
+  await settle();
+  assert.equal(h.count('crash'), 1);
+  assert.match(h.warnings[0]!, /^OVERSEER_WORKER_FAILED/);
+  assert.deepEqual(h.clock.pending(), [500]);
+  assert.equal(h.sup.slots[0]!.state, 'waiting');
+  h.clock.advance(500);
+  assert.equal(h.workers.length, 2);
+  h.workers[1]!.exit(1);
+  await settle();
+  assert.deepEqual(h.clock.pending(), [750], '×1.5 per failure in a row');
+  h.clock.advance(750);
+  h.workers[2]!.becomeReady();
+  await settle();
+  assert.equal(h.sup.slots[0]!.state, 'serving');
+  assert.deepEqual(
+    h.hooks.filter((x) => x !== 'settled'),
+    ['allReady'],
+  );
+});
+
+test('a serving worker that dies is replaced after its backoff; health resets the backoff', async () => {
+  const h = await started();
+  h.workers[0]!.exit(9);
+  await settle();
+  const crash = h.events.find((e) => e.name === 'crash')!.payload;
+  assert.equal(crash.code, 9);
+  assert.equal(crash.restartInMs, 500);
+  assert.equal(h.sup.crashes, 1);
+  h.clock.advance(500);
+  h.workers[1]!.becomeReady();
+  await settle();
+  h.clock.advance(31_000); // healthy for longer than resetAfter
+  h.workers[1]!.exit(1);
+  await settle();
+  assert.deepEqual(h.clock.pending(), [500], 'a fresh start after 30 s of health');
+});
+
+test('a replacement timer racing a restart: the restart takes the slot and the timer never forks', async () => {
+  const h = await started({ workers: 2 });
+  h.workers[1]!.exit(1); // slot 1 waits out its backoff
+  await settle();
+  assert.equal(h.sup.slots[1]!.state, 'waiting');
+  const restart = h.sup.restart();
+  await settle();
+  h.last().becomeReady(); // slot 0's new worker
+  await settle();
+  // The restart reached slot 1 before the timer did: it cancelled it and forks at once.
+  assert.equal(h.sup.slots[1]!.state, 'starting');
+  assert.deepEqual(h.clock.pending(), []);
+  h.clock.advance(10_000);
+  assert.equal(h.workers.length, 4, 'the cancelled timer forked nothing');
+  h.last().becomeReady();
+  assert.equal((await restart).ok, true);
+});
+
+test('a crash in a slot the restart has already passed is still replaced (with backoff)', async () => {
+  const h = await started({ workers: 2 });
+  const restart = h.sup.restart();
+  await settle();
+  const a2 = h.last();
+  a2.becomeReady();
+  await settle();
+  a2.exit(7); // slot 0's new worker dies while the restart works on slot 1
+  await settle();
+  assert.equal(h.sup.slots[0]!.state, 'waiting');
+  h.last().becomeReady();
+  assert.equal((await restart).ok, true);
+  h.clock.advance(500);
+  assert.equal(h.sup.slots[0]!.state, 'starting', 'slot 0 is not left empty');
+});
+
+test('the serving worker dies while its replacement starts: no second replacement, the restart goes on', async () => {
+  const h = await started();
+  const restart = h.sup.restart();
+  await settle();
+  h.workers[0]!.exit(1);
+  await settle();
+  assert.equal(h.sup.slots[0]!.state, 'starting');
+  assert.equal(h.count('crash'), 1);
+  assert.equal(h.events.find((e) => e.name === 'crash')!.payload.restartInMs, undefined);
+  assert.deepEqual(h.clock.pending(), []);
+  h.last().becomeReady();
+  assert.equal((await restart).ok, true);
+  assert.equal(h.workers.length, 2);
+});
+
+test('a restart waits for a worker that is already starting in the slot', async () => {
+  const h = harness();
+  h.sup.start();
+  const restart = h.sup.restart();
+  await settle();
+  assert.equal(h.workers.length, 1, 'no second worker starts beside the first');
+  h.workers[0]!.becomeReady();
+  await settle();
+  assert.equal(h.workers.length, 2);
+  h.last().becomeReady();
+  assert.equal((await restart).ok, true);
+  assert.equal(h.workers[0]!.drainRequested, true);
+});
+
+test('a burst of 100 restart requests during a restart runs one follow-up, shared by all', async () => {
+  const h = await started();
+  const first = h.sup.restart('first');
+  const burst = Array.from({ length: 100 }, () => h.sup.restart('burst'));
+  for (let i = 0; i < 3; i++) {
+    await settle();
+    h.last().becomeReady();
+  }
+  const results = await Promise.all([first, ...burst]);
+  assert.ok(results.every((r) => r.ok));
+  assert.equal(h.sup.restarts, 2);
+  assert.equal(h.workers.length, 3);
+  assert.equal(new Set(burst).size, 1, 'one shared promise');
+});
+
+test('shutdown during a restart: the restart fails, every worker drains with the signal, the code is the last exit', async () => {
+  const h = await started({ workers: 2 });
+  const restart = h.sup.restart();
+  await settle();
+  const starting = h.last();
+  const done = h.sup.shutdown('SIGTERM');
+  const r: RestartResult = await restart;
+  assert.equal(r.ok, false);
+  assert.match(String(r.error?.message), /stopped|shutdown/);
+  assert.deepEqual(
+    h.workers.map((w) => w.drains.map((d) => d.signal)),
+    [['SIGTERM'], ['SIGTERM'], ['SIGTERM']],
+  );
+  assert.equal(starting.phase, 'exited');
+  assert.equal(await done, 0);
+  assert.equal((await h.sup.restart()).error?.message, 'overseer: the master is shutting down');
+  assert.equal(h.workers.length, 3, 'nothing forked after shutdown');
+});
+
+test('shutdown: a pending replacement is cancelled; a second SIGTERM kills, a second SIGHUP does not', async () => {
+  const h = await started({ workers: 2 });
+  h.workers[0]!.exit(1);
+  await settle();
+  for (const w of h.workers) w.exitOnDrain = false;
+  const done = h.sup.shutdown('SIGHUP');
+  assert.deepEqual(h.clock.pending(), []);
+  void h.sup.shutdown('SIGHUP');
+  assert.deepEqual(h.workers[1]!.kills, []);
+  void h.sup.shutdown('SIGINT');
+  assert.deepEqual(h.workers[1]!.kills, ['SIGKILL']);
+  assert.equal(await done, 128 + 9);
+  h.clock.advance(60_000);
+  assert.equal(h.workers.length, 2);
+});
+
+test('noRestart: a crash ends the master with the worker’s exit code', async () => {
+  const h = await started({ noRestart: true, workers: 2 });
+  h.workers[1]!.exit(7);
+  assert.equal(await h.sup.done, 7);
+  assert.equal(h.events.find((e) => e.name === 'crash')!.payload.restartInMs, undefined);
+  assert.equal(h.workers[0]!.drainRequested, true);
+});
+
+test('every order of ready, failed and exit for a starting worker moves the slot exactly once', async () => {
+  type Step = 'ready' | 'fail' | 'exit';
+  const orders: Step[][] = [
+    ['ready', 'exit'],
+    ['fail', 'exit'],
+    ['exit'],
+    ['exit', 'ready'],
+    ['fail', 'ready', 'exit'],
+    ['ready', 'fail', 'exit'],
+  ];
+  for (const order of orders) {
+    const h = harness();
+    h.sup.start();
+    const w = h.workers[0]!;
+    for (const step of order) {
+      if (step === 'ready') w.becomeReady();
+      else if (step === 'fail') w.fail();
+      else w.exit(1);
+      await settle();
+    }
+    const first = order[0]!;
+    const label = order.join(' → ');
+    // Whatever came first decided: ready then a death is one crash; a failure is one crash.
+    assert.equal(h.count('crash'), 1, label);
+    assert.equal(h.count('ready'), first === 'ready' ? 1 : 0, label);
+    assert.equal(h.sup.slots[0]!.state, 'waiting', label);
+    assert.equal(h.clock.pending().length, 1, label);
+  }
+});
