@@ -16,6 +16,8 @@ const IMPORT_RUNS = 15;
 const FORKS = 10;
 const LOAD_SECONDS = 12;
 const LOAD_RESTARTS = 4;
+/** The load runs in rounds, alternating between the two setups. */
+const LOAD_ROUNDS = 2;
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -108,35 +110,26 @@ async function idleMemory(s: Setup): Promise<{ worker?: number; master?: number 
   return { worker: rssMiB(s.workerPids().at(-1)), master: rssMiB(s.masterPid) };
 }
 
-async function forkToReady(s: Setup): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < FORKS; i++) {
-    const n = s.proc.count('ready');
-    await restartAndDrain(s.proc, s.workerPids());
-    times.push(Number((await s.proc.nth('ready', n + 1)).startupMs));
-    await sleep(300);
-  }
-  return median(times);
+/** One fork → ready time: a restart on an idle machine, as the supervisor reports it. */
+async function oneForkToReady(s: Setup): Promise<number> {
+  const n = s.proc.count('ready');
+  await restartAndDrain(s.proc, s.workerPids());
+  return Number((await s.proc.nth('ready', n + 1)).startupMs);
 }
 
-/** LOAD_RESTARTS restarts, evenly spread over LOAD_SECONDS of keep-alive load. */
-async function underLoad(s: Setup): Promise<{ restartMs: number; reqPerSec: number }> {
-  const load = startLoad({
-    port: s.port,
-    connections: 32,
-    maxSeconds: LOAD_SECONDS + 30,
-    timeoutSeconds: 10,
-  });
+/** RESTARTS restarts, evenly spread over `seconds` of keep-alive load. */
+async function underLoad(s: Setup, seconds: number, restarts: number) {
+  const load = startLoad({ port: s.port, connections: 32, maxSeconds: seconds + 30, timeoutSeconds: 10 });
   const t0 = Date.now();
   const times: number[] = [];
-  for (let i = 0; i < LOAD_RESTARTS; i++) {
-    const at = t0 + ((i + 0.5) * LOAD_SECONDS * 1000) / LOAD_RESTARTS;
+  for (let i = 0; i < restarts; i++) {
+    const at = t0 + ((i + 0.5) * seconds * 1000) / restarts;
     await sleep(Math.max(0, at - Date.now()));
     times.push(await restartAndDrain(s.proc, s.workerPids()));
   }
-  await sleep(Math.max(0, t0 + LOAD_SECONDS * 1000 - Date.now()));
+  await sleep(Math.max(0, t0 + seconds * 1000 - Date.now()));
   const stats = await load.stop();
-  return { restartMs: median(times), reqPerSec: stats.reqPerSec };
+  return { times, ok: stats.ok, seconds: stats.seconds };
 }
 
 export async function cost(log: (m: string) => void): Promise<Cost> {
@@ -153,29 +146,58 @@ export async function cost(log: (m: string) => void): Promise<Cost> {
   } finally {
     await bare.stop();
   }
-  const measure = async (start: () => Promise<Setup>, name: string) => {
-    log(`cost: ${name}`);
-    const s = await start();
-    try {
-      const mem = await idleMemory(s);
-      const fork = await forkToReady(s);
-      const loaded = await underLoad(s);
-      return { ...mem, fork, ...loaded };
-    } finally {
-      await s.proc.stop();
+  // Both run side by side and the measurements alternate between them, so that what the
+  // machine does meanwhile (this is a shared 2-core box) falls on both alike.
+  log('cost: overseer and node:cluster, alternating');
+  const both = [await startOverseer(), await startCluster()] as const;
+  try {
+    const mem: { worker?: number; master?: number }[] = [];
+    for (const s of both) mem.push(await idleMemory(s));
+    const forks: [number[], number[]] = [[], []];
+    for (let i = 0; i < FORKS; i++) {
+      for (const [k, s] of both.entries()) {
+        forks[k]!.push(await oneForkToReady(s));
+        await sleep(300);
+      }
     }
-  };
-  const o = await measure(startOverseer, 'overseer');
-  const c = await measure(startCluster, 'node:cluster');
-  return {
-    importMs: imp.ms,
-    importMiB: imp.mib,
-    workerMiB: { overseer: o.worker, bare: bareMiB, cluster: c.worker },
-    masterMiB: { overseer: o.master, cluster: c.master },
-    forkReadyMs: { overseer: o.fork, cluster: c.fork },
-    restartMs: { overseer: o.restartMs, cluster: c.restartMs },
-    reqPerSec: { overseer: o.reqPerSec, cluster: c.reqPerSec },
-  };
+    const loaded = [
+      { times: [] as number[], ok: 0, seconds: 0 },
+      { times: [] as number[], ok: 0, seconds: 0 },
+    ];
+    for (let round = 0; round < LOAD_ROUNDS; round++) {
+      for (const [k, s] of both.entries()) {
+        const r = await underLoad(s, LOAD_SECONDS / LOAD_ROUNDS, LOAD_RESTARTS / LOAD_ROUNDS);
+        loaded[k]!.times.push(...r.times);
+        loaded[k]!.ok += r.ok;
+        loaded[k]!.seconds += r.seconds;
+      }
+    }
+    const [o, c] = [0, 1].map((k) => ({
+      ...mem[k]!,
+      fork: median(forks[k]!),
+      restartMs: median(loaded[k]!.times),
+      reqPerSec: loaded[k]!.ok / loaded[k]!.seconds,
+    })) as [Measured, Measured];
+    return {
+      importMs: imp.ms,
+      importMiB: imp.mib,
+      workerMiB: { overseer: o.worker, bare: bareMiB, cluster: c.worker },
+      masterMiB: { overseer: o.master, cluster: c.master },
+      forkReadyMs: { overseer: o.fork, cluster: c.fork },
+      restartMs: { overseer: o.restartMs, cluster: c.restartMs },
+      reqPerSec: { overseer: o.reqPerSec, cluster: c.reqPerSec },
+    };
+  } finally {
+    for (const s of both) await s.proc.stop();
+  }
+}
+
+interface Measured {
+  worker?: number;
+  master?: number;
+  fork: number;
+  restartMs: number;
+  reqPerSec: number;
 }
 
 export function costTable(c: Cost): string {
@@ -207,14 +229,14 @@ export function costTable(c: Cost): string {
       check((c.masterMiB.overseer ?? Infinity) <= (c.masterMiB.cluster ?? 0) + 3),
     ],
     [
-      'fork → ready, idle (ms, median of 10)',
+      `fork → ready, idle (ms, median of ${FORKS})`,
       num(c.forkReadyMs.overseer, 0),
       `node:cluster fork → 'listening' ${num(c.forkReadyMs.cluster, 0)}`,
       `≤ 1.1× (${times(c.forkReadyMs.overseer, c.forkReadyMs.cluster)})`,
       check(c.forkReadyMs.overseer <= 1.1 * c.forkReadyMs.cluster),
     ],
     [
-      'restart under load, W=1, until ready and the old worker exited (ms, median of 4)',
+      `restart under load, W=1, until ready and the old worker exited (ms, median of ${LOAD_RESTARTS})`,
       num(c.restartMs.overseer, 0),
       `node:cluster rolling restart ${num(c.restartMs.cluster, 0)}`,
       `≤ 1.0× (${times(c.restartMs.overseer, c.restartMs.cluster)})`,

@@ -1,6 +1,6 @@
 // overseer's public API. The names are fixed by DESIGN.md. Importing this module does no
 // work: the master's and the worker's sides are loaded by run(), the addon on first use.
-import { os } from './os/index.js';
+import { nativeAvailable } from './os/native.js';
 
 export { codes, describeCode, type ErrorCode, type WarningCode, warningCodes } from './codes.js';
 export type { Config, RestartMode } from './config.js';
@@ -25,5 +25,5 @@ export type { State } from './worker/state.js';
 
 /** True when this platform and build can run the master/worker model (it loads the addon). */
 export function isSupported(): boolean {
-  return os.supported();
+  return nativeAvailable();
 }

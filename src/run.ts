@@ -1,11 +1,10 @@
 // run(): one call for both sides. It only picks the side, like node's lib/cluster.js: in a
 // worker it loads the worker side (and nothing of the master's), in the master the master
 // side. restart() and triggerUpdate() go to whichever side this process is.
-import { type Config, resolveConfig } from './config.js';
+import type { Config } from './config.js';
 import { sanityCheck } from './contract/bin-check.js';
 import { isWorkerProcess } from './contract/env.js';
 import { codedError } from './errors.js';
-import { configureLogging } from './log.js';
 import type { UpdateOutcome } from './master/events.js';
 import { Master } from './master-handle.js';
 import type { WorkerRemote } from './worker/remote.js';
@@ -18,23 +17,27 @@ export function currentMaster(): Master | undefined {
   return master;
 }
 
+/** Each side validates the config itself (config.ts), so `import 'overseer'` loads neither. */
 export async function run(config: Config): Promise<void> {
   sanityCheck();
-  const cfg = resolveConfig(config);
-  configureLogging(cfg);
   if (isWorkerProcess()) {
     const { startWorker } = await import('./worker/main.js');
-    const started = startWorker(cfg);
+    const started = startWorker(config);
     worker = started.remote;
     return started.ready;
   }
   if (master) throw codedError(Error, 'ERR_OVERSEER_ALREADY_RUNNING', 'overseer: run() was already called');
   const m = new Master(); // before any await, so no event is missed
   master = m;
-  const { runMaster } = await import('./master/main.js');
-  await runMaster(cfg, m, () => {
-    if (master === m) master = undefined;
-  });
+  try {
+    const { runMaster } = await import('./master/main.js');
+    await runMaster(config, m, () => {
+      if (master === m) master = undefined;
+    });
+  } catch (err) {
+    if (master === m) master = undefined; // a bad config, or no way to run: nothing runs
+    throw err;
+  }
 }
 
 /** Restarts the workers: directly in the master, by the restart signal (or the control socket) from a worker. */

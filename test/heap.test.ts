@@ -16,7 +16,7 @@ test('collectGarbage() frees old-space garbage without --expose-gc, and leaves n
   assert.ok(held.length > 0);
   held = [];
   const before = process.memoryUsage().heapUsed;
-  collectGarbage();
+  await collectGarbage();
   const deadline = Date.now() + 5_000;
   while (process.memoryUsage().heapUsed > before - 8 * 2 ** 20 && Date.now() < deadline) await sleep(20);
   const freed = (before - process.memoryUsage().heapUsed) / 2 ** 20;

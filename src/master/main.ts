@@ -2,10 +2,10 @@
 // back to running the program in-process; then run the master until it is done and exit
 // with its code.
 import fs from 'node:fs';
-import type { ResolvedConfig } from '../config.js';
+import { type Config, resolveConfig } from '../config.js';
 import { codedError, errorMessage } from '../errors.js';
 import { hashFile } from '../hash.js';
-import { warn } from '../log.js';
+import { configureLogging, warn } from '../log.js';
 import { attachEngine, type Master } from '../master-handle.js';
 import { os } from '../os/index.js';
 import { nativeAvailable, nativeLoadError } from '../os/native.js';
@@ -13,11 +13,9 @@ import { type Binary, currentBinary } from './binary.js';
 import { MasterProcess } from './master.js';
 
 /** `inProcess` is called when there will be no master, so currentMaster() stops naming one. */
-export async function runMaster(
-  config: ResolvedConfig,
-  handle: Master,
-  inProcess: () => void,
-): Promise<void> {
+export async function runMaster(input: Config, handle: Master, inProcess: () => void): Promise<void> {
+  const config = resolveConfig(input);
+  configureLogging(config);
   let binary: Binary | undefined;
   let unsupported: string | undefined;
   try {

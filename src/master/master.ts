@@ -272,7 +272,7 @@ export class MasterProcess implements MasterEngine {
     clearTimeout(this.#compactTimer);
     this.#compactTimer = setTimeout(() => {
       if (this.#supervisor.restarting) return this.#compactSoon();
-      collectGarbage();
+      void collectGarbage();
     }, COMPACT_DELAY_MS);
     this.#compactTimer.unref();
   }

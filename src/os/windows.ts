@@ -8,7 +8,7 @@ import type { WorkerEnv } from '../contract/env.js';
 import type { Listener } from '../contract/listener.js';
 import { TAG } from '../contract/messages.js';
 import { codedError, errorCode } from '../errors.js';
-import { native, nativeAvailable } from './native.js';
+import { nativeAvailable } from './native.js';
 import type { Os } from './types.js';
 
 const LISTENERS_TIMEOUT_MS = 30_000;
@@ -81,7 +81,7 @@ function cleanupAfterUpgrade(binPath: string): void {
 const PIPE_DIR = '\\\\.\\pipe\\';
 
 export const windows: Os = {
-  supported: () => nativeAvailable() && typeof native().pipeListen === 'function',
+  supported: nativeAvailable, // a Windows build of the addon always has its named pipes
   openSockets: async (addrs, opts) => (await import('./windows-sockets.js')).openSockets(addrs, opts),
   receiveListeners,
   guardOrphan: () => {}, // no PDEATHSIG: the IPC channel's disconnect is the guard

@@ -1,11 +1,11 @@
 // The worker side: receive the listeners the master passed, build State, run the program,
 // report readiness, and drain on shutdown. Workers never poll: a dead master is noticed
 // through the IPC channel's disconnect, and through PDEATHSIG where the kernel has it.
-import type { ResolvedConfig } from '../config.js';
+import { type Config, type ResolvedConfig, resolveConfig } from '../config.js';
 import { takeWorkerEnvironment, type WorkerEnv } from '../contract/env.js';
 import { isMasterMessage, TAG, type WorkerMessage } from '../contract/messages.js';
 import { errorMessage } from '../errors.js';
-import { debug } from '../log.js';
+import { configureLogging, debug } from '../log.js';
 import { os } from '../os/index.js';
 import { WorkerRemote } from './remote.js';
 import { makeState } from './state.js';
@@ -17,7 +17,10 @@ export interface StartedWorker {
   ready: Promise<void>;
 }
 
-export function startWorker(config: ResolvedConfig): StartedWorker {
+/** Throws a coded TypeError for a bad config, before anything starts. */
+export function startWorker(input: Config): StartedWorker {
+  const config = resolveConfig(input);
+  configureLogging(config);
   const env = takeWorkerEnvironment();
   return { remote: new WorkerRemote(env, config.restartSignal), ready: runWorker(config, env) };
 }

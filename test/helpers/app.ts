@@ -18,11 +18,18 @@ export class AppProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private waiters: Array<() => void> = [];
 
-  constructor(options: AppOptions, opts: { env?: NodeJS.ProcessEnv; script?: string; args?: string[] } = {}) {
-    this.child = spawn(process.execPath, [opts.script ?? APP, ...(opts.args ?? [])], {
-      env: { ...process.env, ...opts.env, APP: JSON.stringify(options) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  constructor(
+    options: AppOptions,
+    opts: { env?: NodeJS.ProcessEnv; script?: string; args?: string[]; nodeArgs?: string[] } = {},
+  ) {
+    this.child = spawn(
+      process.execPath,
+      [...(opts.nodeArgs ?? []), opts.script ?? APP, ...(opts.args ?? [])],
+      {
+        env: { ...process.env, ...opts.env, APP: JSON.stringify(options) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
       try {
         const parsed = JSON.parse(line) as AppEvent;

@@ -1,0 +1,80 @@
+// Each process loads only its own rooms: a worker loads the worker side and the contract,
+// never the master, the control socket, the fetchers or tar; a master without a fetcher
+// loads no fetch pipeline; `import 'overseer'` loads neither side.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { AppProcess } from './helpers/app.js';
+
+const recorder = fileURLToPath(new URL('../../test/support/record-modules.mjs', import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-modules-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface Loaded {
+  role: string;
+  esm: string[];
+  cjs: string[];
+  builtins: string[];
+}
+
+/** overseer's own modules, as paths below dist/src ('master/master.js'). */
+function own(l: Loaded): string[] {
+  return [...l.esm, ...l.cjs]
+    .map((u) => (u.startsWith('file:') ? fileURLToPath(u) : u))
+    .map((p) => /[\\/]dist[\\/]src[\\/](.*)$/.exec(p)?.[1]?.replaceAll('\\', '/'))
+    .filter((p): p is string => p !== undefined);
+}
+
+const rooms = (l: Loaded, ...names: string[]): string[] =>
+  own(l).filter((p) => names.some((n) => p.startsWith(`${n}/`)));
+const tar = (l: Loaded): string[] => l.cjs.concat(l.esm).filter((p) => /node_modules[\\/]tar[\\/]/.test(p));
+
+test('a worker loads no master, control-socket, fetcher or upgrade module, and no tar', async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'run-'));
+  const a = new AppProcess(
+    { overseer: { address: '127.0.0.1:0' } },
+    { nodeArgs: [`--import=${recorder}`], env: { RECORD_MODULES_DIR: dir } },
+  );
+  await a.nth('ready', 1);
+  await a.stop();
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const loaded = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Loaded);
+  const worker = loaded.find((l) => l.role === 'worker');
+  const master = loaded.find((l) => l.role === 'master');
+  assert.ok(worker && master, `records: ${files.join(', ')}`);
+  assert.deepEqual(rooms(worker, 'master', 'control', 'fetcher', 'upgrade', 'cli', 'cluster'), []);
+  assert.deepEqual(tar(worker), []);
+  assert.ok(own(worker).includes('worker/main.js'), 'the record is of a real worker');
+  // Node builtins the worker side has no use for (an app may still load them itself).
+  // (Not v8: the recorder's own loader hooks load it.)
+  for (const m of ['crypto', 'tls', 'https', 'zlib', 'readline', 'assert', 'vm']) {
+    assert.ok(!worker.builtins.includes(m), `a worker loaded node:${m}`);
+  }
+  // A master without a fetcher loads no fetch pipeline, and no worker side.
+  assert.deepEqual(rooms(master, 'fetcher', 'upgrade', 'worker'), []);
+  assert.deepEqual(tar(master), []);
+  assert.ok(!master.builtins.includes('zlib'));
+  assert.ok(own(master).includes('master/supervisor.js'));
+});
+
+test("`import 'overseer'` loads neither side, and not the addon", () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'import-'));
+  const entry = path.join(dir, 'entry.mjs');
+  const index = new URL('../src/index.js', import.meta.url).href;
+  fs.writeFileSync(entry, `await import(${JSON.stringify(index)});`);
+  execFileSync(process.execPath, [`--import=${recorder}`, entry], {
+    env: { ...process.env, RECORD_MODULES_DIR: dir },
+  });
+  const [file] = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const loaded = JSON.parse(fs.readFileSync(path.join(dir, file!), 'utf8')) as Loaded;
+  assert.deepEqual(
+    rooms(loaded, 'master', 'worker', 'control', 'fetcher', 'upgrade', 'os/posix-sockets.js'),
+    [],
+  );
+  assert.ok(!loaded.cjs.some((p) => p.endsWith('.node')), 'the addon is loaded on first use only');
+  assert.ok(!loaded.builtins.includes('child_process') && !loaded.builtins.includes('http'));
+});

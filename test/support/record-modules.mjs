@@ -1,0 +1,25 @@
+// Preloaded with --import in the module-boundary test: records every module this process
+// loads (ESM through a loader hook, CommonJS through require's cache, builtins through
+// process.moduleLoadList) into $RECORD_MODULES_DIR/<role>-<pid>.json when it exits.
+import fs from 'node:fs';
+import { createRequire, register } from 'node:module';
+import path from 'node:path';
+
+const dir = process.env.RECORD_MODULES_DIR;
+if (dir) {
+  const role = process.env.OVERSEER_IS_WORKER === '1' ? 'worker' : 'master';
+  const esmLog = path.join(dir, `${role}-${process.pid}.esm`);
+  register(new URL('./record-modules-hooks.mjs', import.meta.url), { data: { log: esmLog } });
+  const require = createRequire(import.meta.url);
+  process.on('exit', () => {
+    const esm = fs.existsSync(esmLog) ? fs.readFileSync(esmLog, 'utf8').split('\n').filter(Boolean) : [];
+    const cjs = Object.keys(require.cache);
+    const builtins = process.moduleLoadList
+      .filter((m) => m.startsWith('NativeModule '))
+      .map((m) => m.slice(13));
+    fs.writeFileSync(
+      path.join(dir, `${role}-${process.pid}.json`),
+      JSON.stringify({ role, esm, cjs, builtins }),
+    );
+  });
+}

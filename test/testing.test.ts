@@ -1,0 +1,54 @@
+// overseer/testing, used as a program's own tests would use it: a real State, a real drain.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { test } from 'node:test';
+import { createTestState } from 'overseer/testing';
+
+function get(
+  port: number,
+  agent: http.Agent,
+  path = '/',
+): Promise<{ body: string; connection: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ body, connection: res.headers.connection }));
+      })
+      .on('error', reject);
+  });
+}
+
+test('a program tested with a real State: it serves, and on shutdown drains an in-flight request', async () => {
+  const t = await createTestState();
+  const server = http.createServer((req, res) => {
+    if (req.url === '/slow') setTimeout(() => res.end('slow done'), 200);
+    else res.end(`hello from ${t.state.workerId}`);
+  });
+  const closed = new Promise((r) => server.once('close', r));
+  await t.state.serve(server);
+  assert.match(t.state.address, /^127\.0\.0\.1:\d+$/);
+  assert.notEqual(t.state.address, '127.0.0.1:0', 'the real port, as a worker sees it');
+  const port = Number(t.state.address.split(':')[1]);
+  const agent = new http.Agent({ keepAlive: true });
+  assert.equal((await get(port, agent)).body, 'hello from 1');
+  const slow = get(port, agent, '/slow');
+  await new Promise((r) => setTimeout(r, 50));
+  t.shutdown();
+  assert.equal(t.state.gracefulShutdown.aborted, true);
+  const r = await slow;
+  assert.equal(r.body, 'slow done');
+  assert.equal(r.connection, 'close', 'the drain answers in-flight requests with Connection: close');
+  await closed;
+  agent.destroy();
+  t.close();
+});
+
+test('several addresses, each a listener of its own', async () => {
+  const t = await createTestState({ addresses: ['127.0.0.1:0', '127.0.0.1:0'], workerId: 7 });
+  assert.equal(t.state.listeners.length, 2);
+  assert.notEqual(t.state.addresses[0], t.state.addresses[1]);
+  assert.equal(t.state.workerId, 7);
+  t.close();
+});
