@@ -150,7 +150,7 @@ function restartTable(peers: Peer[], results: Array<UnderLoad | Error>): string 
 }
 
 function soakTable(s: Soak | Error): string {
-  const title = `## The long-lived master: ${SOAK_RESTARTS} restarts under light keep-alive load (4 connections)`;
+  const title = `## Table 5: the long-lived master, ${SOAK_RESTARTS} restarts under light keep-alive load (4 connections)`;
   if (s instanceof Error) return `${title}\n\nerror: ${errorText(s)}\n`;
   const first = s.points[0]?.rss;
   const rows = s.points.map((p) => [
@@ -205,6 +205,8 @@ async function main(): Promise<void> {
   log('control socket: GET /overseer/status');
   const status = await settle(() => statusOverSocket());
 
+  const costs = await settle(() => cost(log));
+
   const checkpoints = [100, 500, 1000].filter((n) => n < SOAK_RESTARTS).concat(SOAK_RESTARTS);
   let soaked: Soak | Error | undefined;
   if (SOAK_RESTARTS > 0) {
@@ -242,8 +244,12 @@ async function main(): Promise<void> {
           ],
         ),
     '',
+    '## Table 4: what overseer costs, beside bare node and node:cluster (one worker, idle unless said)',
+    '',
+    costs instanceof Error ? `error: ${errorText(costs)}` : costTable(costs),
+    '',
     ...(soaked === undefined ? [] : [soakTable(soaked), '']),
-    '## Table 4: machine and parameters',
+    '## Table 6: machine and parameters',
     '',
     markdownTable(
       ['', ''],
