@@ -35,7 +35,8 @@
             "native/posix_scm_rights.cc",
             "native/posix_peercred.cc",
             "native/posix_pdeathsig.cc",
-            "native/posix_datagram.cc"
+            "native/posix_datagram.cc",
+            "native/posix_reuseport.cc"
           ]
         }],
         ["OS=='win'", {

@@ -17,6 +17,7 @@ void InitScmRights(Napi::Env env, Napi::Object exports);   // sendFds, recvFds
 void InitPeercred(Napi::Env env, Napi::Object exports);    // peerCredentials
 void InitPdeathsig(Napi::Env env, Napi::Object exports);   // setParentDeathSignal
 void InitDatagram(Napi::Env env, Napi::Object exports);    // sendDatagram
+void InitReuseport(Napi::Env env, Napi::Object exports);   // steerReuseportBySource
 #endif
 
 }  // namespace overseer

@@ -19,6 +19,8 @@ const ERRORS = {
   ERR_OVERSEER_BAD_LISTENER: 'a worker inherited an fd that is not a listening socket',
   ERR_OVERSEER_NO_LISTENER: 'state.serve() has no listener to use, or a worker did not get its listeners',
   ERR_OVERSEER_LISTENER_IN_USE: 'state.serve() was given a listener that another server already serves',
+  ERR_OVERSEER_SERVE_ARGUMENT:
+    'state.serve() takes a net.Server, a request handler or an app with callback()',
   // the control socket
   ERR_OVERSEER_IPC_UNSUPPORTED: 'this build of the addon has no control socket for this platform',
   ERR_OVERSEER_IPC_UNREACHABLE: "a worker's triggerUpdate() could not reach the control socket",
@@ -65,6 +67,9 @@ const WARNINGS = {
   OVERSEER_DISABLED: 'overseer cannot run the master/worker model here and runs the program in-process',
   OVERSEER_WORKER_FAILED: 'a worker failed to start outside a restart; it is retried with backoff',
   OVERSEER_WORKER_CRASHED: 'a worker died; it is replaced with backoff (or the master exits, with noRestart)',
+  OVERSEER_WORKER_KILLED: 'a draining worker had not exited at terminateTimeout and was SIGKILLed',
+  OVERSEER_DRAIN_TIMEOUT:
+    'a draining worker closed what was still open at terminateTimeout (the warning names it)',
   OVERSEER_RESTART_FAILED: 'a restart failed; the running workers keep serving',
   OVERSEER_RESTART_UNREACHABLE: "a worker's restart() could not reach the master",
   OVERSEER_UPGRADE_FAILED: 'an upgrade failed; the running version keeps serving',

@@ -71,6 +71,17 @@ export interface Config {
    * the upgrade back, as if it had never become ready. Default 5000; 0 turns it off.
    */
   upgradeHealthWindow?: number;
+  /**
+   * ms a draining worker leaves its upgraded connections (WebSockets) and event streams (SSE)
+   * to the program, which hears gracefulShutdown, before it ends them. Default 5000.
+   */
+  upgradeGrace?: number;
+  /**
+   * 'ip': with reusePort on Linux, each client address always lands on the same worker slot
+   * (a BPF program on the sockets; the master stays out of the path), as socket.io's polling
+   * transport needs.
+   */
+  sticky?: 'ip';
 }
 
 export interface ResolvedConfig {
@@ -97,6 +108,8 @@ export interface ResolvedConfig {
   keepReleases: number;
   ipcSecurityDescriptor: string | undefined;
   upgradeHealthWindow: number;
+  upgradeGrace: number;
+  sticky: 'ip' | undefined;
 }
 
 const KNOWN = [
@@ -124,6 +137,8 @@ const KNOWN = [
   'keepReleases',
   'ipcSecurityDescriptor',
   'upgradeHealthWindow',
+  'upgradeGrace',
+  'sticky',
 ];
 
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
@@ -182,6 +197,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     keepReleases: integer(c, 'keepReleases', 3, 2, 1000),
     ipcSecurityDescriptor: stringOption(c, 'ipcSecurityDescriptor', configError),
     upgradeHealthWindow: duration(c, 'upgradeHealthWindow', 5_000, 0),
+    upgradeGrace: duration(c, 'upgradeGrace', 5_000, 0),
+    sticky: sticky(c.sticky, reusePort),
   };
 }
 
@@ -227,6 +244,13 @@ function restartSignal(v: unknown): NodeJS.Signals {
     throw configError('restartSignal', `cannot be ${v}, which shuts the master down`);
   }
   return v as NodeJS.Signals;
+}
+
+function sticky(v: unknown, reusePort: boolean): 'ip' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'ip') throw configError('sticky', `must be 'ip', got ${String(v)}`);
+  if (!reusePort) throw configError('sticky', 'needs reusePort: true (one socket per worker slot)');
+  return v;
 }
 
 function restartMode(v: unknown): RestartMode {

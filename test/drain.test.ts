@@ -5,7 +5,13 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Listener } from '../src/contract/listener.js';
+import { Drains } from '../src/worker/drains.js';
 import { makeServe } from '../src/worker/serve.js';
+
+/** serve() as a worker has it, with the drain's bounds. */
+function serving(listeners: Listener[], signal: AbortSignal, terminateTimeout: number, upgradeGrace = 5_000) {
+  return makeServe(listeners, new Drains({ signal, terminateTimeout, upgradeGrace }));
+}
 
 async function served(terminateTimeout = 5_000) {
   const controller = new AbortController();
@@ -14,7 +20,7 @@ async function served(terminateTimeout = 5_000) {
     const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? 0);
     setTimeout(() => res.end('ok'), ms);
   });
-  await makeServe([listener], controller.signal, terminateTimeout)(server);
+  await serving([listener], controller.signal, terminateTimeout)(server);
   const port = (server.address() as net.AddressInfo).port;
   const closed = new Promise<number>((resolve) => {
     const t0 = Date.now();
@@ -107,13 +113,135 @@ test('what is left at terminateTimeout is force-closed', async () => {
 test('serve() refuses a second server on the same listener and reports a missing one', async () => {
   const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
   const controller = new AbortController();
-  const serve = makeServe([listener], controller.signal, 1_000);
+  const serve = serving([listener], controller.signal, 1_000);
   const a = http.createServer();
   await serve(a);
   await assert.rejects(serve(http.createServer()), { code: 'ERR_OVERSEER_LISTENER_IN_USE' });
-  await assert.rejects(makeServe([], controller.signal, 1_000)(http.createServer()), {
+  await assert.rejects(serving([], controller.signal, 1_000)(http.createServer()), {
     code: 'ERR_OVERSEER_NO_LISTENER',
   });
   controller.abort();
   await new Promise((r) => a.once('close', r));
+});
+
+/** A server with an 'upgrade' handler that keeps the socket, as ws does. */
+async function upgrading(upgradeGrace: number) {
+  const controller = new AbortController();
+  const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
+  const server = http.createServer((_req, res) => res.end('ok'));
+  server.on('upgrade', (_req, socket: net.Socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n');
+  });
+  await serving([listener], controller.signal, 5_000, upgradeGrace)(server);
+  return { port: (server.address() as net.AddressInfo).port, controller, server };
+}
+
+test('an upgraded connection (a WebSocket) is the program’s until upgradeGrace, then it is ended', async () => {
+  const { port, controller } = await upgrading(600);
+  const socket = await connect(port);
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n');
+  await new Promise((r) => socket.once('data', r));
+  const t0 = Date.now();
+  controller.abort();
+  const ended = await new Promise<number>((resolve) => socket.once('end', () => resolve(Date.now() - t0)));
+  // Not destroyed as a silent connection on the drain's first ticks: ended (FIN) at the grace.
+  assert.ok(ended >= 550 && ended < 1_500, `ended after ${ended} ms`);
+  socket.destroy();
+});
+
+test('an event stream the program does not end is ended cleanly at upgradeGrace', async () => {
+  const controller = new AbortController();
+  const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: hi\n\n');
+  });
+  await serving([listener], controller.signal, 5_000, 300)(server);
+  const port = (server.address() as net.AddressInfo).port;
+  const closed = new Promise((r) => server.once('close', r));
+  const outcome = await new Promise<{ how: string; ms: number; text: string }>((resolve) => {
+    http.get({ host: '127.0.0.1', port, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => {
+        text += d;
+        if (!controller.signal.aborted) {
+          const t0 = Date.now();
+          controller.abort();
+          res.on('end', () => resolve({ how: 'end', ms: Date.now() - t0, text }));
+          res.on('aborted', () => resolve({ how: 'aborted', ms: Date.now() - t0, text }));
+        }
+      });
+    });
+  });
+  assert.equal(outcome.how, 'end');
+  assert.equal(outcome.text, 'data: hi\n\n');
+  assert.ok(outcome.ms >= 250 && outcome.ms < 1_500, `ended after ${outcome.ms} ms`);
+  await closed;
+});
+
+test("the program's own server.close() during the drain is gentle: an idle keep-alive connection still gets its request answered", async () => {
+  const { server, port, controller, closed } = await served();
+  const socket = await connect(port);
+  await exchange(socket);
+  controller.abort();
+  server.close(); // as fastify.close() does, on gracefulShutdown
+  await sleep(30);
+  const head = await exchange(socket);
+  assert.match(head, /^HTTP\/1\.1 200/);
+  assert.match(head, /connection: close/i);
+  await closed;
+});
+
+test('at terminateTimeout the drain warns, naming what was still open', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(w);
+  };
+  process.on('warning', onWarning);
+  try {
+    const { port, controller, closed } = await served(500);
+    const socket = await connect(port);
+    socket.on('error', () => {});
+    socket.write('GET /?ms=10000 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await sleep(50);
+    controller.abort();
+    await closed;
+    await sleep(10);
+  } finally {
+    process.off('warning', onWarning);
+  }
+  const w = warnings.find((x) => (x as Error & { code?: string }).code === 'OVERSEER_DRAIN_TIMEOUT');
+  assert.ok(w, `warnings: ${warnings.map((x) => x.message).join(' | ')}`);
+  assert.match(w.message, /terminateTimeout \(500 ms\) reached with 1 request\(s\) in flight still open/);
+});
+
+test('serve() takes a request handler or an app with callback(), and refuses anything else', async () => {
+  const controller = new AbortController();
+  const listeners: Listener[] = [
+    { host: '127.0.0.1', port: 0, address: 'a' },
+    { host: '127.0.0.2', port: 0, address: 'b' },
+  ];
+  const serve = serving(listeners, controller.signal, 1_000);
+  const fromHandler = await serve((_req, res) => res.end('handler'));
+  const fromApp = await serve(
+    { callback: () => (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('app') },
+    listeners[1],
+  );
+  for (const [server, body] of [
+    [fromHandler, 'handler'],
+    [fromApp, 'app'],
+  ] as const) {
+    const { port, address } = server.address() as net.AddressInfo;
+    const got = await fetch(`http://${address}:${port}/`).then((r) => r.text());
+    assert.equal(got, body);
+  }
+  for (const bad of [42, null, {}, 'app']) {
+    await assert.rejects(serve(bad as never), (err: Error & { code?: string }) => {
+      assert.ok(err instanceof TypeError);
+      assert.equal(err.code, 'ERR_OVERSEER_SERVE_ARGUMENT');
+      return true;
+    });
+  }
+  controller.abort();
+  await Promise.all([fromHandler, fromApp].map((s) => new Promise((r) => s.once('close', r))));
 });

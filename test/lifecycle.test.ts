@@ -114,6 +114,9 @@ test('a worker that ignores shutdown is SIGKILLed at terminateTimeout', async ()
   const took = Date.now() - t0;
   assert.equal(exit.signal, 'SIGKILL');
   assert.ok(took >= 900 && took < 4_000, `killed after ${took} ms`);
+  // The master says so: a worker killed at terminateTimeout is never silent.
+  await a.until(() => a.stderr.some((l) => l.includes('OVERSEER_WORKER_KILLED')), 5_000, 'the kill warning');
+  assert.ok(a.stderr.some((l) => /worker 1 \(pid \d+\) had not exited 1000 ms \(terminateTimeout\)/.test(l)));
 });
 
 test('a crash loop backs off and does not spin', async () => {

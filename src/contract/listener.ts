@@ -6,4 +6,10 @@ import type net from 'node:net';
  * `handle` on Windows), so `server.listen(listener)` works; `address` is the address it is
  * bound to (with the real port for ':0').
  */
-export type Listener = net.ListenOptions & { readonly address: string };
+export type Listener = net.ListenOptions & {
+  /** POSIX: the inherited listening fd. */
+  fd?: number;
+  /** Windows: the bound handle received over the IPC channel. */
+  handle?: unknown;
+  address: string;
+};

@@ -9,12 +9,15 @@ export interface DropCounter {
   countDroppedEvents(n: number): void;
 }
 
+/** The most bytes a reader's events may gather within one tick before they are dropped. */
+const MAX_BATCH_BYTES = 64 * 1024;
+
 /**
- * Memory per reader is bounded by its socket's own buffer: once a write does not fit
- * (write() says false), events are dropped and counted until the socket drains, and then a
- * `dropped` line tells the reader how many it missed. Counting bytes is not enough: a slow
- * reader of many small events holds a write request per event, which costs more than the
- * event itself.
+ * Memory per reader is bounded by its socket's own buffer: the events of one tick go out as
+ * one write, and once a write does not fit (write() says false) events are dropped and
+ * counted until the socket drains; then a `dropped` line tells the reader how many it missed.
+ * One write per tick, not per event: a slow reader of many small events would otherwise hold
+ * a write request per event, which costs more than the event itself.
  */
 export function streamEvents(
   events: EventEmitter<MasterEvents>,
@@ -26,35 +29,45 @@ export function streamEvents(
   res.flushHeaders();
   let dropped = 0;
   let full = false;
-  const send = (line: object): void => {
-    if (!res.write(`${JSON.stringify(line)}\n`)) {
+  let batch = '';
+  let flushing: NodeJS.Immediate | undefined;
+  const flush = (): void => {
+    flushing = undefined;
+    if (res.destroyed) return;
+    let text = batch;
+    batch = '';
+    if (dropped > 0) {
+      text += `${JSON.stringify({ event: 'dropped', count: dropped, time: new Date().toISOString() })}\n`;
+      dropped = 0;
+    }
+    if (text !== '' && !res.write(text)) {
       full = true;
       res.once('drain', onDrain);
     }
   };
-  const onDrain = (): void => {
-    full = false;
-    if (dropped === 0) return;
-    const count = dropped;
-    dropped = 0;
-    send({ event: 'dropped', count, time: new Date().toISOString() });
-  };
-  const write = (line: object): void => {
-    if (full) {
+  const queue = (line: object): void => {
+    const text = `${JSON.stringify(line)}\n`;
+    if (full || batch.length + text.length > MAX_BATCH_BYTES) {
       dropped++;
       drops.countDroppedEvents(1);
       return;
     }
-    send(line);
+    batch += text;
+    flushing ??= setImmediate(flush);
+  };
+  const onDrain = (): void => {
+    full = false;
+    if (dropped > 0) flushing ??= setImmediate(flush); // tell the reader what it missed
   };
   const listeners = LIFECYCLE_EVENTS.map((event) => {
-    const listener = (payload: object): void => write(eventLine(event, payload));
+    const listener = (payload: object): void => queue(eventLine(event, payload));
     events.on(event, listener as never);
     return [event, listener] as const;
   });
   const stop = (): void => {
     for (const [event, listener] of listeners) events.off(event, listener as never);
     res.off('drain', onDrain);
+    if (flushing) clearImmediate(flushing);
   };
   req.socket.setTimeout(0);
   res.on('close', stop);

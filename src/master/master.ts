@@ -97,6 +97,7 @@ export class MasterProcess implements MasterEngine {
       sets: reusePort ? workers : 1,
       reusePort,
       backlog,
+      sticky: this.#config.sticky === 'ip',
     });
     this.events.emit('listening', { addresses: this.#sockets.addresses });
     this.#installSignals();

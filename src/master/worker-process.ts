@@ -3,7 +3,7 @@
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { isWorkerMessage, type MasterMessage, TAG } from '../contract/messages.js';
 import { codedError } from '../errors.js';
-import { debug } from '../log.js';
+import { debug, warn } from '../log.js';
 import type { ListenerPassing } from '../os/index.js';
 import type { WorkerExit, WorkerHandle, WorkerPhase } from './worker-handle.js';
 
@@ -136,7 +136,10 @@ export class WorkerProcess implements WorkerHandle {
     if (this.child.connected)
       this.child.send(message, (err) => err && debug('shutdown message: %s', err.message));
     this.killTimer = setTimeout(() => {
-      debug('worker %d did not exit within %d ms: SIGKILL', this.id, terminateTimeout);
+      warn(
+        `worker ${this.id} (pid ${this.child.pid}) had not exited ${terminateTimeout} ms (terminateTimeout) after it was asked to drain; killed`,
+        'OVERSEER_WORKER_KILLED',
+      );
       this.kill('SIGKILL');
     }, terminateTimeout);
     return this.exited;

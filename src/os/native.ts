@@ -3,8 +3,8 @@
 // platform, no compiler), every function that needs it throws ERR_OVERSEER_NATIVE_UNAVAILABLE
 // with the load error as `cause`.
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { debug } from '../log.js';
+import { packageRoot } from '../package-root.js';
 
 /** What describeFd() reports about a file descriptor. */
 export interface FdDescription {
@@ -92,6 +92,11 @@ export interface NativeBinding {
   peerCredentials(fd: number): PeerCredentials;
   /** Linux PR_SET_PDEATHSIG; ENOTSUP elsewhere. */
   setParentDeathSignal(signal: number): void;
+  /**
+   * Linux: attaches a classic BPF program to `fd`'s SO_REUSEPORT group that picks a socket by
+   * a hash of the client's address modulo `groupSize`. ENOTSUP elsewhere.
+   */
+  steerReuseportBySource(fd: number, groupSize: number): void;
   /** One datagram to an AF_UNIX SOCK_DGRAM path; '@name' is the abstract namespace. */
   sendDatagram(path: string, data: Buffer): void;
   /** The platform this addon was compiled for, as process.platform names it. */
@@ -137,8 +142,6 @@ export interface NativeUnavailableError extends Error {
   code: 'ERR_OVERSEER_NATIVE_UNAVAILABLE';
 }
 
-const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
-
 let loaded = false;
 let binding: NativeBinding | undefined;
 let loadError: unknown;
@@ -153,7 +156,7 @@ function load(): NativeBinding | undefined {
   try {
     const require = createRequire(import.meta.url);
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    binding = nodeGypBuild(packageRoot);
+    binding = nodeGypBuild(packageRoot());
   } catch (err) {
     loadError = err;
     debug('native addon unavailable: %s', err instanceof Error ? err.message : String(err));

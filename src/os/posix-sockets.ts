@@ -59,6 +59,12 @@ export async function openSockets(
         if (s === 0) bound.push(formatAddress(addr, n.describeFd(fd).port));
       }
     }
+    if (opts.sticky) {
+      // One program serves the whole group; the group's order is the sets' bind order.
+      for (const [i, addr] of addrs.entries()) {
+        if (addr.kind === 'tcp') n.steerReuseportBySource(sets[0]![i]!, opts.sets);
+      }
+    }
   } catch (err) {
     close();
     throw err;

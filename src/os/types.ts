@@ -12,6 +12,8 @@ export interface SocketOptions {
   sets: number;
   reusePort: boolean;
   backlog: number;
+  /** Steer each client address to the same set (slot) of a reusePort group. */
+  sticky?: boolean;
 }
 
 /** How one worker gets its listeners: spawn's stdio entries, and what to do once it runs. */

@@ -6,6 +6,7 @@ import { parseAddress } from '../address.js';
 import { codedError } from '../errors.js';
 import { os } from '../os/index.js';
 import { nativeAvailable, nativeLoadError } from '../os/native.js';
+import { Drains } from '../worker/drains.js';
 import { makeState, type State } from '../worker/state.js';
 
 export interface TestStateOptions {
@@ -13,6 +14,8 @@ export interface TestStateOptions {
   addresses?: string[];
   /** The drain's bound, in ms. Default 30000, as in run(). */
   terminateTimeout?: number;
+  /** ms the program gets to close WebSockets and event streams itself. Default 5000, as in run(). */
+  upgradeGrace?: number;
   /** state.workerId. Default 1. */
   workerId?: number;
   /** state.id. Default 'test'. */
@@ -41,6 +44,11 @@ export async function createTestState(options: TestStateOptions = {}): Promise<T
   const addresses = texts.map((a, i) => parseAddress(a, `addresses[${i}]`));
   const sockets = await os.openSockets(addresses, { sets: 1, reusePort: false, backlog: 511 });
   const controller = new AbortController();
+  const drains = new Drains({
+    signal: controller.signal,
+    terminateTimeout: options.terminateTimeout ?? 30_000,
+    upgradeGrace: options.upgradeGrace ?? 5_000,
+  });
   const state = makeState({
     enabled: true,
     id: options.id ?? 'test',
@@ -49,7 +57,7 @@ export async function createTestState(options: TestStateOptions = {}): Promise<T
     gracefulShutdown: controller.signal,
     binPath: process.argv[1] ?? '',
     ipcPath: '',
-    terminateTimeout: options.terminateTimeout ?? 30_000,
+    drains,
   });
   const shutdown = (reason = 'test'): void => {
     if (!controller.signal.aborted) controller.abort(new Error(`overseer/testing: shutdown (${reason})`));

@@ -6,6 +6,8 @@ import type { ListenAddress } from '../address.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Listener } from '../contract/listener.js';
 import { os } from '../os/index.js';
+import { Drains } from './drains.js';
+import { drainWhatListensOn } from './listen-hook.js';
 import { makeState } from './state.js';
 
 export async function runInProcess(config: ResolvedConfig, id: string, binPath: string): Promise<void> {
@@ -14,6 +16,12 @@ export async function runInProcess(config: ResolvedConfig, id: string, binPath: 
     process.once(sig, () => controller.abort(new Error(`overseer: ${sig}`)));
   }
   const listeners = config.addresses.map(toListenOptions);
+  const drains = new Drains({
+    signal: controller.signal,
+    terminateTimeout: config.terminateTimeout,
+    upgradeGrace: config.upgradeGrace,
+  });
+  drainWhatListensOn(listeners, drains);
   const state = makeState({
     enabled: false,
     id,
@@ -22,16 +30,16 @@ export async function runInProcess(config: ResolvedConfig, id: string, binPath: 
     gracefulShutdown: controller.signal,
     binPath,
     ipcPath: '',
-    terminateTimeout: config.terminateTimeout,
+    drains,
   });
   await config.program(state);
 }
 
 function toListenOptions(addr: ListenAddress): Listener {
-  if (addr.kind === 'unix') return Object.freeze({ path: addr.path, address: addr.text });
-  return Object.freeze({
+  if (addr.kind === 'unix') return { path: addr.path, address: addr.text };
+  return {
     ...(addr.host === '' ? {} : { host: addr.host }),
     port: addr.port,
     address: addr.text,
-  });
+  };
 }

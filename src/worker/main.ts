@@ -7,6 +7,8 @@ import { isMasterMessage, TAG, type WorkerMessage } from '../contract/messages.j
 import { errorMessage } from '../errors.js';
 import { configureLogging, debug } from '../log.js';
 import { os } from '../os/index.js';
+import { Drains } from './drains.js';
+import { drainWhatListensOn } from './listen-hook.js';
 import { WorkerRemote } from './remote.js';
 import { makeState } from './state.js';
 
@@ -43,6 +45,12 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> 
 
   try {
     const listeners = await os.receiveListeners(env);
+    const drains = new Drains({
+      signal: controller.signal,
+      terminateTimeout: config.terminateTimeout,
+      upgradeGrace: config.upgradeGrace,
+    });
+    drainWhatListensOn(listeners, drains);
     const state = makeState({
       enabled: true,
       id: env.binId,
@@ -51,7 +59,7 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> 
       gracefulShutdown: controller.signal,
       binPath: env.binPath,
       ipcPath: env.ipcPath,
-      terminateTimeout: config.terminateTimeout,
+      drains,
     });
     await config.program(state);
   } catch (err) {

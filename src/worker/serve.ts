@@ -1,43 +1,68 @@
-// state.serve(): listen on an inherited listener and drain on graceful shutdown.
+// state.serve(): listen on an inherited listener and drain on graceful shutdown. It takes a
+// server, a request handler (an Express app) or an app with callback() (Koa), and resolves
+// with the server once it listens.
+import http from 'node:http';
 import type net from 'node:net';
 import type { Listener } from '../contract/listener.js';
 import { codedError } from '../errors.js';
-import { installDrain } from './drain.js';
+import type { Drains } from './drains.js';
+import { sameListener } from './listen-hook.js';
 
-export function makeServe(
-  listeners: readonly Listener[],
-  signal: AbortSignal,
-  terminateTimeout: number,
-): (server: net.Server, listener?: Listener) => Promise<void> {
-  const used = new Set<Listener>();
-  return (server, listener = listeners[0]) => {
+/** What state.serve() accepts: a server, a request handler, or an app with callback(). */
+export type Servable = net.Server | http.RequestListener | { callback(): http.RequestListener };
+
+export type Serve = (target: Servable, listener?: Listener) => Promise<net.Server>;
+
+export function makeServe(listeners: readonly Listener[], drains: Drains): Serve {
+  const used: Listener[] = [];
+  return async (target, listener = listeners[0]) => {
+    const server = asServer(target);
     if (listener === undefined) {
-      return Promise.reject(
-        codedError(Error, 'ERR_OVERSEER_NO_LISTENER', 'state.serve(): no address is configured'),
-      );
+      throw codedError(Error, 'ERR_OVERSEER_NO_LISTENER', 'state.serve(): no address is configured');
     }
     // Two servers on one inherited fd would close it under each other.
-    if (used.has(listener)) {
-      return Promise.reject(
-        codedError(
-          Error,
-          'ERR_OVERSEER_LISTENER_IN_USE',
-          `state.serve(): ${listener.address} is already served`,
-        ),
+    if (used.some((u) => sameListener(u, listener))) {
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_LISTENER_IN_USE',
+        `state.serve(): ${listener.address} is already served`,
       );
     }
-    used.add(listener);
-    installDrain(server, signal, terminateTimeout).catch(() => {});
-    return new Promise<void>((resolve, reject) => {
+    used.push(listener);
+    drains.add(server);
+    await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
-        used.delete(listener);
+        used.splice(used.indexOf(listener), 1);
         reject(err);
       };
       server.once('error', onError);
-      server.listen(listener, () => {
+      server.listen({ ...listener }, () => {
         server.off('error', onError);
         resolve();
       });
     });
+    return server;
   };
+}
+
+function asServer(target: Servable): net.Server {
+  if (typeof target === 'function') return http.createServer(target as http.RequestListener);
+  if (typeof target === 'object' && target !== null) {
+    if (
+      typeof (target as net.Server).listen === 'function' &&
+      typeof (target as net.Server).close === 'function'
+    ) {
+      return target as net.Server;
+    }
+    const callback = (target as { callback?: unknown }).callback;
+    if (typeof callback === 'function')
+      return http.createServer(callback.call(target) as http.RequestListener);
+  }
+  throw codedError(
+    TypeError,
+    'ERR_OVERSEER_SERVE_ARGUMENT',
+    `state.serve() takes a net.Server, a request handler or an app with callback(), got ${
+      target === null ? 'null' : typeof target
+    }`,
+  );
 }

@@ -1,7 +1,8 @@
 // State: what a program is given in each worker (the Go State, plus serve()).
 import type net from 'node:net';
 import type { Listener } from '../contract/listener.js';
-import { makeServe } from './serve.js';
+import type { Drains } from './drains.js';
+import { makeServe, type Servable } from './serve.js';
 
 export interface State {
   /** False when overseer fell back to running the program in-process. */
@@ -11,9 +12,13 @@ export interface State {
   /** This worker's number; 0 in a disabled State. */
   readonly workerId: number;
   readonly startedAt: Date;
-  /** The first listener, or undefined when no address was configured. */
+  /**
+   * The first listener, or undefined when no address was configured. Each read is a fresh,
+   * writable object, since frameworks write to the listen options they are given.
+   */
   readonly listener: Listener | undefined;
-  readonly listeners: readonly Listener[];
+  /** Every listener, in address order; fresh objects on each read, as `listener`. */
+  readonly listeners: Listener[];
   /** The first address ('' when none), with the real port for ':0'. */
   readonly address: string;
   readonly addresses: readonly string[];
@@ -24,10 +29,17 @@ export interface State {
   /** The control socket's path; '' when there is none. */
   readonly ipcPath: string;
   /**
-   * Listens `server` on `listener` (default: the first one) and resolves once it listens.
-   * On graceful shutdown it drains the server without losing a request.
+   * Resolves once gracefulShutdown has aborted and every server that listens on this
+   * worker's listeners has drained: the place for cleanup that must wait for the requests.
    */
-  serve(server: net.Server, listener?: Listener): Promise<void>;
+  readonly drained: Promise<void>;
+  /**
+   * Listens on `listener` (default: the first one) and resolves with the server once it
+   * listens. `target` is a server, a request handler (an Express app) or an app with
+   * callback() (Koa). On graceful shutdown it drains without losing a request; so does any
+   * server that listens on a listener itself.
+   */
+  serve(target: Servable, listener?: Listener): Promise<net.Server>;
 }
 
 export interface StateParts {
@@ -38,23 +50,31 @@ export interface StateParts {
   gracefulShutdown: AbortSignal;
   binPath: string;
   ipcPath: string;
-  terminateTimeout: number;
+  /** The drains of this worker's servers (they share gracefulShutdown and the bounds). */
+  drains: Drains;
 }
 
-/** A frozen State; its serve() drains within terminateTimeout. */
+/** A frozen State; what it hands out (the listeners) is fresh on every read. */
 export function makeState(p: StateParts): State {
+  const listeners = p.listeners.map((l) => Object.freeze({ ...l }));
   return Object.freeze({
     enabled: p.enabled,
     id: p.id,
     workerId: p.workerId,
     startedAt: new Date(),
-    listener: p.listeners[0],
-    listeners: p.listeners,
-    address: p.listeners[0]?.address ?? '',
-    addresses: p.listeners.map((l) => l.address),
+    get listener(): Listener | undefined {
+      const first = listeners[0];
+      return first === undefined ? undefined : { ...first };
+    },
+    get listeners(): Listener[] {
+      return listeners.map((l) => ({ ...l }));
+    },
+    address: listeners[0]?.address ?? '',
+    addresses: listeners.map((l) => l.address),
     gracefulShutdown: p.gracefulShutdown,
     binPath: p.binPath,
     ipcPath: p.ipcPath,
-    serve: makeServe(p.listeners, p.gracefulShutdown, p.terminateTimeout),
+    drained: p.drains.drained,
+    serve: makeServe(listeners, p.drains),
   });
 }

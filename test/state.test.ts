@@ -1,0 +1,57 @@
+// State as a program sees it: listeners a framework may write to, and `drained`.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type net from 'node:net';
+import { test } from 'node:test';
+import { Drains } from '../src/worker/drains.js';
+import { drainWhatListensOn } from '../src/worker/listen-hook.js';
+import { makeState } from '../src/worker/state.js';
+
+function state(signal: AbortSignal) {
+  const listeners = [{ host: '127.0.0.1', port: 0, address: '127.0.0.1:0' }];
+  const drains = new Drains({ signal, terminateTimeout: 2_000, upgradeGrace: 500 });
+  drainWhatListensOn(listeners, drains);
+  const s = makeState({
+    enabled: true,
+    id: 'x',
+    workerId: 1,
+    listeners,
+    gracefulShutdown: signal,
+    binPath: '',
+    ipcPath: '',
+    drains,
+  });
+  return s;
+}
+
+test('each read of state.listener is a fresh object a framework may write to', () => {
+  const s = state(new AbortController().signal);
+  const a = s.listener!;
+  a.host = '0.0.0.0'; // Fastify writes its defaults into the options it is given
+  assert.equal(s.listener?.host, '127.0.0.1', 'what one caller wrote is not seen by the next');
+  assert.notEqual(s.listener, s.listener);
+  assert.equal(Object.isFrozen(s), true, 'State itself stays read-only');
+  s.listeners[0]!.port = 9;
+  assert.equal(s.listeners[0]!.port, 0);
+});
+
+test('a server that listens on a listener by itself drains too, and state.drained waits for it', async () => {
+  const controller = new AbortController();
+  const s = state(controller.signal);
+  const server = http.createServer((_req, res) => setTimeout(() => res.end('ok'), 300));
+  await new Promise<void>((r) => server.listen(s.listener, r)); // not state.serve()
+  const port = (server.address() as net.AddressInfo).port;
+  const response = fetch(`http://127.0.0.1:${port}/`).then(
+    (r) => [r.headers.get('connection'), r.text()] as const,
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  let drained = false;
+  void s.drained.then(() => (drained = true));
+  controller.abort();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(drained, false, 'not while a request is in flight');
+  const [connection] = await response;
+  assert.equal(connection, 'close', 'the drain answered it with Connection: close');
+  await s.drained;
+  assert.equal(server.listening, false);
+});
