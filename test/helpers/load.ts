@@ -2,6 +2,7 @@
 // at `maxRequests` in total or when stopped. It counts every failure: connection errors
 // (refused, reset), timeouts and non-2xx answers.
 import http from 'node:http';
+import https from 'node:https';
 
 export interface LoadOptions {
   port?: number;
@@ -15,6 +16,10 @@ export interface LoadOptions {
   maxMs?: number;
   /** Per-request timeout, in ms. */
   timeoutMs?: number;
+  /** HTTPS, trusting any certificate (the examples' is self-signed). */
+  tls?: boolean;
+  /** Request path. Default '/'. */
+  path?: string;
 }
 
 export interface LoadResult {
@@ -34,7 +39,11 @@ export interface LoadRun {
 }
 
 export function startLoad(opts: LoadOptions): LoadRun {
-  const agent = new http.Agent({ keepAlive: opts.keepAlive, maxSockets: opts.concurrency });
+  const agentOptions = { keepAlive: opts.keepAlive, maxSockets: opts.concurrency };
+  const agent = opts.tls
+    ? new https.Agent({ ...agentOptions, rejectUnauthorized: false })
+    : new http.Agent(agentOptions);
+  const client = opts.tls ? https : http;
   const result: LoadResult = {
     ok: 0,
     failed: 0,
@@ -55,13 +64,13 @@ export function startLoad(opts: LoadOptions): LoadRun {
   const once = (): Promise<void> =>
     new Promise((resolve) => {
       const start = performance.now();
-      const req = http.request(
+      const req = client.request(
         {
           agent,
           host: opts.host ?? '127.0.0.1',
           port: opts.port,
           socketPath: opts.socketPath,
-          path: '/',
+          path: opts.path ?? '/',
           timeout: opts.timeoutMs ?? 10_000,
         },
         (res) => {
