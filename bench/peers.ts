@@ -1,6 +1,10 @@
 // The setups the bench compares. Each starts the same hello app its own way and returns a
 // handle: the port, the pid whose RSS counts as the master's, and how to restart and stop it.
 
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Pm2 } from './pm2.js';
@@ -99,6 +103,61 @@ export function nodeCluster(name: string, workers: number, worker: 'plain' | 'ca
         return port;
       });
       return { port, masterPid: p.pid, restart: () => signalRestart(p), stop: () => p.stop() };
+    },
+  };
+}
+
+/** POST /overseer/restart over the control socket (what `overseer restart` does); its durationMs. */
+function restartOverSocket(socketPath: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { socketPath, path: '/overseer/restart', method: 'POST', timeout: RESTART_TIMEOUT_MS },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c;
+        });
+        res.on('end', () => {
+          const r = JSON.parse(body) as { ok: boolean; durationMs: number; error?: string };
+          if (r.ok) resolve(r.durationMs);
+          else reject(new Error(`reload failed: ${r.error}`));
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('reload timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The node:cluster primary with overseer/cluster instead, and cluster.reload() for a restart. */
+export function overseerCluster(name: string, workers: number): Peer {
+  return {
+    name,
+    workers,
+    async start() {
+      const port = await freePort();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-bench-cluster-'));
+      const ipcPath = path.join(dir, 'ctl.sock');
+      const p = new NodeProcess(app('overseer-cluster.js'), {
+        WORKERS: String(workers),
+        PORT: String(port),
+        IPC_PATH: ipcPath,
+      });
+      await startedOrStopped(p, async () => {
+        await p.nth('listening', 1);
+        await waitForHttp(port);
+        return port;
+      });
+      return {
+        port,
+        masterPid: p.pid,
+        restart: () => restartOverSocket(ipcPath),
+        stop: async () => {
+          await p.stop();
+          fs.rmSync(dir, { recursive: true, force: true });
+        },
+      };
     },
   };
 }

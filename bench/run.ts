@@ -7,8 +7,9 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { statusOverSocket } from './control-socket.js';
 import { cost, costTable } from './cost.js';
+import { cpuSeconds, cpuSince } from './cpu.js';
 import { describeKinds, type LoadStats, startLoad } from './load.js';
-import { bareNode, nodeCluster, overseer, type Peer, pm2 } from './peers.js';
+import { bareNode, nodeCluster, overseer, overseerCluster, type Peer, pm2 } from './peers.js';
 import { rssMiB } from './rss.js';
 import { type Soak, soak } from './soak.js';
 import { markdownTable, num } from './table.js';
@@ -33,6 +34,8 @@ const load = (port: number) =>
 interface Steady {
   stats: LoadStats;
   rss: number | undefined;
+  /** CPU seconds the master (primary, pm2 daemon) spent in the measured window. */
+  cpu: number | undefined;
 }
 
 /** Warm up, then measure SECONDS of load; the master's RSS is read at the end, under load. */
@@ -43,12 +46,14 @@ async function steady(peer: Peer): Promise<Steady> {
     const warm = load(running.port);
     await sleep(WARMUP_S * 1000);
     await warm.stop();
+    const cpu0 = cpuSeconds(running.masterPid);
     const l = load(running.port);
     await sleep(SECONDS * 1000);
     const rss = rssMiB(running.masterPid);
+    const cpu = cpuSince(running.masterPid, cpu0);
     const stats = await l.stop();
     logAccounting(peer.name, stats);
-    return { stats, rss };
+    return { stats, rss, cpu };
   } finally {
     await running.stop();
   }
@@ -62,6 +67,7 @@ interface UnderLoad extends Steady {
 async function restartsUnderLoad(peer: Peer): Promise<UnderLoad> {
   log(`restarts under load: ${peer.name}`);
   const running = await peer.start();
+  const cpu0 = cpuSeconds(running.masterPid);
   let l: ReturnType<typeof load> | undefined = load(running.port);
   try {
     await sleep(1000);
@@ -71,10 +77,11 @@ async function restartsUnderLoad(peer: Peer): Promise<UnderLoad> {
       await sleep(SPACING_MS);
     }
     const rss = rssMiB(running.masterPid);
+    const cpu = cpuSince(running.masterPid, cpu0);
     const stats = await l.stop();
     l = undefined;
     logAccounting(peer.name, stats);
-    return { stats, rss, restartMs: total / RESTARTS };
+    return { stats, rss, cpu, restartMs: total / RESTARTS };
   } finally {
     await l?.stop().catch(() => {});
     await running.stop();
@@ -106,6 +113,7 @@ function steadyTable(peers: Peer[], results: Array<Steady | Error>): string {
     ['p99 latency (ms)', (s) => num(s.stats.p99, 2)],
     ['failed requests', (s) => num(s.stats.failed)],
     ['master RSS (MiB)', (s) => num(s.rss, 1)],
+    ['master CPU s (under load)', (s) => num(s.cpu, 2)],
   ];
   return markdownTable(
     ['', ...peers.map((p) => p.name)],
@@ -125,6 +133,7 @@ function restartTable(peers: Peer[], results: Array<UnderLoad | Error>): string 
     'longest gap ms',
     'restart ms',
     'master RSS MiB',
+    'master CPU s',
     'failures',
   ];
   const rows = results.map((r, i) => {
@@ -143,7 +152,40 @@ function restartTable(peers: Peer[], results: Array<UnderLoad | Error>): string 
       num(s.maxGapMs),
       num(r.restartMs),
       num(r.rss, 1),
+      num(r.cpu, 2),
       describeKinds(s.kinds),
+    ];
+  });
+  return markdownTable(header, rows);
+}
+
+/** The three ways to run a node:cluster app, side by side: from their steady runs and their restart runs. */
+function clusterTable(
+  peers: Peer[],
+  steadyRuns: Array<Steady | Error>,
+  restartRuns: Array<UnderLoad | Error>,
+): string {
+  const header = [
+    'setup (2 workers, plain app)',
+    'req/s',
+    'primary CPU s, 5 s of load',
+    'primary CPU s, the restart run',
+    'primary RSS MiB',
+    'failed / restart',
+    'restart ms',
+  ];
+  const rows = peers.map((peer, i) => {
+    const s = steadyRuns[i]!;
+    const r = restartRuns[i]!;
+    const bad = (x: Error) => `error: ${errorText(x).slice(0, 60)}`;
+    return [
+      peer.name,
+      s instanceof Error ? bad(s) : num(s.stats.reqPerSec),
+      s instanceof Error ? '-' : num(s.cpu, 2),
+      r instanceof Error ? '-' : num(r.cpu, 2),
+      s instanceof Error ? '-' : num(s.rss, 1),
+      r instanceof Error ? bad(r) : num(r.stats.failed / RESTARTS, 1),
+      r instanceof Error ? '-' : num(r.restartMs),
     ];
   });
   return markdownTable(header, rows);
@@ -185,15 +227,30 @@ async function main(): Promise<void> {
     overseer('overseer, 2 workers, reusePort', 2, true),
     nodeCluster('`node:cluster`, 2 workers', 2, 'plain'),
   ];
+  const clusterPeers = [
+    overseerCluster('`overseer/cluster`, `cluster.reload()`', 2),
+    nodeCluster('`node:cluster` rolling restart, plain app', 2, 'plain'),
+    pm2('pm2 cluster, `pm2 reload`, plain app', 'cluster', 2, 'plain'),
+  ];
   const restarts = [
     overseer('overseer (SIGUSR2)', 1),
     overseer('overseer (SIGUSR2)', 2),
-    pm2('pm2 cluster, `pm2 reload`, plain app', 'cluster', 2, 'plain'),
+    clusterPeers[0]!,
+    clusterPeers[2]!,
     pm2('pm2 cluster, `pm2 reload`, careful app', 'cluster', 2, 'careful'),
-    nodeCluster('`node:cluster` rolling restart, plain app', 2, 'plain'),
+    clusterPeers[1]!,
     nodeCluster('`node:cluster` rolling restart, careful app', 2, 'careful'),
     pm2('pm2 fork, `pm2 reload`, plain app', 'fork', 1, 'plain'),
   ];
+
+  if (process.env.BENCH_ONLY === 'cluster') {
+    const steadyRuns: Array<Steady | Error> = [];
+    const restartRuns: Array<UnderLoad | Error> = [];
+    for (const p of clusterPeers) steadyRuns.push(await settle(() => steady(p)));
+    for (const p of clusterPeers) restartRuns.push(await settle(() => restartsUnderLoad(p)));
+    process.stdout.write(`${clusterTable(clusterPeers, steadyRuns, restartRuns)}\n`);
+    return;
+  }
 
   const singleResults: Array<Steady | Error> = [];
   for (const p of single) singleResults.push(await settle(() => steady(p)));
@@ -201,6 +258,9 @@ async function main(): Promise<void> {
   for (const p of multi) multiResults.push(await settle(() => steady(p)));
   const restartResults: Array<UnderLoad | Error> = [];
   for (const p of restarts) restartResults.push(await settle(() => restartsUnderLoad(p)));
+  const clusterSteady: Array<Steady | Error> = [];
+  for (const p of clusterPeers) clusterSteady.push(await settle(() => steady(p)));
+  const clusterRestarts = clusterPeers.map((p) => restartResults[restarts.indexOf(p)]!);
 
   log('control socket: GET /overseer/status');
   const status = await settle(() => statusOverSocket());
@@ -226,6 +286,10 @@ async function main(): Promise<void> {
     `## Table 2: ${RESTARTS} restarts under keep-alive load (${CONNECTIONS} connections)`,
     '',
     restartTable(restarts, restartResults),
+    '',
+    `## Table 2b: replacing node:cluster: the same plain app (\`http.createServer(handler).listen(port)\`) under a node:cluster primary, the same primary on \`overseer/cluster\`, and pm2 cluster mode (${CONNECTIONS} connections; restarts as in Table 2)`,
+    '',
+    clusterTable(clusterPeers, clusterSteady, clusterRestarts),
     '',
     '## Table 3: `GET /overseer/status` over the control socket (8 keep-alive connections, 3 s)',
     '',

@@ -9,6 +9,7 @@ import {
   booleanOption,
   durationOption,
   functionOption,
+  type Invalid,
   integerOption,
   type Options,
   onlyKnown,
@@ -153,52 +154,54 @@ const SIGNALS = new Set([
   ),
 ]);
 
-const bool = (c: Options, key: string, fallback: boolean): boolean =>
-  booleanOption(c, key, fallback, configError);
-const duration = (c: Options, key: string, fallback: number, min: 0 | 1): number =>
-  durationOption(c, key, fallback, min, configError);
-const integer = (c: Options, key: string, fallback: number, min: number, max: number): number =>
-  integerOption(c, key, fallback, { min, max }, configError);
-
-export function resolveConfig(input: unknown): ResolvedConfig {
-  if (typeof input !== 'object' || input === null) throw configError('', 'must be an object');
+/**
+ * `invalid` makes each error: run()'s name `config.<field>`; `overseer run` names the flag or
+ * the config file the field came from.
+ */
+export function resolveConfig(input: unknown, invalid: Invalid = configError): ResolvedConfig {
+  if (typeof input !== 'object' || input === null) throw invalid('', 'must be an object');
   const c = input as Options;
-  onlyKnown(c, KNOWN, configError);
-  if (typeof c.program !== 'function') throw configError('program', 'must be a function');
+  const bool = (key: string, fallback: boolean): boolean => booleanOption(c, key, fallback, invalid);
+  const duration = (key: string, fallback: number, min: 0 | 1): number =>
+    durationOption(c, key, fallback, min, invalid);
+  const integer = (key: string, fallback: number, min: number, max: number): number =>
+    integerOption(c, key, fallback, { min, max }, invalid);
+  onlyKnown(c, KNOWN, invalid);
+  if (typeof c.program !== 'function') throw invalid('program', 'must be a function');
   if (c.address !== undefined && c.addresses !== undefined) {
-    throw configError('address', 'and config.addresses cannot both be set');
+    throw invalid('address', 'and config.addresses cannot both be set');
   }
   const addresses = listenAddresses(c);
-  const reusePort = bool(c, 'reusePort', false);
+  const reusePort = bool('reusePort', false);
   if (reusePort && addresses.some((a) => a.kind === 'unix')) {
-    throw configError('reusePort', 'does not apply to unix socket addresses');
+    throw invalid('reusePort', 'does not apply to unix socket addresses');
   }
   return {
     program: c.program as Config['program'],
     addresses,
-    fetcher: fetcher(c.fetcher),
-    handler: functionOption<RequestListener>(c, 'handler', configError),
-    restartSignal: restartSignal(c.restartSignal),
-    terminateTimeout: duration(c, 'terminateTimeout', 30_000, 1),
-    minFetchInterval: duration(c, 'minFetchInterval', 1_000, 0),
-    preUpgrade: functionOption<NonNullable<Config['preUpgrade']>>(c, 'preUpgrade', configError),
-    debug: bool(c, 'debug', false),
-    noWarn: bool(c, 'noWarn', false),
-    noRestart: bool(c, 'noRestart', false),
-    noRestartAfterFetch: bool(c, 'noRestartAfterFetch', false),
-    required: bool(c, 'required', false),
-    workers: integer(c, 'workers', 1, 1, 1024),
-    restartMode: restartMode(c.restartMode),
-    readyTimeout: duration(c, 'readyTimeout', 30_000, 1),
+    fetcher: fetcher(c.fetcher, invalid),
+    handler: functionOption<RequestListener>(c, 'handler', invalid),
+    restartSignal: restartSignal(c.restartSignal, invalid),
+    terminateTimeout: duration('terminateTimeout', 30_000, 1),
+    minFetchInterval: duration('minFetchInterval', 1_000, 0),
+    preUpgrade: functionOption<NonNullable<Config['preUpgrade']>>(c, 'preUpgrade', invalid),
+    debug: bool('debug', false),
+    noWarn: bool('noWarn', false),
+    noRestart: bool('noRestart', false),
+    noRestartAfterFetch: bool('noRestartAfterFetch', false),
+    required: bool('required', false),
+    workers: integer('workers', 1, 1, 1024),
+    restartMode: restartMode(c.restartMode, invalid),
+    readyTimeout: duration('readyTimeout', 30_000, 1),
     reusePort,
-    backlog: integer(c, 'backlog', 511, 1, 65535),
-    ipcPath: ipcPath(c.ipcPath),
-    sanityCheckTimeout: duration(c, 'sanityCheckTimeout', 10_000, 1),
-    keepReleases: integer(c, 'keepReleases', 3, 2, 1000),
-    ipcSecurityDescriptor: stringOption(c, 'ipcSecurityDescriptor', configError),
-    upgradeHealthWindow: duration(c, 'upgradeHealthWindow', 5_000, 0),
-    upgradeGrace: duration(c, 'upgradeGrace', 5_000, 0),
-    sticky: sticky(c.sticky, reusePort),
+    backlog: integer('backlog', 511, 1, 65535),
+    ipcPath: ipcPath(c.ipcPath, invalid),
+    sanityCheckTimeout: duration('sanityCheckTimeout', 10_000, 1),
+    keepReleases: integer('keepReleases', 3, 2, 1000),
+    ipcSecurityDescriptor: stringOption(c, 'ipcSecurityDescriptor', invalid),
+    upgradeHealthWindow: duration('upgradeHealthWindow', 5_000, 0),
+    upgradeGrace: duration('upgradeGrace', 5_000, 0),
+    sticky: sticky(c.sticky, reusePort, invalid),
   };
 }
 
@@ -219,44 +222,50 @@ function listenAddresses(c: Options): ListenAddress[] {
 }
 
 /** '' (no control socket), or where it lives, in the form this platform's control socket takes. */
-function ipcPath(v: unknown): string | undefined {
+export function ipcPath(v: unknown, invalid: Invalid = configError): string | undefined {
   if (v === undefined || v === '') return v;
-  if (typeof v !== 'string') throw configError('ipcPath', 'must be a string');
+  if (typeof v !== 'string') throw invalid('ipcPath', 'must be a string');
   const problem = os.ipcPathProblem(v);
-  if (problem !== undefined) throw configError('ipcPath', problem);
+  if (problem !== undefined) throw invalid('ipcPath', problem);
   return v;
 }
 
-function fetcher(v: unknown): Fetcher | undefined {
+function fetcher(v: unknown, invalid: Invalid): Fetcher | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'object' || v === null || typeof (v as Fetcher).fetch !== 'function') {
-    throw configError('fetcher', 'must be an object with a fetch(signal) method');
+    throw invalid('fetcher', 'must be an object with a fetch(signal) method');
   }
   return v as Fetcher;
 }
 
-function restartSignal(v: unknown): NodeJS.Signals {
+function restartSignal(v: unknown, invalid: Invalid): NodeJS.Signals {
   if (v === undefined) return 'SIGUSR2';
-  if (typeof v !== 'string' || !SIGNALS.has(v) || UNCATCHABLE.has(v)) {
-    throw configError('restartSignal', `must be a catchable signal name such as 'SIGUSR2', got ${String(v)}`);
+  const signal = signalOption(v, 'restartSignal', invalid);
+  if ((os.shutdownSignals as readonly string[]).includes(signal)) {
+    throw invalid('restartSignal', `cannot be ${signal}, which shuts the master down`);
   }
-  if ((os.shutdownSignals as readonly string[]).includes(v)) {
-    throw configError('restartSignal', `cannot be ${v}, which shuts the master down`);
+  return signal;
+}
+
+/** A catchable signal's name, checked against POSIX's list. */
+export function signalOption(v: unknown, field: string, invalid: Invalid): NodeJS.Signals {
+  if (typeof v !== 'string' || !SIGNALS.has(v) || UNCATCHABLE.has(v)) {
+    throw invalid(field, `must be a catchable signal name such as 'SIGUSR2', got ${String(v)}`);
   }
   return v as NodeJS.Signals;
 }
 
-function sticky(v: unknown, reusePort: boolean): 'ip' | undefined {
+function sticky(v: unknown, reusePort: boolean, invalid: Invalid): 'ip' | undefined {
   if (v === undefined) return undefined;
-  if (v !== 'ip') throw configError('sticky', `must be 'ip', got ${String(v)}`);
-  if (!reusePort) throw configError('sticky', 'needs reusePort: true (one socket per worker slot)');
+  if (v !== 'ip') throw invalid('sticky', `must be 'ip', got ${String(v)}`);
+  if (!reusePort) throw invalid('sticky', 'needs reusePort: true (one socket per worker slot)');
   return v;
 }
 
-function restartMode(v: unknown): RestartMode {
+function restartMode(v: unknown, invalid: Invalid): RestartMode {
   if (v === undefined) return 'overlap';
   if (v !== 'overlap' && v !== 'sequential') {
-    throw configError('restartMode', `must be 'overlap' or 'sequential', got ${String(v)}`);
+    throw invalid('restartMode', `must be 'overlap' or 'sequential', got ${String(v)}`);
   }
   return v;
 }

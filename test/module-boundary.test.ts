@@ -91,3 +91,37 @@ test("`import 'overseer'` loads neither side, and not the addon", () => {
   assert.ok(!loaded.cjs.some((p) => p.endsWith('.node')), 'the addon is loaded on first use only');
   assert.ok(!loaded.builtins.includes('child_process') && !loaded.builtins.includes('http'));
 });
+
+test('an overseer/cluster worker loads only the worker side; its primary loads no worker side', async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'cluster-'));
+  const script = fileURLToPath(new URL('../../test/fixtures/cluster/cjs.cjs', import.meta.url));
+  const a = new AppProcess(
+    {},
+    {
+      script,
+      args: ['leave', 'disconnect'],
+      nodeArgs: [`--import=${recorder}`],
+      env: { RECORD_MODULES_DIR: dir },
+    },
+  );
+  await a.nth('report', 1);
+  await a.exited;
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const loaded = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Loaded);
+  const worker = loaded.find((l) => l.role === 'worker');
+  const primary = loaded.find((l) => l.role === 'master');
+  assert.ok(worker && primary, `records: ${files.join(', ')}`);
+  assert.ok(own(worker).includes('cluster/child.js'), 'the record is of a real cluster worker');
+  assert.deepEqual(rooms(worker, 'master', 'control', 'fetcher', 'upgrade', 'cli'), []);
+  assert.deepEqual(
+    own(worker).filter((p) => p === 'cluster/primary.js'),
+    [],
+  );
+  assert.deepEqual(tar(worker), []);
+  assert.ok(own(primary).includes('cluster/primary.js'));
+  assert.deepEqual(
+    own(primary).filter((p) => p === 'cluster/child.js' || p.startsWith('worker/')),
+    [],
+  );
+  assert.deepEqual(rooms(primary, 'fetcher', 'upgrade'), []);
+});

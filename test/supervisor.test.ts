@@ -364,3 +364,57 @@ test('every order of ready, failed and exit for a starting worker moves the slot
     assert.equal(h.clock.pending().length, 1, label);
   }
 });
+
+test('replace: false (overseer/cluster): addSlot forks; a dead worker is not replaced and its slot goes', async () => {
+  const h = harness({ workers: 0, replace: false });
+  const a = h.sup.addSlot() as FakeWorker;
+  const b = h.sup.addSlot() as FakeWorker;
+  assert.deepEqual(
+    h.sup.slots.map((s) => s.index),
+    [0, 1],
+  );
+  a.becomeReady();
+  b.becomeReady();
+  await settle();
+  a.exit(1);
+  await settle();
+  h.clock.advance(60_000);
+  await settle();
+  assert.equal(h.workers.length, 2, 'nothing forks a replacement: the program decides');
+  assert.equal(h.count('crash'), 1);
+  assert.deepEqual(h.warnings, [], 'a crash is the program’s to report, as in node:cluster');
+  assert.deepEqual(
+    h.sup.slots.map((s) => s.index),
+    [1],
+  );
+  // A worker told to go (worker.disconnect()) takes its slot with it too.
+  b.drainRequested = true;
+  b.exit(0);
+  await settle();
+  assert.deepEqual(h.sup.slots, []);
+  assert.equal(h.count('crash'), 1);
+  const r = await h.sup.restart('reload');
+  assert.deepEqual([r.ok, r.replaced], [true, 0]);
+});
+
+test('replace: false: a reload whose new worker fails keeps the old one and its slot', async () => {
+  const h = harness({ workers: 0, replace: false });
+  const a = h.sup.addSlot() as FakeWorker;
+  a.becomeReady();
+  await settle();
+  const restart = h.sup.restart('reload');
+  await settle();
+  h.last().exit(1);
+  const r = await restart;
+  assert.equal(r.ok, false);
+  assert.equal(a.drainRequested, false, 'the old worker keeps serving');
+  assert.deepEqual(
+    h.sup.slots.map((s) => [s.index, s.state]),
+    [[0, 'serving']],
+  );
+  const again = h.sup.restart('reload');
+  await settle();
+  h.last().becomeReady();
+  assert.deepEqual([(await again).ok, (await again).replaced], [true, 1]);
+  assert.equal(a.drainRequested, true);
+});

@@ -1,2 +1,62 @@
-// overseer/cluster: the node:cluster-compatible facade. Arrives in a later issue.
-export {};
+// overseer/cluster: node:cluster's object, on overseer's engine. `import cluster from` and
+// `require()` both return the object itself. In a worker it is the one the preload made
+// (child.ts); in the primary it is the primary (primary.ts), loaded only there, so a worker
+// never loads the supervisor or the control socket.
+import type { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import type { RestartResult } from '../master/events.js';
+import type { ChildCluster } from './child.js';
+import { CHILD_KEY, CLUSTER_ENV } from './contract.js';
+import type { ClusterSettings } from './primary.js';
+import type { Worker } from './worker.js';
+
+export type { RestartResult } from '../master/events.js';
+export type { ClusterSettings } from './primary.js';
+export type { Worker, WorkerOptions, WorkerState } from './worker.js';
+
+export const SCHED_NONE = 1;
+export const SCHED_RR = 2;
+
+/**
+ * node:cluster's object. The primary-only members (fork, setupPrimary, disconnect, reload,
+ * workers, settings) exist only in the primary, and `worker` only in a worker, as in Node.
+ */
+export interface Cluster extends EventEmitter {
+  readonly isPrimary: boolean;
+  /** @deprecated node:cluster's alias of isPrimary. */
+  readonly isMaster: boolean;
+  readonly isWorker: boolean;
+  readonly Worker: typeof Worker;
+  readonly SCHED_NONE: typeof SCHED_NONE;
+  readonly SCHED_RR: typeof SCHED_RR;
+  /** Accepted for compatibility: either way workers accept from the shared socket. */
+  schedulingPolicy: number;
+  settings: ClusterSettings;
+  readonly workers: Record<number, Worker | undefined>;
+  readonly worker?: Worker;
+  fork(env?: NodeJS.ProcessEnv): Worker;
+  setupPrimary(settings?: ClusterSettings): void;
+  /** @deprecated node:cluster's alias of setupPrimary. */
+  setupMaster(settings?: ClusterSettings): void;
+  disconnect(callback?: () => void): void;
+  /** A rolling, overlapping, readiness-gated restart of every worker. */
+  reload(): Promise<RestartResult>;
+}
+
+const load = createRequire(import.meta.url);
+
+function sideOfThisProcess(): Cluster {
+  const preloaded = (globalThis as { [CHILD_KEY]?: ChildCluster })[CHILD_KEY];
+  if (preloaded !== undefined) return preloaded as unknown as Cluster;
+  if (process.env[CLUSTER_ENV.workerId] !== undefined) {
+    const child = load('./child.js') as typeof import('./child.js');
+    return child.childCluster() as unknown as Cluster;
+  }
+  return (load('./primary.js') as typeof import('./primary.js')).cluster as unknown as Cluster;
+}
+
+const cluster: Cluster = sideOfThisProcess();
+
+export default cluster;
+// require('overseer/cluster') returns the object itself, as require('node:cluster') does.
+export { cluster as 'module.exports' };

@@ -44,6 +44,11 @@ export class ControlSocket {
     return new ControlSocket(path, server, ipc);
   }
 
+  /** The socket no longer keeps the process alive (a cluster primary exits with its workers). */
+  unref(): void {
+    this.server?.unref();
+  }
+
   close(): void {
     if (!this.server) return;
     this.server.close();

@@ -51,6 +51,7 @@ export function createApiServer(target: ApiTarget, handler?: RequestListener): h
         json(res, r.ok ? 200 : 500, {
           ok: r.ok,
           durationMs: r.durationMs,
+          replaced: r.replaced,
           ...(r.error ? errorBody(r.error) : {}),
         });
       },

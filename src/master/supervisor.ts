@@ -26,6 +26,11 @@ export interface SupervisorOptions {
   /** Whether shutdown forwards its signal to ready workers (not where signals cannot reach them). */
   forwardSignals: boolean;
   backoff?: BackoffOptions;
+  /**
+   * true (run(), `overseer run`): a worker that dies is replaced, after its backoff. false
+   * (overseer/cluster, as node:cluster): its slot goes, and the program decides.
+   */
+  replace?: boolean;
 }
 
 export interface SupervisorSeams {
@@ -47,7 +52,7 @@ export interface SupervisorSeams {
 }
 
 export class Supervisor {
-  readonly slots: readonly Slot[];
+  readonly #slots: Slot[];
   /** Resolves with the exit code once shutdown is complete. */
   readonly done: Promise<number>;
   restarts = 0;
@@ -63,6 +68,7 @@ export class Supervisor {
   /** Workers a restart started: their failure is the restart's, not a crash. */
   readonly #forRestart = new WeakSet<WorkerHandle>();
   #nextId = 1;
+  #nextSlot = 0;
   #running: Promise<RestartResult> | undefined;
   #queued: Promise<RestartResult> | undefined;
   #stopping = false;
@@ -74,7 +80,8 @@ export class Supervisor {
   constructor(opts: SupervisorOptions, seams: SupervisorSeams) {
     this.#opts = opts;
     this.#seams = seams;
-    this.slots = Array.from({ length: opts.workers }, (_, i) => new Slot(i, opts.backoff));
+    this.#slots = Array.from({ length: opts.workers }, (_, i) => new Slot(i, opts.backoff));
+    this.#nextSlot = opts.workers;
     this.done = new Promise<number>((resolve) => {
       this.#finish = resolve;
     });
@@ -88,6 +95,18 @@ export class Supervisor {
     return this.#stopping;
   }
 
+  /** The slots, in order. */
+  get slots(): readonly Slot[] {
+    return [...this.#slots];
+  }
+
+  /** A new slot with a worker starting in it (cluster.fork()). */
+  addSlot(): WorkerHandle {
+    const slot = new Slot(this.#nextSlot++, this.#opts.backoff);
+    this.#slots.push(slot);
+    return this.#spawn(slot);
+  }
+
   /** Every worker that has not exited, oldest first. */
   workers(): WorkerHandle[] {
     return [...this.#alive];
@@ -95,7 +114,7 @@ export class Supervisor {
 
   /** Starts a worker in every slot. */
   start(): void {
-    for (const slot of this.slots) this.#spawn(slot);
+    for (const slot of this.#slots) this.#spawn(slot);
   }
 
   /**
@@ -131,7 +150,7 @@ export class Supervisor {
       return this.done;
     }
     this.#stopping = true;
-    for (const slot of this.slots) {
+    for (const slot of this.#slots) {
       if (slot.state === 'waiting') this.#seams.clock.clearTimeout(slot.stopWaiting());
     }
     const forward = this.#opts.forwardSignals ? signal : undefined;
@@ -163,7 +182,7 @@ export class Supervisor {
     this.#seams.emit('ready', { workerId: w.id, pid: w.pid, slot: slot.index, startupMs });
     const old = slot.promote(w);
     if (old) void old.drain(this.#opts.terminateTimeout);
-    if (!this.#announced && this.slots.every((s) => s.current !== undefined)) {
+    if (!this.#announced && this.#slots.every((s) => s.current !== undefined)) {
       this.#announced = true;
       this.#seams.allReady?.();
     }
@@ -173,6 +192,10 @@ export class Supervisor {
     if (slot.incoming !== w) return;
     w.discard();
     slot.dropIncoming(w);
+    if (!this.#forRestart.has(w) && !this.#stopping && !this.#replaces) {
+      this.#forget(slot);
+      return;
+    }
     // A restart reports its own worker's failure; a shutdown stopped it on purpose.
     if (this.#forRestart.has(w) || this.#stopping) return;
     void w.exited.then((exit) => {
@@ -197,14 +220,27 @@ export class Supervisor {
       this.#maybeFinish();
       return;
     }
+    const wasCurrent = slot.current === w;
+    if (wasCurrent) slot.dropCurrent(w);
     if (expected) {
+      // A serving worker that was told to go (cluster's worker.disconnect()): its slot goes.
+      if (wasCurrent && slot.state === 'empty' && !slot.claimed) this.#forget(slot);
       this.#maybeSettled();
       return;
     }
     // A worker that never became ready was handled when its readiness failed.
-    if (slot.current !== w) return;
-    slot.dropCurrent(w);
-    this.#crashed(slot, w, exit);
+    if (wasCurrent) this.#crashed(slot, w, exit);
+  }
+
+  get #replaces(): boolean {
+    return this.#opts.replace !== false;
+  }
+
+  /** A slot without a worker, where nothing replaces one: it goes. */
+  #forget(slot: Slot): void {
+    if (this.#replaces || slot.state !== 'empty' || slot.claimed) return;
+    const i = this.#slots.indexOf(slot);
+    if (i >= 0) this.#slots.splice(i, 1);
   }
 
   /** A worker died outside the master's wish, or failed to start outside a restart. */
@@ -223,6 +259,11 @@ export class Supervisor {
       this.#seams.emit('crash', { ...base, restartInMs: undefined });
       this.#forcedExitCode = exitCodeOf(exit.code, exit.signal);
       void this.shutdown('SIGTERM');
+      return;
+    }
+    if (!this.#replaces) {
+      this.#seams.emit('crash', { ...base, restartInMs: undefined });
+      this.#forget(slot);
       return;
     }
     const healthyFor = w.readyAt ? this.#seams.clock.now() - w.readyAt.getTime() : 0;
@@ -254,7 +295,8 @@ export class Supervisor {
     let replaced = 0;
     let result: RestartResult;
     try {
-      for (const slot of this.slots) {
+      for (const slot of [...this.#slots]) {
+        if (!this.#slots.includes(slot)) continue; // gone meanwhile (its worker left)
         await this.#replace(slot);
         replaced++;
       }
@@ -292,7 +334,10 @@ export class Supervisor {
       await this.#spawn(slot, true).ready;
     } finally {
       slot.claimed = false;
-      if (slot.state === 'empty' && !this.#stopping) this.#replaceLater(slot, 0);
+      if (slot.state === 'empty' && !this.#stopping) {
+        if (this.#replaces) this.#replaceLater(slot, 0);
+        else this.#forget(slot);
+      }
     }
   }
 

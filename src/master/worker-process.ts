@@ -1,21 +1,48 @@
-// One worker process as the master sees it: spawn, readiness, drain and exit. Every
-// transition happens once; a message that arrives after the exit is stale and ignored.
-import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { isWorkerMessage, type MasterMessage, TAG } from '../contract/messages.js';
-import { codedError } from '../errors.js';
+// One worker process as the master sees it: spawn, readiness, listen routing, drain and exit.
+// Every transition happens once; a message that arrives after the exit is stale and ignored.
+import { type ChildProcess, type SpawnOptions, type StdioOptions, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import {
+  type ListeningInfo,
+  type ListenRequest,
+  type MasterMessage,
+  message,
+  onMessages,
+  type RouteError,
+  type WorkerMessage,
+} from '../contract/messages.js';
+import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug, warn } from '../log.js';
 import type { ListenerPassing } from '../os/index.js';
 import type { WorkerExit, WorkerHandle, WorkerPhase } from './worker-handle.js';
+
+/** The master's side of listen routing: the socket for what a worker asks to listen on. */
+export type ListenRoute = (request: ListenRequest) => Promise<{ key: string; handle: unknown }>;
 
 export interface SpawnSpec {
   command: string;
   args: string[];
   env: NodeJS.ProcessEnv;
-  /** How this worker gets its listeners (inherited fds, or handles sent on request). */
+  /** How this worker gets its configured listeners (inherited fds, or handles on request). */
   listeners: ListenerPassing;
+  /** stdio 0-2 (and any further fds, after the listeners). Default: shared with the master. */
+  stdio?: StdioOptions;
+  /** Further spawn options (node:cluster's settings): cwd, serialization, windowsHide, uid, gid. */
+  options?: Pick<SpawnOptions, 'cwd' | 'serialization' | 'windowsHide' | 'uid' | 'gid'>;
+  /** Serves the worker's own server.listen() calls (cluster workers, `overseer run`). */
+  route?: ListenRoute;
+  /**
+   * 'message' (default): ready when the worker side says so. 'external': when the owner
+   * calls becomeReady() (a cluster worker is ready when it listens as its predecessor did).
+   */
+  readiness?: 'message' | 'external';
 }
 
-export class WorkerProcess implements WorkerHandle {
+/**
+ * Events: 'online' (the worker side is up), 'listening' (info: a routed server listens),
+ * 'leaving' (the worker disconnects on its own).
+ */
+export class WorkerProcess extends EventEmitter implements WorkerHandle {
   readonly id: number;
   readonly slot: number;
   readonly startedAt = new Date();
@@ -29,15 +56,24 @@ export class WorkerProcess implements WorkerHandle {
   readonly ready: Promise<void>;
   /** Resolves when the process has exited, whatever the reason. */
   readonly exited: Promise<WorkerExit>;
+  /** What its routed servers listen on (their keys). */
+  readonly listening = new Set<string>();
   private killTimer: NodeJS.Timeout | undefined;
   private readyTimer: NodeJS.Timeout | undefined;
   private settleReady: (err?: Error) => void = () => {};
 
   constructor(id: number, slot: number, spec: SpawnSpec, readyTimeout: number) {
+    super();
     this.id = id;
     this.slot = slot;
-    // stdio: 0-2 shared with the master, the listeners (POSIX) at 3…, then the IPC channel.
-    const stdio: StdioOptions = ['inherit', 'inherit', 'inherit', ...spec.listeners.stdio, 'ipc'];
+    // stdio: 0-2, the configured listeners (POSIX) at 3…, then the IPC channel.
+    const io = (spec.stdio as unknown[] | undefined) ?? ['inherit', 'inherit', 'inherit'];
+    // A stdio array that places the IPC channel itself (node:cluster's settings.stdio) is kept.
+    const stdio = (
+      io.includes('ipc') && spec.listeners.stdio.length === 0
+        ? io
+        : [...io.slice(0, 3), ...spec.listeners.stdio, ...io.slice(3).filter((x) => x !== 'ipc'), 'ipc']
+    ) as StdioOptions;
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err ? reject(err) : resolve());
     });
@@ -48,7 +84,12 @@ export class WorkerProcess implements WorkerHandle {
       settleExit = resolve;
     });
 
-    this.child = spawn(spec.command, spec.args, { stdio, env: spec.env, serialization: 'json' });
+    this.child = spawn(spec.command, spec.args, {
+      serialization: 'json',
+      ...spec.options,
+      stdio,
+      env: spec.env,
+    });
     debug('worker %d (slot %d) spawned as pid %s', id, slot, this.child.pid);
     spec.listeners.attach(this.child);
 
@@ -64,22 +105,38 @@ export class WorkerProcess implements WorkerHandle {
       this.kill('SIGKILL');
     }, readyTimeout);
 
-    this.child.on('message', (m: unknown) => {
-      if (!isWorkerMessage(m) || this.phase === 'exited') return; // stale or not ours
-      if (m[TAG] === 'ready' && this.phase === 'starting') {
-        this.phase = 'ready';
-        this.readyAt = new Date();
-        clearTimeout(this.readyTimer);
-        this.settleReady();
-      } else if (m[TAG] === 'failed' && this.phase === 'starting') {
-        const err = codedError(
-          Error,
-          'ERR_OVERSEER_WORKER_FAILED',
-          `worker ${id} failed to start: ${m.message}`,
-        );
-        if (m.stack) err.stack = m.stack;
-        clearTimeout(this.readyTimer);
-        this.settleReady(err);
+    onMessages<WorkerMessage>(this.child, (m) => {
+      if (this.phase === 'exited') return; // stale
+      switch (m.act) {
+        case 'ready':
+          if (spec.readiness !== 'external') this.becomeReady();
+          break;
+        case 'failed': {
+          if (this.phase !== 'starting') break;
+          const err = codedError(
+            Error,
+            'ERR_OVERSEER_WORKER_FAILED',
+            `worker ${id} failed to start: ${m.message}`,
+          );
+          if (m.stack) err.stack = m.stack;
+          clearTimeout(this.readyTimer);
+          this.settleReady(err);
+          break;
+        }
+        case 'online':
+          this.emit('online');
+          break;
+        case 'listen':
+          this.route(spec.route, m.seq, m.request);
+          break;
+        case 'listening':
+          this.listening.add(m.info.key);
+          this.emit('listening', m.info);
+          break;
+        case 'leaving':
+          this.emit('leaving');
+          this.send(message<MasterMessage>({ act: 'ack', seq: m.seq }));
+          break;
       }
     });
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
@@ -114,6 +171,15 @@ export class WorkerProcess implements WorkerHandle {
     return this.child.pid;
   }
 
+  /** Marks the worker ready (by its message, or by its owner when readiness is 'external'). */
+  becomeReady(): void {
+    if (this.phase !== 'starting') return;
+    this.phase = 'ready';
+    this.readyAt = new Date();
+    clearTimeout(this.readyTimer);
+    this.settleReady();
+  }
+
   /**
    * Asks the worker to drain: the shutdown message (and `signal` when given, as the Go
    * master forwards signals), then SIGKILL at `terminateTimeout`.
@@ -132,9 +198,7 @@ export class WorkerProcess implements WorkerHandle {
       this.settleReady(codedError(Error, 'ERR_OVERSEER_WORKER_STOPPED', stopped));
     }
     this.phase = 'draining';
-    const message: MasterMessage = { [TAG]: 'shutdown' };
-    if (this.child.connected)
-      this.child.send(message, (err) => err && debug('shutdown message: %s', err.message));
+    this.send(message<MasterMessage>({ act: 'shutdown' }));
     this.killTimer = setTimeout(() => {
       warn(
         `worker ${this.id} (pid ${this.child.pid}) had not exited ${terminateTimeout} ms (terminateTimeout) after it was asked to drain; killed`,
@@ -151,6 +215,11 @@ export class WorkerProcess implements WorkerHandle {
     this.kill('SIGKILL');
   }
 
+  /** Its exit is expected from now on (it was told to disconnect, or is leaving by itself). */
+  expectExit(): void {
+    this.drainRequested = true;
+  }
+
   kill(signal: NodeJS.Signals): void {
     if (this.phase === 'exited') return;
     try {
@@ -159,4 +228,39 @@ export class WorkerProcess implements WorkerHandle {
       debug('kill %s: %s', signal, (err as Error).message);
     }
   }
+
+  /** One of our messages to the worker, if it still listens. */
+  send(m: MasterMessage, handle?: unknown): void {
+    if (!this.child.connected) return;
+    this.child.send(
+      m,
+      handle as never,
+      (err) => err && debug('worker %d: send %s: %s', this.id, m.act, err.message),
+    );
+  }
+
+  private route(route: ListenRoute | undefined, seq: number, request: ListenRequest): void {
+    // A worker on its way out gets no new socket (it would keep it alive); it stops waiting
+    // for the answer when it disconnects.
+    if (this.drainRequested) return;
+    const fail = (err: unknown): void => {
+      const e = err as Partial<RouteError>;
+      const error: RouteError = { message: errorMessage(err) };
+      const code = errorCode(err);
+      if (code !== undefined) error.code = code;
+      if (typeof e.errno === 'number') error.errno = e.errno;
+      if (typeof e.syscall === 'string') error.syscall = e.syscall;
+      this.send(message<MasterMessage>({ act: 'routed', seq, key: '', error }));
+    };
+    if (route === undefined) {
+      fail(codedError(Error, 'ERR_OVERSEER_UNSUPPORTED', 'overseer: this master does not route listens'));
+      return;
+    }
+    route(request).then(
+      ({ key, handle }) => this.send(message<MasterMessage>({ act: 'routed', seq, key }), handle),
+      fail,
+    );
+  }
 }
+
+export type { ListeningInfo };

@@ -2,12 +2,15 @@
 // own event loop never sees, so the master never accepts a connection it cannot serve.
 // They reach workers as inherited fds 3, 4, … through spawn's stdio array.
 import fs from 'node:fs';
+import nodePath from 'node:path';
 import { formatAddress, type ListenAddress } from '../address.js';
+import type { ListenRequest } from '../contract/messages.js';
 import { codedError } from '../errors.js';
 import { debug } from '../log.js';
 import { native } from './native.js';
 import { socketFileState } from './posix-stale-socket.js';
-import type { MasterSockets, SocketOptions } from './types.js';
+import { wrapFd } from './server-handle.js';
+import type { MasterSockets, RoutedSocket, SocketOptions } from './types.js';
 
 export async function openSockets(
   addrs: readonly ListenAddress[],
@@ -77,6 +80,52 @@ export async function openSockets(
     // A dup, so that the server closing its fd leaves the master's open.
     inProcess: (slot) => fdsFor(slot).map((fd, i) => ({ fd: n.dup(fd), address: bound[i] ?? '' })),
     close,
+  };
+}
+
+/**
+ * A socket for a worker's own server.listen() (listen routing): made by the addon, as the
+ * configured ones are, and handed over as a handle that wraps the fd, never listened on here.
+ */
+export async function openRoutedSocket(request: ListenRequest, reusePort: boolean): Promise<RoutedSocket> {
+  const n = native();
+  const backlog = request.backlog ?? 511;
+  let fd: number;
+  if (request.path !== undefined) {
+    await clearStaleSocket(request.path);
+    // sun_path holds ~100 bytes: bind by the shorter of the path and its relative form.
+    const relative = nodePath.relative(process.cwd(), request.path);
+    fd = n.unixListen(relative.length < request.path.length ? relative : request.path, backlog);
+    if (request.readableAll || request.writableAll) {
+      // net's readableAll/writableAll: bits for everyone, added to what the umask left.
+      const mode = (request.readableAll ? 0o444 : 0) | (request.writableAll ? 0o222 : 0);
+      fs.chmodSync(request.path, fs.statSync(request.path).mode | mode);
+    }
+  } else {
+    fd = n.tcpListen({
+      host: request.host ?? '',
+      port: request.port ?? 0,
+      backlog,
+      ipv6Only: request.ipv6Only ?? false,
+      reusePort,
+    });
+  }
+  const handle = wrapFd(fd);
+  if (typeof handle === 'number') {
+    n.close(fd);
+    throw Object.assign(new Error(`overseer: cannot wrap fd ${fd} (libuv error ${handle})`), {
+      errno: handle,
+    });
+  }
+  // Held for the master's lifetime, but never a reason for it to stay alive.
+  handle.unref();
+  const path = request.path;
+  return {
+    handle,
+    close: () => {
+      handle.close();
+      if (path !== undefined) fs.rmSync(path, { force: true });
+    },
   };
 }
 

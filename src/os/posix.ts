@@ -54,6 +54,8 @@ function killProcessGroup(child: ChildProcess): void {
 export const posix: Os = {
   supported: nativeAvailable,
   openSockets: async (addrs, opts) => (await import('./posix-sockets.js')).openSockets(addrs, opts),
+  routedSocket: async (request, opts) =>
+    (await import('./posix-sockets.js')).openRoutedSocket(request, opts?.reusePort ?? false),
   receiveListeners,
   guardOrphan,
   controlSocket: async () => (await import('../control/ipc/posix.js')).posix,

@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { ListenAddress } from '../address.js';
 import type { WorkerEnv } from '../contract/env.js';
 import type { Listener } from '../contract/listener.js';
+import type { ListenRequest } from '../contract/messages.js';
 import type { IpcPlatform } from '../control/ipc/types.js';
 
 export interface SocketOptions {
@@ -36,11 +37,23 @@ export interface MasterSockets {
   close(): void;
 }
 
+/** A socket the master made for a worker's own server.listen(), kept for the master's life. */
+export interface RoutedSocket {
+  /** What goes to a worker over the IPC channel (a handle it listens on). */
+  readonly handle: unknown;
+  close(): void;
+}
+
 export interface Os {
   /** Whether the master/worker model can run here (the addon and what it needs). */
   supported(): boolean;
   /** Master: makes the listening sockets, never accepting on them. */
   openSockets(addrs: readonly ListenAddress[], opts: SocketOptions): Promise<MasterSockets>;
+  /**
+   * Master: the socket for what a worker asked to listen on (listen routing); with
+   * `reusePort`, one of a SO_REUSEPORT group (a socket per worker slot).
+   */
+  routedSocket(request: ListenRequest, opts?: { reusePort?: boolean }): Promise<RoutedSocket>;
   /** Worker: the listeners the master passed, in address order. */
   receiveListeners(env: WorkerEnv): Promise<Listener[]>;
   /** Worker: die with the master where the kernel can arrange it (PDEATHSIG). */

@@ -8,18 +8,19 @@ import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { formatAddress, type ListenAddress } from '../address.js';
-import { isWorkerMessage, TAG } from '../contract/messages.js';
+import {
+  type ListenRequest,
+  type MasterMessage,
+  message,
+  onMessages,
+  type WorkerMessage,
+} from '../contract/messages.js';
 import { codedError } from '../errors.js';
 import { debug } from '../log.js';
-import type { ListenerPassing, MasterSockets, SocketOptions } from './types.js';
+import { bindHandle, type ServerHandle } from './server-handle.js';
+import type { ListenerPassing, MasterSockets, RoutedSocket, SocketOptions } from './types.js';
 
-interface BoundHandle {
-  close(): void;
-  getsockname(out: { port?: number }): number;
-}
-
-/** net's own bind-without-listen, the one node:cluster uses; a number is a libuv error. */
-type CreateServerHandle = (address: string | null, port: number, addressType: number) => BoundHandle | number;
+type BoundHandle = ServerHandle & { getsockname(out: { port?: number }): number };
 
 export async function openSockets(
   addrs: readonly ListenAddress[],
@@ -31,10 +32,6 @@ export async function openSockets(
       'ENOTSUP',
       'overseer: reusePort is not supported on Windows (use one shared socket)',
     );
-  }
-  const create = (net as unknown as { _createServerHandle?: CreateServerHandle })._createServerHandle;
-  if (typeof create !== 'function') {
-    throw codedError(Error, 'ERR_OVERSEER_UNSUPPORTED', 'overseer: this Node has no net._createServerHandle');
   }
   const handles: BoundHandle[] = [];
   const bound: string[] = [];
@@ -50,19 +47,9 @@ export async function openSockets(
           `overseer: ${addr.text}: unix socket addresses are not supported on Windows`,
         );
       }
-      const host = addr.host === '' ? null : addr.host;
-      const family = host === null ? 6 : net.isIPv6(host) ? 6 : 4;
-      const h = create(host, addr.port, family);
-      if (typeof h === 'number') {
-        throw uvError(h, 'bind', addr.text);
-      }
-      handles.push(h);
-      // libuv defers a failed bind (EADDRINUSE) to listen, which the master never calls;
-      // getsockname reports it now, so a port in use stays the master's error.
-      const out: { port?: number } = {};
-      const err = h.getsockname(out);
-      if (err !== 0) throw uvError(err, 'bind', addr.text);
-      bound.push(formatAddress(addr, out.port));
+      const { handle, port } = bindTcp(addr.host, addr.port, addr.text);
+      handles.push(handle);
+      bound.push(formatAddress(addr, port));
     }
   } catch (err) {
     close();
@@ -77,16 +64,62 @@ export async function openSockets(
   };
 }
 
+/** A bound TCP handle and its port. */
+function bindTcp(
+  host: string,
+  port: number,
+  text: string,
+): { handle: BoundHandle; port: number | undefined } {
+  const address = host === '' ? null : host;
+  const family = address === null ? 6 : net.isIPv6(address) ? 6 : 4;
+  const h = bindHandle(address, port, family) as BoundHandle | number;
+  if (typeof h === 'number') throw uvError(h, 'bind', text);
+  // libuv defers a failed bind (EADDRINUSE) to listen, which the master never calls;
+  // getsockname reports it now, so a port in use stays the master's error.
+  const out: { port?: number } = {};
+  const err = h.getsockname(out);
+  if (err !== 0) {
+    h.close();
+    throw uvError(err, 'bind', text);
+  }
+  return { handle: h, port: out.port };
+}
+
+/** A socket for a worker's own server.listen() (listen routing): a bound handle sent over IPC. */
+export async function openRoutedSocket(request: ListenRequest, reusePort: boolean): Promise<RoutedSocket> {
+  if (reusePort) {
+    throw codedError(
+      Error,
+      'ENOTSUP',
+      'overseer: reusePort is not supported on Windows (use one shared socket)',
+    );
+  }
+  if (request.path !== undefined) {
+    throw codedError(
+      Error,
+      'ENOTSUP',
+      `overseer: ${request.path}: routed pipe listens are not supported on Windows`,
+    );
+  }
+  const { handle } = bindTcp(
+    request.host ?? '',
+    request.port ?? 0,
+    `${request.host ?? ''}:${request.port ?? 0}`,
+  );
+  handle.unref();
+  return { handle, close: () => handle.close() };
+}
+
 /** A worker asks for its listeners once it listens for them; each goes as a message with the handle. */
 function sendOnRequest(handles: readonly BoundHandle[], addresses: readonly string[]): ListenerPassing {
   return {
     stdio: [],
     attach: (child: ChildProcess) => {
-      child.on('message', (m: unknown) => {
-        if (!isWorkerMessage(m) || m[TAG] !== 'listeners' || !child.connected) return;
+      onMessages<WorkerMessage>(child, (m) => {
+        if (m.act !== 'listeners' || !child.connected) return;
         for (const [index, handle] of handles.entries()) {
           const address = addresses[index] ?? '';
-          child.send({ [TAG]: 'listener', index, address }, handle as never, (err) => {
+          child.send(message<MasterMessage>({ act: 'listener', index, address }), handle as never, (err) => {
             if (err) debug('worker %d: sending listener %d: %s', child.pid, index, err.message);
           });
         }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { WorkerEnv } from '../contract/env.js';
 import type { Listener } from '../contract/listener.js';
-import { TAG } from '../contract/messages.js';
+import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
 import { codedError, errorCode } from '../errors.js';
 import { nativeAvailable } from './native.js';
 import type { Os } from './types.js';
@@ -21,7 +21,7 @@ function receiveListeners(env: WorkerEnv): Promise<Listener[]> {
     const got: Listener[] = [];
     let count = 0;
     const timer = setTimeout(() => {
-      process.off('message', onMessage);
+      stop();
       reject(
         codedError(
           Error,
@@ -30,18 +30,16 @@ function receiveListeners(env: WorkerEnv): Promise<Listener[]> {
         ),
       );
     }, LISTENERS_TIMEOUT_MS);
-    const onMessage = (m: unknown, handle: unknown): void => {
-      const msg = m as { [TAG]?: string; index?: number; address?: string };
-      if (msg?.[TAG] !== 'listener' || typeof msg.index !== 'number' || handle === undefined) return;
-      got[msg.index] = Object.freeze({ handle, address: msg.address ?? '' }) as Listener;
+    const stop = onMessages<MasterMessage>(process, (m, handle) => {
+      if (m.act !== 'listener' || handle === undefined) return;
+      got[m.index] = Object.freeze({ handle, address: m.address }) as Listener;
       if (++count === env.numFds) {
         clearTimeout(timer);
-        process.off('message', onMessage);
+        stop();
         resolve(got);
       }
-    };
-    process.on('message', onMessage);
-    process.send?.({ [TAG]: 'listeners' });
+    });
+    process.send?.(message<WorkerMessage>({ act: 'listeners' }));
   });
 }
 
@@ -83,6 +81,8 @@ const PIPE_DIR = '\\\\.\\pipe\\';
 export const windows: Os = {
   supported: nativeAvailable, // a Windows build of the addon always has its named pipes
   openSockets: async (addrs, opts) => (await import('./windows-sockets.js')).openSockets(addrs, opts),
+  routedSocket: async (request, opts) =>
+    (await import('./windows-sockets.js')).openRoutedSocket(request, opts?.reusePort ?? false),
   receiveListeners,
   guardOrphan: () => {}, // no PDEATHSIG: the IPC channel's disconnect is the guard
   controlSocket: async () => (await import('../control/ipc/windows.js')).windows,

@@ -3,7 +3,7 @@
 // through the IPC channel's disconnect, and through PDEATHSIG where the kernel has it.
 import { type Config, type ResolvedConfig, resolveConfig } from '../config.js';
 import { takeWorkerEnvironment, type WorkerEnv } from '../contract/env.js';
-import { isMasterMessage, TAG, type WorkerMessage } from '../contract/messages.js';
+import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
 import { errorMessage } from '../errors.js';
 import { configureLogging, debug } from '../log.js';
 import { os } from '../os/index.js';
@@ -38,8 +38,8 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> 
     // has closed its servers, it exits by itself. The master SIGKILLs at terminateTimeout.
     process.channel?.unref();
   };
-  process.on('message', (m: unknown) => {
-    if (isMasterMessage(m)) beginShutdown('master');
+  onMessages<MasterMessage>(process, (m) => {
+    if (m.act === 'shutdown') beginShutdown('master');
   });
   for (const sig of os.shutdownSignals) process.on(sig, () => beginShutdown(sig));
 
@@ -64,23 +64,24 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> 
     await config.program(state);
   } catch (err) {
     debug('worker %d: program failed: %s', env.workerId, errorMessage(err));
-    const message: WorkerMessage = {
-      [TAG]: 'failed',
-      message: errorMessage(err),
-      ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
-    };
     console.error(err);
-    await send(message);
+    await send(
+      message<WorkerMessage>({
+        act: 'failed',
+        message: errorMessage(err),
+        ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
+      }),
+    );
     process.exit(1);
   }
   debug('worker %d: ready', env.workerId);
-  await send({ [TAG]: 'ready' });
+  await send(message<WorkerMessage>({ act: 'ready' }));
 }
 
-function send(message: WorkerMessage): Promise<void> {
+export function send(m: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
     if (!process.send || !process.connected) return resolve();
-    process.send(message, undefined, {}, () => resolve());
+    process.send(m, undefined, {}, () => resolve());
   });
 }
 

@@ -7,7 +7,9 @@ import path from 'node:path';
 
 const dir = process.env.RECORD_MODULES_DIR;
 if (dir) {
-  const role = process.env.OVERSEER_IS_WORKER === '1' ? 'worker' : 'master';
+  // A worker has an IPC channel to its master; the masters under test are started without one.
+  // (Asked this way because a cluster worker's --require preload has read its env before us.)
+  const role = typeof process.send === 'function' ? 'worker' : 'master';
   const esmLog = path.join(dir, `${role}-${process.pid}.esm`);
   register(new URL('./record-modules-hooks.mjs', import.meta.url), { data: { log: esmLog } });
   const require = createRequire(import.meta.url);

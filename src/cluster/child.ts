@@ -1,0 +1,150 @@
+// overseer/cluster in a worker. The primary starts every worker with this module preloaded
+// (`--import`), so it is set up before the program runs, as node:cluster's child side is:
+// the worker says it is online, routes every server.listen() to the primary, and drains its
+// servers when the primary retires it (cluster.reload()). The program's own
+// `import cluster from 'overseer/cluster'` gets this same object.
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
+import { debug } from '../log.js';
+import { os } from '../os/index.js';
+import { Drains } from '../worker/drains.js';
+import { forgetPreload } from '../worker/forget-preload.js';
+import { routeListens } from '../worker/route-listen.js';
+import { CHILD_KEY, CLUSTER_ENV, PRELOAD } from './contract.js';
+import { Worker, WorkerBase } from './worker.js';
+
+class ChildWorker extends WorkerBase {
+  #seq = 0;
+
+  constructor(
+    id: number,
+    private readonly closeServers: () => Promise<void>,
+  ) {
+    super({ id, process, state: 'online' });
+  }
+
+  /** Closes this worker's servers (they finish what they serve), then the IPC channel. */
+  override disconnect(): this {
+    if (this.state === 'disconnecting' || this.state === 'destroying') return this;
+    this.state = 'disconnecting';
+    this.exitedAfterDisconnect = true;
+    void this.closeServers().then(() => this.#leave(() => process.disconnect()));
+    return this;
+  }
+
+  override destroy(): void {
+    if (this.state === 'destroying') return;
+    this.exitedAfterDisconnect = true;
+    if (!this.isConnected()) process.exit(0);
+    this.state = 'destroying';
+    process.once('disconnect', () => process.exit(0));
+    this.#leave(() => process.disconnect());
+  }
+
+  /** Tells the primary this is a leave, not a crash, and waits for it to have heard. */
+  #leave(then: () => void): void {
+    if (!process.connected) {
+      then();
+      return;
+    }
+    const seq = ++this.#seq;
+    const stop = onMessages<MasterMessage>(process, (m) => {
+      if (m.act !== 'ack' || m.seq !== seq) return;
+      stop();
+      then();
+    });
+    process.send?.(message<WorkerMessage>({ act: 'leaving', seq }));
+  }
+}
+
+export interface ChildCluster extends EventEmitter {
+  readonly isWorker: true;
+  readonly isPrimary: false;
+  readonly isMaster: false;
+  readonly worker: Worker;
+  readonly Worker: typeof Worker;
+}
+
+function send(m: WorkerMessage): void {
+  if (process.connected) process.send?.(m);
+}
+
+function setUp(): ChildCluster {
+  const id = Number(process.env[CLUSTER_ENV.workerId]);
+  const masterPid = Number(process.env[CLUSTER_ENV.masterPid] ?? 0);
+  const terminateTimeout = Number(process.env[CLUSTER_ENV.terminateTimeout] ?? 30_000);
+  const upgradeGrace = Number(process.env[CLUSTER_ENV.upgradeGrace] ?? 5_000);
+  // Read once, and gone: the program's own children are not cluster workers.
+  for (const key of Object.values(CLUSTER_ENV)) delete process.env[key];
+
+  forgetPreload('--require', PRELOAD);
+
+  const retire = new AbortController();
+  const drains = new Drains({ signal: retire.signal, terminateTimeout, upgradeGrace });
+  let worker: ChildWorker | undefined;
+  const leaving = (): boolean => worker?.exitedAfterDisconnect === true;
+  const routed = routeListens(
+    drains,
+    (m) => {
+      // node:cluster's worker.state, in the worker too.
+      if (m.act === 'listening' && worker?.state === 'online') worker.state = 'listening';
+      send(m);
+    },
+    leaving,
+  );
+  const closeServers = (): Promise<void> =>
+    Promise.all(
+      [...routed.servers].map(
+        (s: net.Server) =>
+          new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve())),
+      ),
+    ).then(() => {});
+  worker = new ChildWorker(id, closeServers);
+  const self = worker;
+
+  process.once('disconnect', () => {
+    self.emit('disconnect');
+    // The primary died, or let go of us without a disconnect: nothing to stay for.
+    if (!self.exitedAfterDisconnect) process.exit(0);
+  });
+  os.guardOrphan({ masterPid, workerId: id, binId: '', binPath: '', numFds: 0, ipcPath: '', addresses: [] });
+  onMessages<MasterMessage>(process, (m) => {
+    if (m.act === 'disconnect') {
+      // The primary's self.disconnect(): close the servers, then let go.
+      self.exitedAfterDisconnect = true;
+      self.state = 'disconnecting';
+      void closeServers().then(() => process.disconnect());
+    } else if (m.act === 'shutdown') {
+      // cluster.reload() retires this worker: its servers drain without losing a request.
+      debug('cluster worker %d: retired, draining', id);
+      self.exitedAfterDisconnect = true;
+      send(message<WorkerMessage>({ act: 'leaving', seq: 0 }));
+      retire.abort(new Error('overseer/cluster: worker retired by a reload'));
+      void drains.drained.then(() => {
+        if (process.connected) process.disconnect();
+      });
+    }
+  });
+  send(message<WorkerMessage>({ act: 'online' }));
+
+  const cluster = Object.assign(new EventEmitter(), {
+    isWorker: true as const,
+    isPrimary: false as const,
+    isMaster: false as const,
+    worker: self,
+    Worker,
+  });
+  return cluster;
+}
+
+/** This worker's cluster object, made once (the preload makes it before the program runs). */
+export function childCluster(): ChildCluster | undefined {
+  const registry = globalThis as { [CHILD_KEY]?: ChildCluster };
+  if (registry[CHILD_KEY] === undefined && Object.hasOwn(process.env, CLUSTER_ENV.workerId)) {
+    registry[CHILD_KEY] = setUp();
+  }
+  return registry[CHILD_KEY];
+}
+
+childCluster();

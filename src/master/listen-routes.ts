@@ -1,0 +1,64 @@
+// Listen routing, the master's side: a worker's own server.listen(port) asks the master for
+// the socket, which the master makes once and keeps for its whole life, handing the same
+// socket to every worker that asks for the same address, in this generation and the next.
+// So a restart is hitless for a program that never heard of overseer, the port stays open
+// (and queues connections) while no worker is alive, and listen(0) in several workers gives
+// them one shared port, as in node:cluster. The master still never accepts.
+import type { ListenRequest } from '../contract/messages.js';
+import { debug } from '../log.js';
+import { os, type RoutedSocket } from '../os/index.js';
+
+/** The socket a request names: listen(0) twice in one worker is two ports, in two workers one. */
+export function routeKey(r: ListenRequest): string {
+  if (r.path !== undefined) return `pipe:${r.path}`;
+  const port = r.port ?? 0;
+  return `tcp:${r.host ?? ''}:${port}${port === 0 ? `#${r.index}` : ''}${r.ipv6Only ? ':v6only' : ''}`;
+}
+
+export class ListenRoutes {
+  /** `reusePort`: each worker slot gets a SO_REUSEPORT socket of its own for each TCP address. */
+  constructor(private readonly reusePort = false) {}
+
+  readonly #sockets = new Map<string, Promise<RoutedSocket>>();
+  /** The sockets made so far, to close (and unlink) synchronously when the process exits. */
+  readonly #made = new Set<RoutedSocket>();
+  readonly #onExit = (): void => this.close();
+  #exitHooked = false;
+
+  /** The socket for `request`, made on first ask; a failed one is forgotten, so a retry tries again. */
+  async route(request: ListenRequest, slot = 0): Promise<{ key: string; handle: unknown }> {
+    const key = routeKey(request);
+    // listen(0) stays one shared socket: a group needs one port, known before the first bind.
+    const perSlot = this.reusePort && request.path === undefined && (request.port ?? 0) !== 0;
+    const socketKey = perSlot ? `${key}@${slot}` : key;
+    let socket = this.#sockets.get(socketKey);
+    if (socket === undefined) {
+      socket = os.routedSocket(request, { reusePort: perSlot });
+      this.#sockets.set(socketKey, socket);
+      if (!this.#exitHooked) process.once('exit', this.#onExit);
+      this.#exitHooked = true;
+      socket.then(
+        (s) => {
+          this.#made.add(s);
+          debug('routed listen %s: socket made', key);
+        },
+        () => this.#sockets.delete(socketKey),
+      );
+    }
+    return { key, handle: (await socket).handle };
+  }
+
+  /** What workers listen on through the master, for status (a reusePort group once). */
+  keys(): string[] {
+    return [...new Set([...this.#sockets.keys()].map((k) => k.replace(/@\d+$/, '')))];
+  }
+
+  /** Closes every socket (a unix socket's file goes with it). */
+  close(): void {
+    for (const s of this.#made) s.close();
+    this.#made.clear();
+    this.#sockets.clear();
+    process.off('exit', this.#onExit);
+    this.#exitHooked = false;
+  }
+}

@@ -1,0 +1,424 @@
+// overseer/cluster keeps node:cluster's semantics (each scenario in CommonJS and ESM), and
+// adds what node:cluster lacks: a primary that never accepts, a port that stays open while
+// no worker is alive, and a hitless reload().
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { type AppEvent, AppProcess } from './helpers/app.js';
+import { Example } from './helpers/example.js';
+import { describeErrors, startLoad } from './helpers/load.js';
+import { delay, processAlive } from './support/native.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+const SCRIPTS = {
+  cjs: fileURLToPath(new URL('../../test/fixtures/cluster/cjs.cjs', import.meta.url)),
+  esm: fileURLToPath(new URL('./fixtures/cluster/esm.js', import.meta.url)),
+};
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-cluster-'));
+const running: AppProcess[] = [];
+after(async () => {
+  await Promise.all(running.map((a) => a.stop()));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function scenario(
+  flavor: 'cjs' | 'esm',
+  name: string,
+  env: NodeJS.ProcessEnv = {},
+  args: string[] = [],
+): AppProcess {
+  const a = new AppProcess({}, { script: SCRIPTS[flavor], args: [name, ...args], env });
+  running.push(a);
+  return a;
+}
+
+/** The scenario's primary exits by itself, as a node:cluster primary with nothing left does. */
+async function exitsByItself(a: AppProcess): Promise<void> {
+  const timer = setTimeout(() => a.child.kill('SIGKILL'), 10_000);
+  const { code, signal } = await a.exited;
+  clearTimeout(timer);
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `stderr: ${a.stderr.join('\n')}`);
+}
+
+const only = (a: AppProcess, event: string): AppEvent => {
+  const e = a.events.find((x) => x.event === event);
+  assert.ok(e, `no ${event} event: ${JSON.stringify(a.events)}`);
+  return e;
+};
+
+for (const flavor of ['cjs', 'esm'] as const) {
+  describe(`node:cluster semantics (${flavor === 'cjs' ? "require('overseer/cluster')" : "import cluster from 'overseer/cluster'"})`, () => {
+    test('fork, the events with their arguments and states, send both ways, kill', async () => {
+      const a = scenario(flavor, 'events');
+      await a.nth('seen', 1);
+      await exitsByItself(a);
+      assert.equal(only(a, 'primary').flavor, flavor);
+      const forked = only(a, 'forked');
+      assert.deepEqual(
+        { ...forked, event: undefined, pid: undefined },
+        {
+          event: undefined,
+          pid: undefined,
+          id: 1,
+          instance: true,
+          state: 'none',
+          listed: true,
+          syncFork: 0, // 'fork' comes on the next tick, as in node:cluster
+          isPrimary: true,
+          isMaster: true,
+          isWorker: false,
+          policy: 2,
+          SCHED_RR: 2,
+          SCHED_NONE: 1,
+        },
+      );
+      const report = only(a, 'worker-report');
+      assert.deepEqual(
+        { ...report, event: undefined, pid: undefined },
+        {
+          event: undefined,
+          pid: undefined,
+          id: 1,
+          state: 'online',
+          isWorker: true,
+          isPrimary: false,
+          processIsSelf: true,
+          foo: 'bar', // fork(env) adds to process.env
+          nodeUniqueId: false,
+          overseerEnv: [], // read once, then gone: the program's own children are not workers
+          connected: true,
+          isDead: false,
+        },
+      );
+      const listening = only(a, 'listening').address as {
+        addressType: number;
+        address: string;
+        port: number;
+      };
+      assert.equal(listening.addressType, 4);
+      assert.equal(listening.address, '127.0.0.1');
+      assert.ok(listening.port > 0);
+      assert.match(String(only(a, 'served').body), /^worker \d+/);
+      assert.deepEqual(only(a, 'pong').m, { pong: 1 });
+      const exit = only(a, 'exit');
+      assert.deepEqual(
+        { ...exit, event: undefined, pid: undefined },
+        {
+          event: undefined,
+          pid: undefined,
+          code: null,
+          signal: 'SIGTERM', // kill() is destroy(): SIGTERM by default
+          sameAsProcess: true,
+          isDead: true,
+          isConnected: false,
+          exitedAfterDisconnect: false,
+          inWorkers: 0,
+        },
+      );
+      const seen = only(a, 'seen').seen as Array<{ on: string; name: string; state: string; args: number }>;
+      // node:cluster's order; every listener saw the worker (`same`/`self`), in its state.
+      for (const s of seen)
+        assert.ok((s as { same?: boolean; self?: boolean }).same ?? (s as { self?: boolean }).self);
+      assert.deepEqual(
+        seen.filter((s) => s.name !== 'message').map((s) => `${s.on}:${s.name}:${s.state}:${s.args}`),
+        [
+          'cluster:fork:none:1',
+          'worker:online:online:0',
+          'cluster:online:online:1',
+          'worker:listening:listening:1',
+          'cluster:listening:listening:2',
+          'worker:disconnect:disconnected:0',
+          'cluster:disconnect:disconnected:1',
+          'worker:exit:dead:2',
+          'cluster:exit:dead:3',
+        ],
+      );
+      // The program's messages only (overseer's own are internal): the report and the pong.
+      assert.deepEqual(
+        seen.filter((s) => s.name === 'message').map((s) => `${s.on}:${s.args}`),
+        ['cluster:3', 'worker:2', 'cluster:3', 'worker:2'],
+      );
+    });
+
+    test('setupPrimary: cumulative settings, the setup event, args, execArgv, silent', async () => {
+      const a = scenario(flavor, 'setup');
+      await a.nth('report', 1);
+      await exitsByItself(a);
+      const r = only(a, 'report') as AppEvent & {
+        setups: Array<Record<string, unknown>>;
+        settings: Record<string, unknown>;
+        stdout: string;
+        code: number;
+        argv1: string;
+      };
+      assert.equal(r.setups.length, 3, 'each setupPrimary() (fork() calls it too) emits setup');
+      assert.deepEqual(r.setups[0], { args: ['setup', 'a1'], exec: r.argv1, execArgv: [], silent: true });
+      assert.deepEqual(r.settings, {
+        args: ['setup', 'a1'],
+        exec: r.argv1,
+        execArgv: ['--no-deprecation'],
+        silent: true,
+      });
+      // silent: the worker's stdout is a pipe to the primary.
+      const child = JSON.parse(r.stdout.trim()) as { argv: string[]; execArgv: string[] };
+      assert.deepEqual(child.argv, ['setup', 'a1']);
+      assert.equal(child.execArgv[0], '--no-deprecation');
+      assert.equal(r.code, 0, 'a worker that disconnects itself exits 0');
+    });
+
+    test('listen(0) shares one port across workers; a unix socket is shared too', async () => {
+      const sock = path.join(tmp, `${flavor}.sock`);
+      const a = scenario(flavor, 'shared', { SOCK: sock });
+      await a.nth('disconnected', 1);
+      await exitsByItself(a);
+      const r = only(a, 'report') as AppEvent & {
+        listened: Array<{ id: number; address: { addressType: number; address: string; port: number } }>;
+        workersServing: number;
+        viaPipe: string;
+      };
+      const of = (id: number) => r.listened.filter((l) => l.id === id).map((l) => l.address);
+      const [one, two] = [of(1), of(2)];
+      assert.equal(one.length, 3);
+      // The n-th listen(0) of each worker is the same port; two listen(0)s in one worker are two.
+      assert.deepEqual(
+        one.map((x) => x.port),
+        two.map((x) => x.port),
+      );
+      assert.notEqual(one[0]!.port, one[1]!.port);
+      assert.deepEqual(one[2], { addressType: -1, address: sock, port: -1 });
+      assert.equal(r.workersServing, 2, 'both workers accept on the shared port');
+      assert.match(r.viaPipe, /^worker \d+/);
+      assert.equal(only(a, 'disconnected').left, 0);
+    });
+
+    test('worker.disconnect(): out of cluster.workers at once; it finishes its request, then exits 0', async () => {
+      const a = scenario(flavor, 'disconnect');
+      await a.nth('report', 1);
+      await exitsByItself(a);
+      const r = only(a, 'report');
+      assert.deepEqual(r.timeline, [
+        'disconnect() listed=false state=listening',
+        '300ms later dead=false', // alive while it holds a connection
+        'response true',
+        'disconnect',
+        'exit',
+      ]);
+      assert.deepEqual([r.code, r.signal, r.exitedAfterDisconnect], [0, null, true]);
+    });
+
+    for (const how of ['destroy', 'disconnect']) {
+      test(`cluster.worker.${how}() in the worker: it exits 0, exitedAfterDisconnect`, async () => {
+        const a = scenario(flavor, 'leave', {}, [how]);
+        await a.nth('report', 1);
+        await exitsByItself(a);
+        const r = only(a, 'report');
+        assert.deepEqual([r.code, r.signal, r.exitedAfterDisconnect, r.state], [0, null, true, 'dead']);
+      });
+    }
+
+    test('the rest of the surface: unbound functions, Worker(), settings, stdio, cwd, early messages, pipe modes', async () => {
+      const cwd = fs.mkdtempSync(path.join(tmp, `misc-${flavor}-`));
+      const a = scenario(flavor, 'misc', { CWD: cwd });
+      await a.nth('report', 1);
+      await exitsByItself(a);
+      const r = only(a, 'report');
+      assert.deepEqual(r.settingsBefore, {});
+      assert.deepEqual(r.bare, { id: 0, state: 'none', process: true, ead: 'undefined' });
+      assert.deepEqual(r.called, { id: 5, instance: true });
+      assert.equal(r.sendReturned, true);
+      assert.equal(r.connectedAtFork, true);
+      // A bigint survives: settings.serialization set directly is used by fork().
+      assert.deepEqual(r.worker, { early: 'bigint', cwd, a: '1' });
+      assert.equal(r.fd4, 'via fd 4');
+      assert.equal(r.pipeMode, '777', 'readableAll/writableAll reach the socket the primary made');
+      assert.equal(r.left, 0);
+    });
+
+    test('cluster.disconnect() at once, while the worker asks for its socket: everything ends', async () => {
+      const a = scenario(flavor, 'disconnectAtOnce');
+      await exitsByItself(a);
+      assert.equal(only(a, 'report').left, 0);
+      assert.deepEqual([only(a, 'exit').code, only(a, 'exit').ead], [0, true]);
+    });
+
+    test("listen errors are Node's own: EADDRINUSE, ERR_SOCKET_BAD_PORT, ERR_SERVER_ALREADY_LISTEN", async () => {
+      const a = scenario(flavor, 'listenErrors');
+      await a.nth('report', 1);
+      await exitsByItself(a);
+      const r = only(a, 'report');
+      assert.equal((r.inUse as { code: string }).code, 'EADDRINUSE');
+      assert.equal(r.badPort, 'ERR_SOCKET_BAD_PORT');
+      assert.equal(r.twice, 'ERR_SERVER_ALREADY_LISTEN');
+    });
+  });
+}
+
+test('every worker dies with its primary', async () => {
+  const a = scenario('cjs', 'orphans');
+  const { pids } = (await a.nth('pids', 1)) as AppEvent & { pids: number[] };
+  assert.equal(pids.length, 2);
+  a.child.kill('SIGKILL');
+  await a.exited;
+  const deadline = Date.now() + 5_000;
+  while (pids.some(processAlive) && Date.now() < deadline) await delay(50);
+  assert.deepEqual(pids.filter(processAlive), [], 'a worker outlived its primary');
+});
+
+test('a crash loop with no live worker: the port stays open, connections wait and are all served', async () => {
+  const port = await freePort();
+  const flag = path.join(tmp, 'crash');
+  const a = scenario('cjs', 'crashes', { PORT: String(port), CRASH_FLAG: flag });
+  await a.nth('listening', 1);
+  // From now on every new worker dies before it listens; the serving one dies on /crash.
+  fs.writeFileSync(flag, '');
+  await get(port, '/crash').catch(() => {});
+  await a.until(() => a.count('exit') >= 3, 10_000, 'the crash loop');
+  // No worker is alive to accept, yet nothing is refused: these wait in the kernel's queue.
+  const requests = Array.from({ length: 20 }, () => get(port, '/'));
+  await delay(300);
+  assert.equal(a.count('listening'), 1, 'no worker listened during the crash loop');
+  fs.rmSync(flag);
+  const bodies = await Promise.all(requests);
+  assert.equal(bodies.length, 20);
+  for (const b of bodies) assert.match(b, /^worker \d+/);
+  assert.ok(a.count('exit') >= 3);
+  await a.stop();
+});
+
+test('a reload whose new worker fails leaves the old one serving; the next reload succeeds', async () => {
+  const flag = path.join(tmp, 'fail');
+  const a = scenario('esm', 'reloadFails', { FAIL_FLAG: flag });
+  await a.nth('report', 1);
+  await exitsByItself(a);
+  const r = only(a, 'report');
+  assert.deepEqual(r.failed, { ok: false, code: 'ERR_OVERSEER_WORKER_EXITED', replaced: 0 });
+  assert.match(String(r.body), /^worker \d+/);
+  assert.deepEqual(r.ok, { ok: true, replaced: 1 });
+  assert.notEqual(r.after, r.body, 'the new worker serves after the good reload');
+  // The reload's failed worker and the retired one are not crashes the program must answer.
+  const exits = a.events.filter((e) => e.event === 'exit');
+  assert.deepEqual(exits.map((e) => [e.id, e.exitedAfterDisconnect]).sort(), [
+    [1, true],
+    [2, true],
+    [3, true],
+  ]);
+  assert.ok(
+    a.stderr.some((l) => l.includes('OVERSEER_RESTART_FAILED')),
+    'the failed reload warns',
+  );
+});
+
+/** `overseer <args>`, without blocking this process (the load runs in it); its JSON answer. */
+async function cli(...args: string[]): Promise<{ code: number | null; json: unknown }> {
+  const child = spawn(process.execPath, [CLI, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c;
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  let json: unknown;
+  try {
+    json = JSON.parse(stdout);
+  } catch {
+    json = { stdout, stderr };
+  }
+  return { code, json };
+}
+
+/** The control socket of the primary with this pid, from `overseer ls`. */
+async function socketOf(pid: number): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const masters = (await cli('ls')).json as Array<{ socket: string; status: { pid: number } }>;
+    const found = masters.find((m) => m.status.pid === pid);
+    if (found) return found.socket;
+    await sleep(100);
+  }
+  throw new Error(`no control socket for pid ${pid}`);
+}
+
+for (const workers of [2, 4]) {
+  test(`reload() of a plain node:cluster app, ${workers} workers, under keep-alive load: 0 failed`, async () => {
+    const e = new Example('examples/cluster/server.cjs', { env: { WORKERS: String(workers) } });
+    try {
+      const port = Number((await e.line(/listening on port (\d+)/))[1]);
+      for (let i = 1; i <= workers; i++) await e.line(new RegExp(`^worker ${i} listening`));
+      const socket = await socketOf(e.pid);
+      const load = startLoad({ port, concurrency: 16, keepAlive: true, maxMs: 60_000 });
+      await sleep(300);
+      // Three through the control socket (`overseer restart`), one by SIGUSR2.
+      for (let i = 0; i < 3; i++) {
+        const r = await cli('restart', '-s', socket);
+        assert.equal(r.code, 0, JSON.stringify(r.json));
+        assert.deepEqual(
+          [(r.json as { ok: boolean }).ok, (r.json as { replaced: number }).replaced],
+          [true, workers],
+        );
+        await e.settle(workers);
+      }
+      e.child.kill('SIGUSR2');
+      for (let i = 0; i < 100; i++) {
+        if (((await cli('status', '-s', socket)).json as { restarts: number }).restarts === 4) break;
+        await sleep(100);
+      }
+      await e.settle(workers);
+      const r = await load.stop();
+      const status = (await cli('status', '-s', socket)).json as { restarts: number; workers: unknown[] };
+      assert.equal(status.restarts, 4);
+      assert.equal(status.workers.length, workers);
+      assert.equal(r.failed, 0, describeErrors(r));
+      assert.ok(r.ok > 500, `too little load got through (${r.ok})`);
+      assert.ok(r.pids.size > workers, 'the reloads replaced the workers that served');
+      assert.deepEqual(
+        e.stderr.filter((l) => /Warning|died/.test(l)),
+        [],
+        'no warnings, and no retired worker taken for a crash',
+      );
+      assert.deepEqual(
+        e.lines.filter((l) => /died/.test(l)),
+        [],
+      );
+    } finally {
+      await e.stop();
+    }
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function get(port: number, urlPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let body = '';
+    socket.setTimeout(15_000, () => socket.destroy(new Error('timeout')));
+    socket.on('connect', () =>
+      socket.write(`GET ${urlPath} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+    );
+    socket.on('data', (c: Buffer) => {
+      body += c;
+    });
+    socket.on('end', () => resolve(body.slice(body.indexOf('\r\n\r\n') + 4)));
+    socket.on('error', reject);
+  });
+}
