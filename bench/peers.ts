@@ -130,36 +130,93 @@ function restartOverSocket(socketPath: string): Promise<number> {
   });
 }
 
+/** A setup restarted over its control socket (what `overseer restart` does), kept in a private dir. */
+async function restartedOverSocket(
+  prefix: string,
+  launch: (ipcPath: string, port: number) => { p: NodeProcess; ready: () => Promise<void> },
+): Promise<Running> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const ipcPath = path.join(dir, 'ctl.sock');
+  const { p, ready } = launch(ipcPath, port);
+  await startedOrStopped(p, () => ready().then(() => port));
+  return {
+    port,
+    masterPid: p.pid,
+    restart: () => restartOverSocket(ipcPath),
+    stop: async () => {
+      await p.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** The node:cluster primary with overseer/cluster instead, and cluster.reload() for a restart. */
 export function overseerCluster(name: string, workers: number): Peer {
   return {
     name,
     workers,
-    async start() {
-      const port = await freePort();
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-bench-cluster-'));
-      const ipcPath = path.join(dir, 'ctl.sock');
-      const p = new NodeProcess(app('overseer-cluster.js'), {
-        WORKERS: String(workers),
-        PORT: String(port),
-        IPC_PATH: ipcPath,
-      });
-      await startedOrStopped(p, async () => {
-        await p.nth('listening', 1);
-        await waitForHttp(port);
-        return port;
-      });
-      return {
-        port,
-        masterPid: p.pid,
-        restart: () => restartOverSocket(ipcPath),
-        stop: async () => {
-          await p.stop();
-          fs.rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
+    start: () =>
+      restartedOverSocket('overseer-bench-cluster-', (ipcPath, port) => {
+        const p = new NodeProcess(app('overseer-cluster.js'), {
+          WORKERS: String(workers),
+          PORT: String(port),
+          IPC_PATH: ipcPath,
+        });
+        return {
+          p,
+          ready: async () => {
+            await p.nth('listening', 1);
+            await waitForHttp(port);
+          },
+        };
+      }),
   };
+}
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+/** `overseer run -w N` with the plain app, unmodified; `overseer restart` for a restart. */
+export function overseerRun(name: string, workers: number): Peer {
+  return {
+    name,
+    workers,
+    start: () =>
+      restartedOverSocket('overseer-bench-run-', (ipcPath, port) => {
+        const args = ['run', '-w', String(workers), '--ipc-path', ipcPath, app('plain.js')];
+        const p = new NodeProcess(CLI, { PORT: String(port) }, args);
+        return {
+          p,
+          ready: async () => {
+            await waitForHttp(port);
+            // Every worker listens before the run starts (as the other setups wait for theirs).
+            for (let i = 0; i < 100 && !(await readyWorkers(ipcPath, workers)); i++) await sleep(50);
+          },
+        };
+      }),
+  };
+}
+
+/** Whether the master at `socketPath` has `n` ready workers. */
+function readyWorkers(socketPath: string, n: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    http
+      .get({ socketPath, path: '/overseer/status' }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c;
+        });
+        res.on('end', () => {
+          try {
+            const s = JSON.parse(body) as { workers: { state: string }[] };
+            resolve(s.workers.filter((w) => w.state === 'ready').length >= n);
+          } catch {
+            resolve(false);
+          }
+        });
+      })
+      .on('error', () => resolve(false));
+  });
 }
 
 export function pm2(

@@ -17,8 +17,8 @@ export class NodeProcess {
   readonly stderr: string[] = [];
   readonly exited: Promise<void>;
 
-  constructor(script: string, env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [script], {
+  constructor(script: string, env: NodeJS.ProcessEnv = {}, args: readonly string[] = []) {
+    this.child = spawn(process.execPath, [script, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

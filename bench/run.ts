@@ -9,7 +9,7 @@ import { statusOverSocket } from './control-socket.js';
 import { cost, costTable } from './cost.js';
 import { cpuSeconds, cpuSince } from './cpu.js';
 import { describeKinds, type LoadStats, startLoad } from './load.js';
-import { bareNode, nodeCluster, overseer, overseerCluster, type Peer, pm2 } from './peers.js';
+import { bareNode, nodeCluster, overseer, overseerCluster, overseerRun, type Peer, pm2 } from './peers.js';
 import { rssMiB } from './rss.js';
 import { type Soak, soak } from './soak.js';
 import { markdownTable, num } from './table.js';
@@ -159,7 +159,7 @@ function restartTable(peers: Peer[], results: Array<UnderLoad | Error>): string 
   return markdownTable(header, rows);
 }
 
-/** The three ways to run a node:cluster app, side by side: from their steady runs and their restart runs. */
+/** The ways to run one unmodified plain app, side by side: from their steady runs and their restart runs. */
 function clusterTable(
   peers: Peer[],
   steadyRuns: Array<Steady | Error>,
@@ -228,6 +228,7 @@ async function main(): Promise<void> {
     nodeCluster('`node:cluster`, 2 workers', 2, 'plain'),
   ];
   const clusterPeers = [
+    overseerRun('`overseer run -w 2`, `overseer restart`, plain app', 2),
     overseerCluster('`overseer/cluster`, `cluster.reload()`', 2),
     nodeCluster('`node:cluster` rolling restart, plain app', 2, 'plain'),
     pm2('pm2 cluster, `pm2 reload`, plain app', 'cluster', 2, 'plain'),
@@ -236,9 +237,10 @@ async function main(): Promise<void> {
     overseer('overseer (SIGUSR2)', 1),
     overseer('overseer (SIGUSR2)', 2),
     clusterPeers[0]!,
-    clusterPeers[2]!,
-    pm2('pm2 cluster, `pm2 reload`, careful app', 'cluster', 2, 'careful'),
     clusterPeers[1]!,
+    clusterPeers[3]!,
+    pm2('pm2 cluster, `pm2 reload`, careful app', 'cluster', 2, 'careful'),
+    clusterPeers[2]!,
     nodeCluster('`node:cluster` rolling restart, careful app', 2, 'careful'),
     pm2('pm2 fork, `pm2 reload`, plain app', 'fork', 1, 'plain'),
   ];
@@ -287,7 +289,7 @@ async function main(): Promise<void> {
     '',
     restartTable(restarts, restartResults),
     '',
-    `## Table 2b: replacing node:cluster: the same plain app (\`http.createServer(handler).listen(port)\`) under a node:cluster primary, the same primary on \`overseer/cluster\`, and pm2 cluster mode (${CONNECTIONS} connections; restarts as in Table 2)`,
+    `## Table 2b: one unmodified plain app (\`http.createServer(handler).listen(port)\`, 2 workers) under \`overseer run\`, under a node:cluster primary, the same primary on \`overseer/cluster\`, and under pm2 cluster mode (${CONNECTIONS} connections; restarts as in Table 2)`,
     '',
     clusterTable(clusterPeers, clusterSteady, clusterRestarts),
     '',

@@ -31,6 +31,8 @@ const ERRORS = {
   ERR_OVERSEER_HANDLER: 'config.handler threw while serving a control-socket request (HTTP 500)',
   ERR_OVERSEER_TRIGGER_FAILED: 'trigger-update failed in the master, which did not say why',
   ERR_OVERSEER_NO_FETCHER: 'trigger-update needs a fetcher, and none is configured (HTTP 409)',
+  ERR_OVERSEER_NO_LOGS:
+    "GET /overseer/logs needs a master that keeps its workers' output (`overseer run`; HTTP 409)",
   // fetching
   ERR_OVERSEER_FETCH_HTTP: 'an update server answered with a non-2xx status (the error has `status`)',
   ERR_OVERSEER_FETCH_RATE_LIMITED: "GitHub's rate limit; the error has `status` and `resetAt`",
@@ -76,6 +78,8 @@ const WARNINGS = {
   OVERSEER_FETCH_INIT: "the fetcher's init() failed; there are no automatic updates",
   OVERSEER_IPC_DISABLED: 'the control socket could not be created; signals still work',
   OVERSEER_IPC_REFUSED: 'the control socket refused a client of another user',
+  OVERSEER_ENV_FILE:
+    "`overseer run`'s env file could not be read at a worker's start; its last contents were used",
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ipcEvents, ipcRequest } from '../src/control/client.js';
+import { ipcLines, ipcRequest } from '../src/control/client.js';
 import { AppProcess } from './helpers/app.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-ctl-'));
@@ -143,7 +143,7 @@ test('GET /overseer/events streams lifecycle events as NDJSON', async () => {
   const opened = new Promise<void>((r) => {
     open = r;
   });
-  const following = ipcEvents(sock, (e) => seen.push(e), controller.signal, open);
+  const following = ipcLines(sock, '/overseer/events', (e) => seen.push(e), controller.signal, open);
   await opened; // subscribed: nothing after this point can be missed
   await ipcRequest(sock, 'POST', '/overseer/restart');
   const deadline = Date.now() + 15_000;

@@ -1,7 +1,9 @@
 // The examples run as users run them (`npm start` runs examples/hello), so what they show works.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import readline from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -65,4 +67,67 @@ test('examples/hello: serves, restarts on SIGUSR2 under load without a failed re
   }
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   assert.equal(code, 0, 'Ctrl+C is a graceful shutdown');
+});
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const runExample = fileURLToPath(new URL('../../examples/run/', import.meta.url));
+
+/** The unit's [Service] keys (the last value of each). */
+function unitService(text: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  let section = '';
+  for (const raw of text.split('\n')) {
+    const l = raw.trim();
+    if (l === '' || l.startsWith('#')) continue;
+    const s = /^\[(\w+)\]$/.exec(l);
+    if (s) section = s[1]!;
+    else if (section === 'Service') {
+      const eq = l.indexOf('=');
+      assert.ok(eq > 0, `a key=value line: ${l}`);
+      keys.set(l.slice(0, eq), l.slice(eq + 1));
+    }
+  }
+  return keys;
+}
+
+test("examples/run: an unmodified app under the unit's own `overseer run` command, with its config file: 2 workers, a restart under load with 0 failed, its cleanup after the drain", async () => {
+  const unit = unitService(fs.readFileSync(path.join(runExample, 'overseer-app.service'), 'utf8'));
+  assert.equal(unit.get('Type'), 'notify');
+  assert.equal(unit.get('KillMode'), 'mixed', 'the stop signal reaches the master alone');
+  assert.equal(unit.get('ExecReload'), '/bin/kill -USR2 $MAINPID');
+  const [bin, ...args] = unit.get('ExecStart')!.split(' ');
+  assert.match(bin!, /\/node_modules\/\.bin\/overseer$/);
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: runExample,
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  readline.createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
+  const waitFor = async (re: RegExp, n = 1): Promise<string[]> => {
+    for (let i = 0; i < 300; i++) {
+      const found = lines.filter((l) => re.test(l));
+      if (found.length >= n) return found;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`not ${n} lines like ${re}: ${lines.join(' | ')}`);
+  };
+  try {
+    const first = await waitFor(/^\[worker \d\] listening on :\d+$/, 2);
+    const port = Number(first[0]!.split(':').at(-1));
+    assert.match(await get(port), /^hello from pid \d+\n$/);
+    const load = startLoad({ port, concurrency: 8, keepAlive: true, maxMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGUSR2'); // ExecReload
+    await waitFor(/^\[worker [34]\] listening on :\d+$/, 2);
+    await waitFor(/^\[worker [12]\] closing the database pool$/, 2);
+    const r = await load.stop();
+    assert.equal(r.failed, 0, describeErrors(r));
+    assert.ok(r.ok > 100, `too little load got through (${r.ok})`);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  assert.equal(code, 0, 'a graceful stop');
+  await waitFor(/^\[worker [34]\] closing the database pool$/, 2);
 });

@@ -2,11 +2,13 @@
 // never the master, the control socket, the fetchers or tar; a master without a fetcher
 // loads no fetch pipeline; `import 'overseer'` loads neither side.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { AppProcess } from './helpers/app.js';
 
@@ -124,4 +126,36 @@ test('an overseer/cluster worker loads only the worker side; its primary loads n
     [],
   );
   assert.deepEqual(rooms(primary, 'fetcher', 'upgrade'), []);
+});
+
+test("`overseer run`: the app's workers load the preload and the worker side only; the master loads none of the app", async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'app-'));
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const app = fileURLToPath(new URL('../../test/fixtures/run/express.mjs', import.meta.url));
+  const master = spawn(
+    process.execPath,
+    [`--import=${recorder}`, cli, 'run', '--ipc-path', '', `--node-args=--import=${recorder}`, app],
+    { env: { ...process.env, RECORD_MODULES_DIR: dir, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  master.stdout.on('data', (d: Buffer) => {
+    out += d;
+  });
+  for (let i = 0; i < 300 && !/listening on/.test(out); i++) await sleep(50);
+  await sleep(500); // the recorder's loader thread logs what it saw a little later
+  master.kill('SIGTERM');
+  await once(master, 'exit');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const loaded = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Loaded);
+  const worker = loaded.find((l) => l.role === 'worker');
+  const primary = loaded.find((l) => l.role === 'master');
+  assert.ok(worker && primary, `records: ${fs.readdirSync(dir).join(', ')}; out: ${out}`);
+  assert.ok(own(worker).includes('preload/worker.js'), 'the record is of a real app worker');
+  assert.deepEqual(rooms(worker, 'master', 'control', 'fetcher', 'upgrade', 'cli', 'cluster'), []);
+  assert.deepEqual(tar(worker), []);
+  const express = (l: Loaded) => [...l.esm, ...l.cjs].filter((p) => /node_modules[\\/]express[\\/]/.test(p));
+  assert.ok(express(worker).length > 0, 'the worker runs the app');
+  assert.deepEqual(express(primary), [], 'the master never loads it');
+  assert.deepEqual(rooms(primary, 'preload', 'worker', 'cluster', 'fetcher', 'upgrade'), []);
+  assert.ok(own(primary).includes('master/app-workers.js'));
 });

@@ -10,6 +10,7 @@ import { io as ioClient } from 'socket.io-client';
 import WebSocket from 'ws';
 import { Example } from './helpers/example.js';
 import { describeErrors, startLoad } from './helpers/load.js';
+import { restartsUnderLoad } from './helpers/restarts.js';
 
 const running: Example[] = [];
 after(async () => {
@@ -20,26 +21,6 @@ function start(file: string, opts?: ConstructorParameters<typeof Example>[1]): E
   const e = new Example(file, opts);
   running.push(e);
   return e;
-}
-
-/** Three restarts under keep-alive load; every old worker exits well before terminateTimeout. */
-async function restartsUnderLoad(e: Example, workers = 1, tls = false): Promise<void> {
-  const port = await e.port();
-  await e.settle(workers);
-  const load = startLoad({ port, concurrency: 8, keepAlive: true, maxMs: 60_000, tls });
-  await sleep(300);
-  for (let i = 0; i < 3; i++) {
-    await e.restart();
-    await e.settle(workers); // drained and gone: an undrained worker would linger 30 s
-  }
-  const r = await load.stop();
-  assert.equal(r.failed, 0, describeErrors(r));
-  assert.ok(r.ok > 200, `too little load got through (${r.ok})`);
-  assert.deepEqual(
-    e.stderr.filter((l) => /Warning/.test(l)),
-    [],
-    'no warnings (drain timeouts, kills, UnsupportedWarning)',
-  );
 }
 
 for (const [name, file, opts] of [

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The `overseer` command: an external client of a running master's control socket.
-// Exit codes: 0 done, 1 failed (or no master), 2 bad usage.
+// The `overseer` command: an external client of a running master's control socket, and
+// (`overseer run`, loaded only for it) the master of an unmodified app.
+// Exit codes: 0 done, 1 failed (or no master), 2 bad usage; `run`: the master's own.
 import { parseArgs } from 'node:util';
-import { ipcEvents, ipcRequest } from '../control/client.js';
+import { ipcLines, ipcRequest } from '../control/client.js';
 import { errorCode, errorMessage } from '../errors.js';
 import { os } from '../os/index.js';
 import { version } from '../version.js';
@@ -11,11 +12,13 @@ import { formatEvent, formatLs, formatStatus, formatUpdate } from './format.js';
 const USAGE = `usage: overseer <command> [options]
 
 commands:
+  run <script>     run an unmodified app with hitless restarts (overseer run --help)
   ls               list this user's running masters
   status           show a master's status
   restart          restart its workers (returns when they are ready)
   trigger-update   check for a new version now and report the result
   events           follow its lifecycle events
+  logs             print its workers' output (overseer run): -n LINES (default 100), -f to follow
 
 options:
   -s, --socket PATH   the master's control socket (default: $OVERSEER_IPC_PATH,
@@ -33,9 +36,15 @@ interface Options {
   socket?: string;
   json: boolean;
   timeout: number;
+  follow: boolean;
+  lines: number;
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'run') {
+    const { runCommand } = await import('./run.js');
+    return runCommand(argv.slice(1));
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -45,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
       timeout: { type: 'string', short: 't', default: '60000' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
+      follow: { type: 'boolean', short: 'f', default: false },
+      lines: { type: 'string', short: 'n', default: '100' },
     },
   });
   if (values.version) {
@@ -58,9 +69,13 @@ async function main(argv: string[]): Promise<number> {
   const timeout = Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0)
     throw new UsageError(`--timeout must be a positive number of ms`);
+  const lines = Number(values.lines);
+  if (!Number.isInteger(lines) || lines < 0) throw new UsageError(`-n must be a number of lines`);
   const opts: Options = {
     json: values.json === true,
     timeout,
+    follow: values.follow === true,
+    lines,
     ...(values.socket ? { socket: values.socket } : {}),
   };
   const [command, ...extra] = positionals;
@@ -77,6 +92,8 @@ async function main(argv: string[]): Promise<number> {
       return triggerUpdate(opts);
     case 'events':
       return events(opts);
+    case 'logs':
+      return logs(opts);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -166,8 +183,9 @@ async function events(opts: Options): Promise<number> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {
-    await ipcEvents(
+    await ipcLines(
       socket,
+      '/overseer/events',
       (e) => process.stdout.write(opts.json ? `${JSON.stringify(e)}\n` : formatEvent(e)),
       controller.signal,
     );
@@ -177,15 +195,44 @@ async function events(opts: Options): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
+/** The workers' lines as the master printed them, stdout's to stdout and stderr's to stderr. */
+async function logs(opts: Options): Promise<number> {
+  const socket = await pickSocket(opts);
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  const path = `/overseer/logs?n=${opts.lines}${opts.follow ? '&follow=1' : ''}`;
+  try {
+    await ipcLines(
+      socket,
+      path,
+      (l) => {
+        if (opts.json) process.stdout.write(`${JSON.stringify(l)}\n`);
+        else if (typeof l.missed === 'number') {
+          process.stderr.write(`overseer: ${l.missed} lines missed (this reader fell behind)\n`);
+        } else (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${String(l.text)}\n`);
+      },
+      controller.signal,
+    );
+  } catch (err) {
+    throw new CommandError(`cannot read logs at ${socket}: ${errorMessage(err)}`);
+  }
+  return 0;
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
+    // A master (`run`) is done once it says so, whatever its workers' pipes still hold.
+    if (argv[0] === 'run') process.exit(code);
     process.exitCode = code;
   },
   (err: unknown) => {
-    const usage = err instanceof UsageError || errorCode(err)?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(
-      `overseer: ${errorMessage(err)}\n${usage ? `run 'overseer --help' for usage\n` : ''}`,
-    );
+    const usage =
+      err instanceof UsageError ||
+      (err as { usage?: unknown }).usage === true ||
+      errorCode(err)?.startsWith('ERR_PARSE_ARGS');
+    const help = argv[0] === 'run' ? 'overseer run --help' : 'overseer --help';
+    process.stderr.write(`overseer: ${errorMessage(err)}\n${usage ? `run '${help}' for usage\n` : ''}`);
     process.exitCode = usage ? 2 : 1;
   },
 );

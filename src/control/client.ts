@@ -63,10 +63,14 @@ export function ipcRequest(
   });
 }
 
-/** Follows GET /overseer/events, calling `onEvent` per line, until the stream ends or `signal` aborts. */
-export function ipcEvents(
+/**
+ * Follows a newline-delimited JSON route (/overseer/events, /overseer/logs), calling
+ * `onLine` per line, until the stream ends or `signal` aborts.
+ */
+export function ipcLines(
   ipcPath: string,
-  onEvent: (event: Record<string, unknown>) => void,
+  route: string,
+  onLine: (line: Record<string, unknown>) => void,
   signal?: AbortSignal,
   onOpen?: () => void,
 ): Promise<void> {
@@ -74,15 +78,22 @@ export function ipcEvents(
     const req = http.request(
       {
         method: 'GET',
-        path: '/overseer/events',
+        path: route,
         host: 'overseer',
         createConnection: connector(ipcPath),
         signal,
       },
       (res) => {
         if (res.statusCode !== 200) {
-          res.resume();
-          reject(new Error(`events: HTTP ${res.statusCode}`));
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            let why = `HTTP ${res.statusCode}`;
+            try {
+              why = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: string }).error ?? why;
+            } catch {}
+            reject(new Error(why));
+          });
           return;
         }
         onOpen?.();
@@ -95,7 +106,7 @@ export function ipcEvents(
             buf = buf.slice(nl + 1);
             if (line.trim() === '') continue;
             try {
-              onEvent(JSON.parse(line) as Record<string, unknown>);
+              onLine(JSON.parse(line) as Record<string, unknown>);
             } catch {}
           }
         });

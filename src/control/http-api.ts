@@ -6,8 +6,10 @@ import http, { type IncomingMessage, type RequestListener, type ServerResponse }
 import { errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import type { MasterEvents, RestartResult } from '../master/events.js';
+import type { LogBuffer } from '../master/log-buffer.js';
 import { gateConnections } from './connection-gate.js';
 import { errorBody, streamEvents } from './event-stream.js';
+import { streamLogs } from './log-stream.js';
 
 export const API_LIMITS = {
   maxHeaderSize: 16 * 1024,
@@ -28,6 +30,8 @@ export interface ApiTarget {
   metrics(): string;
   /** Events an events reader lost because it did not keep up. */
   countDroppedEvents(n: number): void;
+  /** The workers' output, when the master keeps it (`overseer run`). */
+  readonly logs?: LogBuffer | undefined;
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -67,6 +71,19 @@ export function createApiServer(target: ApiTarget, handler?: RequestListener): h
       },
     },
     '/overseer/events': { GET: (req, res) => streamEvents(target.events, target, req, res) },
+    '/overseer/logs': {
+      GET: (req, res) => {
+        if (target.logs === undefined) {
+          json(res, 409, {
+            ok: false,
+            error: "this master keeps no logs (its workers' output is the master's own: see `overseer run`)",
+            code: 'ERR_OVERSEER_NO_LOGS',
+          });
+          return;
+        }
+        streamLogs(target.logs, new URL(req.url ?? '/', 'http://overseer'), req, res);
+      },
+    },
   };
 
   const server = http.createServer(

@@ -11,7 +11,7 @@ export interface Binary {
   /** A single-executable application: the binary is node itself. */
   sea: boolean;
   /** How to run `file` (the binary, or a candidate in its place) exactly as a worker is run. */
-  commandFor(file: string): { command: string; args: string[] };
+  commandFor(file: string): { command: string; args: string[]; env?: Record<string, string> };
 }
 
 function isSea(): boolean {

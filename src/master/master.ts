@@ -14,6 +14,8 @@ import type { Binary } from './binary.js';
 import { realClock } from './clock.js';
 import type { CrashEvent, RestartResult, UpdateOutcome } from './events.js';
 import { collectGarbage } from './heap.js';
+import type { WorkerLaunch } from './launch.js';
+import type { LogBuffer } from './log-buffer.js';
 import { renderMetrics } from './metrics.js';
 import type { MasterStatus, WorkerStatus } from './status.js';
 import { Supervisor } from './supervisor.js';
@@ -39,6 +41,7 @@ export class MasterProcess implements MasterEngine {
   readonly events: MasterHandle;
 
   readonly #config: ResolvedConfig;
+  readonly #launch: WorkerLaunch | undefined;
   readonly #supervisor: Supervisor;
   readonly #systemd = systemdNotifier();
   readonly #signalHandlers = new Map<NodeJS.Signals, () => void>();
@@ -47,8 +50,16 @@ export class MasterProcess implements MasterEngine {
   #updater: Updater | undefined;
   #compactTimer: NodeJS.Timeout | undefined;
 
-  constructor(config: ResolvedConfig, binary: Binary, binHash: string, events: MasterHandle) {
+  /** `launch`: how workers start when they are not the program's own entry (`overseer run`). */
+  constructor(
+    config: ResolvedConfig,
+    binary: Binary,
+    binHash: string,
+    events: MasterHandle,
+    launch?: WorkerLaunch,
+  ) {
     this.#config = config;
+    this.#launch = launch;
     this.binary = binary;
     this.binPath = binary.path;
     this.binHash = binHash;
@@ -59,7 +70,7 @@ export class MasterProcess implements MasterEngine {
         restartMode: config.restartMode,
         terminateTimeout: config.terminateTimeout,
         noRestart: config.noRestart,
-        forwardSignals: os.forwardSignals,
+        forwardSignals: os.forwardSignals && (launch?.forwardSignals ?? true),
       },
       {
         spawn: (slot, id) => this.#spawn(slot, id),
@@ -87,7 +98,13 @@ export class MasterProcess implements MasterEngine {
   }
 
   get addresses(): readonly string[] {
-    return this.#sockets?.addresses ?? [];
+    const own = this.#sockets?.addresses ?? [];
+    return this.#launch ? [...own, ...this.#launch.addresses()] : own;
+  }
+
+  /** The workers' output, when this master keeps it (`overseer run`). */
+  get logs(): LogBuffer | undefined {
+    return this.#launch?.logs;
   }
 
   /** Makes the sockets, installs the signal handlers and starts the first workers. */
@@ -203,6 +220,13 @@ export class MasterProcess implements MasterEngine {
   }
 
   #spawn(slot: number, id: number): WorkerProcess {
+    if (this.#launch) {
+      return this.#launch.spawn(slot, id, {
+        ipcPath: this.ipcPath,
+        binHash: this.binHash,
+        binPath: this.binPath,
+      });
+    }
     const sockets = this.#sockets!;
     const env = {
       ...process.env,
@@ -216,7 +240,8 @@ export class MasterProcess implements MasterEngine {
         masterPid: process.pid,
       }),
     };
-    const spec = { ...this.binary.commandFor(this.binary.path), env, listeners: sockets.passTo(slot) };
+    const { command, args } = this.binary.commandFor(this.binary.path);
+    const spec = { command, args, env, listeners: sockets.passTo(slot) };
     return new WorkerProcess(id, slot, spec, this.#config.readyTimeout);
   }
 

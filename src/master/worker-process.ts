@@ -28,7 +28,7 @@ export interface SpawnSpec {
   /** stdio 0-2 (and any further fds, after the listeners). Default: shared with the master. */
   stdio?: StdioOptions;
   /** Further spawn options (node:cluster's settings): cwd, serialization, windowsHide, uid, gid. */
-  options?: Pick<SpawnOptions, 'cwd' | 'serialization' | 'windowsHide' | 'uid' | 'gid'>;
+  options?: Pick<SpawnOptions, 'cwd' | 'serialization' | 'windowsHide' | 'uid' | 'gid' | 'detached'>;
   /** Serves the worker's own server.listen() calls (cluster workers, `overseer run`). */
   route?: ListenRoute;
   /**

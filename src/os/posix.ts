@@ -30,6 +30,19 @@ async function receiveListeners(env: WorkerEnv): Promise<Listener[]> {
   return listeners;
 }
 
+/**
+ * A signal reaches its handlers on a later turn of the event loop, so the loop is held until
+ * then: with its servers closed, a program whose loop is otherwise empty would end first, and
+ * its handler (its cleanup) would never run.
+ */
+function signalSelf(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 0) {
+    const hold = setInterval(() => {}, 1_000);
+    process.prependOnceListener(signal, () => setImmediate(() => clearInterval(hold)));
+  }
+  process.kill(process.pid, signal);
+}
+
 function guardOrphan(env: WorkerEnv): void {
   if (process.platform !== 'linux' || !nativeAvailable()) return;
   try {
@@ -58,6 +71,7 @@ export const posix: Os = {
     (await import('./posix-sockets.js')).openRoutedSocket(request, opts?.reusePort ?? false),
   receiveListeners,
   guardOrphan,
+  signalSelf,
   controlSocket: async () => (await import('../control/ipc/posix.js')).posix,
   ipcPathProblem: (p) => (path.isAbsolute(p) ? undefined : `must be '' or an absolute path, got '${p}'`),
   shutdownSignals: ['SIGTERM', 'SIGINT', 'SIGHUP'],

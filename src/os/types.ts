@@ -68,7 +68,12 @@ export interface Os {
   readonly restartSignal: boolean;
   /** Whether the master forwards its shutdown signal to workers (else only the shutdown message). */
   readonly forwardSignals: boolean;
-  /** Whether a helper process (the sanity check) can be started as a process group of its own. */
+  /**
+   * Worker: the program hears `signal` as if it came from outside (`overseer run`, after the
+   * drain): its handlers run, or without one, the signal's default action ends the process.
+   */
+  signalSelf(signal: NodeJS.Signals): void;
+  /** Whether a child (the sanity check, an app's worker) can be started as a process group of its own. */
   readonly ownProcessGroup: boolean;
   /** Kills a helper started with `detached: ownProcessGroup`, and on POSIX its whole group. */
   killProcessGroup(child: ChildProcess): void;

@@ -85,6 +85,12 @@ export const windows: Os = {
     (await import('./windows-sockets.js')).openRoutedSocket(request, opts?.reusePort ?? false),
   receiveListeners,
   guardOrphan: () => {}, // no PDEATHSIG: the IPC channel's disconnect is the guard
+  // No signals between processes: a "signal" to itself would be TerminateProcess. The
+  // program's handlers are called instead; without any, it has drained and exits cleanly.
+  signalSelf: (signal) => {
+    if (process.listenerCount(signal) > 0) process.emit(signal, signal);
+    else process.exit(0);
+  },
   controlSocket: async () => (await import('../control/ipc/windows.js')).windows,
   ipcPathProblem: (p) =>
     p.toLowerCase().startsWith(PIPE_DIR) && p.length > PIPE_DIR.length

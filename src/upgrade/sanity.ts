@@ -12,11 +12,17 @@ import { os } from '../os/index.js';
 
 const MAX_OUTPUT = 64 * 1024;
 
-export function runSanityCheck(command: string, args: string[], timeoutMs: number): Promise<void> {
+/** `extraEnv`: what the candidate needs to run as a worker would (`overseer run`'s ready mode). */
+export function runSanityCheck(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+  extraEnv: Record<string, string> = {},
+): Promise<void> {
   const token = randomBytes(16).toString('hex');
-  const env: NodeJS.ProcessEnv = { ...process.env, [ENV.binCheck]: token };
-  for (const key of Object.keys(env))
-    if (key.startsWith('OVERSEER_') && key !== ENV.binCheck) delete env[key];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('OVERSEER_')) delete env[key];
+  Object.assign(env, extraEnv, { [ENV.binCheck]: token });
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       env,

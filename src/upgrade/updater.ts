@@ -286,8 +286,8 @@ export class Updater {
         );
       }
     }
-    const { command, args } = this.host.binary.commandFor(candidate);
-    await runSanityCheck(command, args, this.opts.sanityCheckTimeout);
+    const { command, args, env } = this.host.binary.commandFor(candidate);
+    await runSanityCheck(command, args, this.opts.sanityCheckTimeout, env);
     const oldHash = this.host.getHash();
     step.swap();
     this.host.setHash(newHash);

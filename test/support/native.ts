@@ -111,13 +111,13 @@ export interface HttpResult {
   body: string;
 }
 
-export type HttpTarget = { host: string; port: number } | { socketPath: string };
+export type HttpTarget = ({ host: string; port: number } | { socketPath: string }) & { path?: string };
 
 /** One GET on a fresh connection (no keep-alive), bounded by timeoutMs. */
 export function httpGet(target: HttpTarget, timeoutMs = 5_000): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = http.get(
-      { ...target, path: '/', agent: false, headers: { connection: 'close' }, timeout: timeoutMs },
+      { path: '/', ...target, agent: false, headers: { connection: 'close' }, timeout: timeoutMs },
       (res) => {
         let body = '';
         res.setEncoding('utf8');

@@ -1,0 +1,161 @@
+// The workers of `overseer run`: an unmodified app, started with the preload, whose own
+// server.listen() calls are served from sockets the master makes once and keeps (listen
+// routing). Readiness is the app's listens (as many as its predecessor in the slot had), its
+// process.send('ready'), or its start; its output passes through the master line by line.
+import fs from 'node:fs';
+import { parseEnv } from 'node:util';
+import { APP_ENV, APP_PRELOAD, READY_MESSAGE, type ReadyMode } from '../contract/app.js';
+import { codedError, errorMessage } from '../errors.js';
+import { warn } from '../log.js';
+import { os } from '../os/index.js';
+import type { Binary } from './binary.js';
+import type { LaunchContext, WorkerLaunch } from './launch.js';
+import { ListenRoutes } from './listen-routes.js';
+import { LogBuffer } from './log-buffer.js';
+import { WorkerOutput } from './worker-output.js';
+import { type ListeningInfo, WorkerProcess } from './worker-process.js';
+
+export interface AppSettings {
+  /** The app's entry file, absolute. */
+  script: string;
+  args: string[];
+  /** Node's own options for the workers (`--max-old-space-size=512`). */
+  nodeArgs: string[];
+  /** Variables the workers get on top of the master's environment. */
+  env: Record<string, string>;
+  /** A dotenv file read at each worker's start, so a restart picks up its changes. */
+  envFile: string | undefined;
+  cwd: string;
+  ready: ReadyMode;
+  killSignal: NodeJS.Signals;
+  logPrefix: boolean;
+  logLines: number;
+  reusePort: boolean;
+  terminateTimeout: number;
+  readyTimeout: number;
+  upgradeGrace: number;
+}
+
+/** Reads a dotenv file; a coded error names it when it cannot be read. */
+export function readEnvFile(file: string): Record<string, string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw codedError(
+      TypeError,
+      'ERR_OVERSEER_INVALID_CONFIG',
+      `overseer run: envFile ${file}: ${errorMessage(err)}`,
+    );
+  }
+  return Object.fromEntries(
+    Object.entries(parseEnv(text)).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+}
+
+export class AppWorkers implements WorkerLaunch {
+  readonly logs: LogBuffer;
+  readonly forwardSignals = false;
+  readonly #routes: ListenRoutes;
+  readonly #output: WorkerOutput;
+  /** What workers listen on, as people write it (`127.0.0.1:3000`, a socket's path), by route key. */
+  readonly #shown = new Map<string, string>();
+  /** What the last ready worker of each slot listens on: its successor is ready when it does too. */
+  readonly #slotListens = new Map<number, Set<string>>();
+  #envFromFile: Record<string, string>;
+
+  constructor(private readonly settings: AppSettings) {
+    this.#routes = new ListenRoutes(settings.reusePort);
+    this.logs = new LogBuffer(settings.logLines);
+    this.#output = new WorkerOutput(this.logs, settings.logPrefix);
+    this.#envFromFile = settings.envFile === undefined ? {} : readEnvFile(settings.envFile);
+  }
+
+  /** The app as a "binary": how a worker, and a new version's sanity check, run a file. */
+  binary(): Binary {
+    const s = this.settings;
+    return {
+      path: s.script,
+      sea: false,
+      commandFor: (file) => ({
+        command: process.execPath,
+        args: [...s.nodeArgs, '--import', APP_PRELOAD, file, ...s.args],
+        env: { [APP_ENV.ready]: s.ready },
+      }),
+    };
+  }
+
+  addresses(): readonly string[] {
+    return this.#routes.keys().map((k) => this.#shown.get(k) ?? k);
+  }
+
+  spawn(slot: number, id: number, ctx: LaunchContext): WorkerProcess {
+    const s = this.settings;
+    const { command, args, env: check } = this.binary().commandFor(ctx.binPath);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...this.#workerEnvFromFile(),
+      ...s.env,
+      ...check,
+      [APP_ENV.workerId]: String(id),
+      [APP_ENV.masterPid]: String(process.pid),
+      [APP_ENV.terminateTimeout]: String(s.terminateTimeout),
+      [APP_ENV.upgradeGrace]: String(s.upgradeGrace),
+      [APP_ENV.killSignal]: s.killSignal,
+    };
+    const handle = new WorkerProcess(
+      id,
+      slot,
+      {
+        command,
+        args,
+        env,
+        listeners: { stdio: [], attach: () => {} },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group: a terminal's Ctrl+C reaches the master, which drains the
+        // workers, instead of killing them mid-request.
+        options: { cwd: s.cwd, detached: os.ownProcessGroup },
+        route: (request) => this.#routes.route(request, slot),
+        readiness: 'external',
+      },
+      s.readyTimeout,
+    );
+    handle.on('listening', (info: ListeningInfo) => {
+      const host = info.address === null ? '' : info.addressType === 6 ? `[${info.address}]` : info.address;
+      this.#shown.set(info.key, info.addressType === -1 ? `unix:${info.address}` : `${host}:${info.port}`);
+    });
+    this.#output.attach(id, 'stdout', handle.child.stdout);
+    this.#output.attach(id, 'stderr', handle.child.stderr);
+    this.#becomeReadyWhen(handle, s.ready, [...(this.#slotListens.get(slot) ?? [])]);
+    void handle.ready.then(
+      () => this.#slotListens.set(slot, handle.listening),
+      () => {},
+    );
+    return handle;
+  }
+
+  #becomeReadyWhen(handle: WorkerProcess, mode: ReadyMode, expected: string[]): void {
+    if (mode === 'none') handle.once('online', () => handle.becomeReady());
+    else if (mode === 'message') {
+      handle.child.on('message', (m: unknown) => {
+        if (m === READY_MESSAGE) handle.becomeReady();
+      });
+    } else {
+      handle.on('listening', () => {
+        if (expected.every((k) => handle.listening.has(k))) handle.becomeReady();
+      });
+    }
+  }
+
+  /** The env file as it is now; if it cannot be read any more, as it was (with a warning). */
+  #workerEnvFromFile(): Record<string, string> {
+    const file = this.settings.envFile;
+    if (file === undefined) return {};
+    try {
+      this.#envFromFile = readEnvFile(file);
+    } catch (err) {
+      warn(`${errorMessage(err)}; the worker starts with its last contents`, 'OVERSEER_ENV_FILE');
+    }
+    return this.#envFromFile;
+  }
+}

@@ -1,0 +1,24 @@
+// How a master starts its workers. run()'s master runs the program's own entry with the
+// listeners it made from config.addresses; `overseer run` runs an unmodified app under the
+// preload, whose listens are routed to the master (app-workers.ts).
+import type { LogBuffer } from './log-buffer.js';
+import type { WorkerProcess } from './worker-process.js';
+
+export interface LaunchContext {
+  ipcPath: string;
+  binHash: string;
+  binPath: string;
+}
+
+export interface WorkerLaunch {
+  spawn(slot: number, id: number, ctx: LaunchContext): WorkerProcess;
+  /** What its workers listen on through the master, for status. */
+  addresses(): readonly string[];
+  /** The workers' output, when the master keeps it (`overseer logs`). */
+  readonly logs: LogBuffer | undefined;
+  /**
+   * Whether the master's shutdown signal goes to ready workers before the shutdown message.
+   * An unmodified app hears its signal from the preload, after the drain.
+   */
+  readonly forwardSignals: boolean;
+}

@@ -1,0 +1,76 @@
+// A worker's stdout and stderr under `overseer run`: passed through line by line, so the
+// lines of several workers never mix mid-line, optionally prefixed with `[worker N]`, and
+// kept in the master's log buffer. When the master's own stdout or stderr cannot keep up,
+// every worker's pipe is paused until it drains: a slow terminal slows the app down, as it
+// would without overseer, and no line is dropped or held without bound.
+import type { Readable, Writable } from 'node:stream';
+import type { LogBuffer } from './log-buffer.js';
+
+/** A longer line is passed on in pieces of this many characters. */
+const MAX_LINE = 64 * 1024;
+
+export class WorkerOutput {
+  readonly #paused = new Set<Readable>();
+  readonly #sources = new Set<Readable>();
+  #waiting = false;
+
+  constructor(
+    private readonly buffer: LogBuffer,
+    private readonly prefix: boolean,
+    private readonly out: { stdout: Writable; stderr: Writable } = process,
+  ) {}
+
+  /** Passes on what worker `id` writes to `source`, until it ends. */
+  attach(id: number, stream: 'stdout' | 'stderr', source: Readable | null): void {
+    if (source === null) return;
+    const sink = this.out[stream];
+    const prefix = this.prefix ? `[worker ${id}] ` : '';
+    let partial = '';
+    const emit = (text: string): void => {
+      const line = prefix + text;
+      this.buffer.add(id, stream, line);
+      if (!sink.write(`${line}\n`)) this.#pauseUntilDrained(sink);
+    };
+    this.#sources.add(source);
+    source.setEncoding('utf8');
+    source.on('data', (chunk: string) => {
+      let text = partial + chunk;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
+        emit(text.slice(0, text[nl - 1] === '\r' ? nl - 1 : nl));
+        text = text.slice(nl + 1);
+      }
+      while (text.length > MAX_LINE) {
+        emit(text.slice(0, MAX_LINE));
+        text = text.slice(MAX_LINE);
+      }
+      partial = text;
+      if (this.#waiting) this.#pause(source);
+    });
+    // The last line of a worker that ends without a newline is still a line.
+    source.once('end', () => {
+      if (partial !== '') emit(partial);
+      partial = '';
+    });
+    source.once('close', () => {
+      this.#sources.delete(source);
+      this.#paused.delete(source);
+    });
+    source.on('error', () => {});
+  }
+
+  #pause(source: Readable): void {
+    source.pause();
+    this.#paused.add(source);
+  }
+
+  #pauseUntilDrained(sink: Writable): void {
+    if (this.#waiting) return;
+    this.#waiting = true;
+    for (const s of this.#sources) this.#pause(s);
+    sink.once('drain', () => {
+      this.#waiting = false;
+      for (const s of this.#paused) s.resume();
+      this.#paused.clear();
+    });
+  }
+}

@@ -1,0 +1,51 @@
+// A worker of an unmodified app: every server.listen() of the app is served from the
+// master's sockets (listen routing), every server that listens so drains when the master
+// retires the worker, and only after the drain does the app hear the signal it already
+// handles (--kill-signal), so its own cleanup (pools, queues) runs once, with nothing in flight.
+import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
+import { debug } from '../log.js';
+import { os } from '../os/index.js';
+import { Drains } from '../worker/drains.js';
+import { routeListens } from '../worker/route-listen.js';
+import type { AppEnvironment } from './app-env.js';
+
+function send(m: WorkerMessage): void {
+  if (process.connected) process.send?.(m);
+}
+
+export function startAppWorker(env: AppEnvironment): void {
+  const retire = new AbortController();
+  const drains = new Drains({
+    signal: retire.signal,
+    terminateTimeout: env.terminateTimeout,
+    upgradeGrace: env.upgradeGrace,
+  });
+  routeListens(drains, send, () => retire.signal.aborted);
+
+  process.once('disconnect', () => {
+    // The master is gone: nothing to serve for. A retired worker finishes its cleanup.
+    if (!retire.signal.aborted) process.exit(1);
+  });
+  os.guardOrphan({
+    masterPid: env.masterPid,
+    workerId: env.workerId,
+    binId: '',
+    binPath: '',
+    numFds: 0,
+    ipcPath: '',
+    addresses: [],
+  });
+  onMessages<MasterMessage>(process, (m) => {
+    if (m.act !== 'shutdown' || retire.signal.aborted) return;
+    debug('app worker %d: retired, draining', env.workerId);
+    retire.abort(new Error('overseer: worker retired'));
+    void drains.drained.then(() => {
+      // From here the worker lives as long as the app's own handles; the master kills it at
+      // terminateTimeout. An app without a handler for the signal ends by its default action.
+      process.channel?.unref();
+      debug('app worker %d: drained, %s to the app', env.workerId, env.killSignal);
+      os.signalSelf(env.killSignal);
+    });
+  });
+  send(message<WorkerMessage>({ act: 'online' }));
+}

@@ -1,0 +1,463 @@
+// `overseer run app.js`: an unmodified app (plain http, Express, Fastify, Koa) restarts
+// hitlessly under load; its modules never load in the master; readiness, a failing new
+// version, its own signal handling after the drain; listen(0), two servers, a unix socket;
+// the config file and its coded errors; the workers' output, whole, and `overseer logs`.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { ipcRequest } from '../src/control/client.js';
+import { createApiServer } from '../src/control/http-api.js';
+import { LogBuffer } from '../src/master/log-buffer.js';
+import { Example } from './helpers/example.js';
+import { describeErrors, startLoad } from './helpers/load.js';
+import { restartsUnderLoad } from './helpers/restarts.js';
+import { httpGet } from './support/native.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const FIXTURES = 'test/fixtures/run';
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-run-'));
+const running: Example[] = [];
+after(async () => {
+  await Promise.all(running.map((e) => e.stop()));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+let sockets = 0;
+
+/** `overseer run [options] <fixture>` as a user types it, with its control socket in tmp. */
+class Run extends Example {
+  readonly socket: string;
+
+  constructor(script: string, options: string[] = [], env: NodeJS.ProcessEnv = {}) {
+    const socket = path.join(tmp, `c${++sockets}.sock`);
+    super(`${FIXTURES}/${script}`, { nodeArgs: [CLI, 'run', '--ipc-path', socket, ...options], env });
+    this.socket = socket;
+    running.push(this);
+  }
+
+  async status(): Promise<Record<string, unknown>> {
+    for (let i = 0; ; i++) {
+      try {
+        return (await ipcRequest(this.socket, 'GET', '/overseer/status', 5_000)).body as Record<
+          string,
+          unknown
+        >;
+      } catch (err) {
+        if (i > 100) throw err;
+        await sleep(50);
+      }
+    }
+  }
+
+  /** `overseer restart`, as a user runs it; resolves with its answer. */
+  override async restart(): Promise<void> {
+    const r = this.restartResult();
+    const body = await r;
+    assert.equal(body.ok, true, JSON.stringify(body));
+  }
+
+  async restartResult(): Promise<Record<string, unknown>> {
+    await this.status();
+    return (await ipcRequest(this.socket, 'POST', '/overseer/restart', 60_000)).body as Record<
+      string,
+      unknown
+    >;
+  }
+
+  /** Ready workers, as the master counts them. */
+  async ready(n: number, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.status();
+      const workers = s.workers as { state: string }[];
+      if (workers.filter((w) => w.state === 'ready').length >= n) return;
+      if (Date.now() > deadline) throw new Error(`not ${n} ready workers: ${JSON.stringify(workers)}`);
+      await sleep(50);
+    }
+  }
+}
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1]);
+}
+
+describe('unmodified apps restart hitlessly: 3 restarts under keep-alive load, 0 failed', () => {
+  for (const [name, script, workers] of [
+    ['a plain http app, listen({ port, host, backlog })', 'app.cjs', 1],
+    ['a plain http app, 2 workers', 'app.cjs', 2],
+    ['Express, app.listen(port)', 'express.mjs', 1],
+    ['Fastify, its own listen()', 'fastify.mjs', 1],
+    ['Koa, app.listen(port)', 'koa.cjs', 1],
+  ] as const) {
+    test(name, async () => {
+      const r = new Run(script, ['-w', String(workers)], { PORT: '0' });
+      await r.ready(workers);
+      const result = await restartsUnderLoad(r, workers);
+      assert.ok(result.pids.size >= 4, `answers came from ${result.pids.size} pids`);
+    });
+  }
+});
+
+test('a 50 MB top-level import loads in the workers, never in the master', async () => {
+  const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const light = new Run('app.cjs', [], { PORT: '0' });
+  const heavy = new Run('heavy.cjs', [], { PORT: '0' });
+  try {
+    for (const r of [light, heavy]) {
+      await r.port();
+      await r.ready(1);
+    }
+    await sleep(500);
+    const master = { light: rssKiB(light.pid), heavy: rssKiB(heavy.pid) };
+    const worker = { light: rssKiB(light.workers()[0]!), heavy: rssKiB(heavy.workers()[0]!) };
+    const bareRss = rssKiB(bare.pid!);
+    console.log(
+      `RSS KiB: bare node ${bareRss}; masters ${JSON.stringify(master)}; workers ${JSON.stringify(worker)}`,
+    );
+    assert.ok(
+      worker.heavy > worker.light + 45 * 1024,
+      `the worker carries the import: ${JSON.stringify(worker)}`,
+    );
+    assert.ok(
+      Math.abs(master.heavy - master.light) < 3 * 1024,
+      `the master does not: the heavy app's master is within 3 MB of the light one's: ${JSON.stringify(master)}`,
+    );
+    assert.match((await httpGet({ host: '127.0.0.1', port: await heavy.port() })).body, /^heavy 52428800/);
+  } finally {
+    bare.kill();
+  }
+});
+
+describe('readiness', () => {
+  test("--ready listening (default): a worker with two servers is ready when both listen, as its predecessor's did", async () => {
+    const r = new Run('app.cjs', [], { PORT: '0', PORT2: '0' });
+    await r.line(/^second listening/);
+    await r.restart();
+    const status = await r.status();
+    assert.equal((status.addresses as string[]).length, 2, JSON.stringify(status.addresses));
+    // Both ports are served by the new worker.
+    const [, first] = (await r.line(/^listening on .*:(\d+)/)) as unknown as string[];
+    const [, second] = (await r.line(/^second listening on .*:(\d+)/)) as unknown as string[];
+    const a = await httpGet({ host: '127.0.0.1', port: Number(first) });
+    const b = await httpGet({ host: '127.0.0.1', port: Number(second) });
+    assert.match(a.body, /^main /);
+    assert.match(b.body, /^second /);
+    assert.equal(a.body.split(' ')[1], b.body.split(' ')[1], 'one worker serves both');
+  });
+
+  test("--ready message: ready only once the app calls process.send('ready')", async () => {
+    const r = new Run('app.cjs', ['--ready', 'message'], { PORT: '0', READY_AFTER_MS: '700' });
+    await r.port();
+    const early = (await r.status()).workers as { state: string }[];
+    assert.equal(early[0]?.state, 'starting', 'listening is not ready in this mode');
+    await r.ready(1);
+    const t0 = Date.now();
+    await r.restart();
+    assert.ok(Date.now() - t0 >= 600, 'the restart waited for the message');
+  });
+
+  test('--ready none: ready at start', async () => {
+    const r = new Run('app.cjs', ['--ready', 'none'], { BEHAVIOR_FILE: path.join(tmp, 'none'), PORT: '0' });
+    fs.writeFileSync(path.join(tmp, 'none'), 'hang');
+    await r.ready(1);
+  });
+
+  for (const [how, timeout] of [
+    ['crashes', []],
+    ['hangs', ['--ready-timeout', '1500']],
+  ] as const) {
+    test(`a new version that ${how} at start is refused and the old one keeps serving`, async () => {
+      const flag = path.join(tmp, `behavior-${how}`);
+      fs.writeFileSync(flag, 'ok');
+      const r = new Run('app.cjs', [...timeout], { PORT: '0', BEHAVIOR_FILE: flag });
+      const port = await r.port();
+      await r.ready(1);
+      const before = (await httpGet({ host: '127.0.0.1', port })).body;
+      fs.writeFileSync(flag, how === 'crashes' ? 'crash' : 'hang');
+      const load = startLoad({ port, concurrency: 4, keepAlive: true, maxMs: 30_000 });
+      const result = await r.restartResult();
+      assert.equal(result.ok, false);
+      assert.equal(
+        result.code,
+        how === 'crashes' ? 'ERR_OVERSEER_WORKER_EXITED' : 'ERR_OVERSEER_READY_TIMEOUT',
+      );
+      const served = await load.stop();
+      assert.equal(served.failed, 0, describeErrors(served));
+      assert.equal((await httpGet({ host: '127.0.0.1', port })).body, before, 'the old worker serves');
+    });
+  }
+});
+
+describe('shutdown: the drain first, then the signal the app handles', () => {
+  test('its own SIGTERM handler runs once per worker, after its servers drained', async () => {
+    const log = path.join(tmp, 'pool.log');
+    const r = new Run('app.cjs', [], { PORT: '0', POOL_LOG: log });
+    const port = await r.port();
+    await r.ready(1);
+    const slow = httpGet({ host: '127.0.0.1', port, path: '/slow' });
+    await sleep(50);
+    await r.restart();
+    await r.settle(1);
+    assert.match((await slow).body, /slow/, 'the request in flight was served');
+    const code = await r.stop();
+    assert.equal(code, 0);
+    const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 2, `one cleanup per worker: ${lines.join(' | ')}`);
+    assert.equal(new Set(lines.map((l) => l.split(' ')[0])).size, 2);
+    for (const l of lines) assert.match(l, /closed listening=false$/, 'after the drain');
+  });
+
+  test('an app that ignores SIGTERM is killed at --terminate-timeout', async () => {
+    const r = new Run('app.cjs', ['--terminate-timeout', '800'], { PORT: '0', IGNORE_TERM: '1' });
+    await r.port();
+    await r.ready(1);
+    const [old] = r.workers();
+    await r.restart();
+    await r.line(new RegExp(`^${old} ignores SIGTERM`));
+    await r.settle(1, 3_000);
+    assert.ok(!r.workers().includes(old!), 'the old worker is gone');
+    assert.ok(
+      r.stderr.some((l) => /OVERSEER_WORKER_KILLED|terminateTimeout/.test(l)),
+      r.stderr.join('\n'),
+    );
+  });
+});
+
+describe('listens', () => {
+  test('listen(0) in 2 workers is one port, kept across a restart', async () => {
+    const r = new Run('app.cjs', ['-w', '2'], { PORT: '0' });
+    await r.ready(2);
+    await r.restart();
+    const ports = r.lines.filter((l) => l.startsWith('listening on')).map((l) => l.split(':').at(-1));
+    assert.equal(ports.length, 4);
+    assert.equal(new Set(ports).size, 1, ports.join(' '));
+  });
+
+  test('a unix socket path', async () => {
+    const sock = path.join(tmp, 'app.sock');
+    const r = new Run('app.cjs', [], { SOCK: sock });
+    await r.line(/^listening on \//);
+    await r.ready(1);
+    const load = startLoad({ socketPath: sock, concurrency: 4, keepAlive: true, maxMs: 30_000 });
+    await sleep(200);
+    await r.restart();
+    await r.settle(1); // the old worker drained: its keep-alive connections moved over
+    await sleep(200);
+    const result = await load.stop();
+    assert.equal(result.failed, 0, describeErrors(result));
+    assert.ok(result.pids.size >= 2);
+    await r.stop();
+    assert.equal(fs.existsSync(sock), false, 'the socket file goes with the master');
+  });
+});
+
+describe('options and the config file', () => {
+  const cli = (args: string[], cwd = tmp) =>
+    spawnSync(process.execPath, [CLI, 'run', ...args], { cwd, encoding: 'utf8', timeout: 20_000 });
+  const script = fileURLToPath(new URL(`../../${FIXTURES}/app.cjs`, import.meta.url));
+
+  test('a mistake on the command line is a coded error naming the flag', () => {
+    for (const [args, says] of [
+      [['--workers', 'two', script], /--workers must be an integer .* got two/],
+      [['--ready-timeout', '0', script], /--ready-timeout must be a number of milliseconds/],
+      [['--ready', 'soon', script], /--ready must be one of listening, message, none/],
+      [['--kill-signal', 'SIGKILL', script], /--kill-signal must be a catchable signal/],
+      [['--restart-mode', 'fast', script], /--restart-mode must be 'overlap' or 'sequential'/],
+      [[path.join(tmp, 'nope.js')], /no such script/],
+    ] as const) {
+      const r = cli([...args]);
+      assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, says);
+    }
+    // Node 20 itself reads any --env-file in its argv, the script's arguments too, and exits
+    // with 9 for a missing file before overseer runs; later versions leave it to overseer.
+    const envFile = cli(['--env-file', path.join(tmp, 'missing.env'), script]);
+    assert.ok([1, 9].includes(envFile.status!), envFile.stderr);
+    assert.match(envFile.stderr, /missing\.env/);
+    const typo = cli(['--wrokers', '2', script]);
+    assert.equal(typo.status, 2);
+    assert.match(typo.stderr, /--wrokers/);
+    assert.equal(cli([]).status, 2, 'no script');
+  });
+
+  test('a mistake in the config file is a coded error naming the file and its field', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'cfg-'));
+    fs.copyFileSync(script, path.join(dir, 'app.cjs'));
+    for (const [config, says] of [
+      [{ wrokers: 2 }, /overseer\.config\.json: wrokers is not a known option/],
+      [{ workers: 0 }, /overseer\.config\.json: workers must be an integer/],
+      [{ env: { A: 1 } }, /overseer\.config\.json: env\.A must be a string/],
+    ] as const) {
+      fs.writeFileSync(path.join(dir, 'overseer.config.json'), JSON.stringify(config));
+      const r = cli(['app.cjs'], dir);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, says);
+    }
+    fs.writeFileSync(path.join(dir, 'overseer.config.json'), '{ nope');
+    assert.match(cli(['app.cjs'], dir).stderr, /overseer\.config\.json: cannot be read/);
+  });
+
+  test("the command line: the script's own arguments stay its own, -w max, and --", async () => {
+    const { runOptions } = await import('../src/cli/run-config.js');
+    const o = await runOptions(['-w', 'max', '--log-prefix', script, '--port', '8080', '-w', '1']);
+    assert.ok(o !== 'help');
+    assert.equal(o.engine.workers, os.availableParallelism());
+    assert.equal(o.app.logPrefix, true);
+    assert.equal(o.app.script, script);
+    assert.deepEqual(o.app.args, ['--port', '8080', '-w', '1']);
+    const dashed = await runOptions(['--ready=none', '--', script, '-x']);
+    assert.ok(dashed !== 'help');
+    assert.equal(dashed.app.ready, 'none');
+    assert.deepEqual(dashed.app.args, ['-x']);
+    assert.equal(await runOptions(['--help']), 'help');
+  });
+
+  test('--env-file: its variables reach the workers, read again at each start', async () => {
+    const envFile = path.join(tmp, 'app.env');
+    fs.writeFileSync(envFile, 'GREETING=one\n');
+    const r = new Run('app.cjs', ['--env-file', envFile], { PORT: '0', SHOW_ENV: 'GREETING' });
+    await r.line(/^env GREETING=one$/);
+    await r.ready(1);
+    fs.writeFileSync(envFile, 'GREETING=two\n');
+    await r.restart();
+    await r.line(/^env GREETING=two$/);
+  });
+
+  test('the config file (.js) holds the same fields; the command line wins', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'cfgjs-'));
+    fs.copyFileSync(script, path.join(dir, 'app.cjs'));
+    fs.writeFileSync(path.join(dir, '.env'), 'FROM_ENV_FILE=yes\n');
+    fs.writeFileSync(
+      path.join(dir, 'overseer.config.js'),
+      `export default { script: 'app.cjs', workers: 3, logPrefix: true, envFile: '.env', env: { PORT: '0' } };\n`,
+    );
+    const socket = path.join(tmp, 'cfgjs.sock');
+    const child = spawn(process.execPath, [CLI, 'run', '-w', '2', '--ipc-path', socket], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    try {
+      for (let i = 0; i < 200 && (out.match(/listening on/g) ?? []).length < 2; i++) await sleep(50);
+      assert.match(out, /^\[worker \d+\] listening on 127\.0\.0\.1:\d+$/m, out);
+      const status = (await ipcRequest(socket, 'GET', '/overseer/status')).body as { workers: unknown[] };
+      assert.equal(status.workers.length, 2, 'the command line wins');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
+
+describe('logs', () => {
+  test('two workers writing 10,000 lines each at once come out whole, and overseer logs has the last ones', async () => {
+    const r = new Run('chatty.cjs', ['-w', '2', '--log-lines', '500'], { LINES: '10000' });
+    await r.ready(2);
+    const numbered = r.lines.filter((l) => / line \d+ /.test(l));
+    for (let i = 0; i < 200 && numbered.length < 20_000; i++) {
+      await sleep(50);
+      numbered.splice(0, numbered.length, ...r.lines.filter((l) => / line \d+ /.test(l)));
+    }
+    assert.equal(numbered.length, 20_000);
+    const perWorker = new Map<string, number[]>();
+    for (const l of numbered) {
+      const m = /^(w\d+) line (\d+) (x*)$/.exec(l);
+      assert.ok(m, `a whole line: ${JSON.stringify(l)}`);
+      assert.equal(m[3]!.length, Number(m[2]) % 97, `not cut: ${l}`);
+      perWorker.set(m[1]!, [...(perWorker.get(m[1]!) ?? []), Number(m[2])]);
+    }
+    assert.equal(perWorker.size, 2);
+    for (const seq of perWorker.values())
+      assert.deepEqual(seq, [...Array(10_000).keys()], 'in order, none lost');
+    const printed = spawnSync(process.execPath, [CLI, 'logs', '-n', '50', '--socket', r.socket], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    assert.equal(printed.status, 0, printed.stderr);
+    const lines = printed.stdout.trim().split('\n');
+    assert.equal(lines.length, 50);
+    for (const l of lines) assert.match(l, /^w\d+ (tick \d+|line \d+ x*|listening)$/);
+  });
+
+  test('overseer logs -f follows across a restart', async () => {
+    const r = new Run('chatty.cjs', ['--log-prefix'], { LINES: '10' });
+    await r.ready(1);
+    const follower = spawn(process.execPath, [CLI, 'logs', '-f', '-n', '0', '--socket', r.socket], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    follower.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    try {
+      await sleep(300);
+      await r.restart();
+      for (let i = 0; i < 100 && (out.match(/\[worker 2\] w\d+ tick/g) ?? []).length < 3; i++)
+        await sleep(50);
+      assert.match(out, /^\[worker 1\] w\d+ tick \d+$/m, 'the old worker, before the restart');
+      assert.match(out, /^\[worker 2\] w\d+ listening$/m, "the new worker's start");
+      assert.match(out, /^\[worker 2\] w\d+ tick \d+$/m, 'the new worker, after it');
+    } finally {
+      follower.kill('SIGINT');
+    }
+  });
+
+  test('a reader that falls behind is told how many lines it missed, and nothing is held for it', async () => {
+    const logs = new LogBuffer(10);
+    const server = createApiServer({
+      events: new EventEmitter(),
+      status: () => ({}),
+      restart: () => Promise.reject(new Error('unused')),
+      triggerUpdate: () => Promise.reject(new Error('unused')),
+      metrics: () => '',
+      countDroppedEvents: () => {},
+      logs,
+    });
+    const sock = path.join(tmp, 'logs-api.sock');
+    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    try {
+      const reader = net.connect(sock);
+      let text = '';
+      reader.setEncoding('utf8');
+      reader.on('data', (d: string) => {
+        text += d;
+      });
+      reader.write('GET /overseer/logs?n=0&follow=1 HTTP/1.1\r\nHost: x\r\n\r\n');
+      while (!text.includes('\r\n\r\n')) await sleep(10);
+      reader.pause(); // a reader that stops reading
+      const total = 60_000;
+      const line = 'y'.repeat(200);
+      for (let i = 0; i < total; i += 1_000) {
+        for (let j = 0; j < 1_000; j++) logs.add(1, 'stdout', `${i + j} ${line}`);
+        await sleep(1); // a tick: the stream writes what fits
+      }
+      reader.resume();
+      for (let i = 0; i < 200 && !/"missed":\d+/.test(text); i++) await sleep(20);
+      logs.add(1, 'stdout', 'last'); // after the drain: it gets through, after the count
+      for (let i = 0; i < 200 && !text.includes('"last"'); i++) await sleep(20);
+      reader.destroy();
+      // Chunked framing aside, each JSON line is whole.
+      const objects = text
+        .split(/\r?\n/)
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { seq?: number; missed?: number; text?: string });
+      const got = objects.filter((o) => o.seq !== undefined);
+      const missed = objects.reduce((n, o) => n + (o.missed ?? 0), 0);
+      assert.ok(missed > 0, 'some were missed, and said so');
+      assert.equal(got.length + missed, total + 1, `${got.length} seen + ${missed} missed`);
+      assert.equal(got.at(-1)?.text, 'last');
+    } finally {
+      server.close();
+    }
+  });
+});
