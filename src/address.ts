@@ -1,16 +1,26 @@
-// Parsing of listen addresses: ':3000', 'host:port', '[::1]:port', ':0' and 'unix:/path'.
+// Parsing of listen addresses: ':3000', 'host:port', '[::1]:port', ':0', 'unix:/path', and
+// 'systemd:' / 'systemd:NAME' for sockets systemd passed (socket activation).
 import net from 'node:net';
 import path from 'node:path';
 import { configError } from './errors.js';
 
 export type ListenAddress =
   | { kind: 'tcp'; host: string; port: number; text: string }
-  | { kind: 'unix'; path: string; text: string };
+  | { kind: 'unix'; path: string; text: string }
+  /** Sockets from systemd (LISTEN_FDS): every one (`name` undefined), or those named `name`. */
+  | { kind: 'systemd'; name: string | undefined; text: string };
 
 /** Parses one address string; throws a coded TypeError naming `field` when it is bad. */
 export function parseAddress(text: unknown, field: string): ListenAddress {
   if (typeof text !== 'string' || text.length === 0) {
     throw configError(field, `must be a non-empty address string, got ${describe(text)}`);
+  }
+  if (text.startsWith('systemd:')) {
+    const name = text.slice('systemd:'.length);
+    if (!/^[\x21-\x7e]*$/.test(name) || name.includes(':')) {
+      throw configError(field, `must name a socket as systemd's FileDescriptorName does, got '${text}'`);
+    }
+    return { kind: 'systemd', name: name === '' ? undefined : name, text };
   }
   if (text.startsWith('unix:')) {
     const p = text.slice('unix:'.length);
@@ -39,7 +49,7 @@ export function parseAddress(text: unknown, field: string): ListenAddress {
 
 /** The address as users write it, with the real port (for ':0'). */
 export function formatAddress(addr: ListenAddress, port?: number): string {
-  if (addr.kind === 'unix') return addr.text;
+  if (addr.kind !== 'tcp') return addr.text;
   const host = net.isIPv6(addr.host) ? `[${addr.host}]` : addr.host;
   return `${host}:${port ?? addr.port}`;
 }

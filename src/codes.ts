@@ -16,7 +16,9 @@ const ERRORS = {
   ERR_OVERSEER_WORKER_FAILED: "a new worker's program threw or rejected before it was ready",
   ERR_OVERSEER_WORKER_EXITED: 'a new worker exited before it was ready',
   ERR_OVERSEER_WORKER_STOPPED: 'a new worker was stopped (shutdown) before it was ready',
-  ERR_OVERSEER_BAD_LISTENER: 'a worker inherited an fd that is not a listening socket',
+  ERR_OVERSEER_BAD_LISTENER: 'a worker inherited (or systemd passed) an fd that is not a listening socket',
+  ERR_OVERSEER_NO_SYSTEMD_SOCKET:
+    "a 'systemd:' address names no socket that systemd passed (LISTEN_FDS, LISTEN_FDNAMES)",
   ERR_OVERSEER_NO_LISTENER: 'state.serve() has no listener to use, or a worker did not get its listeners',
   ERR_OVERSEER_LISTENER_IN_USE: 'state.serve() was given a listener that another server already serves',
   ERR_OVERSEER_SERVE_ARGUMENT:

@@ -23,7 +23,11 @@ export type RestartMode = 'overlap' | 'sequential';
 export interface Config {
   /** Runs in each worker. The worker is ready when it returns, or when its promise resolves. */
   program: (state: State) => void | Promise<void>;
-  /** One listen address: ':3000', '127.0.0.1:3000', '[::1]:3000', ':0' or 'unix:/path.sock'. */
+  /**
+   * One listen address: ':3000', '127.0.0.1:3000', '[::1]:3000', ':0', 'unix:/path.sock', or
+   * 'systemd:' (every socket systemd passed) / 'systemd:NAME' (those named NAME). With none,
+   * a master started by systemd's socket activation listens on every socket it was given.
+   */
   address?: string;
   /** Several listen addresses; workers get them as listeners in this order. */
   addresses?: string[];
@@ -173,8 +177,8 @@ export function resolveConfig(input: unknown, invalid: Invalid = configError): R
   }
   const addresses = listenAddresses(c);
   const reusePort = bool('reusePort', false);
-  if (reusePort && addresses.some((a) => a.kind === 'unix')) {
-    throw invalid('reusePort', 'does not apply to unix socket addresses');
+  if (reusePort && addresses.some((a) => a.kind !== 'tcp')) {
+    throw invalid('reusePort', "does not apply to unix socket or systemd ('systemd:') addresses");
   }
   return {
     program: c.program as Config['program'],
@@ -214,7 +218,7 @@ function listenAddresses(c: Options): ListenAddress[] {
   const seen = new Set<string>();
   for (const [i, a] of addresses.entries()) {
     if (a.kind === 'tcp' && a.port === 0) continue;
-    const key = a.kind === 'unix' ? `unix:${a.path}` : `${a.host}:${a.port}`;
+    const key = a.kind === 'tcp' ? `${a.host}:${a.port}` : a.text;
     if (seen.has(key)) throw configError(`addresses[${i}]`, `repeats ${a.text}`);
     seen.add(key);
   }

@@ -18,6 +18,7 @@ import type { MasterStatus } from '../master/status.js';
 import { Supervisor } from '../master/supervisor.js';
 import { WorkerProcess } from '../master/worker-process.js';
 import { durationOption } from '../options.js';
+import { passedFds } from '../os/activation.js';
 import { os } from '../os/index.js';
 import { version } from '../version.js';
 import { CLUSTER_ENV, PRELOAD } from './contract.js';
@@ -154,6 +155,7 @@ export class ClusterPrimary extends EventEmitter {
       },
     );
     if (os.restartSignal) process.on('SIGUSR2', () => void this.reload());
+    passedFds(); // socket activation: for the workers' listens, and out of their environment
     void this.#startControlSocket();
   }
 

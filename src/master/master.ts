@@ -115,6 +115,7 @@ export class MasterProcess implements MasterEngine {
       reusePort,
       backlog,
       sticky: this.#config.sticky === 'ip',
+      adoptPassed: this.#launch === undefined,
     });
     this.events.emit('listening', { addresses: this.#sockets.addresses });
     this.#installSignals();

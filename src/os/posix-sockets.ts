@@ -7,10 +7,58 @@ import { formatAddress, type ListenAddress } from '../address.js';
 import type { ListenRequest } from '../contract/messages.js';
 import { codedError } from '../errors.js';
 import { debug } from '../log.js';
+import { claim, named, passedFds, unclaimed } from './activation.js';
 import { native } from './native.js';
 import { socketFileState } from './posix-stale-socket.js';
 import { wrapFd } from './server-handle.js';
 import type { MasterSockets, RoutedSocket, SocketOptions } from './types.js';
+
+type Entry =
+  | { kind: 'bind'; addr: Exclude<ListenAddress, { kind: 'systemd' }> }
+  | { kind: 'adopt'; fd: number; text: string };
+
+/** An fd's address as people write it. */
+function describedAddress(fd: number): string {
+  const d = native().describeFd(fd);
+  if (d.family === 'unix') return `unix:${d.path ?? ''}`;
+  const host = d.family === 'IPv6' ? `[${d.address}]` : (d.address ?? '');
+  return `${host}:${d.port ?? 0}`;
+}
+
+/** What systemd passed for a `systemd:` address, checked to be listening stream sockets. */
+function adopt(addr: Extract<ListenAddress, { kind: 'systemd' }>): Entry[] {
+  const chosen = named(passedFds(), addr.name);
+  if (chosen.length === 0) {
+    const why = addr.name === undefined ? 'no socket' : `no socket named '${addr.name}'`;
+    throw codedError(
+      Error,
+      'ERR_OVERSEER_NO_SYSTEMD_SOCKET',
+      `overseer: ${addr.text}: systemd passed ${why} (LISTEN_FDS, LISTEN_FDNAMES)`,
+    );
+  }
+  const n = native();
+  return chosen.map(({ fd, name }) => {
+    const d = n.describeFd(fd);
+    if (!d.listening || d.type !== 'stream') {
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_BAD_LISTENER',
+        `overseer: systemd's fd ${fd} ('${name}') is not a listening stream socket`,
+      );
+    }
+    n.setCloexec(fd, true); // ours now: a worker gets it only through its stdio array
+    claim(fd);
+    return { kind: 'adopt' as const, fd, text: describedAddress(fd) };
+  });
+}
+
+/** The addresses as sockets to bind or to adopt; none, under socket activation, means all of systemd's. */
+function entries(addrs: readonly ListenAddress[], adoptByDefault: boolean): Entry[] {
+  const all: ListenAddress = { kind: 'systemd', name: undefined, text: 'systemd:' };
+  const passed = passedFds(); // read (and out of the environment) before any worker starts
+  const list = addrs.length === 0 && adoptByDefault && passed.length > 0 ? [all] : addrs;
+  return list.flatMap((addr): Entry[] => (addr.kind === 'systemd' ? adopt(addr) : [{ kind: 'bind', addr }]));
+}
 
 export async function openSockets(
   addrs: readonly ListenAddress[],
@@ -29,24 +77,28 @@ export async function openSockets(
     for (const p of unixPaths.splice(0)) fs.rmSync(p, { force: true });
   };
   const bound: string[] = [];
+  const list = entries(addrs, opts.adoptPassed ?? true);
   try {
     for (let s = 0; s < opts.sets; s++) {
       const fds: number[] = [];
       sets.push(fds);
-      for (const [i, addr] of addrs.entries()) {
-        if (addr.kind === 'unix') {
-          if (s === 0) {
-            await clearStaleSocket(addr.path);
-            fds.push(n.unixListen(addr.path, opts.backlog));
-            unixPaths.push(addr.path);
-            bound.push(addr.text);
-          } else {
-            fds.push(n.dup(sets[0]![i]!));
-          }
+      for (const [i, entry] of list.entries()) {
+        // One socket for every set: systemd's, a unix socket, or without reusePort.
+        if (s > 0 && (entry.kind === 'adopt' || entry.addr.kind === 'unix' || !opts.reusePort)) {
+          fds.push(n.dup(sets[0]![i]!));
           continue;
         }
-        if (s > 0 && !opts.reusePort) {
-          fds.push(n.dup(sets[0]![i]!));
+        if (entry.kind === 'adopt') {
+          fds.push(entry.fd);
+          bound.push(entry.text);
+          continue;
+        }
+        const addr = entry.addr;
+        if (addr.kind === 'unix') {
+          await clearStaleSocket(addr.path);
+          fds.push(n.unixListen(addr.path, opts.backlog));
+          unixPaths.push(addr.path);
+          bound.push(addr.text);
           continue;
         }
         // With reusePort and ':0', every set after the first binds the port the first one got.
@@ -64,8 +116,9 @@ export async function openSockets(
     }
     if (opts.sticky) {
       // One program serves the whole group; the group's order is the sets' bind order.
-      for (const [i, addr] of addrs.entries()) {
-        if (addr.kind === 'tcp') n.steerReuseportBySource(sets[0]![i]!, opts.sets);
+      for (const [i, entry] of list.entries()) {
+        if (entry.kind === 'bind' && entry.addr.kind === 'tcp')
+          n.steerReuseportBySource(sets[0]![i]!, opts.sets);
       }
     }
   } catch (err) {
@@ -83,6 +136,24 @@ export async function openSockets(
   };
 }
 
+/** A socket systemd passed that serves what an app's listen() asks for: the same port, or path. */
+function passedFor(request: ListenRequest): number | undefined {
+  const n = native();
+  for (const { fd } of unclaimed()) {
+    const d = n.describeFd(fd);
+    if (!d.listening || d.type !== 'stream') continue;
+    const same =
+      request.path === undefined
+        ? d.family !== 'unix' && request.port !== 0 && d.port === request.port
+        : d.family === 'unix' && d.path === request.path;
+    if (!same) continue;
+    n.setCloexec(fd, true);
+    claim(fd);
+    return fd;
+  }
+  return undefined;
+}
+
 /**
  * A socket for a worker's own server.listen() (listen routing): made by the addon, as the
  * configured ones are, and handed over as a handle that wraps the fd, never listened on here.
@@ -90,8 +161,11 @@ export async function openSockets(
 export async function openRoutedSocket(request: ListenRequest, reusePort: boolean): Promise<RoutedSocket> {
   const n = native();
   const backlog = request.backlog ?? 511;
+  const passed = passedFor(request);
   let fd: number;
-  if (request.path !== undefined) {
+  if (passed !== undefined) {
+    fd = passed; // socket activation: systemd made it, and owns its path
+  } else if (request.path !== undefined) {
     await clearStaleSocket(request.path);
     // sun_path holds ~100 bytes: bind by the shorter of the path and its relative form.
     const relative = nodePath.relative(process.cwd(), request.path);
@@ -119,7 +193,7 @@ export async function openRoutedSocket(request: ListenRequest, reusePort: boolea
   }
   // Held for the master's lifetime, but never a reason for it to stay alive.
   handle.unref();
-  const path = request.path;
+  const path = passed === undefined ? request.path : undefined;
   return {
     handle,
     close: () => {

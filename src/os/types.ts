@@ -15,6 +15,11 @@ export interface SocketOptions {
   backlog: number;
   /** Steer each client address to the same set (slot) of a reusePort group. */
   sticky?: boolean;
+  /**
+   * With no addresses, listen on every socket systemd passed (socket activation). Default
+   * true; `overseer run` leaves them to the app's own listens.
+   */
+  adoptPassed?: boolean;
 }
 
 /** How one worker gets its listeners: spawn's stdio entries, and what to do once it runs. */

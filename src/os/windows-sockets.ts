@@ -40,6 +40,9 @@ export async function openSockets(
   };
   try {
     for (const addr of addrs) {
+      if (addr.kind === 'systemd') {
+        throw codedError(Error, 'ENOTSUP', `overseer: ${addr.text}: there is no systemd on Windows`);
+      }
       if (addr.kind === 'unix') {
         throw codedError(
           Error,

@@ -5,6 +5,7 @@
 import type { ListenAddress } from '../address.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Listener } from '../contract/listener.js';
+import { named, passedFds } from '../os/activation.js';
 import { os } from '../os/index.js';
 import { Drains } from './drains.js';
 import { drainWhatListensOn } from './listen-hook.js';
@@ -15,7 +16,8 @@ export async function runInProcess(config: ResolvedConfig, id: string, binPath: 
   for (const sig of os.shutdownSignals) {
     process.once(sig, () => controller.abort(new Error(`overseer: ${sig}`)));
   }
-  const listeners = config.addresses.map(toListenOptions);
+  const addresses = config.addresses.length > 0 ? config.addresses : activatedByDefault();
+  const listeners = addresses.flatMap(toListenOptions);
   const drains = new Drains({
     signal: controller.signal,
     terminateTimeout: config.terminateTimeout,
@@ -35,11 +37,21 @@ export async function runInProcess(config: ResolvedConfig, id: string, binPath: 
   await config.program(state);
 }
 
-function toListenOptions(addr: ListenAddress): Listener {
-  if (addr.kind === 'unix') return { path: addr.path, address: addr.text };
-  return {
-    ...(addr.host === '' ? {} : { host: addr.host }),
-    port: addr.port,
-    address: addr.text,
-  };
+/** With no address, a program started by socket activation listens on what systemd passed. */
+function activatedByDefault(): ListenAddress[] {
+  return passedFds().length > 0 ? [{ kind: 'systemd', name: undefined, text: 'systemd:' }] : [];
+}
+
+function toListenOptions(addr: ListenAddress): Listener[] {
+  // systemd's sockets serve this process as they are (net listens on an fd).
+  if (addr.kind === 'systemd')
+    return named(passedFds(), addr.name).map(({ fd }) => ({ fd, address: addr.text }));
+  if (addr.kind === 'unix') return [{ path: addr.path, address: addr.text }];
+  return [
+    {
+      ...(addr.host === '' ? {} : { host: addr.host }),
+      port: addr.port,
+      address: addr.text,
+    },
+  ];
 }

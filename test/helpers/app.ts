@@ -20,16 +20,21 @@ export class AppProcess {
 
   constructor(
     options: AppOptions,
-    opts: { env?: NodeJS.ProcessEnv; script?: string; args?: string[]; nodeArgs?: string[] } = {},
+    opts: {
+      env?: NodeJS.ProcessEnv;
+      script?: string;
+      args?: string[];
+      nodeArgs?: string[];
+      /** A command that starts node in its place (systemd-socket-activate …), which execs it. */
+      launcher?: string[];
+    } = {},
   ) {
-    this.child = spawn(
-      process.execPath,
-      [...(opts.nodeArgs ?? []), opts.script ?? APP, ...(opts.args ?? [])],
-      {
-        env: { ...process.env, ...opts.env, APP: JSON.stringify(options) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const node = [process.execPath, ...(opts.nodeArgs ?? []), opts.script ?? APP, ...(opts.args ?? [])];
+    const [command, ...args] = [...(opts.launcher ?? []), ...node];
+    this.child = spawn(command!, args, {
+      env: { ...process.env, ...opts.env, APP: JSON.stringify(options) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
       try {
         const parsed = JSON.parse(line) as AppEvent;

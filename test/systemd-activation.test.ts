@@ -1,0 +1,167 @@
+// systemd's socket activation, with systemd-socket-activate (Debian's systemd package): the
+// master adopts the sockets it was passed (in order, by name) instead of binding, restarts on
+// them under load with 0 failed requests, and no worker sees LISTEN_*. `overseer run` serves an
+// app's own listen() from systemd's socket of the same port.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { AppProcess } from './helpers/app.js';
+import { describeErrors, startLoad } from './helpers/load.js';
+import { httpGet } from './support/native.js';
+
+function activator(): string | undefined {
+  try {
+    execFileSync('systemd-socket-activate', ['--version'], { stdio: 'ignore' });
+    return 'systemd-socket-activate';
+  } catch {
+    return undefined;
+  }
+}
+const ACTIVATE = activator();
+const skip = ACTIVATE === undefined ? "no systemd-socket-activate (Debian's systemd package)" : false;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-activation-'));
+const apps: AppProcess[] = [];
+after(async () => {
+  await Promise.all(apps.map((a) => a.stop()));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Until systemd-socket-activate listens on `port` (a connection there also starts the master). */
+async function activatorListens(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(25);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/**
+ * A master under systemd-socket-activate, which execs it at the first connection, with an
+ * environment of its own (as systemd gives): only what --setenv passes.
+ */
+function activated(config: object, listens: { port: number; name: string }[], stateDir?: string): AppProcess {
+  const launcher = [ACTIVATE!, '--setenv=APP', ...listens.map((l) => `--listen=127.0.0.1:${l.port}`)];
+  launcher.push(`--fdname=${listens.map((l) => l.name).join(':')}`);
+  const a = new AppProcess({ overseer: config, ...(stateDir ? { stateDir } : {}) }, { launcher });
+  apps.push(a);
+  return a;
+}
+
+describe('systemd socket activation', { skip }, () => {
+  test("'systemd:web' adopts that socket: 3 restarts under load, 0 failed, and no worker sees LISTEN_*", async () => {
+    const web = await freePort();
+    const admin = await freePort();
+    const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
+    const a = activated(
+      { address: 'systemd:web' },
+      [
+        { port: admin, name: 'admin' },
+        { port: web, name: 'web' },
+      ],
+      stateDir,
+    );
+    // The first connection starts the master; it waits in the kernel's queue meanwhile.
+    await activatorListens(web);
+    const load = startLoad({ port: web, concurrency: 8, keepAlive: true, maxMs: 60_000 });
+    const listening = await a.nth('listening', 1, 20_000);
+    assert.deepEqual(listening.addresses, [`127.0.0.1:${web}`]);
+    await a.nth('ready', 1, 20_000);
+    for (let i = 0; i < 3; i++) {
+      const r = await a.restart();
+      assert.equal(r.ok, true, JSON.stringify(r));
+    }
+    await sleep(300);
+    const result = await load.stop();
+    assert.equal(result.failed, 0, describeErrors(result));
+    assert.ok(result.pids.size >= 4, `answers from ${result.pids.size} pids`);
+    const worker = JSON.parse(fs.readFileSync(path.join(stateDir, 'worker-4.json'), 'utf8')) as {
+      env: Record<string, string>;
+      addresses: string[];
+    };
+    assert.deepEqual(
+      Object.keys(worker.env).filter((k) => k.startsWith('LISTEN_')),
+      [],
+      'LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are gone',
+    );
+    assert.deepEqual(worker.addresses, [`127.0.0.1:${web}`]);
+  });
+
+  test('with no address, every socket systemd passed, in order', async () => {
+    const one = await freePort();
+    const two = await freePort();
+    const a = activated({}, [
+      { port: one, name: 'one' },
+      { port: two, name: 'two' },
+    ]);
+    await activatorListens(one);
+    const first = httpGet({ host: '127.0.0.1', port: one }, 20_000); // the program serves its first
+    const listening = await a.nth('listening', 1, 20_000);
+    assert.deepEqual(listening.addresses, [`127.0.0.1:${one}`, `127.0.0.1:${two}`]);
+    assert.equal((await first).status, 200);
+  });
+
+  test("a 'systemd:' name systemd did not pass is a coded error, and the master stops", async () => {
+    const port = await freePort();
+    const a = activated({ address: 'systemd:nope' }, [{ port, name: 'web' }]);
+    await activatorListens(port);
+    const { code } = await a.exited;
+    assert.notEqual(code, 0);
+    assert.match(a.stderr.join('\n'), /ERR_OVERSEER_NO_SYSTEMD_SOCKET|systemd passed no socket named 'nope'/);
+  });
+
+  test("overseer run: the app's own listen(port) is served from systemd's socket, across restarts", async () => {
+    const port = await freePort();
+    const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+    const app = fileURLToPath(new URL('../../test/fixtures/run/app.cjs', import.meta.url));
+    const sock = path.join(tmp, 'run.sock');
+    const master = spawn(
+      ACTIVATE!,
+      [`--listen=127.0.0.1:${port}`, '--setenv=PORT', process.execPath, cli, 'run', '--ipc-path', sock, app],
+      { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    master.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    try {
+      await activatorListens(port);
+      const load = startLoad({ port, concurrency: 4, keepAlive: true, maxMs: 60_000 });
+      for (let i = 0; i < 400 && !/listening on/.test(out); i++) await sleep(50);
+      const { ipcRequest } = await import('../src/control/client.js');
+      for (let i = 0; i < 2; i++) {
+        const r = await ipcRequest(sock, 'POST', '/overseer/restart', 30_000);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+      }
+      await sleep(300);
+      const result = await load.stop();
+      assert.equal(result.failed, 0, describeErrors(result));
+      assert.ok(result.pids.size >= 3);
+      const status = (await ipcRequest(sock, 'GET', '/overseer/status')).body as { addresses: string[] };
+      assert.deepEqual(status.addresses, [`127.0.0.1:${port}`]);
+    } finally {
+      master.kill('SIGTERM');
+    }
+  });
+});
