@@ -13,7 +13,9 @@ import { freePort, NodeProcess, waitForHttp } from './proc.js';
 export interface Running {
   port: number;
   /** The supervisor's pid (overseer master, cluster primary, pm2 daemon); undefined for bare node. */
-  masterPid: number | undefined;
+  readonly masterPid: number | undefined;
+  /** Each restart is a new master (a handoff): its CPU time is not one process's. */
+  replacesMaster?: boolean;
   /** One restart of every worker; resolves when the supervisor says it is done, with its duration in ms. */
   restart(): Promise<number>;
   stop(): Promise<void>;
@@ -108,19 +110,24 @@ export function nodeCluster(name: string, workers: number, worker: 'plain' | 'ca
 }
 
 /** POST /overseer/restart over the control socket (what `overseer restart` does); its durationMs. */
-function restartOverSocket(socketPath: string): Promise<number> {
+async function restartOverSocket(socketPath: string): Promise<number> {
+  return (await postOverSocket(socketPath, '/overseer/restart')).durationMs;
+}
+
+/** A POST to the control socket that must answer ok. */
+function postOverSocket(socketPath: string, route: string): Promise<{ durationMs: number; pid?: number }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { socketPath, path: '/overseer/restart', method: 'POST', timeout: RESTART_TIMEOUT_MS },
+      { socketPath, path: route, method: 'POST', timeout: RESTART_TIMEOUT_MS },
       (res) => {
         let body = '';
         res.on('data', (c: Buffer) => {
           body += c;
         });
         res.on('end', () => {
-          const r = JSON.parse(body) as { ok: boolean; durationMs: number; error?: string };
-          if (r.ok) resolve(r.durationMs);
-          else reject(new Error(`reload failed: ${r.error}`));
+          const r = JSON.parse(body) as { ok: boolean; durationMs: number; pid?: number; error?: string };
+          if (r.ok) resolve(r);
+          else reject(new Error(`${route} failed: ${r.error}`));
         });
       },
     );
@@ -128,6 +135,57 @@ function restartOverSocket(socketPath: string): Promise<number> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * overseer with a master handoff for a "restart": `overseer reexec` starts a new master on the
+ * same sockets, which is ready (its workers are) before the old master drains and exits.
+ */
+export function overseerHandoff(name: string, workers: number): Peer {
+  return {
+    name,
+    workers,
+    async start() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-bench-handoff-'));
+      const ipcPath = path.join(dir, 'ctl.sock');
+      const p = new NodeProcess(app('overseer.js'), { WORKERS: String(workers), IPC_PATH: ipcPath });
+      const port = await startedOrStopped(p, async () => {
+        const addr = String(((await p.nth('listening', 1)).addresses as string[])[0]);
+        await p.nth('ready', workers);
+        const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
+        await waitForHttp(port);
+        return port;
+      });
+      let master = p.pid;
+      return {
+        port,
+        get masterPid() {
+          return master;
+        },
+        replacesMaster: true,
+        restart: async () => {
+          const r = await postOverSocket(ipcPath, '/overseer/reexec');
+          master = r.pid ?? master;
+          return r.durationMs;
+        },
+        stop: async () => {
+          await p.stop();
+          try {
+            process.kill(master, 'SIGTERM');
+          } catch {}
+          for (let i = 0; i < 200; i++) {
+            try {
+              process.kill(master, 0);
+            } catch {
+              break;
+            }
+            await sleep(50);
+          }
+          fs.rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
 }
 
 /** A setup restarted over its control socket (what `overseer restart` does), kept in a private dir. */

@@ -9,7 +9,16 @@ import { statusOverSocket } from './control-socket.js';
 import { cost, costTable } from './cost.js';
 import { cpuSeconds, cpuSince } from './cpu.js';
 import { describeKinds, type LoadStats, startLoad } from './load.js';
-import { bareNode, nodeCluster, overseer, overseerCluster, overseerRun, type Peer, pm2 } from './peers.js';
+import {
+  bareNode,
+  nodeCluster,
+  overseer,
+  overseerCluster,
+  overseerHandoff,
+  overseerRun,
+  type Peer,
+  pm2,
+} from './peers.js';
 import { rssMiB } from './rss.js';
 import { type Soak, soak } from './soak.js';
 import { markdownTable, num } from './table.js';
@@ -77,7 +86,7 @@ async function restartsUnderLoad(peer: Peer): Promise<UnderLoad> {
       await sleep(SPACING_MS);
     }
     const rss = rssMiB(running.masterPid);
-    const cpu = cpuSince(running.masterPid, cpu0);
+    const cpu = running.replacesMaster ? Number.NaN : cpuSince(running.masterPid, cpu0);
     const stats = await l.stop();
     l = undefined;
     logAccounting(peer.name, stats);
@@ -236,6 +245,8 @@ async function main(): Promise<void> {
   const restarts = [
     overseer('overseer (SIGUSR2)', 1),
     overseer('overseer (SIGUSR2)', 2),
+    overseerHandoff('overseer, master handoff (`overseer reexec`)', 1),
+    overseerHandoff('overseer, master handoff (`overseer reexec`)', 2),
     clusterPeers[0]!,
     clusterPeers[1]!,
     clusterPeers[3]!,
@@ -336,7 +347,7 @@ async function main(): Promise<void> {
         ],
         [
           'restart ms',
-          'as its supervisor reports it: overseer until the new workers are ready; the cluster primary and `pm2 reload` until the old ones have exited',
+          'as its supervisor reports it: overseer until the new workers are ready (a handoff: until those of the new master are); the cluster primary and `pm2 reload` until the old ones have exited',
         ],
         ['failed', 'connection errors + timeouts + non-2xx + requests lost without an answer'],
         ['longest gap ms', 'the longest time without a successful response anywhere in the run'],

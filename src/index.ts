@@ -14,13 +14,14 @@ export type {
   ListeningEvent,
   MasterEvents,
   ReadyEvent,
+  ReexecEvent,
   RestartResult,
   UpdateOutcome,
   UpgradeEvent,
 } from './master/events.js';
 export type { MasterStatus, UpdaterStatus, WorkerStatus } from './master/status.js';
 export type { Master } from './master-handle.js';
-export { currentMaster, restart, run, triggerUpdate } from './run.js';
+export { currentMaster, reexec, restart, run, triggerUpdate } from './run.js';
 export type { State } from './worker/state.js';
 
 /** True when this platform and build can run the master/worker model (it loads the addon). */

@@ -3,7 +3,7 @@
 // master's EventEmitter; its methods reach the master once it runs.
 import { EventEmitter } from 'node:events';
 import { codedError } from './errors.js';
-import type { MasterEvents, RestartResult, UpdateOutcome } from './master/events.js';
+import type { MasterEvents, ReexecEvent, RestartResult, UpdateOutcome } from './master/events.js';
 import type { MasterStatus } from './master/status.js';
 
 /** What the running master does for its handle (master/master.ts). */
@@ -16,6 +16,7 @@ export interface MasterEngine {
   metrics(): string;
   restart(reason: string): Promise<RestartResult>;
   triggerUpdate(): Promise<UpdateOutcome>;
+  reexec(command?: readonly string[]): Promise<ReexecEvent>;
   shutdown(signal?: NodeJS.Signals): Promise<number>;
 }
 
@@ -64,6 +65,11 @@ export class Master extends EventEmitter<MasterEvents> {
   /** One fetch cycle now (joining one under way). */
   async triggerUpdate(): Promise<UpdateOutcome> {
     return (await this.#engine).triggerUpdate();
+  }
+
+  /** Hands this master's sockets to a new master (`command`, or the same command line). */
+  async reexec(command?: readonly string[]): Promise<ReexecEvent> {
+    return (await this.#engine).reexec(command);
   }
 
   /** Graceful shutdown, as SIGTERM does; resolves with the exit code. */

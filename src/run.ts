@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { sanityCheck } from './contract/bin-check.js';
 import { isWorkerProcess } from './contract/env.js';
 import { codedError } from './errors.js';
-import type { UpdateOutcome } from './master/events.js';
+import type { ReexecEvent, UpdateOutcome } from './master/events.js';
 import { Master } from './master-handle.js';
 import type { WorkerRemote } from './worker/remote.js';
 
@@ -66,4 +66,17 @@ export async function triggerUpdate(): Promise<UpdateOutcome | { result: 'signal
   if (master) return master.triggerUpdate();
   if (worker) return worker.triggerUpdate();
   throw codedError(Error, 'ERR_OVERSEER_NOT_RUNNING', 'overseer: triggerUpdate() needs a running overseer');
+}
+
+/**
+ * Replaces the master itself (a new Node, a new overseer, a new config) without closing a
+ * socket: a new master (`command`, by default the same command line) takes over every
+ * listener and the control socket, starts its workers, and only once they are ready does this
+ * master drain its own and exit. If the new one fails, it is killed and this one carries on;
+ * the result says why. POSIX only. In a worker, it asks the master over the control socket.
+ */
+export async function reexec(command?: readonly string[]): Promise<ReexecEvent> {
+  if (master) return master.reexec(command);
+  if (worker) return worker.reexec();
+  throw codedError(Error, 'ERR_OVERSEER_NOT_RUNNING', 'overseer: reexec() needs a running overseer');
 }

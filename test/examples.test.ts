@@ -1,13 +1,13 @@
 // The examples run as users run them (`npm start` runs examples/hello), so what they show works.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { describeErrors, startLoad } from './helpers/load.js';
+import { unitFile } from './helpers/unit-file.js';
 
 /** One request on a new connection (a kept-alive one may still reach the draining worker). */
 function get(port: number): Promise<string> {
@@ -72,26 +72,8 @@ test('examples/hello: serves, restarts on SIGUSR2 under load without a failed re
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const runExample = fileURLToPath(new URL('../../examples/run/', import.meta.url));
 
-/** The unit's [Service] keys (the last value of each). */
-function unitService(text: string): Map<string, string> {
-  const keys = new Map<string, string>();
-  let section = '';
-  for (const raw of text.split('\n')) {
-    const l = raw.trim();
-    if (l === '' || l.startsWith('#')) continue;
-    const s = /^\[(\w+)\]$/.exec(l);
-    if (s) section = s[1]!;
-    else if (section === 'Service') {
-      const eq = l.indexOf('=');
-      assert.ok(eq > 0, `a key=value line: ${l}`);
-      keys.set(l.slice(0, eq), l.slice(eq + 1));
-    }
-  }
-  return keys;
-}
-
 test("examples/run: an unmodified app under the unit's own `overseer run` command, with its config file: 2 workers, a restart under load with 0 failed, its cleanup after the drain", async () => {
-  const unit = unitService(fs.readFileSync(path.join(runExample, 'overseer-app.service'), 'utf8'));
+  const unit = unitFile(path.join(runExample, 'overseer-app.service')).get('Service')!;
   assert.equal(unit.get('Type'), 'notify');
   assert.equal(unit.get('KillMode'), 'mixed', 'the stop signal reaches the master alone');
   assert.equal(unit.get('ExecReload'), '/bin/kill -USR2 $MAINPID');

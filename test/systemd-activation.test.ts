@@ -3,7 +3,7 @@
 // them under load with 0 failed requests, and no worker sees LISTEN_*. `overseer run` serves an
 // app's own listen() from systemd's socket of the same port.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { AppProcess } from './helpers/app.js';
 import { describeErrors, startLoad } from './helpers/load.js';
+import { unitFile } from './helpers/unit-file.js';
 import { httpGet } from './support/native.js';
 
 function activator(): string | undefined {
@@ -162,6 +163,82 @@ describe('systemd socket activation', { skip }, () => {
       assert.deepEqual(status.addresses, [`127.0.0.1:${port}`]);
     } finally {
       master.kill('SIGTERM');
+    }
+  });
+
+  test('examples/systemd: the units parse, and their own commands run the app on the socket: 2 reexecs and a reload under load, 0 failed', async () => {
+    const dir = fileURLToPath(new URL('../../examples/systemd/', import.meta.url));
+    const socket = unitFile(path.join(dir, 'app.socket')).get('Socket')!;
+    assert.equal(socket.get('FileDescriptorName'), 'web');
+    assert.equal(socket.get('Service'), 'app.service');
+    const service = unitFile(path.join(dir, 'app.service')).get('Service')!;
+    assert.equal(service.get('Type'), 'notify');
+    assert.equal(service.get('NotifyAccess'), 'all', "a new master's READY=1 and MAINPID= are heard");
+    assert.equal(service.get('KillMode'), 'mixed');
+    const reload = unitFile(path.join(dir, 'app-reload.service')).get('Service')!;
+    assert.equal(reload.get('Type'), 'notify-reload');
+    assert.equal(reload.get('ReloadSignal'), 'SIGUSR2', "SIGHUP, systemd's default, would stop the master");
+
+    // ExecStart and ExecReload as they are, with this machine's paths for /srv/app and /run/app.
+    const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+    const runDir = fileURLToPath(new URL('../../examples/run/', import.meta.url));
+    const ctl = path.join(tmp, 'unit.sock');
+    const command = (line: string): string[] => {
+      const [bin, ...args] = line
+        .replaceAll('/run/app/overseer.sock', ctl)
+        .replace('server.js', 'server.cjs')
+        .split(' ');
+      assert.match(bin!, /\/node_modules\/\.bin\/overseer$/);
+      return [cli, ...args];
+    };
+    const port = await freePort();
+    assert.equal(socket.get('ListenStream'), '3000');
+    const master = spawn(
+      ACTIVATE!,
+      [
+        `--listen=127.0.0.1:${port}`,
+        '--fdname=web',
+        '--setenv=PORT',
+        process.execPath,
+        ...command(service.get('ExecStart')!),
+      ],
+      { cwd: runDir, env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    master.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    const pids = new Set<number>([master.pid!]);
+    try {
+      await activatorListens(port);
+      const load = startLoad({ port, concurrency: 4, keepAlive: true, maxMs: 60_000 });
+      for (let i = 0; i < 400 && (out.match(/listening on/g) ?? []).length < 2; i++) await sleep(50);
+      for (let i = 0; i < 2; i++) {
+        const r = spawnSync(process.execPath, command(service.get('ExecReload')!), {
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        pids.add(Number(/pid (\d+)/.exec(r.stdout)?.[1]));
+        await sleep(300);
+      }
+      const { ipcRequest } = await import('../src/control/client.js');
+      const current = ((await ipcRequest(ctl, 'GET', '/overseer/status')).body as { pid: number }).pid;
+      const before = (out.match(/listening on/g) ?? []).length;
+      process.kill(current, 'SIGUSR2'); // app-reload.service's ReloadSignal
+      for (let i = 0; i < 200 && (out.match(/listening on/g) ?? []).length < before + 2; i++) await sleep(50);
+      await sleep(300);
+      const result = await load.stop();
+      assert.equal(result.failed, 0, describeErrors(result));
+      assert.ok(result.ok > 100, `too little load got through (${result.ok})`);
+      assert.equal(pids.size, 3, 'two new masters took over');
+      process.kill(current, 'SIGTERM');
+    } finally {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {}
+      }
     }
   });
 });

@@ -17,6 +17,7 @@ commands:
   status           show a master's status
   restart          restart its workers (returns when they are ready)
   trigger-update   check for a new version now and report the result
+  reexec           replace the master itself with a new one, on the same sockets
   events           follow its lifecycle events
   logs             print its workers' output (overseer run): -n LINES (default 100), -f to follow
 
@@ -94,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
       return events(opts);
     case 'logs':
       return logs(opts);
+    case 'reexec':
+      return reexec(opts);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -168,6 +171,16 @@ async function restart(opts: Options): Promise<number> {
   const { body } = await call(opts, 'POST', '/overseer/restart');
   print(opts, body, () =>
     body.ok ? `restarted in ${body.durationMs} ms\n` : `restart failed: ${body.error}\n`,
+  );
+  return body.ok ? 0 : 1;
+}
+
+async function reexec(opts: Options): Promise<number> {
+  const { body } = await call(opts, 'POST', '/overseer/reexec');
+  print(opts, body, () =>
+    body.ok
+      ? `a new master (pid ${body.pid}) took over in ${body.durationMs} ms\n`
+      : `reexec failed: ${body.error}\n`,
   );
   return body.ok ? 0 : 1;
 }

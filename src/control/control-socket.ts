@@ -11,6 +11,8 @@ import type { IpcPlatform } from './ipc/types.js';
 export interface ControlSocketOptions {
   /** undefined: a fresh path with a random token; '' is handled by the caller (none). */
   path: string | undefined;
+  /** An old master's control socket, bound at `path` (a handoff). */
+  fd?: number;
   handler: RequestListener | undefined;
   securityDescriptor: string | undefined;
 }
@@ -35,7 +37,11 @@ export class ControlSocket {
     const path = opts.path ?? ipc.ipcPath(randomBytes(12).toString('hex'));
     const server = createApiServer(target, opts.handler);
     const sddl = opts.securityDescriptor;
-    await ipc.listenIPC(path, { server, ...(sddl === undefined ? {} : { securityDescriptor: sddl }) });
+    await ipc.listenIPC(path, {
+      server,
+      ...(sddl === undefined ? {} : { securityDescriptor: sddl }),
+      ...(opts.fd === undefined ? {} : { fd: opts.fd }),
+    });
     debug('control socket at %s', path);
     // The default place fills up with the sockets of killed masters; tidy it, in the background.
     if (opts.path === undefined) {
@@ -49,12 +55,26 @@ export class ControlSocket {
     this.server?.unref();
   }
 
+  /** The socket's fd (POSIX), for a master handoff. */
+  get fd(): number | undefined {
+    return this.server ? this.ipc.serverFd?.(this.server) : undefined;
+  }
+
+  /** Set once a new master serves this path (a handoff): closing leaves the file to it. */
+  keepFile = false;
+
+  /** A new master serves this socket now: new clients reach it; requests under way finish here. */
+  handOver(): void {
+    this.keepFile = true;
+    this.server?.close();
+  }
+
   close(): void {
     if (!this.server) return;
     this.server.close();
     this.server.closeAllConnections();
     this.server = undefined;
     process.off('exit', this.onExit);
-    this.ipc.cleanupIPC(this.path);
+    if (!this.keepFile) this.ipc.cleanupIPC(this.path);
   }
 }

@@ -5,7 +5,7 @@ import type { EventEmitter } from 'node:events';
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { errorMessage } from '../errors.js';
 import { debug } from '../log.js';
-import type { MasterEvents, RestartResult } from '../master/events.js';
+import type { MasterEvents, ReexecEvent, RestartResult } from '../master/events.js';
 import type { LogBuffer } from '../master/log-buffer.js';
 import { gateConnections } from './connection-gate.js';
 import { errorBody, streamEvents } from './event-stream.js';
@@ -27,6 +27,8 @@ export interface ApiTarget {
   status(): object;
   restart(reason: string): Promise<RestartResult>;
   triggerUpdate(): Promise<object>;
+  /** A master handoff; absent where the master cannot be replaced (an overseer/cluster primary). */
+  reexec?(): Promise<ReexecEvent>;
   metrics(): string;
   /** Events an events reader lost because it did not keep up. */
   countDroppedEvents(n: number): void;
@@ -68,6 +70,25 @@ export function createApiServer(target: ApiTarget, handler?: RequestListener): h
           const code = (err as { code?: string }).code;
           json(res, code === 'ERR_OVERSEER_NO_FETCHER' ? 409 : 500, { ok: false, ...errorBody(err) });
         }
+      },
+    },
+    '/overseer/reexec': {
+      POST: async (_req, res) => {
+        if (target.reexec === undefined) {
+          json(res, 409, {
+            ok: false,
+            error: 'this master cannot be replaced (an overseer/cluster primary is the program itself)',
+            code: 'ERR_OVERSEER_UNSUPPORTED',
+          });
+          return;
+        }
+        const r = await target.reexec();
+        json(res, r.ok ? 200 : 500, {
+          ok: r.ok,
+          durationMs: r.durationMs,
+          ...(r.pid === undefined ? {} : { pid: r.pid }),
+          ...(r.error ? errorBody(r.error) : {}),
+        });
       },
     },
     '/overseer/events': { GET: (req, res) => streamEvents(target.events, target, req, res) },

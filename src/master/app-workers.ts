@@ -85,6 +85,18 @@ export class AppWorkers implements WorkerLaunch {
     };
   }
 
+  handoffRoutes(): { key: string; fd: number; path?: string }[] {
+    return this.#routes.handoff();
+  }
+
+  adoptRoutes(routes: readonly { key: string; fd: number; path?: string }[]): Promise<void> {
+    return this.#routes.adopt(routes);
+  }
+
+  ownFiles(own: boolean): void {
+    this.#routes.keepFiles = !own;
+  }
+
   addresses(): readonly string[] {
     return this.#routes.keys().map((k) => this.#shown.get(k) ?? k);
   }

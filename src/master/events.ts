@@ -35,6 +35,14 @@ export type UpdateOutcome =
 
 export type UpgradeEvent = UpdateOutcome & { durationMs: number };
 
+/** A master handoff (reexec): a new master took over (ok), or failed and this one carries on. */
+export interface ReexecEvent {
+  ok: boolean;
+  pid?: number;
+  durationMs: number;
+  error?: Error;
+}
+
 export interface ListeningEvent {
   addresses: readonly string[];
 }
@@ -47,6 +55,7 @@ export interface MasterEvents {
   exit: [ExitEvent];
   crash: [CrashEvent];
   upgrade: [UpgradeEvent];
+  reexec: [ReexecEvent];
   error: [Error];
 }
 
@@ -59,6 +68,7 @@ export const LIFECYCLE_EVENTS = [
   'exit',
   'crash',
   'upgrade',
+  'reexec',
 ] as const;
 
 // Every event of MasterEvents but 'error' is in the list above, and nothing else is: a new

@@ -21,4 +21,10 @@ export interface WorkerLaunch {
    * An unmodified app hears its signal from the preload, after the drain.
    */
   readonly forwardSignals: boolean;
+  /** Its routed sockets, for a master handoff. */
+  handoffRoutes(): { key: string; fd: number; path?: string }[];
+  /** A new master's: the old one's routed sockets. */
+  adoptRoutes(routes: readonly { key: string; fd: number; path?: string }[]): Promise<void>;
+  /** Whether the routed sockets' files are this master's to remove (not across a handoff). */
+  ownFiles(own: boolean): void;
 }

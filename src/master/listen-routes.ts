@@ -20,10 +20,17 @@ export class ListenRoutes {
   constructor(private readonly reusePort = false) {}
 
   readonly #sockets = new Map<string, Promise<RoutedSocket>>();
-  /** The sockets made so far, to close (and unlink) synchronously when the process exits. */
-  readonly #made = new Set<RoutedSocket>();
+  /** The sockets made so far (and their unix paths), to close synchronously when the process exits. */
+  readonly #made = new Map<RoutedSocket, { socketKey: string; path: string | undefined }>();
   readonly #onExit = (): void => this.close();
   #exitHooked = false;
+  /** Set once a new master serves these sockets' files (a handoff): they stay when these close. */
+  keepFiles = false;
+
+  #hookExit(): void {
+    if (!this.#exitHooked) process.once('exit', this.#onExit);
+    this.#exitHooked = true;
+  }
 
   /** The socket for `request`, made on first ask; a failed one is forgotten, so a retry tries again. */
   async route(request: ListenRequest, slot = 0): Promise<{ key: string; handle: unknown }> {
@@ -35,11 +42,10 @@ export class ListenRoutes {
     if (socket === undefined) {
       socket = os.routedSocket(request, { reusePort: perSlot });
       this.#sockets.set(socketKey, socket);
-      if (!this.#exitHooked) process.once('exit', this.#onExit);
-      this.#exitHooked = true;
+      this.#hookExit();
       socket.then(
         (s) => {
-          this.#made.add(s);
+          this.#made.set(s, { socketKey, path: request.path });
           debug('routed listen %s: socket made', key);
         },
         () => this.#sockets.delete(socketKey),
@@ -53,9 +59,26 @@ export class ListenRoutes {
     return [...new Set([...this.#sockets.keys()].map((k) => k.replace(/@\d+$/, '')))];
   }
 
-  /** Closes every socket (a unix socket's file goes with it). */
+  /** The sockets made so far, for a master handoff: their keys, fds and unix paths. */
+  handoff(): { key: string; fd: number; path?: string }[] {
+    return [...this.#made].flatMap(([s, { socketKey, path }]) =>
+      s.fd === undefined ? [] : [{ key: socketKey, fd: s.fd, ...(path === undefined ? {} : { path }) }],
+    );
+  }
+
+  /** A new master's: the routed sockets of the old one, served again under the same keys. */
+  async adopt(sockets: readonly { key: string; fd: number; path?: string }[]): Promise<void> {
+    for (const { key, fd, path } of sockets) {
+      const socket = await os.routedFromFd(fd, path);
+      this.#sockets.set(key, Promise.resolve(socket));
+      this.#made.set(socket, { socketKey: key, path });
+      this.#hookExit();
+    }
+  }
+
+  /** Closes every socket (a unix socket's file goes with it, unless keepFiles). */
   close(): void {
-    for (const s of this.#made) s.close();
+    for (const s of this.#made.keys()) s.close(this.keepFiles);
     this.#made.clear();
     this.#sockets.clear();
     process.off('exit', this.#onExit);

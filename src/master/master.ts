@@ -13,6 +13,8 @@ import { version } from '../version.js';
 import type { Binary } from './binary.js';
 import { realClock } from './clock.js';
 import type { CrashEvent, RestartResult, UpdateOutcome } from './events.js';
+import { handOff, type Inherited, takeHandoff } from './handoff.js';
+import type { ReexecResult } from './handoff-protocol.js';
 import { collectGarbage } from './heap.js';
 import type { WorkerLaunch } from './launch.js';
 import type { LogBuffer } from './log-buffer.js';
@@ -49,6 +51,13 @@ export class MasterProcess implements MasterEngine {
   #control: ControlSocket | undefined;
   #updater: Updater | undefined;
   #compactTimer: NodeJS.Timeout | undefined;
+  /** A new master's inheritance from the old one (reexec). */
+  #inherited: Inherited | undefined;
+  #reexec: Promise<ReexecResult> | undefined;
+  /** Whether the sockets' files (unix sockets, the control socket) are this master's to remove. */
+  #ownsFiles = true;
+  /** Set once a new master took over: this one drains its workers and exits with 0. */
+  #handedOff = false;
 
   /** `launch`: how workers start when they are not the program's own entry (`overseer run`). */
   constructor(
@@ -78,10 +87,12 @@ export class MasterProcess implements MasterEngine {
         emit: (event, ...payload) => events.emit(event, ...(payload as never)),
         warn,
         reportError: (err) => this.#reportError(err),
-        allReady: () =>
+        allReady: () => {
           this.#systemd?.ready(
             `${config.workers} worker(s) ready on ${this.addresses.join(', ') || 'no address'}`,
-          ),
+          );
+          void this.#tellOldMaster();
+        },
         restarting: () => this.#systemd?.reloading(),
         restarted: (r) =>
           this.#systemd?.ready(
@@ -93,7 +104,7 @@ export class MasterProcess implements MasterEngine {
     this.done = this.#supervisor.done.then((code) => {
       this.#letGo();
       debug('master: done, exit code %d', code);
-      return code;
+      return this.#handedOff ? 0 : code;
     });
   }
 
@@ -110,13 +121,31 @@ export class MasterProcess implements MasterEngine {
   /** Makes the sockets, installs the signal handlers and starts the first workers. */
   async start(): Promise<void> {
     const { workers, reusePort, backlog } = this.#config;
-    this.#sockets = await os.openSockets(this.#config.addresses, {
-      sets: reusePort ? workers : 1,
-      reusePort,
-      backlog,
-      sticky: this.#config.sticky === 'ip',
-      adoptPassed: this.#launch === undefined,
-    });
+    const inherited = await takeHandoff();
+    this.#inherited = inherited;
+    // Until the old master commits, its files are its own: this one may yet be killed.
+    if (inherited) {
+      this.#ownsFiles = false;
+      this.#launch?.ownFiles(false);
+    }
+    try {
+      this.#sockets = await os.openSockets(this.#config.addresses, {
+        sets: reusePort ? workers : 1,
+        reusePort,
+        backlog,
+        sticky: this.#config.sticky === 'ip',
+        adoptPassed: this.#launch === undefined,
+        ...(inherited ? { handedOver: inherited.sockets } : {}),
+      });
+      if (inherited) {
+        this.#closeUnused(inherited);
+        await this.#launch?.adoptRoutes(inherited.routes);
+        Object.assign(this.#supervisor, inherited.state);
+      }
+    } catch (err) {
+      inherited?.fail(err);
+      throw err;
+    }
     this.events.emit('listening', { addresses: this.#sockets.addresses });
     this.#installSignals();
     await this.#startControlSocket();
@@ -132,10 +161,85 @@ export class MasterProcess implements MasterEngine {
     return this.#supervisor.restart(reason);
   }
 
+  /**
+   * Replaces this master with a new one (`command`, or this process's own command line) on
+   * the same sockets; a second call while one runs joins it. See handoff.ts.
+   */
+  reexec(command?: readonly string[]): Promise<ReexecResult> {
+    this.#reexec ??= this.#handOff(command).finally(() => {
+      this.#reexec = undefined;
+    });
+    return this.#reexec;
+  }
+
+  async #handOff(command: readonly string[] | undefined): Promise<ReexecResult> {
+    const t0 = Date.now();
+    const refuse = (message: string): ReexecResult => ({
+      ok: false,
+      durationMs: Date.now() - t0,
+      error: codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${message}`),
+    });
+    if (this.#supervisor.stopping) return refuse('the master is shutting down');
+    const handed = this.#sockets?.handoff?.();
+    if (handed === undefined) {
+      try {
+        await os.handoff(); // the platform's own refusal, when it has one
+      } catch (err) {
+        return { ok: false, durationMs: Date.now() - t0, error: err as Error };
+      }
+      return refuse('this master cannot hand its sockets over');
+    }
+    const controlFd = this.#control?.fd;
+    const { result } = await handOff(
+      {
+        sockets: handed.sockets,
+        routes: this.#launch?.handoffRoutes() ?? [],
+        control:
+          this.#control && controlFd !== undefined ? { path: this.#control.path, fd: controlFd } : undefined,
+        state: {
+          restarts: this.#supervisor.restarts,
+          restartFailures: this.#supervisor.restartFailures,
+          crashes: this.#supervisor.crashes,
+        },
+        env: this.#systemd ? { NOTIFY_SOCKET: this.#systemd.socket } : {},
+        readyTimeout: this.#config.readyTimeout,
+      },
+      command,
+    );
+    this.events.emit('reexec', result);
+    if (!result.ok) return result;
+    // Committed: the new master serves every socket and its files; this one drains and goes.
+    this.#handedOff = true;
+    this.#ownsFiles = false;
+    this.#launch?.ownFiles(false);
+    this.#control?.handOver();
+    void this.shutdown('SIGTERM');
+    return result;
+  }
+
+  /** A new master, once all its slots are ready: the old one drains now, and its files are ours. */
+  async #tellOldMaster(): Promise<void> {
+    const inherited = this.#inherited;
+    if (!inherited) return;
+    this.#inherited = undefined;
+    if (!(await inherited.ready())) return;
+    this.#ownsFiles = true;
+    this.#launch?.ownFiles(true);
+  }
+
+  /** The old master's sockets this one's config no longer has: they close with the old master. */
+  #closeUnused(inherited: Inherited): void {
+    const used = new Set(this.#sockets?.handoff?.().sockets.map((s) => s.fd) ?? []);
+    for (const s of inherited.sockets.sockets) {
+      if (!used.has(s.fd)) os.closeFd(s.fd);
+    }
+  }
+
   /** Graceful shutdown: forwards `signal`, waits up to terminateTimeout, then SIGKILLs. */
   shutdown(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
     if (!this.#supervisor.stopping) {
-      this.#systemd?.stopping();
+      // After a handoff the service is not stopping: the new master carries it on.
+      if (!this.#handedOff) this.#systemd?.stopping();
       debug('master: shutting down (%s), %d workers', signal, this.#supervisor.workers().length);
       this.#updater?.stop();
     }
@@ -285,7 +389,13 @@ export class MasterProcess implements MasterEngine {
     if (c.ipcPath === '') return;
     try {
       const { ControlSocket } = await import('../control/control-socket.js');
-      const opts = { path: c.ipcPath, handler: c.handler, securityDescriptor: c.ipcSecurityDescriptor };
+      const control = this.#inherited?.control;
+      const opts = {
+        path: control?.path ?? c.ipcPath,
+        handler: c.handler,
+        securityDescriptor: c.ipcSecurityDescriptor,
+        ...(control ? { fd: control.fd } : {}),
+      };
       this.#control = await ControlSocket.open(this, opts);
       this.ipcPath = this.#control.path;
     } catch (err) {
@@ -309,7 +419,8 @@ export class MasterProcess implements MasterEngine {
     clearTimeout(this.#compactTimer);
     for (const [sig, handler] of this.#signalHandlers) process.off(sig, handler);
     this.#signalHandlers.clear();
-    this.#sockets?.close();
+    this.#sockets?.close(!this.#ownsFiles);
+    if (this.#control) this.#control.keepFile = !this.#ownsFiles;
     this.#control?.close();
   }
 

@@ -8,6 +8,8 @@ import { debug } from '../log.js';
 import { native, nativeAvailable } from '../os/native.js';
 
 export interface Notifier {
+  /** NOTIFY_SOCKET, for a new master that takes over (a handoff). */
+  readonly socket: string;
   ready(status: string): void;
   reloading(): void;
   stopping(): void;
@@ -26,6 +28,7 @@ export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier 
     }
   };
   return {
+    socket,
     ready: (status) => send(`READY=1\nMAINPID=${process.pid}\nSTATUS=${status}`),
     // notify-reload services must say when the reload started, on the monotonic clock.
     reloading: () => send(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`),

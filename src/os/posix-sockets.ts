@@ -14,8 +14,8 @@ import { wrapFd } from './server-handle.js';
 import type { MasterSockets, RoutedSocket, SocketOptions } from './types.js';
 
 type Entry =
-  | { kind: 'bind'; addr: Exclude<ListenAddress, { kind: 'systemd' }> }
-  | { kind: 'adopt'; fd: number; text: string };
+  | { kind: 'bind'; config: string; addr: Exclude<ListenAddress, { kind: 'systemd' }> }
+  | { kind: 'adopt'; config: string; fd: number; text: string; unixPath?: string };
 
 /** An fd's address as people write it. */
 function describedAddress(fd: number): string {
@@ -48,16 +48,46 @@ function adopt(addr: Extract<ListenAddress, { kind: 'systemd' }>): Entry[] {
     }
     n.setCloexec(fd, true); // ours now: a worker gets it only through its stdio array
     claim(fd);
-    return { kind: 'adopt' as const, fd, text: describedAddress(fd) };
+    return { kind: 'adopt' as const, config: addr.text, fd, text: describedAddress(fd) };
   });
 }
 
-/** The addresses as sockets to bind or to adopt; none, under socket activation, means all of systemd's. */
-function entries(addrs: readonly ListenAddress[], adoptByDefault: boolean): Entry[] {
+/**
+ * The addresses as sockets to bind or to adopt: an old master's (a handoff), systemd's, or
+ * new ones. No address, under socket activation, means all of systemd's.
+ */
+function entries(addrs: readonly ListenAddress[], opts: SocketOptions): Entry[] {
+  // An old master's sockets, by the config text they served and by where they listen.
+  const handed = new Map<string, Entry[]>();
+  const at = new Map<string, Entry>();
+  for (const h of opts.handedOver?.sockets ?? []) {
+    const entry: Entry = { kind: 'adopt', config: h.config, fd: h.fd, text: h.address };
+    if (h.unixPath !== undefined) entry.unixPath = h.unixPath;
+    handed.set(h.config, [...(handed.get(h.config) ?? []), entry]);
+    at.set(h.address, entry);
+  }
+  const taken = new Set<number>();
+  const handedFor = (addr: ListenAddress): Entry[] | undefined => {
+    const theirs = handed.get(addr.text) ?? (addr.kind === 'systemd' ? undefined : byAddress(addr));
+    if (theirs === undefined || theirs.some((e) => e.kind === 'adopt' && taken.has(e.fd))) return undefined;
+    for (const e of theirs) if (e.kind === 'adopt') taken.add(e.fd);
+    return theirs.map((e) => ({ ...e, config: addr.text }));
+  };
+  /** '127.0.0.1:3000' (not ':0') or a unix path the old master listens on. */
+  const byAddress = (addr: Exclude<ListenAddress, { kind: 'systemd' }>): Entry[] | undefined => {
+    if (addr.kind === 'tcp' && addr.port === 0) return undefined;
+    const e = at.get(addr.kind === 'unix' ? addr.text : formatAddress(addr));
+    return e && [e];
+  };
   const all: ListenAddress = { kind: 'systemd', name: undefined, text: 'systemd:' };
   const passed = passedFds(); // read (and out of the environment) before any worker starts
-  const list = addrs.length === 0 && adoptByDefault && passed.length > 0 ? [all] : addrs;
-  return list.flatMap((addr): Entry[] => (addr.kind === 'systemd' ? adopt(addr) : [{ kind: 'bind', addr }]));
+  const byDefault = (opts.adoptPassed ?? true) && (passed.length > 0 || handed.has(all.text));
+  const list = addrs.length === 0 && byDefault ? [all] : addrs;
+  return list.flatMap((addr): Entry[] => {
+    const theirs = handedFor(addr);
+    if (theirs !== undefined) return theirs;
+    return addr.kind === 'systemd' ? adopt(addr) : [{ kind: 'bind', config: addr.text, addr }];
+  });
 }
 
 export async function openSockets(
@@ -67,23 +97,24 @@ export async function openSockets(
   const n = native();
   const sets: number[][] = [];
   const unixPaths: string[] = [];
-  const close = (): void => {
+  const close = (keepFiles = false): void => {
     for (const fd of sets.flat()) {
       try {
         n.close(fd);
       } catch {}
     }
     sets.length = 0;
-    for (const p of unixPaths.splice(0)) fs.rmSync(p, { force: true });
+    for (const p of unixPaths.splice(0)) if (!keepFiles) fs.rmSync(p, { force: true });
   };
   const bound: string[] = [];
-  const list = entries(addrs, opts.adoptPassed ?? true);
+  const list = entries(addrs, opts);
+  // An old master's unused sockets close with it; the ones taken here are this master's.
   try {
     for (let s = 0; s < opts.sets; s++) {
       const fds: number[] = [];
       sets.push(fds);
       for (const [i, entry] of list.entries()) {
-        // One socket for every set: systemd's, a unix socket, or without reusePort.
+        // One socket for every set: an adopted one, a unix socket, or without reusePort.
         if (s > 0 && (entry.kind === 'adopt' || entry.addr.kind === 'unix' || !opts.reusePort)) {
           fds.push(n.dup(sets[0]![i]!));
           continue;
@@ -91,6 +122,7 @@ export async function openSockets(
         if (entry.kind === 'adopt') {
           fds.push(entry.fd);
           bound.push(entry.text);
+          if (entry.unixPath !== undefined) unixPaths.push(entry.unixPath);
           continue;
         }
         const addr = entry.addr;
@@ -133,6 +165,19 @@ export async function openSockets(
     // A dup, so that the server closing its fd leaves the master's open.
     inProcess: (slot) => fdsFor(slot).map((fd, i) => ({ fd: n.dup(fd), address: bound[i] ?? '' })),
     close,
+    // Set 0's sockets: a new master shares each of them across its slots.
+    handoff: () => ({
+      sockets: list.map((entry, i) => {
+        const path =
+          entry.kind === 'adopt' ? entry.unixPath : entry.addr.kind === 'unix' ? entry.addr.path : undefined;
+        return {
+          config: entry.config,
+          address: bound[i] ?? '',
+          fd: sets[0]![i]!,
+          ...(path !== undefined && unixPaths.includes(path) ? { unixPath: path } : {}),
+        };
+      }),
+    }),
   };
 }
 
@@ -162,10 +207,9 @@ export async function openRoutedSocket(request: ListenRequest, reusePort: boolea
   const n = native();
   const backlog = request.backlog ?? 511;
   const passed = passedFor(request);
+  if (passed !== undefined) return routedFromFd(passed, undefined); // systemd made it, and owns its path
   let fd: number;
-  if (passed !== undefined) {
-    fd = passed; // socket activation: systemd made it, and owns its path
-  } else if (request.path !== undefined) {
+  if (request.path !== undefined) {
     await clearStaleSocket(request.path);
     // sun_path holds ~100 bytes: bind by the shorter of the path and its relative form.
     const relative = nodePath.relative(process.cwd(), request.path);
@@ -184,21 +228,26 @@ export async function openRoutedSocket(request: ListenRequest, reusePort: boolea
       reusePort,
     });
   }
+  return routedFromFd(fd, request.path);
+}
+
+/** A routed socket around a listening fd; `path`: its unix socket file, removed with it. */
+export function routedFromFd(fd: number, path: string | undefined): RoutedSocket {
   const handle = wrapFd(fd);
   if (typeof handle === 'number') {
-    n.close(fd);
+    native().close(fd);
     throw Object.assign(new Error(`overseer: cannot wrap fd ${fd} (libuv error ${handle})`), {
       errno: handle,
     });
   }
   // Held for the master's lifetime, but never a reason for it to stay alive.
   handle.unref();
-  const path = passed === undefined ? request.path : undefined;
   return {
     handle,
-    close: () => {
+    fd,
+    close: (keepFile = false) => {
       handle.close();
-      if (path !== undefined) fs.rmSync(path, { force: true });
+      if (path !== undefined && !keepFile) fs.rmSync(path, { force: true });
     },
   };
 }

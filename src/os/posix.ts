@@ -69,10 +69,13 @@ export const posix: Os = {
   openSockets: async (addrs, opts) => (await import('./posix-sockets.js')).openSockets(addrs, opts),
   routedSocket: async (request, opts) =>
     (await import('./posix-sockets.js')).openRoutedSocket(request, opts?.reusePort ?? false),
+  closeFd: (fd) => native().close(fd),
+  routedFromFd: async (fd, p) => (await import('./posix-sockets.js')).routedFromFd(fd, p),
   receiveListeners,
   guardOrphan,
   signalSelf,
   controlSocket: async () => (await import('../control/ipc/posix.js')).posix,
+  handoff: async () => (await import('./posix-handoff.js')).posixHandoff,
   ipcPathProblem: (p) => (path.isAbsolute(p) ? undefined : `must be '' or an absolute path, got '${p}'`),
   shutdownSignals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
   restartSignal: true,

@@ -7,6 +7,7 @@ import type { WorkerEnv } from '../contract/env.js';
 import type { Listener } from '../contract/listener.js';
 import type { ListenRequest } from '../contract/messages.js';
 import type { IpcPlatform } from '../control/ipc/types.js';
+import type { HandoffMessage } from '../master/handoff-protocol.js';
 
 export interface SocketOptions {
   /** How many sets of sockets: one per worker slot with reusePort, otherwise one. */
@@ -20,6 +21,8 @@ export interface SocketOptions {
    * true; `overseer run` leaves them to the app's own listens.
    */
   adoptPassed?: boolean;
+  /** A new master's sockets, from the old one (handoff): used as they are. */
+  handedOver?: HandedSockets;
 }
 
 /** How one worker gets its listeners: spawn's stdio entries, and what to do once it runs. */
@@ -38,15 +41,53 @@ export interface MasterSockets {
   passTo(slot: number): ListenerPassing;
   /** The listeners for a server in this very process (overseer/testing), in address order. */
   inProcess(slot: number): Listener[];
-  /** Closes every socket and removes the unix socket files this master created. */
-  close(): void;
+  /** Closes every socket and removes the unix socket files this master created, unless `keepFiles`. */
+  close(keepFiles?: boolean): void;
+  /** POSIX: the fds and what goes with them, for a master handoff. */
+  handoff?(): HandedSockets;
 }
 
 /** A socket the master made for a worker's own server.listen(), kept for the master's life. */
 export interface RoutedSocket {
   /** What goes to a worker over the IPC channel (a handle it listens on). */
   readonly handle: unknown;
+  /** POSIX: its fd, for a master handoff. */
+  readonly fd?: number;
+  /** Closes it; `keepFile`: a unix socket's file stays (a new master serves it now). */
+  close(keepFile?: boolean): void;
+}
+
+/** A master's configured listeners as a handoff carries them (POSIX fds). */
+export interface HandedSockets {
+  sockets: {
+    /** The config address it serves ('127.0.0.1:3000', ':0', 'systemd:web'). */
+    config: string;
+    /** Where it listens ('127.0.0.1:41234'). */
+    address: string;
+    fd: number;
+    /** A unix socket file the master made, which goes with the last master to hold it. */
+    unixPath?: string;
+  }[];
+}
+
+/** One end of a master handoff's private channel. */
+export interface HandoffConnection {
+  send(message: HandoffMessage, fds?: number[]): Promise<void>;
+  receive(timeoutMs: number): Promise<{ message: HandoffMessage; fds: number[] }>;
+  peerPid(): number;
   close(): void;
+}
+
+export interface HandoffListener {
+  readonly path: string;
+  /** The connection of the master with this pid (anyone else is turned away). */
+  accept(expectedPid: number, timeoutMs: number): Promise<HandoffConnection>;
+  close(): void;
+}
+
+export interface HandoffTransport {
+  listen(): Promise<HandoffListener>;
+  connect(path: string, timeoutMs: number): Promise<HandoffConnection>;
 }
 
 export interface Os {
@@ -59,6 +100,10 @@ export interface Os {
    * `reusePort`, one of a SO_REUSEPORT group (a socket per worker slot).
    */
   routedSocket(request: ListenRequest, opts?: { reusePort?: boolean }): Promise<RoutedSocket>;
+  /** Closes a raw fd (a handed-over socket this master does not use). */
+  closeFd(fd: number): void;
+  /** Master: a routed socket around an fd a handoff brought (POSIX). */
+  routedFromFd(fd: number, path: string | undefined): Promise<RoutedSocket>;
   /** Worker: the listeners the master passed, in address order. */
   receiveListeners(env: WorkerEnv): Promise<Listener[]>;
   /** Worker: die with the master where the kernel can arrange it (PDEATHSIG). */
@@ -82,6 +127,8 @@ export interface Os {
   readonly ownProcessGroup: boolean;
   /** Kills a helper started with `detached: ownProcessGroup`, and on POSIX its whole group. */
   killProcessGroup(child: ChildProcess): void;
+  /** The master handoff's channel (reexec); rejects where a master cannot hand its sockets over. */
+  handoff(): Promise<HandoffTransport>;
   /** Puts a staged file in binPath's place; `sea`: binPath is the running executable. */
   replaceFile(tempPath: string, binPath: string, sea: boolean): void;
   /** Master start: removes what an earlier upgrade could not (a renamed-aside .exe). */

@@ -83,6 +83,9 @@ export const windows: Os = {
   openSockets: async (addrs, opts) => (await import('./windows-sockets.js')).openSockets(addrs, opts),
   routedSocket: async (request, opts) =>
     (await import('./windows-sockets.js')).openRoutedSocket(request, opts?.reusePort ?? false),
+  closeFd: () => {}, // no raw fds here: handles are Node's
+  routedFromFd: () =>
+    Promise.reject(codedError(Error, 'ERR_OVERSEER_UNSUPPORTED', 'overseer: no handoff on Windows')),
   receiveListeners,
   guardOrphan: () => {}, // no PDEATHSIG: the IPC channel's disconnect is the guard
   // No signals between processes: a "signal" to itself would be TerminateProcess. The
@@ -92,6 +95,16 @@ export const windows: Os = {
     else process.exit(0);
   },
   controlSocket: async () => (await import('../control/ipc/windows.js')).windows,
+  // A handle belongs to its process; passing listeners to an unrelated new master would need
+  // WSADuplicateSocket with that master's pid, which no part of this build does yet.
+  handoff: () =>
+    Promise.reject(
+      codedError(
+        Error,
+        'ERR_OVERSEER_UNSUPPORTED',
+        'overseer: a master handoff (reexec) is not supported on Windows; restart the service instead',
+      ),
+    ),
   ipcPathProblem: (p) =>
     p.toLowerCase().startsWith(PIPE_DIR) && p.length > PIPE_DIR.length
       ? undefined

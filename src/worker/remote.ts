@@ -4,7 +4,7 @@
 import type { WorkerEnv } from '../contract/env.js';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug, warn } from '../log.js';
-import type { UpdateOutcome } from '../master/events.js';
+import type { ReexecEvent, UpdateOutcome } from '../master/events.js';
 import { os } from '../os/index.js';
 
 export class WorkerRemote {
@@ -57,6 +57,19 @@ export class WorkerRemote {
     }
     process.kill(this.#masterPid, this.restartSignal);
     return { result: 'signalled' };
+  }
+
+  /** Asks the master over the control socket to hand itself over to a new master. */
+  async reexec(): Promise<ReexecEvent> {
+    if (this.#ipcPath === '') {
+      throw codedError(Error, 'ERR_OVERSEER_IPC_UNREACHABLE', 'overseer: reexec() needs the control socket');
+    }
+    const { body } = await this.#request('/overseer/reexec');
+    const answer = body as { ok: boolean; pid?: number; durationMs: number; error?: string; code?: string };
+    if (answer.ok) return { ok: true, pid: answer.pid!, durationMs: answer.durationMs };
+    const error = codedError(Error, 'ERR_OVERSEER_HANDOFF', `overseer: reexec: ${answer.error ?? 'failed'}`);
+    if (typeof answer.code === 'string') error.code = answer.code;
+    return { ok: false, durationMs: answer.durationMs ?? 0, error };
   }
 
   async #request(path: string) {

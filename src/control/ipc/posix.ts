@@ -15,23 +15,35 @@ const PREFIX = 'overseer-';
 const SUFFIX = '.sock';
 
 async function listenIPC(socketPath: string, options: IpcListenOptions = {}): Promise<net.Server> {
-  await clearStale(socketPath);
-  native(); // the peer check needs the addon: without it there is no control socket
+  const n = native(); // the peer check needs the addon: without it there is no control socket
+  let fd = options.fd;
+  if (fd === undefined) {
+    await clearStale(socketPath);
+    // The addon binds, not libuv: libuv removes a socket file it bound when its server
+    // closes, and after a handoff the file is a new master's. The umask makes it 0600 from
+    // the moment it exists.
+    const previous = process.umask(0o177);
+    try {
+      fd = n.unixListen(socketPath, 511);
+    } finally {
+      process.umask(previous);
+    }
+  }
   const server = options.server ?? net.createServer();
   const extra = options.admit;
   admitOnly(server, (socket) => samePeerUser(socket) && (extra === undefined || extra(socket)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    // The bind inside listen() is synchronous, so the umask covers exactly the socket file.
-    const previous = process.umask(0o177); // socket file mode 0600
-    try {
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    } finally {
-      process.umask(previous);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((err: unknown) => {
+    if (options.fd === undefined) {
+      n.close(fd!);
+      fs.rmSync(socketPath, { force: true });
     }
+    throw err;
   });
   return server;
 }
@@ -124,6 +136,7 @@ function listIPCPaths(): string[] {
 
 export const posix: IpcPlatform = {
   listenIPC,
+  serverFd: (server) => (server as unknown as { _handle?: { fd?: number } })._handle?.fd,
   dialIPC: (socketPath) =>
     new Promise((resolve, reject) => {
       const socket = net.connect(socketPath);

@@ -8,6 +8,8 @@ export interface IpcListenOptions {
   admit?(socket: net.Socket): boolean;
   /** Windows: the pipe's security descriptor (SDDL). Ignored elsewhere. */
   securityDescriptor?: string;
+  /** POSIX: listen on this socket, already bound at the path (an old master's, after a handoff). */
+  fd?: number;
 }
 
 export interface IpcPlatform {
@@ -21,6 +23,8 @@ export interface IpcPlatform {
   listIPCPaths(): string[];
   /** Removes the default control sockets of this user's masters that died without cleaning up. */
   sweepStaleIPC(): Promise<string[]>;
+  /** The fd a control server listens on (POSIX), for a master handoff. */
+  serverFd?(server: net.Server): number | undefined;
   /** Stops what listenIPC started and removes what it left behind (a socket file). */
   cleanupIPC(path: string): void;
 }

@@ -1,0 +1,33 @@
+// What an old master and the new one that replaces it (reexec) say to each other, on a
+// private unix socket whose path the new master finds in OVERSEER_HANDOFF. The old master
+// sends every listening socket (SCM_RIGHTS) with what the new one needs to carry on; the new
+// one answers once its workers are ready; the old one commits, drains its workers and exits.
+
+import type { HandedSockets } from '../os/types.js';
+
+export const HANDOFF_ENV = 'OVERSEER_HANDOFF';
+
+/** Old → new: the sockets (their fds come with the message, in this order) and the state. */
+export interface HandoffSockets {
+  kind: 'sockets';
+  /** The configured listeners; each `fd` is an index into the message's fds. */
+  sockets: HandedSockets['sockets'];
+  /** Routed sockets (listen routing), by their key; `fd` as above. */
+  routes: { key: string; fd: number; path?: string }[];
+  /** The control socket: its path, and the index of its fd. */
+  control: { path: string; fd: number } | undefined;
+  state: { restarts: number; restartFailures: number; crashes: number };
+}
+
+/** New → old. */
+export type HandoffAnswer = { kind: 'ready'; pid: number } | { kind: 'failed'; error: string };
+
+/** Old → new: the old master is draining; the sockets and their files are the new one's. */
+export interface HandoffCommit {
+  kind: 'commit';
+}
+
+export type HandoffMessage = HandoffSockets | HandoffAnswer | HandoffCommit;
+
+/** What reexec() resolves with. */
+export type { ReexecEvent as ReexecResult } from './events.js';

@@ -1,0 +1,95 @@
+// The master handoff's channel on POSIX: a unix stream socket in a private directory (mode
+// 0700), to which only the new master's pid is admitted, carrying newline-framed JSON with
+// file descriptors (SCM_RIGHTS) through the addon.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { codedError } from '../errors.js';
+import type { HandoffMessage } from '../master/handoff-protocol.js';
+import { native } from './native.js';
+import type { HandoffConnection, HandoffListener, HandoffTransport } from './types.js';
+
+/** The largest message: a few hundred sockets' worth of JSON. */
+const MAX_BYTES = 1024 * 1024;
+/** SCM_MAX_FD, the kernel's bound on descriptors in one message. */
+const MAX_FDS = 253;
+
+function connection(fd: number): HandoffConnection {
+  const n = native();
+  let buffered = Buffer.alloc(0);
+  let pendingFds: number[] = [];
+  let closed = false;
+  return {
+    async send(message: HandoffMessage, fds: number[] = []): Promise<void> {
+      if (fds.length > MAX_FDS) {
+        throw codedError(
+          Error,
+          'ERR_OVERSEER_HANDOFF',
+          `handoff: ${fds.length} sockets are more than ${MAX_FDS}`,
+        );
+      }
+      await n.sendFds(fd, fds, Buffer.from(`${JSON.stringify(message)}\n`), 10_000);
+    },
+    async receive(timeoutMs: number): Promise<{ message: HandoffMessage; fds: number[] }> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const nl = buffered.indexOf(10);
+        if (nl >= 0) {
+          const text = buffered.subarray(0, nl).toString('utf8');
+          buffered = buffered.subarray(nl + 1);
+          const fds = pendingFds;
+          pendingFds = [];
+          return { message: JSON.parse(text) as HandoffMessage, fds };
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: no answer in time');
+        const got = await n.recvFds(fd, MAX_FDS, 64 * 1024, left);
+        pendingFds.push(...got.fds);
+        if (got.data.length === 0)
+          throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: the other master hung up');
+        buffered = Buffer.concat([buffered, got.data]);
+        if (buffered.length > MAX_BYTES)
+          throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: message too large');
+      }
+    },
+    peerPid: () => n.peerCredentials(fd).pid,
+    close(): void {
+      if (closed) return;
+      closed = true;
+      for (const f of pendingFds.splice(0)) n.close(f);
+      n.close(fd);
+    },
+  };
+}
+
+async function listen(): Promise<HandoffListener> {
+  const n = native();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-handoff-')); // mode 0700
+  const socketPath = path.join(dir, 'h.sock');
+  const fd = n.unixListen(socketPath, 1);
+  return {
+    path: socketPath,
+    async accept(expectedPid: number, timeoutMs: number): Promise<HandoffConnection> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const c = await n.accept(fd, Math.max(1, deadline - Date.now()));
+        const peer = n.peerCredentials(c);
+        if (peer.pid === expectedPid && (peer.uid === process.getuid?.() || peer.uid === 0))
+          return connection(c);
+        n.close(c); // anyone else: not the master we started
+        if (Date.now() >= deadline)
+          throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: the new master never connected');
+      }
+    },
+    close(): void {
+      n.close(fd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function connect(socketPath: string, timeoutMs: number): Promise<HandoffConnection> {
+  return connection(await native().unixConnect(socketPath, timeoutMs));
+}
+
+export const posixHandoff: HandoffTransport = { listen, connect };
