@@ -87,6 +87,16 @@ export interface Config {
    * transport needs.
    */
   sticky?: 'ip';
+  /**
+   * A plain-HTTP health endpoint for probes, apart from the program's ports: GET /livez and
+   * GET /readyz. ':9090' listens on loopback; '0.0.0.0:9090' on every interface. Off by default.
+   */
+  healthAddress?: string;
+  /**
+   * ms between a shutdown signal and the drain: /readyz fails at once and the workers keep
+   * serving meanwhile, so a load balancer stops sending before anything closes. Default 0.
+   */
+  drainDelay?: number;
 }
 
 export interface ResolvedConfig {
@@ -115,6 +125,8 @@ export interface ResolvedConfig {
   upgradeHealthWindow: number;
   upgradeGrace: number;
   sticky: 'ip' | undefined;
+  healthAddress: (ListenAddress & { kind: 'tcp' }) | undefined;
+  drainDelay: number;
 }
 
 const KNOWN = [
@@ -144,6 +156,8 @@ const KNOWN = [
   'upgradeHealthWindow',
   'upgradeGrace',
   'sticky',
+  'healthAddress',
+  'drainDelay',
 ];
 
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
@@ -206,6 +220,8 @@ export function resolveConfig(input: unknown, invalid: Invalid = configError): R
     upgradeHealthWindow: duration('upgradeHealthWindow', 5_000, 0),
     upgradeGrace: duration('upgradeGrace', 5_000, 0),
     sticky: sticky(c.sticky, reusePort, invalid),
+    healthAddress: healthAddress(c.healthAddress, invalid),
+    drainDelay: duration('drainDelay', 0, 0),
   };
 }
 
@@ -257,6 +273,14 @@ export function signalOption(v: unknown, field: string, invalid: Invalid): NodeJ
     throw invalid(field, `must be a catchable signal name such as 'SIGUSR2', got ${String(v)}`);
   }
   return v as NodeJS.Signals;
+}
+
+function healthAddress(v: unknown, invalid: Invalid): (ListenAddress & { kind: 'tcp' }) | undefined {
+  if (v === undefined) return undefined;
+  const a = parseAddress(v, 'healthAddress');
+  if (a.kind !== 'tcp')
+    throw invalid('healthAddress', `must be a TCP address such as ':9090', got '${a.text}'`);
+  return a;
 }
 
 function sticky(v: unknown, reusePort: boolean, invalid: Invalid): 'ip' | undefined {

@@ -63,3 +63,59 @@ test('the master speaks sd_notify for the service', { skip: !hasPython && 'needs
     systemd.kill();
   }
 });
+
+test('WATCHDOG=1 at half of WATCHDOG_USEC; after a handoff the new master says READY=1 with its MAINPID, and the old one never says STOPPING=1', {
+  skip: (!hasPython && 'needs python3') || (process.platform === 'win32' && 'POSIX only'),
+}, async () => {
+  const sock = path.join(tmp, 'notify2.sock');
+  const ipc = path.join(tmp, 'ctl2.sock');
+  const systemd = spawn('python3', ['-c', SYSTEMD, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  readline.createInterface({ input: systemd.stdout }).on('line', (l) => lines.push(l));
+  let newMaster = 0;
+  try {
+    const until = async (pred: () => boolean, what: string): Promise<void> => {
+      const deadline = Date.now() + 15_000;
+      while (!pred()) {
+        if (Date.now() > deadline) throw new Error(`no ${what}: ${JSON.stringify(lines)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until(() => lines[0] === 'ready', 'receiver');
+    const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
+    const t0 = Date.now();
+    const app = new AppProcess(
+      { overseer: { address: '127.0.0.1:0', ipcPath: ipc }, stateDir },
+      { env: { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '400000' } },
+    );
+    apps.push(app);
+    await until(() => lines.filter((l) => l === 'WATCHDOG=1').length >= 4, 'four WATCHDOG=1');
+    // The first at start, then every 200 ms: four take about 600 ms.
+    assert.ok(Date.now() - t0 < 5_000);
+    await until(() => lines.some((l) => l.startsWith('READY=1')), 'READY=1');
+    const { ipcRequest } = await import('../src/control/client.js');
+    const r = (await ipcRequest(ipc, 'POST', '/overseer/reexec', 30_000)).body as {
+      ok: boolean;
+      pid: number;
+    };
+    assert.equal(r.ok, true, JSON.stringify(r));
+    newMaster = r.pid;
+    await until(
+      () => lines.some((l) => l.startsWith(`READY=1 MAINPID=${newMaster} `)),
+      "the new master's READY=1",
+    );
+    assert.deepEqual(await app.exited, { code: 0, signal: null });
+    assert.ok(!lines.includes('STOPPING=1'), `the old master stopped the service: ${JSON.stringify(lines)}`);
+    const state = JSON.parse(fs.readFileSync(path.join(stateDir, 'worker-1.json'), 'utf8'));
+    assert.equal(state.env.WATCHDOG_USEC, undefined, 'a worker saw WATCHDOG_USEC');
+    process.kill(newMaster, 'SIGTERM');
+    await until(() => lines.includes('STOPPING=1'), "the new master's STOPPING=1");
+  } finally {
+    systemd.kill();
+    if (newMaster) {
+      try {
+        process.kill(newMaster, 'SIGKILL');
+      } catch {}
+    }
+  }
+});

@@ -36,6 +36,8 @@ const ENGINE_FIELDS = [
   'keepReleases',
   'upgradeHealthWindow',
   'upgradeGrace',
+  'healthAddress',
+  'drainDelay',
 ] as const;
 
 /** The fields only `overseer run` has. */
@@ -68,6 +70,8 @@ export const RUN_FLAGS = {
   debug: { type: 'boolean' },
   'no-warn': { type: 'boolean' },
   'upgrade-grace': { type: 'string' },
+  'health-address': { type: 'string' },
+  'drain-delay': { type: 'string' },
   'node-args': { type: 'string' },
   'env-file': { type: 'string' },
   ready: { type: 'string' },
@@ -86,6 +90,7 @@ const NUMERIC = new Set([
   'terminateTimeout',
   'readyTimeout',
   'upgradeGrace',
+  'drainDelay',
   'logLines',
   'fetchInterval',
 ]);

@@ -29,6 +29,8 @@ options (each also a field of the config file, in camelCase):
       --restart-mode MODE   overlap (default) | sequential
       --reuse-port          a SO_REUSEPORT socket per worker for each TCP port
       --upgrade-grace MS    how long WebSockets and event streams get to close (default 5000)
+      --health-address ADDR /livez and /readyz for probes (':9090' is loopback; '0.0.0.0:9090')
+      --drain-delay MS      on SIGTERM, fail /readyz and keep serving this long before draining
       --node-args "ARGS"    node's own options for the workers
       --env-file FILE       variables for the workers, read again at each worker's start
       --log-prefix          prefix each line of the workers' output with [worker N]

@@ -21,6 +21,8 @@ export interface HandoffSource {
   /** The environment the new master gets beyond this process's (its NOTIFY_SOCKET, say). */
   env: Record<string, string>;
   readyTimeout: number;
+  /** Right before the commit: what the new master takes only then (the health port) is let go. */
+  beforeCommit(): void;
 }
 
 /** What a new master takes over. */
@@ -74,6 +76,7 @@ export async function handOff(
     if (answer.kind === 'failed') throw codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${answer.error}`);
     if (answer.kind !== 'ready')
       throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: an unexpected answer');
+    source.beforeCommit();
     await conn.send({ kind: 'commit' });
     debug('handoff: new master %d is ready; committed', answer.pid);
     return { child, result: { ok: true, pid: answer.pid, durationMs: Date.now() - t0 } };

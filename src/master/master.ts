@@ -15,6 +15,7 @@ import { realClock } from './clock.js';
 import type { CrashEvent, RestartResult, UpdateOutcome } from './events.js';
 import { handOff, type Inherited, takeHandoff } from './handoff.js';
 import type { ReexecResult } from './handoff-protocol.js';
+import type { HealthServer } from './health.js';
 import { collectGarbage } from './heap.js';
 import type { WorkerLaunch } from './launch.js';
 import type { LogBuffer } from './log-buffer.js';
@@ -54,6 +55,9 @@ export class MasterProcess implements MasterEngine {
   /** A new master's inheritance from the old one (reexec). */
   #inherited: Inherited | undefined;
   #reexec: Promise<ReexecResult> | undefined;
+  /** A shutdown waiting out drainDelay. */
+  #delayedShutdown: Promise<number> | undefined;
+  #health: HealthServer | undefined;
   /** Whether the sockets' files (unix sockets, the control socket) are this master's to remove. */
   #ownsFiles = true;
   /** Set once a new master took over: this one drains its workers and exits with 0. */
@@ -147,6 +151,8 @@ export class MasterProcess implements MasterEngine {
       throw err;
     }
     this.events.emit('listening', { addresses: this.#sockets.addresses });
+    // A new master takes the health port once the old one has let go of it (the commit).
+    if (!inherited) await this.#serveHealth();
     this.#installSignals();
     await this.#startControlSocket();
     this.#supervisor.start();
@@ -203,11 +209,19 @@ export class MasterProcess implements MasterEngine {
         },
         env: this.#systemd ? { NOTIFY_SOCKET: this.#systemd.socket } : {},
         readyTimeout: this.#config.readyTimeout,
+        // The health port goes to the new master with the commit.
+        beforeCommit: () => {
+          this.#health?.close();
+          this.#health = undefined;
+        },
       },
       command,
     );
     this.events.emit('reexec', result);
-    if (!result.ok) return result;
+    if (!result.ok) {
+      await this.#serveHealth().catch(() => {});
+      return result;
+    }
     // Committed: the new master serves every socket and its files; this one drains and goes.
     this.#handedOff = true;
     this.#ownsFiles = false;
@@ -225,6 +239,9 @@ export class MasterProcess implements MasterEngine {
     if (!(await inherited.ready())) return;
     this.#ownsFiles = true;
     this.#launch?.ownFiles(true);
+    await this.#serveHealth().catch((err: unknown) => {
+      warn(`the health endpoint could not listen: ${errorMessage(err)}`, 'OVERSEER_HEALTH_FAILED');
+    });
   }
 
   /** The old master's sockets this one's config no longer has: they close with the old master. */
@@ -237,13 +254,38 @@ export class MasterProcess implements MasterEngine {
 
   /** Graceful shutdown: forwards `signal`, waits up to terminateTimeout, then SIGKILLs. */
   shutdown(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    if (this.#delayedShutdown) return this.#delayedShutdown;
     if (!this.#supervisor.stopping) {
       // After a handoff the service is not stopping: the new master carries it on.
       if (!this.#handedOff) this.#systemd?.stopping();
       debug('master: shutting down (%s), %d workers', signal, this.#supervisor.workers().length);
       this.#updater?.stop();
+      const delay = this.#handedOff ? 0 : this.#config.drainDelay;
+      if (delay > 0) {
+        // /readyz fails from now on; the workers serve on until the load balancer has heard.
+        debug('master: drainDelay, draining in %d ms', delay);
+        this.#delayedShutdown = new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() =>
+          this.#supervisor.shutdown(signal),
+        );
+        return this.#delayedShutdown;
+      }
     }
     return this.#supervisor.shutdown(signal);
+  }
+
+  async #serveHealth(): Promise<void> {
+    if (!this.#config.healthAddress || this.#health) return;
+    const { serveHealth } = await import('./health.js');
+    this.#health = await serveHealth(this.#config.healthAddress, {
+      ready: () => this.#allSlotsReady(),
+      stopping: () => this.#delayedShutdown !== undefined || this.#supervisor.stopping,
+    });
+  }
+
+  /** Every worker slot has a ready worker. */
+  #allSlotsReady(): boolean {
+    const slots = this.#supervisor.slots;
+    return slots.length > 0 && slots.every((s) => s.current?.phase === 'ready');
   }
 
   status(): MasterStatus {
@@ -275,6 +317,7 @@ export class MasterProcess implements MasterEngine {
       addresses: this.addresses,
       workers,
       ipcPath: this.ipcPath,
+      ...(this.#health ? { health: this.#health.address } : {}),
       fetcher: this.#updater?.status() ?? null,
       version,
     };
@@ -419,6 +462,7 @@ export class MasterProcess implements MasterEngine {
     clearTimeout(this.#compactTimer);
     for (const [sig, handler] of this.#signalHandlers) process.off(sig, handler);
     this.#signalHandlers.clear();
+    this.#health?.close();
     this.#sockets?.close(!this.#ownsFiles);
     if (this.#control) this.#control.keepFile = !this.#ownsFiles;
     this.#control?.close();

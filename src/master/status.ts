@@ -42,6 +42,8 @@ export interface MasterStatus {
   workers: WorkerStatus[];
   /** The control socket's path ('' when there is none). */
   ipcPath: string;
+  /** Where the health endpoint listens (config.healthAddress), when it does. */
+  health?: string;
   /** The fetcher's last check and result; null without a fetcher. */
   fetcher: UpdaterStatus | null;
   /** overseer's version. */

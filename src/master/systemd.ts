@@ -15,10 +15,19 @@ export interface Notifier {
   stopping(): void;
 }
 
-/** A notifier for NOTIFY_SOCKET, which it removes from this process's environment; undefined without one. */
+/**
+ * A notifier for NOTIFY_SOCKET, which it removes from this process's environment (with the
+ * watchdog's variables); undefined without one. With WATCHDOG_USEC set (for this pid, when
+ * WATCHDOG_PID says which), it sends WATCHDOG=1 at half that interval: systemd restarts a
+ * master whose event loop is stuck.
+ */
 export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier | undefined {
   const socket = env.NOTIFY_SOCKET;
+  const watchdogUsec = Number(env.WATCHDOG_USEC);
+  const watchdogPid = env.WATCHDOG_PID === undefined ? process.pid : Number(env.WATCHDOG_PID);
   delete env.NOTIFY_SOCKET;
+  delete env.WATCHDOG_USEC;
+  delete env.WATCHDOG_PID;
   if (!socket || !nativeAvailable()) return undefined;
   const send = (message: string): void => {
     try {
@@ -27,6 +36,12 @@ export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier 
       debug('sd_notify %j: %s', message, errorMessage(err));
     }
   };
+  if (watchdogPid === process.pid && Number.isFinite(watchdogUsec) && watchdogUsec > 0) {
+    const every = Math.max(1, Math.floor(watchdogUsec / 2000));
+    send('WATCHDOG=1');
+    setInterval(() => send('WATCHDOG=1'), every).unref();
+    debug('sd_notify: WATCHDOG=1 every %d ms', every);
+  }
   return {
     socket,
     ready: (status) => send(`READY=1\nMAINPID=${process.pid}\nSTATUS=${status}`),
