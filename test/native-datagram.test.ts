@@ -80,24 +80,24 @@ describe('sendDatagram errors', () => {
   test('ENOENT for a missing path', () => {
     assert.throws(
       () => n.sendDatagram(path.join(tmp.dir, 'missing.sock'), Buffer.from('x')),
-      sysError('ENOENT', 'sendto'),
+      sysError('ENOENT', 'sendmsg'),
     );
   });
 
   test('ECONNREFUSED for a stale socket file and an unbound abstract name', () => {
     const stale = path.join(tmp.dir, 'stale.sock');
     n.close(n.unixListen(stale, 1));
-    assert.throws(() => n.sendDatagram(stale, Buffer.from('x')), sysError('ECONNREFUSED', 'sendto'));
+    assert.throws(() => n.sendDatagram(stale, Buffer.from('x')), sysError('ECONNREFUSED', 'sendmsg'));
     if (isLinux) {
       const nobody = `@overseer-test-nobody-${process.pid}-${Date.now()}`;
-      assert.throws(() => n.sendDatagram(nobody, Buffer.from('x')), sysError('ECONNREFUSED', 'sendto'));
+      assert.throws(() => n.sendDatagram(nobody, Buffer.from('x')), sysError('ECONNREFUSED', 'sendmsg'));
     }
   });
 
   test('ENAMETOOLONG for a path that does not fit', () => {
     assert.throws(
       () => n.sendDatagram(`/tmp/${'x'.repeat(200)}`, Buffer.from('x')),
-      sysError('ENAMETOOLONG', 'sendto'),
+      sysError('ENAMETOOLONG', 'sendmsg'),
     );
   });
 });

@@ -93,6 +93,10 @@ export class AppWorkers implements WorkerLaunch {
     return this.#routes.adopt(routes);
   }
 
+  storeRoutes(store: (key: string, fd: number) => void): void {
+    this.#routes.onMade = store;
+  }
+
   ownFiles(own: boolean): void {
     this.#routes.keepFiles = !own;
   }

@@ -25,6 +25,8 @@ export interface WorkerLaunch {
   handoffRoutes(): { key: string; fd: number; path?: string }[];
   /** A new master's: the old one's routed sockets. */
   adoptRoutes(routes: readonly { key: string; fd: number; path?: string }[]): Promise<void>;
+  /** Each routed socket this master makes from now on also goes to `store` (systemd's FD store). */
+  storeRoutes(store: (key: string, fd: number) => void): void;
   /** Whether the routed sockets' files are this master's to remove (not across a handoff). */
   ownFiles(own: boolean): void;
 }

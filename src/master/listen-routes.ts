@@ -26,6 +26,8 @@ export class ListenRoutes {
   #exitHooked = false;
   /** Set once a new master serves these sockets' files (a handoff): they stay when these close. */
   keepFiles = false;
+  /** Told of each socket made here (not adopted): systemd's FD store keeps it. */
+  onMade: ((key: string, fd: number) => void) | undefined;
 
   #hookExit(): void {
     if (!this.#exitHooked) process.once('exit', this.#onExit);
@@ -46,6 +48,7 @@ export class ListenRoutes {
       socket.then(
         (s) => {
           this.#made.set(s, { socketKey, path: request.path });
+          if (s.fd !== undefined && s.adopted !== true) this.onMade?.(socketKey, s.fd);
           debug('routed listen %s: socket made', key);
         },
         () => this.#sockets.delete(socketKey),

@@ -7,6 +7,7 @@ import type { ControlSocket } from '../control/control-socket.js';
 import { codedError, errorMessage } from '../errors.js';
 import { debug, warn } from '../log.js';
 import type { MasterEngine, Master as MasterHandle } from '../master-handle.js';
+import { storedName } from '../os/activation.js';
 import { type MasterSockets, os } from '../os/index.js';
 import type { Updater } from '../upgrade/updater.js';
 import { version } from '../version.js';
@@ -141,6 +142,7 @@ export class MasterProcess implements MasterEngine {
         adoptPassed: this.#launch === undefined,
         ...(inherited ? { handedOver: inherited.sockets } : {}),
       });
+      this.#storeSockets();
       if (inherited) {
         this.#closeUnused(inherited);
         await this.#launch?.adoptRoutes(inherited.routes);
@@ -207,7 +209,9 @@ export class MasterProcess implements MasterEngine {
           restartFailures: this.#supervisor.restartFailures,
           crashes: this.#supervisor.crashes,
         },
-        env: this.#systemd ? { NOTIFY_SOCKET: this.#systemd.socket } : {},
+        env: this.#systemd
+          ? { NOTIFY_SOCKET: this.#systemd.socket, ...(this.#systemd.store ? { FDSTORE: '1' } : {}) }
+          : {},
         readyTimeout: this.#config.readyTimeout,
         // The health port goes to the new master with the commit.
         beforeCommit: () => {
@@ -279,6 +283,24 @@ export class MasterProcess implements MasterEngine {
     this.#health = await serveHealth(this.#config.healthAddress, {
       ready: () => this.#allSlotsReady(),
       stopping: () => this.#delayedShutdown !== undefined || this.#supervisor.stopping,
+    });
+  }
+
+  /**
+   * Under systemd with an FD store, the sockets this master bound go to systemd too: a master
+   * that crashes, or that systemd restarts, gets them back (LISTEN_FDS), and the kernel keeps
+   * queueing connections on them meanwhile.
+   */
+  #storeSockets(): void {
+    const store = this.#systemd?.store;
+    if (!store) return;
+    for (const s of this.#sockets?.handoff?.().sockets ?? []) {
+      const name = s.fresh ? storedName('config', s.config) : undefined;
+      if (name !== undefined) store(name, s.fd);
+    }
+    this.#launch?.storeRoutes((key, fd) => {
+      const name = storedName('route', key);
+      if (name !== undefined) store(name, fd);
     });
   }
 

@@ -11,6 +11,8 @@ export interface Notifier {
   /** NOTIFY_SOCKET, for a new master that takes over (a handoff). */
   readonly socket: string;
   ready(status: string): void;
+  /** FDSTORE: keeps `fd` in systemd's FD store under `name`; undefined unless the unit allows it ($FDSTORE). */
+  readonly store: ((name: string, fd: number) => void) | undefined;
   reloading(): void;
   stopping(): void;
 }
@@ -25,13 +27,16 @@ export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier 
   const socket = env.NOTIFY_SOCKET;
   const watchdogUsec = Number(env.WATCHDOG_USEC);
   const watchdogPid = env.WATCHDOG_PID === undefined ? process.pid : Number(env.WATCHDOG_PID);
+  // systemd ≥ 254 sets FDSTORE to FileDescriptorStoreMax= when it is not 0.
+  const fdStore = Number(env.FDSTORE) > 0;
+  delete env.FDSTORE;
   delete env.NOTIFY_SOCKET;
   delete env.WATCHDOG_USEC;
   delete env.WATCHDOG_PID;
   if (!socket || !nativeAvailable()) return undefined;
-  const send = (message: string): void => {
+  const send = (message: string, fds?: number[]): void => {
     try {
-      native().sendDatagram(socket, Buffer.from(message));
+      native().sendDatagram(socket, Buffer.from(message), fds);
     } catch (err) {
       debug('sd_notify %j: %s', message, errorMessage(err));
     }
@@ -44,6 +49,7 @@ export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier 
   }
   return {
     socket,
+    store: fdStore ? (name, fd) => send(`FDSTORE=1\nFDNAME=${name}`, [fd]) : undefined,
     ready: (status) => send(`READY=1\nMAINPID=${process.pid}\nSTATUS=${status}`),
     // notify-reload services must say when the reload started, on the monotonic clock.
     reloading: () => send(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`),

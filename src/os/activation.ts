@@ -45,3 +45,13 @@ export function claim(fd: number): void {
 export function unclaimed(): PassedFd[] {
   return passedFds().filter((f) => !claimed.has(f.fd));
 }
+
+/**
+ * The FDNAME a master stores a socket under in systemd's FD store (FDSTORE=1), from the
+ * address it serves: systemd hands it back in LISTEN_FDNAMES after a crash or a restart.
+ * Names are printable ASCII without ':' and at most 255 bytes; undefined when it would not fit.
+ */
+export function storedName(kind: 'config' | 'route', address: string): string | undefined {
+  const name = `${kind === 'config' ? 'overseer' : 'overseer-route'}.${encodeURIComponent(address)}`;
+  return name.length <= 255 ? name : undefined;
+}

@@ -97,8 +97,8 @@ export interface NativeBinding {
    * a hash of the client's address modulo `groupSize`. ENOTSUP elsewhere.
    */
   steerReuseportBySource(fd: number, groupSize: number): void;
-  /** One datagram to an AF_UNIX SOCK_DGRAM path; '@name' is the abstract namespace. */
-  sendDatagram(path: string, data: Buffer): void;
+  /** One datagram to an AF_UNIX SOCK_DGRAM path ('@name': the abstract namespace), with `fds` (SCM_RIGHTS). */
+  sendDatagram(path: string, data: Buffer, fds?: number[]): void;
   /** The platform this addon was compiled for, as process.platform names it. */
   readonly platform: string;
 

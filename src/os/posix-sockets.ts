@@ -7,7 +7,7 @@ import { formatAddress, type ListenAddress } from '../address.js';
 import type { ListenRequest } from '../contract/messages.js';
 import { codedError } from '../errors.js';
 import { debug } from '../log.js';
-import { claim, named, passedFds, unclaimed } from './activation.js';
+import { claim, named, passedFds, storedName, unclaimed } from './activation.js';
 import { native } from './native.js';
 import { socketFileState } from './posix-stale-socket.js';
 import { wrapFd } from './server-handle.js';
@@ -27,7 +27,11 @@ function describedAddress(fd: number): string {
 
 /** What systemd passed for a `systemd:` address, checked to be listening stream sockets. */
 function adopt(addr: Extract<ListenAddress, { kind: 'systemd' }>): Entry[] {
-  const chosen = named(passedFds(), addr.name);
+  // Not the sockets a master kept in the FD store itself: those come back by their own names.
+  const chosen = named(
+    passedFds().filter((f) => addr.name !== undefined || !f.name.startsWith('overseer')),
+    addr.name,
+  );
   if (chosen.length === 0) {
     const why = addr.name === undefined ? 'no socket' : `no socket named '${addr.name}'`;
     throw codedError(
@@ -86,7 +90,22 @@ function entries(addrs: readonly ListenAddress[], opts: SocketOptions): Entry[] 
   return list.flatMap((addr): Entry[] => {
     const theirs = handedFor(addr);
     if (theirs !== undefined) return theirs;
-    return addr.kind === 'systemd' ? adopt(addr) : [{ kind: 'bind', config: addr.text, addr }];
+    if (addr.kind === 'systemd') return adopt(addr);
+    // A socket this master (or the one before it) kept in systemd's FD store, back after a restart.
+    const stored = unclaimed().find((f) => f.name === storedName('config', addr.text));
+    if (stored !== undefined) {
+      claim(stored.fd);
+      native().setCloexec(stored.fd, true);
+      const entry: Entry = {
+        kind: 'adopt',
+        config: addr.text,
+        fd: stored.fd,
+        text: describedAddress(stored.fd),
+      };
+      if (addr.kind === 'unix') entry.unixPath = addr.path;
+      return [entry];
+    }
+    return [{ kind: 'bind', config: addr.text, addr }];
   });
 }
 
@@ -174,6 +193,7 @@ export async function openSockets(
           config: entry.config,
           address: bound[i] ?? '',
           fd: sets[0]![i]!,
+          ...(entry.kind === 'bind' ? { fresh: true } : {}),
           ...(path !== undefined && unixPaths.includes(path) ? { unixPath: path } : {}),
         };
       }),
@@ -207,7 +227,7 @@ export async function openRoutedSocket(request: ListenRequest, reusePort: boolea
   const n = native();
   const backlog = request.backlog ?? 511;
   const passed = passedFor(request);
-  if (passed !== undefined) return routedFromFd(passed, undefined); // systemd made it, and owns its path
+  if (passed !== undefined) return { ...routedFromFd(passed, undefined), adopted: true }; // systemd's
   let fd: number;
   if (request.path !== undefined) {
     await clearStaleSocket(request.path);

@@ -53,6 +53,8 @@ export interface RoutedSocket {
   readonly handle: unknown;
   /** POSIX: its fd, for a master handoff. */
   readonly fd?: number;
+  /** Passed by systemd (socket activation, the FD store), not made here. */
+  readonly adopted?: boolean;
   /** Closes it; `keepFile`: a unix socket's file stays (a new master serves it now). */
   close(keepFile?: boolean): void;
 }
@@ -67,6 +69,8 @@ export interface HandedSockets {
     fd: number;
     /** A unix socket file the master made, which goes with the last master to hold it. */
     unixPath?: string;
+    /** Bound by this master just now (not adopted from systemd or an old master). */
+    fresh?: boolean;
   }[];
 }
 
