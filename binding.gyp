@@ -36,7 +36,8 @@
             "native/posix_peercred.cc",
             "native/posix_pdeathsig.cc",
             "native/posix_datagram.cc",
-            "native/posix_reuseport.cc"
+            "native/posix_reuseport.cc",
+            "native/posix_reap.cc"
           ]
         }],
         ["OS=='win'", {

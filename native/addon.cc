@@ -38,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   overseer::InitPdeathsig(env, exports);
   overseer::InitDatagram(env, exports);
   overseer::InitReuseport(env, exports);
+  overseer::InitReap(env, exports);
 #endif
   exports.DefineProperty(Napi::PropertyDescriptor::Value(
       "platform", Napi::String::New(env, PlatformName()), napi_enumerable));

@@ -18,6 +18,7 @@ void InitPeercred(Napi::Env env, Napi::Object exports);    // peerCredentials
 void InitPdeathsig(Napi::Env env, Napi::Object exports);   // setParentDeathSignal
 void InitDatagram(Napi::Env env, Napi::Object exports);    // sendDatagram
 void InitReuseport(Napi::Env env, Napi::Object exports);   // steerReuseportBySource
+void InitReap(Napi::Env env, Napi::Object exports);        // reapChild
 #endif
 
 }  // namespace overseer

@@ -18,6 +18,7 @@ const char* const kPosixOnly[] = {
     "tcpListen",   "unixListen", "describeFd", "getCloexec",      "setCloexec",
     "dup",         "close",      "unixConnect", "accept",         "sendFds",
     "recvFds",     "peerCredentials", "setParentDeathSignal", "sendDatagram",
+    "reapChild",
 };
 
 }  // namespace

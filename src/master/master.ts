@@ -126,6 +126,7 @@ export class MasterProcess implements MasterEngine {
   /** Makes the sockets, installs the signal handlers and starts the first workers. */
   async start(): Promise<void> {
     const { workers, reusePort, backlog } = this.#config;
+    await os.reapOrphans(); // before the first spawn, so that every child of ours is known
     const inherited = await takeHandoff();
     this.#inherited = inherited;
     // Until the old master commits, its files are its own: this one may yet be killed.

@@ -97,6 +97,8 @@ export interface NativeBinding {
    * a hash of the client's address modulo `groupSize`. ENOTSUP elsewhere.
    */
   steerReuseportBySource(fd: number, groupSize: number): void;
+  /** waitpid(pid, WNOHANG): true when it reaped `pid` (a zombie child libuv does not own). */
+  reapChild(pid: number): boolean;
   /** One datagram to an AF_UNIX SOCK_DGRAM path ('@name': the abstract namespace), with `fds` (SCM_RIGHTS). */
   sendDatagram(path: string, data: Buffer, fds?: number[]): void;
   /** The platform this addon was compiled for, as process.platform names it. */

@@ -70,6 +70,9 @@ export const posix: Os = {
   routedSocket: async (request, opts) =>
     (await import('./posix-sockets.js')).openRoutedSocket(request, opts?.reusePort ?? false),
   closeFd: (fd) => native().close(fd),
+  reapOrphans: async () => {
+    if (process.platform === 'linux' && process.pid === 1) (await import('./linux-reaper.js')).reapOrphans();
+  },
   routedFromFd: async (fd, p) => (await import('./posix-sockets.js')).routedFromFd(fd, p),
   receiveListeners,
   guardOrphan,

@@ -104,6 +104,8 @@ export interface Os {
    * `reusePort`, one of a SO_REUSEPORT group (a socket per worker slot).
    */
   routedSocket(request: ListenRequest, opts?: { reusePort?: boolean }): Promise<RoutedSocket>;
+  /** Master: as PID 1 (a container's init), reaps the orphans it inherits once they exit. */
+  reapOrphans(): Promise<void>;
   /** Closes a raw fd (a handed-over socket this master does not use). */
   closeFd(fd: number): void;
   /** Master: a routed socket around an fd a handoff brought (POSIX). */

@@ -84,6 +84,7 @@ export const windows: Os = {
   routedSocket: async (request, opts) =>
     (await import('./windows-sockets.js')).openRoutedSocket(request, opts?.reusePort ?? false),
   closeFd: () => {}, // no raw fds here: handles are Node's
+  reapOrphans: async () => {}, // no zombies: a Windows process needs no reaping
   routedFromFd: () =>
     Promise.reject(codedError(Error, 'ERR_OVERSEER_UNSUPPORTED', 'overseer: no handoff on Windows')),
   receiveListeners,
