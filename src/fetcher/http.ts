@@ -59,6 +59,15 @@ const KNOWN = [
 const NO_HEAD = [405, 501] as const;
 const SMALL_FILE_LIMIT = 1 << 20;
 
+/** Headers for one request, from its method and URL (S3Fetcher's SigV4 signature). */
+export type RequestSigner = (method: 'GET' | 'HEAD', url: URL) => Record<string, string>;
+
+/** How another fetcher builds on this one: its name in messages, and how it signs requests. */
+export interface HTTPFetcherInternals {
+  owner: string;
+  sign: RequestSigner;
+}
+
 export class HTTPFetcher implements Fetcher {
   readonly url: URL;
   readonly interval: number;
@@ -73,8 +82,12 @@ export class HTTPFetcher implements Fetcher {
   readonly #pacer: Pacer;
   /** The check headers' values of the committed version, in checkHeaders order; null for one not sent. */
   #committed: (string | null)[] | undefined;
+  readonly #owner: string;
+  readonly #sign: RequestSigner | undefined;
 
-  constructor(options: HTTPFetcherOptions) {
+  constructor(options: HTTPFetcherOptions, internals?: HTTPFetcherInternals) {
+    this.#owner = internals?.owner ?? OWNER;
+    this.#sign = internals?.sign;
     const o = optionsObject(OWNER, options, KNOWN);
     this.url = httpUrl(OWNER, o, 'url', true)!;
     this.interval = duration(OWNER, o, 'interval', 5 * 60_000, 0);
@@ -97,7 +110,7 @@ export class HTTPFetcher implements Fetcher {
 
   async fetch(signal: AbortSignal, options: FetchOptions = {}): Promise<FetchedVersion | null> {
     await this.#pacer.wait(signal, options.immediate === true);
-    const head = await request(this.url, this.#opts(signal, 'HEAD', NO_HEAD));
+    const head = await request(this.url, this.#opts(signal, 'HEAD', this.url, NO_HEAD));
     head.close();
     const validators = head.response.ok ? this.checkHeaders.map((h) => head.response.headers.get(h)) : [];
     if (validators.some((v) => v !== null)) return this.#byValidators(signal, validators);
@@ -107,15 +120,15 @@ export class HTTPFetcher implements Fetcher {
   async #byValidators(signal: AbortSignal, validators: (string | null)[]): Promise<FetchedVersion | null> {
     const last = this.#committed;
     if (last && last.length === validators.length && last.every((v, i) => v === validators[i])) {
-      debug('HTTPFetcher: %s unchanged (%s)', shown(this.url), validators.join(', '));
+      debug('%s: %s unchanged (%s)', this.#owner, shown(this.url), validators.join(', '));
       return null;
     }
     const integrity = await this.#integrity(signal);
-    const get = await request(this.url, this.#opts(signal, 'GET'));
+    const get = await request(this.url, this.#opts(signal, 'GET', this.url));
     const h = get.response.headers;
     const version =
       h.get('etag') ?? h.get('last-modified') ?? validators.filter((v) => v !== null).join(', ');
-    debug('HTTPFetcher: %s changed (%s): downloading', get.where, validators.join(', '));
+    debug('%s: %s changed (%s): downloading', this.#owner, get.where, validators.join(', '));
     return candidate({
       bytes: bodyStream(get, this.timeout, this.limits),
       name: this.#name(),
@@ -137,8 +150,8 @@ export class HTTPFetcher implements Fetcher {
    */
   async #byContent(signal: AbortSignal): Promise<FetchedVersion> {
     const integrity = await this.#integrity(signal);
-    const get = await request(this.url, this.#opts(signal, 'GET'));
-    debug('HTTPFetcher: %s sends no validators; the master compares its content', get.where);
+    const get = await request(this.url, this.#opts(signal, 'GET', this.url));
+    debug('%s: %s sends no validators; the master compares its content', this.#owner, get.where);
     return candidate({
       bytes: bodyStream(get, this.timeout, this.limits),
       name: this.#name(),
@@ -170,12 +183,13 @@ export class HTTPFetcher implements Fetcher {
   }
 
   async #small(signal: AbortSignal, url: URL): Promise<Buffer> {
-    const res = await request(url, this.#opts(signal, 'GET'));
+    const res = await request(url, this.#opts(signal, 'GET', url));
     return readAll(bodyStream(res, this.timeout, this.limits), SMALL_FILE_LIMIT, res.where);
   }
 
-  #opts(signal: AbortSignal, method: 'GET' | 'HEAD', allow?: readonly number[]) {
-    return { owner: OWNER, method, headers: this.#headers, signal, timeout: this.timeout, allow };
+  #opts(signal: AbortSignal, method: 'GET' | 'HEAD', url: URL, allow?: readonly number[]) {
+    const headers = this.#sign ? { ...this.#headers, ...this.#sign(method, url) } : this.#headers;
+    return { owner: this.#owner, method, headers, signal, timeout: this.timeout, allow };
   }
 
   /** The file name as published, which a SHA256SUMS line names. */

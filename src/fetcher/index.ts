@@ -19,3 +19,4 @@ export { type CompanionSelector, GitHubFetcher, type GitHubFetcherOptions } from
 export type { GitHubAsset, GitHubRelease } from './github-types.js';
 export { HTTPFetcher, type HTTPFetcherOptions } from './http.js';
 export type { TransferLimits } from './limits.js';
+export { type S3Credentials, S3Fetcher, type S3FetcherOptions } from './s3.js';
