@@ -115,6 +115,24 @@ test('a version that passes the sanity check but cannot start is rolled back', a
   const again = await ipcRequest(ipc, 'POST', '/overseer/trigger-update');
   assert.equal((again.body as { result: string; code: string }).code, 'ERR_OVERSEER_KNOWN_BAD');
   assert.equal(app.count('fork'), forks);
+  // A new master (a handoff) remembers it too: it does not try that version again.
+  const handed = (await ipcRequest(ipc, 'POST', '/overseer/reexec', 60_000)).body as {
+    ok: boolean;
+    pid: number;
+  };
+  assert.equal(handed.ok, true, JSON.stringify(handed));
+  try {
+    const after = (await ipcRequest(ipc, 'GET', '/overseer/status')).body as {
+      pid: number;
+      fetcher: { badHashes: string[] };
+    };
+    assert.equal(after.pid, handed.pid);
+    assert.deepEqual(after.fetcher.badHashes, [sha(bad)]);
+    const refused = await ipcRequest(ipc, 'POST', '/overseer/trigger-update');
+    assert.equal((refused.body as { code: string }).code, 'ERR_OVERSEER_KNOWN_BAD');
+  } finally {
+    process.kill(handed.pid, 'SIGTERM');
+  }
 });
 
 test('a version that becomes ready and then crashes is rolled back within upgradeHealthWindow', async () => {

@@ -16,7 +16,7 @@ export interface HandoffSockets {
   routes: { key: string; fd: number; path?: string }[];
   /** The control socket: its path, and the index of its fd. */
   control: { path: string; fd: number } | undefined;
-  state: { restarts: number; restartFailures: number; crashes: number };
+  state: { restarts: number; restartFailures: number; crashes: number; badHashes?: string[] };
 }
 
 /** New → old. */

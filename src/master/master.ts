@@ -59,6 +59,8 @@ export class MasterProcess implements MasterEngine {
   /** A shutdown waiting out drainDelay. */
   #delayedShutdown: Promise<number> | undefined;
   #health: HealthServer | undefined;
+  /** The old master's known-bad versions (a handoff), for this master's updater. */
+  #inheritedBad: string[] = [];
   /** Whether the sockets' files (unix sockets, the control socket) are this master's to remove. */
   #ownsFiles = true;
   /** Set once a new master took over: this one drains its workers and exits with 0. */
@@ -147,7 +149,9 @@ export class MasterProcess implements MasterEngine {
       if (inherited) {
         this.#closeUnused(inherited);
         await this.#launch?.adoptRoutes(inherited.routes);
-        Object.assign(this.#supervisor, inherited.state);
+        const { badHashes = [], ...counts } = inherited.state;
+        Object.assign(this.#supervisor, counts);
+        this.#inheritedBad = badHashes;
       }
     } catch (err) {
       inherited?.fail(err);
@@ -162,6 +166,7 @@ export class MasterProcess implements MasterEngine {
     // After the forks: the first fetch never delays the first worker.
     if (this.#config.fetcher) {
       this.#updater = await this.#createUpdater();
+      this.#updater.rememberBad(this.#inheritedBad);
       if (!this.#supervisor.stopping) this.#updater.start();
     }
   }
@@ -209,6 +214,7 @@ export class MasterProcess implements MasterEngine {
           restarts: this.#supervisor.restarts,
           restartFailures: this.#supervisor.restartFailures,
           crashes: this.#supervisor.crashes,
+          badHashes: this.#updater?.status().badHashes ?? [],
         },
         env: this.#systemd
           ? { NOTIFY_SOCKET: this.#systemd.socket, ...(this.#systemd.store ? { FDSTORE: '1' } : {}) }

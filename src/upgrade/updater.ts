@@ -76,6 +76,11 @@ export class Updater {
     private readonly host: UpdaterHost,
   ) {}
 
+  /** Versions that failed before (a master handoff brings the old master's): never tried again. */
+  rememberBad(hashes: readonly string[]): void {
+    for (const h of hashes) this.bad.add(h);
+  }
+
   /** Starts the background loop. It never delays the first worker. */
   start(): void {
     void this.loop();
