@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes the README's tables of error and warning codes from the registry (src/codes.ts, as
-// compiled to dist/), so they never drift: node scripts/readme-codes.mjs (after npm run build).
+// compiled to dist/), so they never drift: node scripts/readme-codes.mjs (after npm run compile).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

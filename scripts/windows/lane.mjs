@@ -18,10 +18,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from './build.mjs';
-import { cacheDir, fail, log, root, runBounded, runSync, windowsNode, wine64 } from './common.mjs';
+import {
+  cacheDir,
+  ensurePrefix,
+  fail,
+  killPrefix,
+  log,
+  root,
+  runBounded,
+  runSync,
+  windowsNode,
+  wine64,
+} from './common.mjs';
 
 const RUN_TIMEOUT_MS = Number(process.env.OVERSEER_WINDOWS_TIMEOUT_MS ?? 10 * 60_000);
-const BOOT_TIMEOUT_MS = 5 * 60_000;
 
 function parseArgs(argv) {
   const options = { majors: ['20', '22'], build: true, tsc: true, files: [] };
@@ -50,55 +60,6 @@ function testFiles(explicit) {
     : [];
   if (files.length === 0) fail('no dist/test/windows-*.test.js: compile first (npx tsc -p tsconfig.json)');
   return files.map((f) => path.posix.join('dist', 'test', f));
-}
-
-function wineEnv(prefix) {
-  return {
-    ...process.env,
-    WINEPREFIX: prefix,
-    WINEDEBUG: '-all',
-    WINEARCH: 'win64',
-    // No Mono/Gecko installer prompts while the prefix is created.
-    WINEDLLOVERRIDES: 'mscoree,mshtml=',
-    NODE_SKIP_PLATFORM_CHECK: '1', // Wine 8 reports Windows 7
-    PREBUILDS_ONLY: '1', // never pick up a Linux build/Release/*.node
-    DISPLAY: '',
-  };
-}
-
-async function killPrefix(wineserver, env) {
-  if (wineserver === undefined) return;
-  await runBounded(wineserver, ['-k'], { env, stdio: 'ignore', timeoutMs: 30_000 }).catch(() => {});
-}
-
-async function ensurePrefix(wine, wineserver) {
-  const prefix = path.join(cacheDir, 'wineprefix');
-  const stamp = path.join(prefix, '.overseer-ready');
-  const env = wineEnv(prefix);
-  if (fs.existsSync(stamp)) return { prefix, env };
-  log(`creating the Wine prefix ${path.relative(root, prefix)} (once)`);
-  fs.rmSync(prefix, { recursive: true, force: true });
-  const logFile = path.join(cacheDir, 'wineboot.log');
-  const out = fs.openSync(logFile, 'w');
-  try {
-    const result = await runBounded(wine, ['wineboot', '-i'], {
-      env,
-      stdio: ['ignore', out, out],
-      timeoutMs: BOOT_TIMEOUT_MS,
-    });
-    // wineboot returns before the prefix's services settle; wait for its server to finish.
-    if (wineserver !== undefined) {
-      await runBounded(wineserver, ['-w'], { env, stdio: 'ignore', timeoutMs: BOOT_TIMEOUT_MS });
-    }
-    if (result.code !== 0) {
-      await killPrefix(wineserver, env);
-      fail(`wineboot failed (${result.timedOut ? 'timed out' : `exit ${result.code}`}); see ${logFile}`);
-    }
-  } finally {
-    fs.closeSync(out);
-  }
-  fs.writeFileSync(stamp, `${new Date().toISOString()}\n`);
-  return { prefix, env };
 }
 
 async function runTests({ wine, wineserver, env, exe, version, files }) {

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { debug } from '../log.js';
 import { packageRoot } from '../package-root.js';
+import { explainLoadFailure } from './native-help.js';
 
 /** What describeFd() reports about a file descriptor. */
 export interface FdDescription {
@@ -160,8 +161,8 @@ function load(): NativeBinding | undefined {
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
     binding = nodeGypBuild(packageRoot());
   } catch (err) {
-    loadError = err;
-    debug('native addon unavailable: %s', err instanceof Error ? err.message : String(err));
+    loadError = new Error(explainLoadFailure(err), { cause: err });
+    debug('native addon unavailable: %s', (loadError as Error).message);
   }
   return binding;
 }
