@@ -49,22 +49,28 @@ async function startedOrStopped(p: NodeProcess, ready: () => Promise<number>): P
   }
 }
 
+/** The overseer bench app with `workers`, once every worker is ready and its port answers. */
+async function startOverseer(
+  workers: number,
+  env: NodeJS.ProcessEnv,
+): Promise<{ p: NodeProcess; port: number }> {
+  const p = new NodeProcess(app('overseer.js'), { WORKERS: String(workers), ...env });
+  const port = await startedOrStopped(p, async () => {
+    const addr = String(((await p.nth('listening', 1)).addresses as string[])[0]);
+    await p.nth('ready', workers);
+    const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
+    await waitForHttp(port);
+    return port;
+  });
+  return { p, port };
+}
+
 export function overseer(name: string, workers: number, reusePort = false): Peer {
   return {
     name,
     workers,
     async start() {
-      const p = new NodeProcess(app('overseer.js'), {
-        WORKERS: String(workers),
-        REUSE_PORT: reusePort ? '1' : '0',
-      });
-      const port = await startedOrStopped(p, async () => {
-        const addr = String(((await p.nth('listening', 1)).addresses as string[])[0]);
-        await p.nth('ready', workers);
-        const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
-        await waitForHttp(port);
-        return port;
-      });
+      const { p, port } = await startOverseer(workers, { REUSE_PORT: reusePort ? '1' : '0' });
       return { port, masterPid: p.pid, restart: () => signalRestart(p), stop: () => p.stop() };
     },
   };
@@ -148,14 +154,7 @@ export function overseerHandoff(name: string, workers: number): Peer {
     async start() {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-bench-handoff-'));
       const ipcPath = path.join(dir, 'ctl.sock');
-      const p = new NodeProcess(app('overseer.js'), { WORKERS: String(workers), IPC_PATH: ipcPath });
-      const port = await startedOrStopped(p, async () => {
-        const addr = String(((await p.nth('listening', 1)).addresses as string[])[0]);
-        await p.nth('ready', workers);
-        const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
-        await waitForHttp(port);
-        return port;
-      });
+      const { p, port } = await startOverseer(workers, { IPC_PATH: ipcPath });
       let master = p.pid;
       return {
         port,

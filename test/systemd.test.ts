@@ -29,20 +29,26 @@ while True:
     print(s.recv(65536).decode().replace('\\n', ' '), flush=True)
 `;
 
-test('the master speaks sd_notify for the service', { skip: !hasPython && 'needs python3' }, async () => {
-  const sock = path.join(tmp, 'notify.sock');
+/** The python stand-in for systemd on `sock`, and a wait on the lines it prints. */
+async function fakeSystemd(sock: string) {
   const systemd = spawn('python3', ['-c', SYSTEMD, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   readline.createInterface({ input: systemd.stdout }).on('line', (l) => lines.push(l));
+  const until = async (pred: () => boolean, what: string): Promise<void> => {
+    const deadline = Date.now() + 15_000;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`no ${what}: ${JSON.stringify(lines)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await until(() => lines[0] === 'ready', 'receiver');
+  return { systemd, lines, until };
+}
+
+test('the master speaks sd_notify for the service', { skip: !hasPython && 'needs python3' }, async () => {
+  const sock = path.join(tmp, 'notify.sock');
+  const { systemd, lines, until } = await fakeSystemd(sock);
   try {
-    const until = async (pred: () => boolean, what: string): Promise<void> => {
-      const deadline = Date.now() + 15_000;
-      while (!pred()) {
-        if (Date.now() > deadline) throw new Error(`no ${what}: ${JSON.stringify(lines)}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    await until(() => lines[0] === 'ready', 'receiver');
     const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
     const app = new AppProcess(
       { overseer: { address: '127.0.0.1:0', workers: 2 }, stateDir },
@@ -69,19 +75,9 @@ test('WATCHDOG=1 at half of WATCHDOG_USEC; after a handoff the new master says R
 }, async () => {
   const sock = path.join(tmp, 'notify2.sock');
   const ipc = path.join(tmp, 'ctl2.sock');
-  const systemd = spawn('python3', ['-c', SYSTEMD, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  readline.createInterface({ input: systemd.stdout }).on('line', (l) => lines.push(l));
+  const { systemd, lines, until } = await fakeSystemd(sock);
   let newMaster = 0;
   try {
-    const until = async (pred: () => boolean, what: string): Promise<void> => {
-      const deadline = Date.now() + 15_000;
-      while (!pred()) {
-        if (Date.now() > deadline) throw new Error(`no ${what}: ${JSON.stringify(lines)}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    await until(() => lines[0] === 'ready', 'receiver');
     const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
     const t0 = Date.now();
     const app = new AppProcess(
