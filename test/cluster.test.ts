@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { PRELOAD, PRELOAD_ESM, preloadArgs } from '../src/cluster/contract.js';
 import { type AppEvent, AppProcess } from './helpers/app.js';
 import { Example } from './helpers/example.js';
 import { describeErrors, startLoad } from './helpers/load.js';
@@ -260,6 +261,40 @@ for (const flavor of ['cjs', 'esm'] as const) {
     });
   });
 }
+
+test('the preload is a --require, or an --import after any loader hooks (flags or NODE_OPTIONS)', () => {
+  const req = ['--require', PRELOAD];
+  const imp = ['--import', PRELOAD_ESM];
+  assert.deepEqual(preloadArgs([]), req);
+  assert.deepEqual(preloadArgs(['--require', 'x.cjs', '--max-old-space-size=64']), req);
+  assert.deepEqual(preloadArgs(['--import=tsx']), imp);
+  assert.deepEqual(preloadArgs(['--import', 'tsx']), imp);
+  assert.deepEqual(preloadArgs(['--loader=ts-node/esm']), imp);
+  assert.deepEqual(preloadArgs(['--experimental-loader', 'x.mjs']), imp);
+  assert.deepEqual(preloadArgs([], '--enable-source-maps  --import=@opentelemetry/x'), imp);
+  assert.deepEqual(preloadArgs([], '--importance'), req);
+});
+
+test('a CommonJS program whose workers register loader hooks (--import) works: the preload comes after the hooks', async () => {
+  // Node 22 cannot require() an ES module once hooks are registered after a --require
+  // preload has required one; the primary then preloads with --import, after the program's.
+  const hook = fileURLToPath(new URL('../../test/support/loader-hook.mjs', import.meta.url));
+  const log = path.join(tmp, 'hooked-workers');
+  const a = new AppProcess(
+    {},
+    { script: SCRIPTS.cjs, args: ['events'], nodeArgs: [`--import=${hook}`], env: { HOOK_LOG: log } },
+  );
+  running.push(a);
+  await a.nth('seen', 1);
+  await exitsByItself(a);
+  const report = only(a, 'worker-report');
+  assert.equal(report.isWorker, true);
+  assert.deepEqual(report.overseerEnv, []);
+  assert.match(String(only(a, 'served').body), /^worker \d+/);
+  assert.deepEqual(only(a, 'pong').m, { pong: 1 });
+  const hooked = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number);
+  assert.ok(hooked.length === 1 && hooked[0] !== a.pid, `the hook ran in the worker: ${hooked}`);
+});
 
 test('every worker dies with its primary', async () => {
   const a = scenario('cjs', 'orphans');

@@ -106,13 +106,14 @@ test('an overseer/cluster worker loads only the worker side; its primary loads n
       env: { RECORD_MODULES_DIR: dir },
     },
   );
-  await a.nth('report', 1);
+  const report = await a.nth('report', 1);
   await a.exited;
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
   const loaded = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Loaded);
   const worker = loaded.find((l) => l.role === 'worker');
   const primary = loaded.find((l) => l.role === 'master');
-  assert.ok(worker && primary, `records: ${files.join(', ')}`);
+  const seen = `records: ${files.join(', ')}; report: ${JSON.stringify(report)}; stderr: ${a.stderr.join('\n')}`;
+  assert.ok(worker && primary, seen);
   assert.ok(own(worker).includes('cluster/child.js'), 'the record is of a real cluster worker');
   assert.deepEqual(rooms(worker, 'master', 'control', 'fetcher', 'upgrade', 'cli'), []);
   assert.deepEqual(

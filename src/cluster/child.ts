@@ -1,5 +1,5 @@
 // overseer/cluster in a worker. The primary starts every worker with this module preloaded
-// (`--import`), so it is set up before the program runs, as node:cluster's child side is:
+// (`--require` preload.cjs, or `--import` after loader hooks; see contract.ts), so it is set up before the program runs, as node:cluster's child side is:
 // the worker says it is online, routes every server.listen() to the primary, and drains its
 // servers when the primary retires it (cluster.reload()). The program's own
 // `import cluster from 'overseer/cluster'` gets this same object.
@@ -11,7 +11,7 @@ import { os } from '../os/index.js';
 import { Drains } from '../worker/drains.js';
 import { forgetPreload } from '../worker/forget-preload.js';
 import { routeListens } from '../worker/route-listen.js';
-import { CHILD_KEY, CLUSTER_ENV, PRELOAD } from './contract.js';
+import { CHILD_KEY, CLUSTER_ENV, PRELOAD, PRELOAD_ESM } from './contract.js';
 import { Worker, WorkerBase } from './worker.js';
 
 class ChildWorker extends WorkerBase {
@@ -79,6 +79,7 @@ function setUp(): ChildCluster {
   for (const key of Object.values(CLUSTER_ENV)) delete process.env[key];
 
   forgetPreload('--require', PRELOAD);
+  forgetPreload('--import', PRELOAD_ESM);
 
   const retire = new AbortController();
   const drains = new Drains({ signal: retire.signal, terminateTimeout, upgradeGrace });

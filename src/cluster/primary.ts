@@ -21,7 +21,7 @@ import { durationOption } from '../options.js';
 import { passedFds } from '../os/activation.js';
 import { os } from '../os/index.js';
 import { version } from '../version.js';
-import { CLUSTER_ENV, PRELOAD } from './contract.js';
+import { CLUSTER_ENV, preloadArgs } from './contract.js';
 import { Worker, WorkerBase } from './worker.js';
 
 export const SCHED_NONE = 1;
@@ -199,7 +199,7 @@ export class ClusterPrimary extends EventEmitter {
       | WorkerProcess
       | undefined;
     const expected = [...(predecessor?.listening ?? [])];
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...this.#envs.get(slot),
       [CLUSTER_ENV.workerId]: String(id),
@@ -219,7 +219,12 @@ export class ClusterPrimary extends EventEmitter {
       slot,
       {
         command: process.execPath,
-        args: [...execArgv, '--require', PRELOAD, s.exec ?? process.argv[1] ?? '', ...(s.args ?? [])],
+        args: [
+          ...execArgv,
+          ...preloadArgs(execArgv, env.NODE_OPTIONS),
+          s.exec ?? process.argv[1] ?? '',
+          ...(s.args ?? []),
+        ],
         env,
         listeners: { stdio: [], attach: () => {} },
         stdio,
