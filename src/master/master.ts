@@ -13,10 +13,11 @@ import type { Updater } from '../upgrade/updater.js';
 import { version } from '../version.js';
 import type { Binary } from './binary.js';
 import { realClock } from './clock.js';
-import type { CrashEvent, RestartResult, UpdateOutcome } from './events.js';
+import type { RestartResult, UpdateOutcome } from './events.js';
 import { handOff, type Inherited, takeHandoff } from './handoff.js';
 import type { ReexecResult } from './handoff-protocol.js';
 import type { HealthServer } from './health.js';
+import { crashWithin } from './health-window.js';
 import { collectGarbage } from './heap.js';
 import type { WorkerLaunch } from './launch.js';
 import type { LogBuffer } from './log-buffer.js';
@@ -370,32 +371,6 @@ export class MasterProcess implements MasterEngine {
     this.eventsDropped += n;
   }
 
-  /**
-   * Resolves with an error when a worker crashes within `ms` (an upgrade's health window),
-   * or undefined once the window has passed or `signal` aborts.
-   */
-  watchHealth(ms: number, signal: AbortSignal): Promise<Error | undefined> {
-    if (ms <= 0 || signal.aborted) return Promise.resolve(undefined);
-    const t0 = Date.now();
-    return new Promise((resolve) => {
-      const done = (err?: Error): void => {
-        clearTimeout(timer);
-        this.events.off('crash', onCrash);
-        signal.removeEventListener('abort', onAbort);
-        resolve(err);
-      };
-      const onCrash = (e: CrashEvent): void => {
-        const how = e.signal ?? `code ${e.code}`;
-        const message = `worker ${e.workerId} died (${how}) ${Date.now() - t0} ms after the new workers were ready`;
-        done(codedError(Error, 'ERR_OVERSEER_UPGRADE_UNHEALTHY', message));
-      };
-      const onAbort = (): void => done();
-      const timer = setTimeout(done, ms);
-      this.events.on('crash', onCrash);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
   #spawn(slot: number, id: number): WorkerProcess {
     if (this.#launch) {
       return this.#launch.spawn(slot, id, {
@@ -440,7 +415,7 @@ export class MasterProcess implements MasterEngine {
         this.binHash = hash;
       },
       restart: (reason) => this.restart(reason),
-      watchHealth: (ms, signal) => this.watchHealth(ms, signal),
+      watchHealth: (ms, signal) => crashWithin(this.events, ms, signal),
       onUpgrade: (event) => {
         this.events.emit('upgrade', event);
         if (event.result !== 'failed') return;
