@@ -103,6 +103,8 @@ describe('master handoff', { skip }, () => {
       configFile,
       JSON.stringify({ address: undefined, addresses: [`127.0.0.1:${port}`, '127.0.0.1:0'] }),
     );
+    const before = (await ipcRequest(sock, 'GET', '/overseer/status')).body as { workers: { id: number }[] };
+    const newestBefore = Math.max(...before.workers.map((w) => w.id));
     const load = startLoad({ port, concurrency: 4, keepAlive: false, maxMs: 30_000 });
     const r = await reexec(sock);
     assert.equal(r.body.ok, true, `${JSON.stringify(r.body)}: ${a.stderr.join('\n')}`);
@@ -112,11 +114,18 @@ describe('master handoff', { skip }, () => {
     const s = (await ipcRequest(sock, 'GET', '/overseer/status')).body as {
       addresses: string[];
       restarts: number;
+      workers: { id: number }[];
     };
     assert.equal(s.addresses.length, 2);
     assert.equal(s.addresses[0], `127.0.0.1:${port}`);
     assert.notEqual(s.addresses[1], `127.0.0.1:${port}`);
     assert.equal(s.restarts, 1, 'the restart count carried over');
+    assert.equal(newestBefore, 2, 'the first worker and its restart');
+    assert.deepEqual(
+      s.workers.map((w) => w.id),
+      [3],
+      'worker ids carry on across masters',
+    );
   });
 
   test('a new master that is not ready in time is killed; the old one carries on, serving', async () => {

@@ -16,7 +16,14 @@ export interface HandoffSockets {
   routes: { key: string; fd: number; path?: string }[];
   /** The control socket: its path, and the index of its fd. */
   control: { path: string; fd: number } | undefined;
-  state: { restarts: number; restartFailures: number; crashes: number; badHashes?: string[] };
+  state: {
+    restarts: number;
+    restartFailures: number;
+    crashes: number;
+    badHashes?: string[];
+    /** Absent from a master of an older overseer. */
+    nextWorkerId?: number;
+  };
 }
 
 /** New → old. */

@@ -150,8 +150,10 @@ export class MasterProcess implements MasterEngine {
       if (inherited) {
         this.#closeUnused(inherited);
         await this.#launch?.adoptRoutes(inherited.routes);
-        const { badHashes = [], ...counts } = inherited.state;
-        Object.assign(this.#supervisor, counts);
+        const { badHashes = [], nextWorkerId, restarts, restartFailures, crashes } = inherited.state;
+        Object.assign(this.#supervisor, { restarts, restartFailures, crashes });
+        if (Number.isSafeInteger(nextWorkerId) && nextWorkerId! > 0)
+          this.#supervisor.nextWorkerId = nextWorkerId!;
         this.#inheritedBad = badHashes;
       }
     } catch (err) {
@@ -216,6 +218,7 @@ export class MasterProcess implements MasterEngine {
           restartFailures: this.#supervisor.restartFailures,
           crashes: this.#supervisor.crashes,
           badHashes: this.#updater?.status().badHashes ?? [],
+          nextWorkerId: this.#supervisor.nextWorkerId,
         },
         env: this.#systemd
           ? { NOTIFY_SOCKET: this.#systemd.socket, ...(this.#systemd.store ? { FDSTORE: '1' } : {}) }

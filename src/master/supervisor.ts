@@ -61,13 +61,14 @@ export class Supervisor {
   restartedAt: Date | undefined;
   /** The newest ready worker's id (0 before the first). */
   newestReady = 0;
+  /** The id the next worker gets; a handoff carries it on, so ids never repeat across masters. */
+  nextWorkerId = 1;
 
   readonly #opts: SupervisorOptions;
   readonly #seams: SupervisorSeams;
   readonly #alive = new Set<WorkerHandle>();
   /** Workers a restart started: their failure is the restart's, not a crash. */
   readonly #forRestart = new WeakSet<WorkerHandle>();
-  #nextId = 1;
   #nextSlot = 0;
   #running: Promise<RestartResult> | undefined;
   #queued: Promise<RestartResult> | undefined;
@@ -161,7 +162,7 @@ export class Supervisor {
 
   /** Starts the slot's next worker and wires up what becomes of it. */
   #spawn(slot: Slot, forRestart = false): WorkerHandle {
-    const w = this.#seams.spawn(slot.index, this.#nextId++);
+    const w = this.#seams.spawn(slot.index, this.nextWorkerId++);
     this.#alive.add(w);
     if (forRestart) this.#forRestart.add(w);
     slot.begin(w);
