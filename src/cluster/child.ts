@@ -1,8 +1,9 @@
 // overseer/cluster in a worker. The primary starts every worker with this module preloaded
-// (`--require` preload.cjs, or `--import` after loader hooks; see contract.ts), so it is set up before the program runs, as node:cluster's child side is:
-// the worker says it is online, routes every server.listen() to the primary, and drains its
-// servers when the primary retires it (cluster.reload()). The program's own
-// `import cluster from 'overseer/cluster'` gets this same object.
+// (`--require` preload.cjs, or `--import` after loader hooks: see contract.ts), so it is set up
+// before the program runs, as node:cluster's child side is: the worker says it is online, routes
+// every server.listen() to the primary, and drains its servers when the primary retires it
+// (cluster.reload()). The program's own `import cluster from 'overseer/cluster'` gets this same
+// object.
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';

@@ -152,8 +152,8 @@ export class MasterProcess implements MasterEngine {
         await this.#launch?.adoptRoutes(inherited.routes);
         const { badHashes = [], nextWorkerId, restarts, restartFailures, crashes } = inherited.state;
         Object.assign(this.#supervisor, { restarts, restartFailures, crashes });
-        if (Number.isSafeInteger(nextWorkerId) && nextWorkerId! > 0)
-          this.#supervisor.nextWorkerId = nextWorkerId!;
+        if (typeof nextWorkerId === 'number' && Number.isSafeInteger(nextWorkerId) && nextWorkerId > 0)
+          this.#supervisor.nextWorkerId = nextWorkerId;
         this.#inheritedBad = badHashes;
       }
     } catch (err) {

@@ -61,7 +61,7 @@ export class Supervisor {
   restartedAt: Date | undefined;
   /** The newest ready worker's id (0 before the first). */
   newestReady = 0;
-  /** The id the next worker gets; a handoff carries it on, so ids never repeat across masters. */
+  /** The id the next worker gets; a handoff carries it on, so a new master's ids follow the old one's. */
   nextWorkerId = 1;
 
   readonly #opts: SupervisorOptions;
