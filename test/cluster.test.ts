@@ -278,11 +278,18 @@ test('the preload is a --require, or an --import after any loader hooks (flags o
 test('a CommonJS program whose workers register loader hooks (--import) works: the preload comes after the hooks', async () => {
   // Node 22 cannot require() an ES module once hooks are registered after a --require
   // preload has required one; the primary then preloads with --import, after the program's.
-  const hook = fileURLToPath(new URL('../../test/support/loader-hook.mjs', import.meta.url));
-  const log = path.join(tmp, 'hooked-workers');
+  // The module recorder is such a hook (module.register): its hook logs each module a worker
+  // loads to worker-<pid>.esm (the .json comes at exit, which kill()'s SIGTERM skips).
+  const recorder = fileURLToPath(new URL('../../test/support/record-modules.mjs', import.meta.url));
+  const dir = fs.mkdtempSync(path.join(tmp, 'hooked-'));
   const a = new AppProcess(
     {},
-    { script: SCRIPTS.cjs, args: ['events'], nodeArgs: [`--import=${hook}`], env: { HOOK_LOG: log } },
+    {
+      script: SCRIPTS.cjs,
+      args: ['events'],
+      nodeArgs: [`--import=${recorder}`],
+      env: { RECORD_MODULES_DIR: dir },
+    },
   );
   running.push(a);
   await a.nth('seen', 1);
@@ -292,8 +299,8 @@ test('a CommonJS program whose workers register loader hooks (--import) works: t
   assert.deepEqual(report.overseerEnv, []);
   assert.match(String(only(a, 'served').body), /^worker \d+/);
   assert.deepEqual(only(a, 'pong').m, { pong: 1 });
-  const hooked = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number);
-  assert.ok(hooked.length === 1 && hooked[0] !== a.pid, `the hook ran in the worker: ${hooked}`);
+  const workers = fs.readdirSync(dir).filter((f) => /^worker-\d+\.esm$/.test(f));
+  assert.equal(workers.length, 1, `the hook ran in the worker: ${fs.readdirSync(dir).join(', ')}`);
 });
 
 test('every worker dies with its primary', async () => {

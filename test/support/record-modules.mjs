@@ -1,4 +1,4 @@
-// Preloaded with --import in the module-boundary test: records every module this process
+// Preloaded with --import in the module-boundary and cluster tests: records every module this process
 // loads (ESM through a loader hook, CommonJS through require's cache, builtins through
 // process.moduleLoadList) into $RECORD_MODULES_DIR/<role>-<pid>.json when it exits.
 import fs from 'node:fs';
