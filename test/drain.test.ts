@@ -89,6 +89,28 @@ test('an idle keep-alive connection can still send one more request just after t
   await closed;
 });
 
+test('a request that reached the worker while its event loop stalled is served, not reset as idle', async () => {
+  const { port, controller, closed } = await served();
+  const socket = await connect(port);
+  await exchange(socket);
+  controller.abort();
+  await sleep(100);
+  // The next request is in the kernel's buffer, and the worker's loop stalls (a GC pause, a
+  // slow or emulated CPU) past the idle window: when the loop resumes, its timers run before
+  // it reads the socket, and the drain must not take the unread request for idleness. (The
+  // stall is in the check phase, so the next turn begins with the timers.)
+  await new Promise((resolve) => setImmediate(resolve));
+  const pending = exchange(socket);
+  const until = Date.now() + 400;
+  let spins = 0;
+  while (Date.now() < until) spins++;
+  assert.ok(spins > 0);
+  const head = await pending;
+  assert.match(head, /^HTTP\/1\.1 200/);
+  assert.match(head, /connection: close/i);
+  await closed;
+});
+
 test('idle keep-alive connections are closed after the idle window, not at once', async () => {
   const { port, controller, closed } = await served();
   const socket = await connect(port);

@@ -135,15 +135,22 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
       for (const c of conns.values()) {
         for (const res of c.inflight) if (!res.headersSent) res.setHeader('Connection', 'close');
       }
+      const idle = (c: Connection, now: number): boolean => {
+        if (c.inflight.size > 0 || c.upgraded || c.h2) return false;
+        const idleServed = c.served > 0 && now - c.idleSince >= IDLE_MS;
+        const silentTooLong = c.served === 0 && now - c.acceptedAt >= SILENT_GRACE_MS;
+        return idleServed || silentTooLong;
+      };
       const tick = setInterval(() => {
         if (!isHttp1) return;
-        const now = Date.now();
-        for (const [socket, c] of conns) {
-          if (c.inflight.size > 0 || c.upgraded || c.h2) continue;
-          const idleServed = c.served > 0 && now - c.idleSince >= IDLE_MS;
-          const silentTooLong = c.served === 0 && now - c.acceptedAt >= SILENT_GRACE_MS;
-          if (idleServed || silentTooLong) socket.destroy();
-        }
+        if (![...conns.values()].some((c) => idle(c, Date.now()))) return;
+        // Timers run before the loop reads its sockets: after a stall (a GC pause, a slow CPU)
+        // a request may be waiting unread on a connection that looks idle. Asked again after
+        // this turn's poll phase, which has read it (http emits 'request' as it parses).
+        setImmediate(() => {
+          const now = Date.now();
+          for (const [socket, c] of conns) if (idle(c, now)) socket.destroy();
+        });
       }, TICK_MS);
       const grace = setTimeout(
         () => {
