@@ -1,7 +1,8 @@
-// Module init: registers the platform's functions and names the platform it was built for.
+// Module init: registers every function of the surface (surface.h) and names the platform
+// it was built for.
 #include <napi.h>
 
-#include "exports.h"
+#include "surface.h"
 
 namespace {
 
@@ -27,19 +28,13 @@ const char* PlatformName() {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+#define OVERSEER_REGISTER(name, function) \
+  exports.Set(name, Napi::Function::New(env, overseer::function, name));
+  OVERSEER_POSIX_FUNCTIONS(OVERSEER_REGISTER)
 #ifdef _WIN32
-  overseer::InitWin32(env, exports);
-#else
-  overseer::InitListen(env, exports);
-  overseer::InitFd(env, exports);
-  overseer::InitConnect(env, exports);
-  overseer::InitScmRights(env, exports);
-  overseer::InitPeercred(env, exports);
-  overseer::InitPdeathsig(env, exports);
-  overseer::InitDatagram(env, exports);
-  overseer::InitReuseport(env, exports);
-  overseer::InitReap(env, exports);
+  OVERSEER_WIN32_FUNCTIONS(OVERSEER_REGISTER)
 #endif
+#undef OVERSEER_REGISTER
   exports.DefineProperty(Napi::PropertyDescriptor::Value(
       "platform", Napi::String::New(env, PlatformName()), napi_enumerable));
   return exports;

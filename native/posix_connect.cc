@@ -13,9 +13,9 @@
 
 #include "args.h"
 #include "errors.h"
-#include "exports.h"
 #include "posix_util.h"
 #include "promise_worker.h"
+#include "surface.h"
 
 namespace overseer {
 
@@ -146,6 +146,8 @@ class AcceptWorker : public FdWorker {
   int timeoutMs_;
 };
 
+}  // namespace
+
 Napi::Value UnixConnect(const Napi::CallbackInfo& info) {
   std::string path = ToPath(info[0], "path");
   int timeoutMs = ToTimeoutMs(info[1], "timeoutMs");
@@ -156,13 +158,6 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
   int listenFd = ToFd(info[0], "listenFd");
   int timeoutMs = ToTimeoutMs(info[1], "timeoutMs");
   return (new AcceptWorker(info.Env(), listenFd, timeoutMs))->Start();
-}
-
-}  // namespace
-
-void InitConnect(Napi::Env env, Napi::Object exports) {
-  exports.Set("unixConnect", Napi::Function::New(env, UnixConnect, "unixConnect"));
-  exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
 }
 
 }  // namespace overseer

@@ -11,8 +11,8 @@
 
 #include "args.h"
 #include "errors.h"
-#include "exports.h"
 #include "posix_util.h"
+#include "surface.h"
 
 namespace overseer {
 
@@ -23,6 +23,8 @@ constexpr int kNoSignal = MSG_NOSIGNAL;
 #else
 constexpr int kNoSignal = 0;
 #endif
+
+}  // namespace
 
 Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -66,12 +68,6 @@ Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
     if (errno != EINTR) throw fail(errno, "sendmsg");
   }
   return env.Undefined();
-}
-
-}  // namespace
-
-void InitDatagram(Napi::Env env, Napi::Object exports) {
-  exports.Set("sendDatagram", Napi::Function::New(env, SendDatagram, "sendDatagram"));
 }
 
 }  // namespace overseer

@@ -13,8 +13,8 @@
 
 #include "args.h"
 #include "errors.h"
-#include "exports.h"
 #include "posix_util.h"
+#include "surface.h"
 
 namespace overseer {
 
@@ -54,6 +54,8 @@ bool IsListening(Napi::Env env, int fd) {
 #endif
   return false;
 }
+
+}  // namespace
 
 Napi::Value DescribeFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -131,16 +133,6 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   // EINTR is success: the fd is already gone on Linux, and retrying could close a reused one.
   if (close(fd) != 0 && errno != EINTR) throw SysError(info.Env(), -errno, "close");
   return info.Env().Undefined();
-}
-
-}  // namespace
-
-void InitFd(Napi::Env env, Napi::Object exports) {
-  exports.Set("describeFd", Napi::Function::New(env, DescribeFd, "describeFd"));
-  exports.Set("getCloexec", Napi::Function::New(env, GetCloexec, "getCloexec"));
-  exports.Set("setCloexec", Napi::Function::New(env, SetCloexec, "setCloexec"));
-  exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
-  exports.Set("close", Napi::Function::New(env, Close, "close"));
 }
 
 }  // namespace overseer

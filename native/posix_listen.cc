@@ -15,8 +15,8 @@
 
 #include "args.h"
 #include "errors.h"
-#include "exports.h"
 #include "posix_util.h"
+#include "surface.h"
 
 namespace overseer {
 
@@ -129,6 +129,8 @@ Napi::Error ListenError(Napi::Env env, const Failure& failure, const std::string
   return err;
 }
 
+}  // namespace
+
 Napi::Value TcpListen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object options = ToObject(info[0], "options");
@@ -188,13 +190,6 @@ Napi::Value UnixListen(const Napi::CallbackInfo& info) {
   if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), length) != 0) throw fail(errno, "bind");
   if (listen(fd.get(), backlog) != 0) throw fail(errno, "listen");
   return Napi::Number::New(env, fd.release());
-}
-
-}  // namespace
-
-void InitListen(Napi::Env env, Napi::Object exports) {
-  exports.Set("tcpListen", Napi::Function::New(env, TcpListen, "tcpListen"));
-  exports.Set("unixListen", Napi::Function::New(env, UnixListen, "unixListen"));
 }
 
 }  // namespace overseer

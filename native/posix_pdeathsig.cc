@@ -9,7 +9,7 @@
 
 #include "args.h"
 #include "errors.h"
-#include "exports.h"
+#include "surface.h"
 
 namespace overseer {
 
@@ -20,6 +20,8 @@ constexpr int kMaxSignal = NSIG - 1;
 #else
 constexpr int kMaxSignal = 64;
 #endif
+
+}  // namespace
 
 Napi::Value SetParentDeathSignal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -34,12 +36,6 @@ Napi::Value SetParentDeathSignal(const Napi::CallbackInfo& info) {
   (void)signal;
   throw NotSupported(env, "prctl", "PR_SET_PDEATHSIG is Linux-only");
 #endif
-}
-
-}  // namespace
-
-void InitPdeathsig(Napi::Env env, Napi::Object exports) {
-  exports.Set("setParentDeathSignal", Napi::Function::New(env, SetParentDeathSignal, "setParentDeathSignal"));
 }
 
 }  // namespace overseer

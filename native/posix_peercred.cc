@@ -13,11 +13,9 @@
 
 #include "args.h"
 #include "errors.h"
-#include "exports.h"
+#include "surface.h"
 
 namespace overseer {
-
-namespace {
 
 Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -75,12 +73,6 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   result.Set("gid", gid);
   result.Set("pid", pid);
   return result;
-}
-
-}  // namespace
-
-void InitPeercred(Napi::Env env, Napi::Object exports) {
-  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
 }
 
 }  // namespace overseer

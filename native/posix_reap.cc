@@ -9,11 +9,9 @@
 
 #include "args.h"
 #include "errors.h"
-#include "exports.h"
+#include "surface.h"
 
 namespace overseer {
-
-namespace {
 
 Napi::Value ReapChild(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -25,12 +23,6 @@ Napi::Value ReapChild(const Napi::CallbackInfo& info) {
   } while (reaped < 0 && errno == EINTR);
   if (reaped < 0) throw SysError(env, -errno, "waitpid");
   return Napi::Boolean::New(env, reaped == pid);
-}
-
-}  // namespace
-
-void InitReap(Napi::Env env, Napi::Object exports) {
-  exports.Set("reapChild", Napi::Function::New(env, ReapChild, "reapChild"));
 }
 
 }  // namespace overseer

@@ -13,7 +13,7 @@
 
 #include "args.h"
 #include "errors.h"
-#include "exports.h"
+#include "surface.h"
 
 namespace overseer {
 
@@ -52,6 +52,8 @@ std::vector<sock_filter> SourceHashProgram(uint32_t groupSize) {
 }
 #endif
 
+}  // namespace
+
 Napi::Value SteerReuseportBySource(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ToFd(info[0], "fd");
@@ -68,13 +70,6 @@ Napi::Value SteerReuseportBySource(const Napi::CallbackInfo& info) {
   (void)groupSize;
   throw NotSupported(env, "setsockopt", "SO_ATTACH_REUSEPORT_CBPF is Linux-only (3.9 and later)");
 #endif
-}
-
-}  // namespace
-
-void InitReuseport(Napi::Env env, Napi::Object exports) {
-  exports.Set("steerReuseportBySource",
-              Napi::Function::New(env, SteerReuseportBySource, "steerReuseportBySource"));
 }
 
 }  // namespace overseer

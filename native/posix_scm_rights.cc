@@ -13,9 +13,9 @@
 
 #include "args.h"
 #include "errors.h"
-#include "exports.h"
 #include "posix_util.h"
 #include "promise_worker.h"
+#include "surface.h"
 
 namespace overseer {
 
@@ -219,6 +219,8 @@ class RecvFdsWorker : public PromiseWorker {
   std::vector<int> fds_;
 };
 
+}  // namespace
+
 Napi::Value SendFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int sockFd = ToFd(info[0], "sockFd");
@@ -240,13 +242,6 @@ Napi::Value RecvFds(const Napi::CallbackInfo& info) {
   size_t maxBytes = static_cast<size_t>(ToInteger(info[2], "maxBytes", 1, kMaxMessageBytes));
   int timeoutMs = ToTimeoutMs(info[3], "timeoutMs");
   return (new RecvFdsWorker(info.Env(), sockFd, maxFds, maxBytes, timeoutMs))->Start();
-}
-
-}  // namespace
-
-void InitScmRights(Napi::Env env, Napi::Object exports) {
-  exports.Set("sendFds", Napi::Function::New(env, SendFds, "sendFds"));
-  exports.Set("recvFds", Napi::Function::New(env, RecvFds, "recvFds"));
 }
 
 }  // namespace overseer

@@ -11,7 +11,7 @@
 
 #include "args.h"
 #include "errors.h"
-#include "win32_exports.h"
+#include "surface.h"
 
 namespace overseer {
 
@@ -89,6 +89,8 @@ class PipeConnectWorker : public Napi::AsyncWorker {
   const char* syscall_ = "";
 };
 
+}  // namespace
+
 Napi::Value PipeConnect(const Napi::CallbackInfo& info) {
   std::wstring name = Widen(ToPath(info[0], "name"));
   if (!IsPipePath(name)) ThrowInvalidValue(info[0], "name", "must be a pipe path (\\\\.\\pipe\\<name>)");
@@ -97,12 +99,6 @@ Napi::Value PipeConnect(const Napi::CallbackInfo& info) {
     throw NotSupported(info.Env(), "uv_open_osfhandle", "the host executable does not export uv_open_osfhandle");
   }
   return (new PipeConnectWorker(info.Env(), std::move(name), timeoutMs))->Start();
-}
-
-}  // namespace
-
-void InitWin32PipeClient(Napi::Env env, Napi::Object exports) {
-  exports.Set("pipeConnect", Napi::Function::New(env, PipeConnect, "pipeConnect"));
 }
 
 }  // namespace overseer

@@ -20,7 +20,7 @@
 
 #include "args.h"
 #include "errors.h"
-#include "win32_exports.h"
+#include "surface.h"
 
 namespace overseer {
 
@@ -288,6 +288,8 @@ std::wstring ToPipeName(Napi::Value value, const char* name) {
   return path;
 }
 
+}  // namespace
+
 Napi::Value PipeListen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::wstring name = ToPipeName(info[0], "name");
@@ -334,12 +336,6 @@ Napi::Value PipeListen(const Napi::CallbackInfo& info) {
                           "security"));
   obj.Set("name", Napi::String::New(env, server->displayName()));
   return obj;
-}
-
-}  // namespace
-
-void InitWin32PipeServer(Napi::Env env, Napi::Object exports) {
-  exports.Set("pipeListen", Napi::Function::New(env, PipeListen, "pipeListen"));
 }
 
 }  // namespace overseer

@@ -7,11 +7,9 @@
 
 #include "args.h"
 #include "errors.h"
-#include "win32_exports.h"
+#include "surface.h"
 
 namespace overseer {
-
-namespace {
 
 // The DACL of a path as SDDL. A pipe is opened as a client (READ_CONTROL only, identification
 // impersonation), which its server sees as a connection that closes at once; a pipe whose
@@ -56,14 +54,6 @@ Napi::Value DefaultSddl(const Napi::CallbackInfo& info) {
 
 Napi::Value IsWine(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), RunningUnderWine());
-}
-
-}  // namespace
-
-void InitWin32Security(Napi::Env env, Napi::Object exports) {
-  exports.Set("pipeSecurity", Napi::Function::New(env, PipeSecurity, "pipeSecurity"));
-  exports.Set("defaultPipeSddl", Napi::Function::New(env, DefaultSddl, "defaultPipeSddl"));
-  exports.Set("isWine", Napi::Function::New(env, IsWine, "isWine"));
 }
 
 }  // namespace overseer
