@@ -25,6 +25,7 @@ const MASK =
 
 /** The lane's own test selection: the addon's own tests, and restarts under load with arm64 master and workers. */
 const DEFAULT_FILES = [
+  'dist/test/native-surface.test.js',
   'dist/test/native-listen.test.js',
   'dist/test/native-fd.test.js',
   'dist/test/native-scm-rights.test.js',

@@ -11,10 +11,11 @@
 //    stderr redirected to files (Windows node cannot write to a Linux pipe), prints them,
 //    and fails when any run fails or times out.
 //
-// Test files default to dist/test/windows-*.test.js, passed by name (a directory does not
-// work on Node 22). Every Wine process is bounded by a timeout; on timeout the lane kills
-// what it started by pid and then ends its own Wine prefix's server (`wineserver -k` with
-// WINEPREFIX set to the lane's prefix only).
+// Test files default to dist/test/windows-*.test.js and native-surface.test.js (the addon's
+// exports against its TypeScript type, and each POSIX function's coded refusal), passed by
+// name (a directory does not work on Node 22). Every Wine process is bounded by a timeout;
+// on timeout the lane kills what it started by pid and then ends its own Wine prefix's
+// server (`wineserver -k` with WINEPREFIX set to the lane's prefix only).
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from './build.mjs';
@@ -55,7 +56,7 @@ function testFiles(explicit) {
   const files = fs.existsSync(dir)
     ? fs
         .readdirSync(dir)
-        .filter((f) => /^windows-.*\.test\.js$/.test(f))
+        .filter((f) => /^(windows-.*|native-surface)\.test\.js$/.test(f))
         .sort()
     : [];
   if (files.length === 0) fail('no dist/test/windows-*.test.js: compile first (npx tsc -p tsconfig.json)');

@@ -70,8 +70,11 @@ export interface PipeServer {
  */
 export type PipeConnectionCallback = (err: NodeJS.ErrnoException | null, fd?: number) => void;
 
-/** The addon's surface. Every failure is an Error with code, errno and syscall. */
-export interface NativeBinding {
+/**
+ * The functions every build exports (native/surface.h, OVERSEER_POSIX_FUNCTIONS). On
+ * Windows each one throws ENOTSUP.
+ */
+export interface PosixFunctions {
   /** socket + setsockopt + bind + listen. Returns a CLOEXEC listening fd that libuv never sees. */
   tcpListen(options: TcpListenOptions): number;
   /** A listening unix stream socket bound to `path` (which must not exist). */
@@ -102,12 +105,14 @@ export interface NativeBinding {
   reapChild(pid: number): boolean;
   /** One datagram to an AF_UNIX SOCK_DGRAM path ('@name': the abstract namespace), with `fds` (SCM_RIGHTS). */
   sendDatagram(path: string, data: Buffer, fds?: number[]): void;
-  /** The platform this addon was compiled for, as process.platform names it. */
-  readonly platform: string;
+}
 
-  // Windows only: absent from POSIX builds. Win32 errors carry `winerror` (the raw number)
-  // besides code/errno/syscall; ERROR_ACCESS_DENIED is EACCES, as a unix socket's mode is.
-
+/**
+ * The functions only Windows builds export (native/surface.h, OVERSEER_WIN32_FUNCTIONS).
+ * Win32 errors carry `winerror` (the raw number) besides code/errno/syscall;
+ * ERROR_ACCESS_DENIED is EACCES, as a unix socket's mode is.
+ */
+export interface WindowsFunctions {
   /**
    * A named-pipe server on `name` (`\\.\pipe\<name>`): CreateNamedPipeW with
    * FILE_FLAG_OVERLAPPED, FILE_FLAG_FIRST_PIPE_INSTANCE on the first instance (a taken name
@@ -116,7 +121,7 @@ export interface NativeBinding {
    * would allow everyone), throws EINVAL. A custom SDDL must grant the server's own user
    * FILE_CREATE_PIPE_INSTANCE (FA does), or every instance after the first fails.
    */
-  pipeListen?(name: string, sddl: string | undefined, onConnection: PipeConnectionCallback): PipeServer;
+  pipeListen(name: string, sddl: string | undefined, onConnection: PipeConnectionCallback): PipeServer;
   /**
    * Connects to a pipe off the event loop (CreateFileW with SECURITY_SQOS_PRESENT |
    * SECURITY_IDENTIFICATION, so the server cannot act as us), waiting up to timeoutMs while
@@ -124,21 +129,31 @@ export interface NativeBinding {
    * writable: true })`. ENOENT: no such pipe; EACCES: its DACL refuses us; ETIMEDOUT: busy
    * past the deadline (EBUSY when timeoutMs is 0).
    */
-  pipeConnect?(name: string, timeoutMs: number): Promise<number>;
+  pipeConnect(name: string, timeoutMs: number): Promise<number>;
   /**
    * The DACL of a path as SDDL. A pipe is opened as a client for READ_CONTROL, which its
    * server sees as a connection that closes at once; in the server's own process prefer
    * PipeServer.security().
    */
-  pipeSecurity?(path: string): string;
+  pipeSecurity(path: string): string;
   /**
    * The default pipe SDDL: a protected DACL granting FILE_ALL_ACCESS (FA) to the process
    * token's user, SYSTEM and Administrators only, e.g. `D:P(A;;FA;;;S-1-5-21-…)(A;;FA;;;SY)(A;;FA;;;BA)`,
    * in the canonical form Windows prints back.
    */
-  defaultPipeSddl?(): string;
+  defaultPipeSddl(): string;
   /** True under Wine, which enforces neither pipe DACLs nor FILE_FLAG_FIRST_PIPE_INSTANCE. */
-  isWine?(): boolean;
+  isWine(): boolean;
+}
+
+/**
+ * The addon's surface: the functions native/surface.h lists (the Windows ones absent from
+ * POSIX builds) and the platform it was built for. test/native-surface.test.ts checks the
+ * header and the built addon against it. Every failure is an Error with code, errno and syscall.
+ */
+export interface NativeBinding extends PosixFunctions, Partial<WindowsFunctions> {
+  /** The platform this addon was compiled for, as process.platform names it. */
+  readonly platform: string;
 }
 
 export interface NativeUnavailableError extends Error {

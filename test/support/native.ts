@@ -1,5 +1,6 @@
-// Shared helpers for the native addon's tests: fixture processes, HTTP requests, fd
-// inspection through /proc, and assertions on Node-style system errors.
+// Shared helpers for the native addon's tests: the binding type's keys as values, fixture
+// processes, HTTP requests, fd inspection through /proc, and assertions on Node-style system
+// errors.
 import assert from 'node:assert/strict';
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -8,7 +9,57 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { native } from '../../src/os/native.js';
+import {
+  type NativeBinding,
+  native,
+  type PosixFunctions,
+  type WindowsFunctions,
+} from '../../src/os/native.js';
+
+// NativeBinding's keys as values, for tests to compare with native/surface.h and the loaded
+// addon (test/native-surface.test.ts). `satisfies` makes a key the type has and a list lacks,
+// or one a list adds, a compile error.
+const posix = {
+  tcpListen: true,
+  unixListen: true,
+  describeFd: true,
+  getCloexec: true,
+  setCloexec: true,
+  dup: true,
+  close: true,
+  unixConnect: true,
+  accept: true,
+  sendFds: true,
+  recvFds: true,
+  peerCredentials: true,
+  setParentDeathSignal: true,
+  steerReuseportBySource: true,
+  reapChild: true,
+  sendDatagram: true,
+} as const satisfies Record<keyof PosixFunctions, true>;
+const windows = {
+  pipeListen: true,
+  pipeConnect: true,
+  pipeSecurity: true,
+  defaultPipeSddl: true,
+  isWine: true,
+} as const satisfies Record<keyof WindowsFunctions, true>;
+const values = { platform: true } as const satisfies Record<
+  Exclude<keyof NativeBinding, keyof PosixFunctions | keyof WindowsFunctions>,
+  true
+>;
+
+/** The functions every build exports (on Windows each refuses with ENOTSUP). */
+export const posixFunctions = Object.keys(posix) as (keyof PosixFunctions)[];
+/** The functions only Windows builds export. */
+export const windowsFunctions = Object.keys(windows) as (keyof WindowsFunctions)[];
+/** The binding's properties that are values, not functions. */
+export const bindingValues = Object.keys(values) as (keyof typeof values)[];
+
+/** The addon with its Windows functions (for tests that run on Windows only). */
+export function windowsNative(): NativeBinding & WindowsFunctions {
+  return native() as NativeBinding & WindowsFunctions;
+}
 
 export interface Message {
   type: string;
