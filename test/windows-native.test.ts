@@ -5,18 +5,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import { type NativeBinding, native } from '../src/os/native.js';
+import { native } from '../src/os/native.js';
+import { windowsNative as win, windowsFunctions } from './support/native.js';
 
 const onWindows = process.platform === 'win32';
 const skip = onWindows ? false : 'Windows only: the named-pipe addon functions exist only in win32 builds';
-
-type WindowsBinding = Required<
-  Pick<NativeBinding, 'pipeListen' | 'pipeConnect' | 'pipeSecurity' | 'defaultPipeSddl' | 'isWine'>
->;
-
-function win(): WindowsBinding {
-  return native() as WindowsBinding & NativeBinding;
-}
 
 function wine(): boolean {
   return onWindows && win().isWine();
@@ -62,7 +55,7 @@ describe('windows addon: loading', { skip }, () => {
   test('loads from prebuilds/win32-x64 with the Windows surface', () => {
     const n = native();
     assert.equal(n.platform, 'win32');
-    for (const fn of ['pipeListen', 'pipeConnect', 'pipeSecurity', 'defaultPipeSddl', 'isWine'] as const) {
+    for (const fn of windowsFunctions) {
       assert.equal(typeof n[fn], 'function', fn);
     }
     assert.equal(typeof win().isWine(), 'boolean');

@@ -7,18 +7,11 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type NativeBinding, native, type PipeServer } from '../src/os/native.js';
+import type { PipeServer } from '../src/os/native.js';
+import { windowsNative as win } from './support/native.js';
 
 const onWindows = process.platform === 'win32';
 const skip = onWindows ? false : 'Windows only: the named-pipe addon functions exist only in win32 builds';
-
-type WindowsBinding = Required<
-  Pick<NativeBinding, 'pipeListen' | 'pipeConnect' | 'pipeSecurity' | 'defaultPipeSddl' | 'isWine'>
->;
-
-function win(): WindowsBinding {
-  return native() as WindowsBinding & NativeBinding;
-}
 
 /** Why an enforcement test cannot run here, or false. */
 function needsEnforcement(what: string): string | false {
