@@ -7,10 +7,8 @@ import { type MasterMessage, message, onMessages, type WorkerMessage } from '../
 import { errorMessage } from '../errors.js';
 import { configureLogging, debug } from '../log.js';
 import { os } from '../os/index.js';
-import { Drains } from './drains.js';
-import { drainWhatListensOn } from './listen-hook.js';
 import { WorkerRemote } from './remote.js';
-import { makeState } from './state.js';
+import { buildState } from './state.js';
 
 export interface StartedWorker {
   /** restart() and triggerUpdate() as this worker asks them of its master. */
@@ -44,22 +42,16 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> 
   for (const sig of os.shutdownSignals) process.on(sig, () => beginShutdown(sig));
 
   try {
-    const listeners = await os.receiveListeners(env);
-    const drains = new Drains({
-      signal: controller.signal,
-      terminateTimeout: config.terminateTimeout,
-      upgradeGrace: config.upgradeGrace,
-    });
-    drainWhatListensOn(listeners, drains);
-    const state = makeState({
+    const state = buildState({
       enabled: true,
       id: env.binId,
       workerId: env.workerId,
-      listeners,
+      listeners: await os.receiveListeners(env),
       gracefulShutdown: controller.signal,
       binPath: env.binPath,
       ipcPath: env.ipcPath,
-      drains,
+      terminateTimeout: config.terminateTimeout,
+      upgradeGrace: config.upgradeGrace,
     });
     await config.program(state);
   } catch (err) {
