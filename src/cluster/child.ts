@@ -8,9 +8,9 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
 import { debug } from '../log.js';
-import { os } from '../os/index.js';
 import { Drains } from '../worker/drains.js';
 import { forgetPreload } from '../worker/forget-preload.js';
+import { send, watchMaster } from '../worker/remote.js';
 import { routeListens } from '../worker/route-listen.js';
 import { CHILD_KEY, CLUSTER_ENV, PRELOAD, PRELOAD_ESM } from './contract.js';
 import { Worker, WorkerBase } from './worker.js';
@@ -55,7 +55,7 @@ class ChildWorker extends WorkerBase {
       stop();
       then();
     });
-    process.send?.(message<WorkerMessage>({ act: 'leaving', seq }));
+    void send(message<WorkerMessage>({ act: 'leaving', seq }));
   }
 }
 
@@ -65,10 +65,6 @@ export interface ChildCluster extends EventEmitter {
   readonly isMaster: false;
   readonly worker: Worker;
   readonly Worker: typeof Worker;
-}
-
-function send(m: WorkerMessage): void {
-  if (process.connected) process.send?.(m);
 }
 
 function setUp(): ChildCluster {
@@ -91,7 +87,7 @@ function setUp(): ChildCluster {
     (m) => {
       // node:cluster's worker.state, in the worker too.
       if (m.act === 'listening' && worker?.state === 'online') worker.state = 'listening';
-      send(m);
+      void send(m);
     },
     leaving,
   );
@@ -105,12 +101,11 @@ function setUp(): ChildCluster {
   worker = new ChildWorker(id, closeServers);
   const self = worker;
 
-  process.once('disconnect', () => {
+  watchMaster(masterPid, () => {
     self.emit('disconnect');
     // The primary died, or let go of us without a disconnect: nothing to stay for.
     if (!self.exitedAfterDisconnect) process.exit(0);
   });
-  os.guardOrphan({ masterPid, workerId: id, binId: '', binPath: '', numFds: 0, ipcPath: '', addresses: [] });
   onMessages<MasterMessage>(process, (m) => {
     if (m.act === 'disconnect') {
       // The primary's self.disconnect(): close the servers, then let go.
@@ -121,14 +116,14 @@ function setUp(): ChildCluster {
       // cluster.reload() retires this worker: its servers drain without losing a request.
       debug('cluster worker %d: retired, draining', id);
       self.exitedAfterDisconnect = true;
-      send(message<WorkerMessage>({ act: 'leaving', seq: 0 }));
+      void send(message<WorkerMessage>({ act: 'leaving', seq: 0 }));
       retire.abort(new Error('overseer/cluster: worker retired by a reload'));
       void drains.drained.then(() => {
         if (process.connected) process.disconnect();
       });
     }
   });
-  send(message<WorkerMessage>({ act: 'online' }));
+  void send(message<WorkerMessage>({ act: 'online' }));
 
   const cluster = Object.assign(new EventEmitter(), {
     isWorker: true as const,

@@ -6,12 +6,9 @@ import { type MasterMessage, message, onMessages, type WorkerMessage } from '../
 import { debug } from '../log.js';
 import { os } from '../os/index.js';
 import { Drains } from '../worker/drains.js';
+import { send, watchMaster } from '../worker/remote.js';
 import { routeListens } from '../worker/route-listen.js';
 import type { AppEnvironment } from './app-env.js';
-
-function send(m: WorkerMessage): void {
-  if (process.connected) process.send?.(m);
-}
 
 export function startAppWorker(env: AppEnvironment): void {
   const retire = new AbortController();
@@ -22,18 +19,9 @@ export function startAppWorker(env: AppEnvironment): void {
   });
   routeListens(drains, send, () => retire.signal.aborted);
 
-  process.once('disconnect', () => {
+  watchMaster(env.masterPid, () => {
     // The master is gone: nothing to serve for. A retired worker finishes its cleanup.
     if (!retire.signal.aborted) process.exit(1);
-  });
-  os.guardOrphan({
-    masterPid: env.masterPid,
-    workerId: env.workerId,
-    binId: '',
-    binPath: '',
-    numFds: 0,
-    ipcPath: '',
-    addresses: [],
   });
   onMessages<MasterMessage>(process, (m) => {
     if (m.act !== 'shutdown' || retire.signal.aborted) return;
@@ -47,5 +35,5 @@ export function startAppWorker(env: AppEnvironment): void {
       os.signalSelf(env.killSignal);
     });
   });
-  send(message<WorkerMessage>({ act: 'online' }));
+  void send(message<WorkerMessage>({ act: 'online' }));
 }

@@ -7,7 +7,7 @@ import { type MasterMessage, message, onMessages, type WorkerMessage } from '../
 import { errorMessage } from '../errors.js';
 import { configureLogging, debug } from '../log.js';
 import { os } from '../os/index.js';
-import { WorkerRemote } from './remote.js';
+import { send, WorkerRemote, watchMaster } from './remote.js';
 import { buildState } from './state.js';
 
 export interface StartedWorker {
@@ -26,7 +26,10 @@ export function startWorker(input: Config): StartedWorker {
 }
 
 async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> {
-  watchMaster(env);
+  watchMaster(env.masterPid, () => {
+    debug('worker %d: the master is gone, exiting', env.workerId);
+    process.exit(1);
+  });
   const controller = new AbortController();
   const beginShutdown = (why: string): void => {
     if (controller.signal.aborted) return;
@@ -68,19 +71,4 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> 
   }
   debug('worker %d: ready', env.workerId);
   await send(message<WorkerMessage>({ act: 'ready' }));
-}
-
-export function send(m: WorkerMessage): Promise<void> {
-  return new Promise((resolve) => {
-    if (!process.send || !process.connected) return resolve();
-    process.send(m, undefined, {}, () => resolve());
-  });
-}
-
-function watchMaster(env: WorkerEnv): void {
-  process.once('disconnect', () => {
-    debug('worker %d: the master is gone, exiting', env.workerId);
-    process.exit(1);
-  });
-  os.guardOrphan(env);
 }
