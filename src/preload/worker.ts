@@ -2,15 +2,15 @@
 // master's sockets (listen routing), every server that listens so drains when the master
 // retires the worker, and only after the drain does the app hear the signal it already
 // handles (--kill-signal), so its own cleanup (pools, queues) runs once, with nothing in flight.
+import type { WorkerEnv } from '../contract/env.js';
 import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
 import { debug } from '../log.js';
 import { os } from '../os/index.js';
 import { Drains } from '../worker/drains.js';
 import { send, watchMaster } from '../worker/remote.js';
 import { routeListens } from '../worker/route-listen.js';
-import type { AppEnvironment } from './app-env.js';
 
-export function startAppWorker(env: AppEnvironment): void {
+export function startAppWorker(env: WorkerEnv<'app'>): void {
   const retire = new AbortController();
   const drains = new Drains({
     signal: retire.signal,

@@ -21,11 +21,11 @@ export interface StartedWorker {
 export function startWorker(input: Config): StartedWorker {
   const config = resolveConfig(input);
   configureLogging(config);
-  const env = takeWorkerEnvironment();
+  const env = takeWorkerEnvironment('run');
   return { remote: new WorkerRemote(env, config.restartSignal), ready: runWorker(config, env) };
 }
 
-async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> {
+async function runWorker(config: ResolvedConfig, env: WorkerEnv<'run'>): Promise<void> {
   watchMaster(env.masterPid, () => {
     debug('worker %d: the master is gone, exiting', env.workerId);
     process.exit(1);

@@ -32,7 +32,7 @@ export class WorkerRemote {
   readonly #ipcPath: string;
 
   constructor(
-    env: Pick<WorkerEnv, 'masterPid' | 'ipcPath'>,
+    env: Pick<WorkerEnv<'run'>, 'masterPid' | 'ipcPath'>,
     private readonly restartSignal: NodeJS.Signals,
   ) {
     this.#masterPid = env.masterPid > 0 ? env.masterPid : process.ppid;
