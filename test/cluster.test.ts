@@ -11,7 +11,11 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { PRELOAD, PRELOAD_ESM, preloadArgs } from '../src/cluster/contract.js';
+import {
+  CLUSTER_PRELOAD as PRELOAD,
+  CLUSTER_PRELOAD_ESM as PRELOAD_ESM,
+  preloadArgs,
+} from '../src/contract/env.js';
 import { type AppEvent, AppProcess } from './helpers/app.js';
 import { Example } from './helpers/example.js';
 import { describeErrors, startLoad } from './helpers/load.js';
@@ -146,6 +150,17 @@ for (const flavor of ['cjs', 'esm'] as const) {
       assert.deepEqual(
         seen.filter((s) => s.name === 'message').map((s) => `${s.on}:${s.args}`),
         ['cluster:3', 'worker:2', 'cluster:3', 'worker:2'],
+      );
+    });
+
+    test("the worker's program sees nothing of the worker contract: no OVERSEER_* variable, no preload", async () => {
+      const a = scenario(flavor, 'contract');
+      const report = await a.nth('report', 1);
+      await exitsByItself(a);
+      assert.deepEqual(report.overseerVars, []);
+      assert.deepEqual(
+        (report.execArgv as string[]).filter((f) => f.includes(PRELOAD) || f.includes(PRELOAD_ESM)),
+        [],
       );
     });
 

@@ -331,6 +331,19 @@ describe('options and the config file', () => {
     await r.line(/^env GREETING=two$/);
   });
 
+  test('the app sees nothing of the worker contract: no OVERSEER_* variable, no preload', async () => {
+    const r = new Run('app.cjs', [], { PORT: '0', SHOW_OVERSEER_ENV: '1', OVERSEER_FROM_THE_SHELL: 'x' });
+    const seen = JSON.parse((await r.line(/^overseer env (.*)$/))[1]!) as {
+      vars: string[];
+      execArgv: string[];
+    };
+    assert.deepEqual(seen.vars, []);
+    assert.deepEqual(
+      seen.execArgv.filter((a) => a.includes('preload')),
+      [],
+    );
+  });
+
   test('the config file (.js) holds the same fields; the command line wins', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'cfgjs-'));
     fs.copyFileSync(script, path.join(dir, 'app.cjs'));

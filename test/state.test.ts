@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type net from 'node:net';
 import { test } from 'node:test';
-import { Drains } from '../src/worker/drains.js';
-import { drainWhatListensOn } from '../src/worker/listen-hook.js';
+import { Drains, drainWhatListensOn } from '../src/worker/drains.js';
 import { makeState } from '../src/worker/state.js';
 
 function state(signal: AbortSignal) {

@@ -1,18 +1,17 @@
 // overseer/cluster in a worker. The primary starts every worker with this module preloaded
-// (`--require` preload.cjs, or `--import` after loader hooks: see contract.ts), so it is set up
+// (`--require` preload.cjs, or `--import` after loader hooks: see contract/env.ts), so it is set up
 // before the program runs, as node:cluster's child side is: the worker says it is online, routes
 // every server.listen() to the primary, and drains its servers when the primary retires it
 // (cluster.reload()). The program's own `import cluster from 'overseer/cluster'` gets this same
 // object.
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
+import { CHILD_KEY, isWorkerOf, takeWorkerEnvironment } from '../contract/env.js';
 import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
 import { debug } from '../log.js';
-import { os } from '../os/index.js';
 import { Drains } from '../worker/drains.js';
-import { forgetPreload } from '../worker/forget-preload.js';
+import { send, watchMaster } from '../worker/remote.js';
 import { routeListens } from '../worker/route-listen.js';
-import { CHILD_KEY, CLUSTER_ENV, PRELOAD, PRELOAD_ESM } from './contract.js';
 import { Worker, WorkerBase } from './worker.js';
 
 class ChildWorker extends WorkerBase {
@@ -55,7 +54,7 @@ class ChildWorker extends WorkerBase {
       stop();
       then();
     });
-    process.send?.(message<WorkerMessage>({ act: 'leaving', seq }));
+    void send(message<WorkerMessage>({ act: 'leaving', seq }));
   }
 }
 
@@ -67,20 +66,9 @@ export interface ChildCluster extends EventEmitter {
   readonly Worker: typeof Worker;
 }
 
-function send(m: WorkerMessage): void {
-  if (process.connected) process.send?.(m);
-}
-
 function setUp(): ChildCluster {
-  const id = Number(process.env[CLUSTER_ENV.workerId]);
-  const masterPid = Number(process.env[CLUSTER_ENV.masterPid] ?? 0);
-  const terminateTimeout = Number(process.env[CLUSTER_ENV.terminateTimeout] ?? 30_000);
-  const upgradeGrace = Number(process.env[CLUSTER_ENV.upgradeGrace] ?? 5_000);
   // Read once, and gone: the program's own children are not cluster workers.
-  for (const key of Object.values(CLUSTER_ENV)) delete process.env[key];
-
-  forgetPreload('--require', PRELOAD);
-  forgetPreload('--import', PRELOAD_ESM);
+  const { workerId: id, masterPid, terminateTimeout, upgradeGrace } = takeWorkerEnvironment('cluster');
 
   const retire = new AbortController();
   const drains = new Drains({ signal: retire.signal, terminateTimeout, upgradeGrace });
@@ -91,7 +79,7 @@ function setUp(): ChildCluster {
     (m) => {
       // node:cluster's worker.state, in the worker too.
       if (m.act === 'listening' && worker?.state === 'online') worker.state = 'listening';
-      send(m);
+      void send(m);
     },
     leaving,
   );
@@ -105,12 +93,11 @@ function setUp(): ChildCluster {
   worker = new ChildWorker(id, closeServers);
   const self = worker;
 
-  process.once('disconnect', () => {
+  watchMaster(masterPid, () => {
     self.emit('disconnect');
     // The primary died, or let go of us without a disconnect: nothing to stay for.
     if (!self.exitedAfterDisconnect) process.exit(0);
   });
-  os.guardOrphan({ masterPid, workerId: id, binId: '', binPath: '', numFds: 0, ipcPath: '', addresses: [] });
   onMessages<MasterMessage>(process, (m) => {
     if (m.act === 'disconnect') {
       // The primary's self.disconnect(): close the servers, then let go.
@@ -121,14 +108,14 @@ function setUp(): ChildCluster {
       // cluster.reload() retires this worker: its servers drain without losing a request.
       debug('cluster worker %d: retired, draining', id);
       self.exitedAfterDisconnect = true;
-      send(message<WorkerMessage>({ act: 'leaving', seq: 0 }));
+      void send(message<WorkerMessage>({ act: 'leaving', seq: 0 }));
       retire.abort(new Error('overseer/cluster: worker retired by a reload'));
       void drains.drained.then(() => {
         if (process.connected) process.disconnect();
       });
     }
   });
-  send(message<WorkerMessage>({ act: 'online' }));
+  void send(message<WorkerMessage>({ act: 'online' }));
 
   const cluster = Object.assign(new EventEmitter(), {
     isWorker: true as const,
@@ -143,7 +130,7 @@ function setUp(): ChildCluster {
 /** This worker's cluster object, made once (the preload makes it before the program runs). */
 export function childCluster(): ChildCluster | undefined {
   const registry = globalThis as { [CHILD_KEY]?: ChildCluster };
-  if (registry[CHILD_KEY] === undefined && Object.hasOwn(process.env, CLUSTER_ENV.workerId)) {
+  if (registry[CHILD_KEY] === undefined && isWorkerOf('cluster')) {
     registry[CHILD_KEY] = setUp();
   }
   return registry[CHILD_KEY];

@@ -4,9 +4,9 @@
 // never loads the supervisor or the control socket.
 import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
+import { CHILD_KEY, isWorkerOf } from '../contract/env.js';
 import type { RestartResult } from '../master/events.js';
 import type { ChildCluster } from './child.js';
-import { CHILD_KEY, CLUSTER_ENV } from './contract.js';
 import type { ClusterSettings } from './primary.js';
 import type { Worker } from './worker.js';
 
@@ -48,7 +48,7 @@ const load = createRequire(import.meta.url);
 function sideOfThisProcess(): Cluster {
   const preloaded = (globalThis as { [CHILD_KEY]?: ChildCluster })[CHILD_KEY];
   if (preloaded !== undefined) return preloaded as unknown as Cluster;
-  if (process.env[CLUSTER_ENV.workerId] !== undefined) {
+  if (isWorkerOf('cluster')) {
     const child = load('./child.js') as typeof import('./child.js');
     return child.childCluster() as unknown as Cluster;
   }

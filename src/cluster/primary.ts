@@ -7,6 +7,7 @@
 import type { StdioOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { ipcPath } from '../config.js';
+import { preloadArgs, workerEnvironment } from '../contract/env.js';
 import type { ControlSocket } from '../control/control-socket.js';
 import { codedError, errorMessage } from '../errors.js';
 import { debug, warn } from '../log.js';
@@ -21,7 +22,6 @@ import { durationOption } from '../options.js';
 import { passedFds } from '../os/activation.js';
 import { os } from '../os/index.js';
 import { version } from '../version.js';
-import { CLUSTER_ENV, preloadArgs } from './contract.js';
 import { Worker, WorkerBase } from './worker.js';
 
 export const SCHED_NONE = 1;
@@ -202,10 +202,12 @@ export class ClusterPrimary extends EventEmitter {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...this.#envs.get(slot),
-      [CLUSTER_ENV.workerId]: String(id),
-      [CLUSTER_ENV.masterPid]: String(process.pid),
-      [CLUSTER_ENV.terminateTimeout]: String(s.terminateTimeout ?? 30_000),
-      [CLUSTER_ENV.upgradeGrace]: String(s.upgradeGrace ?? 5_000),
+      ...workerEnvironment('cluster', {
+        workerId: id,
+        masterPid: process.pid,
+        terminateTimeout: s.terminateTimeout,
+        upgradeGrace: s.upgradeGrace,
+      }),
     };
     const stdio = s.stdio ?? (s.silent ? ['pipe', 'pipe', 'pipe'] : ['inherit', 'inherit', 'inherit']);
     const execArgv = [...(s.execArgv ?? [])];

@@ -4,6 +4,11 @@
 import fs from 'node:fs';
 import { ENV } from './env.js';
 
+/** Whether this process is a new version's sanity check (`overseer run`'s preload asks). */
+export function isSanityCheck(): boolean {
+  return process.env[ENV.binCheck] !== undefined;
+}
+
 export function sanityCheck(): void {
   const token = process.env[ENV.binCheck];
   if (token === undefined) return;

@@ -4,7 +4,8 @@
 // process.send('ready'), or its start; its output passes through the master line by line.
 import fs from 'node:fs';
 import { parseEnv } from 'node:util';
-import { APP_ENV, APP_PRELOAD, READY_MESSAGE, type ReadyMode } from '../contract/app.js';
+import { APP_PRELOAD, READY_MESSAGE, type ReadyMode } from '../contract/app.js';
+import { workerEnvironment } from '../contract/env.js';
 import { codedError, errorMessage } from '../errors.js';
 import { warn } from '../log.js';
 import { os } from '../os/index.js';
@@ -80,7 +81,7 @@ export class AppWorkers implements WorkerLaunch {
       commandFor: (file) => ({
         command: process.execPath,
         args: [...s.nodeArgs, '--import', APP_PRELOAD, file, ...s.args],
-        env: { [APP_ENV.ready]: s.ready },
+        env: workerEnvironment('app', { ready: s.ready }),
       }),
     };
   }
@@ -113,11 +114,13 @@ export class AppWorkers implements WorkerLaunch {
       ...this.#workerEnvFromFile(),
       ...s.env,
       ...check,
-      [APP_ENV.workerId]: String(id),
-      [APP_ENV.masterPid]: String(process.pid),
-      [APP_ENV.terminateTimeout]: String(s.terminateTimeout),
-      [APP_ENV.upgradeGrace]: String(s.upgradeGrace),
-      [APP_ENV.killSignal]: s.killSignal,
+      ...workerEnvironment('app', {
+        workerId: id,
+        masterPid: process.pid,
+        terminateTimeout: s.terminateTimeout,
+        upgradeGrace: s.upgradeGrace,
+        killSignal: s.killSignal,
+      }),
     };
     const handle = new WorkerProcess(
       id,

@@ -385,7 +385,7 @@ export class MasterProcess implements MasterEngine {
     const sockets = this.#sockets!;
     const env = {
       ...process.env,
-      ...workerEnvironment({
+      ...workerEnvironment('run', {
         workerId: id,
         binId: this.binHash,
         binPath: this.binPath,

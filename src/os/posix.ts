@@ -14,7 +14,7 @@ import type { Os } from './types.js';
 const FIRST_LISTENER_FD = 3;
 const SIGKILL = 9;
 
-async function receiveListeners(env: WorkerEnv): Promise<Listener[]> {
+async function receiveListeners(env: Pick<WorkerEnv, 'numFds' | 'addresses'>): Promise<Listener[]> {
   const listeners: Listener[] = [];
   for (let i = 0; i < env.numFds; i++) {
     const fd = FIRST_LISTENER_FD + i;
@@ -43,7 +43,7 @@ function signalSelf(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal);
 }
 
-function guardOrphan(env: WorkerEnv): void {
+function guardOrphan(masterPid: number): void {
   if (process.platform !== 'linux' || !nativeAvailable()) return;
   try {
     native().setParentDeathSignal(SIGKILL);
@@ -51,7 +51,7 @@ function guardOrphan(env: WorkerEnv): void {
     debug('PDEATHSIG: %s', errorMessage(err));
   }
   // The master may have died before prctl: then we were already reparented.
-  if (env.masterPid > 0 && process.ppid !== env.masterPid) process.exit(1);
+  if (masterPid > 0 && process.ppid !== masterPid) process.exit(1);
 }
 
 /** SIGKILL to the group whose leader is `child` (spawned detached, so setsid made it one). */

@@ -111,9 +111,12 @@ export interface Os {
   /** Master: a routed socket around an fd a handoff brought (POSIX). */
   routedFromFd(fd: number, path: string | undefined): Promise<RoutedSocket>;
   /** Worker: the listeners the master passed, in address order. */
-  receiveListeners(env: WorkerEnv): Promise<Listener[]>;
-  /** Worker: die with the master where the kernel can arrange it (PDEATHSIG). */
-  guardOrphan(env: WorkerEnv): void;
+  receiveListeners(env: Pick<WorkerEnv, 'numFds' | 'addresses'>): Promise<Listener[]>;
+  /**
+   * Worker: die with the master (`masterPid`, 0 when unknown) where the kernel can arrange it
+   * (PDEATHSIG); exits at once if the master is already gone.
+   */
+  guardOrphan(masterPid: number): void;
   /** The control socket's listener and client for this platform, loaded when first needed. */
   controlSocket(): Promise<IpcPlatform>;
   /** Why `path` cannot be a control socket here (a config mistake), or undefined. */

@@ -15,7 +15,7 @@ const LISTENERS_TIMEOUT_MS = 30_000;
 const RETRIES = 20;
 
 /** Asks the master for its handles (asking, so none arrives before we listen for it). */
-function receiveListeners(env: WorkerEnv): Promise<Listener[]> {
+function receiveListeners(env: Pick<WorkerEnv, 'numFds'>): Promise<Listener[]> {
   if (env.numFds === 0) return Promise.resolve([]);
   return new Promise((resolve, reject) => {
     const got: Listener[] = [];

@@ -2,18 +2,15 @@
 // master's sockets (listen routing), every server that listens so drains when the master
 // retires the worker, and only after the drain does the app hear the signal it already
 // handles (--kill-signal), so its own cleanup (pools, queues) runs once, with nothing in flight.
+import type { WorkerEnv } from '../contract/env.js';
 import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
 import { debug } from '../log.js';
 import { os } from '../os/index.js';
 import { Drains } from '../worker/drains.js';
+import { send, watchMaster } from '../worker/remote.js';
 import { routeListens } from '../worker/route-listen.js';
-import type { AppEnvironment } from './app-env.js';
 
-function send(m: WorkerMessage): void {
-  if (process.connected) process.send?.(m);
-}
-
-export function startAppWorker(env: AppEnvironment): void {
+export function startAppWorker(env: WorkerEnv<'app'>): void {
   const retire = new AbortController();
   const drains = new Drains({
     signal: retire.signal,
@@ -22,18 +19,9 @@ export function startAppWorker(env: AppEnvironment): void {
   });
   routeListens(drains, send, () => retire.signal.aborted);
 
-  process.once('disconnect', () => {
+  watchMaster(env.masterPid, () => {
     // The master is gone: nothing to serve for. A retired worker finishes its cleanup.
     if (!retire.signal.aborted) process.exit(1);
-  });
-  os.guardOrphan({
-    masterPid: env.masterPid,
-    workerId: env.workerId,
-    binId: '',
-    binPath: '',
-    numFds: 0,
-    ipcPath: '',
-    addresses: [],
   });
   onMessages<MasterMessage>(process, (m) => {
     if (m.act !== 'shutdown' || retire.signal.aborted) return;
@@ -47,5 +35,5 @@ export function startAppWorker(env: AppEnvironment): void {
       os.signalSelf(env.killSignal);
     });
   });
-  send(message<WorkerMessage>({ act: 'online' }));
+  void send(message<WorkerMessage>({ act: 'online' }));
 }

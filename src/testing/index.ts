@@ -4,10 +4,10 @@
 // (tableflip ships testing/ for the same reason).
 import { parseAddress } from '../address.js';
 import { codedError } from '../errors.js';
+import { DEFAULTS } from '../option-table.js';
 import { os } from '../os/index.js';
 import { nativeAvailable, nativeLoadError } from '../os/native.js';
-import { Drains } from '../worker/drains.js';
-import { makeState, type State } from '../worker/state.js';
+import { buildState, type State } from '../worker/state.js';
 
 export interface TestStateOptions {
   /** Listen addresses, as in run()'s config. Default ['127.0.0.1:0'] (a free port). */
@@ -44,12 +44,8 @@ export async function createTestState(options: TestStateOptions = {}): Promise<T
   const addresses = texts.map((a, i) => parseAddress(a, `addresses[${i}]`));
   const sockets = await os.openSockets(addresses, { sets: 1, reusePort: false, backlog: 511 });
   const controller = new AbortController();
-  const drains = new Drains({
-    signal: controller.signal,
-    terminateTimeout: options.terminateTimeout ?? 30_000,
-    upgradeGrace: options.upgradeGrace ?? 5_000,
-  });
-  const state = makeState({
+  const closed = new AbortController();
+  const state = buildState({
     enabled: true,
     id: options.id ?? 'test',
     workerId: options.workerId ?? 1,
@@ -57,7 +53,9 @@ export async function createTestState(options: TestStateOptions = {}): Promise<T
     gracefulShutdown: controller.signal,
     binPath: process.argv[1] ?? '',
     ipcPath: '',
-    drains,
+    terminateTimeout: options.terminateTimeout ?? DEFAULTS.terminateTimeout,
+    upgradeGrace: options.upgradeGrace ?? DEFAULTS.upgradeGrace,
+    closed: closed.signal,
   });
   const shutdown = (reason = 'test'): void => {
     if (!controller.signal.aborted) controller.abort(new Error(`overseer/testing: shutdown (${reason})`));
@@ -67,6 +65,7 @@ export async function createTestState(options: TestStateOptions = {}): Promise<T
     shutdown,
     close: () => {
       shutdown('close');
+      closed.abort();
       sockets.close();
     },
   };

@@ -7,9 +7,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { Listener } from '../contract/listener.js';
 import { named, passedFds } from '../os/activation.js';
 import { os } from '../os/index.js';
-import { Drains } from './drains.js';
-import { drainWhatListensOn } from './listen-hook.js';
-import { makeState } from './state.js';
+import { buildState } from './state.js';
 
 export async function runInProcess(config: ResolvedConfig, id: string, binPath: string): Promise<void> {
   const controller = new AbortController();
@@ -17,22 +15,16 @@ export async function runInProcess(config: ResolvedConfig, id: string, binPath: 
     process.once(sig, () => controller.abort(new Error(`overseer: ${sig}`)));
   }
   const addresses = config.addresses.length > 0 ? config.addresses : activatedByDefault();
-  const listeners = addresses.flatMap(toListenOptions);
-  const drains = new Drains({
-    signal: controller.signal,
-    terminateTimeout: config.terminateTimeout,
-    upgradeGrace: config.upgradeGrace,
-  });
-  drainWhatListensOn(listeners, drains);
-  const state = makeState({
+  const state = buildState({
     enabled: false,
     id,
     workerId: 0,
-    listeners,
+    listeners: addresses.flatMap(toListenOptions),
     gracefulShutdown: controller.signal,
     binPath,
     ipcPath: '',
-    drains,
+    terminateTimeout: config.terminateTimeout,
+    upgradeGrace: config.upgradeGrace,
   });
   await config.program(state);
 }

@@ -7,10 +7,8 @@ import { type MasterMessage, message, onMessages, type WorkerMessage } from '../
 import { errorMessage } from '../errors.js';
 import { configureLogging, debug } from '../log.js';
 import { os } from '../os/index.js';
-import { Drains } from './drains.js';
-import { drainWhatListensOn } from './listen-hook.js';
-import { WorkerRemote } from './remote.js';
-import { makeState } from './state.js';
+import { send, WorkerRemote, watchMaster } from './remote.js';
+import { buildState } from './state.js';
 
 export interface StartedWorker {
   /** restart() and triggerUpdate() as this worker asks them of its master. */
@@ -23,12 +21,15 @@ export interface StartedWorker {
 export function startWorker(input: Config): StartedWorker {
   const config = resolveConfig(input);
   configureLogging(config);
-  const env = takeWorkerEnvironment();
+  const env = takeWorkerEnvironment('run');
   return { remote: new WorkerRemote(env, config.restartSignal), ready: runWorker(config, env) };
 }
 
-async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> {
-  watchMaster(env);
+async function runWorker(config: ResolvedConfig, env: WorkerEnv<'run'>): Promise<void> {
+  watchMaster(env.masterPid, () => {
+    debug('worker %d: the master is gone, exiting', env.workerId);
+    process.exit(1);
+  });
   const controller = new AbortController();
   const beginShutdown = (why: string): void => {
     if (controller.signal.aborted) return;
@@ -44,22 +45,16 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> 
   for (const sig of os.shutdownSignals) process.on(sig, () => beginShutdown(sig));
 
   try {
-    const listeners = await os.receiveListeners(env);
-    const drains = new Drains({
-      signal: controller.signal,
-      terminateTimeout: config.terminateTimeout,
-      upgradeGrace: config.upgradeGrace,
-    });
-    drainWhatListensOn(listeners, drains);
-    const state = makeState({
+    const state = buildState({
       enabled: true,
       id: env.binId,
       workerId: env.workerId,
-      listeners,
+      listeners: await os.receiveListeners(env),
       gracefulShutdown: controller.signal,
       binPath: env.binPath,
       ipcPath: env.ipcPath,
-      drains,
+      terminateTimeout: config.terminateTimeout,
+      upgradeGrace: config.upgradeGrace,
     });
     await config.program(state);
   } catch (err) {
@@ -76,19 +71,4 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv): Promise<void> 
   }
   debug('worker %d: ready', env.workerId);
   await send(message<WorkerMessage>({ act: 'ready' }));
-}
-
-export function send(m: WorkerMessage): Promise<void> {
-  return new Promise((resolve) => {
-    if (!process.send || !process.connected) return resolve();
-    process.send(m, undefined, {}, () => resolve());
-  });
-}
-
-function watchMaster(env: WorkerEnv): void {
-  process.once('disconnect', () => {
-    debug('worker %d: the master is gone, exiting', env.workerId);
-    process.exit(1);
-  });
-  os.guardOrphan(env);
 }

@@ -1,18 +1,38 @@
-// restart() and triggerUpdate() called in a worker: the master is asked by the restart
-// signal, or over the control socket where signals cannot reach it (Windows). The control
-// socket's client is loaded only when it is used.
+// The master, as a worker reaches it: our messages over the IPC channel (send), the master's
+// death (the channel's disconnect, and PDEATHSIG where the kernel has it), and restart(),
+// triggerUpdate() and reexec() of a program in a run() worker, asked by the restart signal or
+// over the control socket where signals cannot reach it (Windows). The control socket's client
+// is loaded only when it is used. Every start-up's worker side talks to its master through here.
 import type { WorkerEnv } from '../contract/env.js';
+import type { WorkerMessage } from '../contract/messages.js';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug, warn } from '../log.js';
 import type { ReexecEvent, UpdateOutcome } from '../master/events.js';
 import { os } from '../os/index.js';
+
+/** Sends one of our messages to the master; resolves once it is written, or at once without a channel. */
+export function send(m: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(m, undefined, {}, () => resolve());
+  });
+}
+
+/**
+ * Calls `gone` when the master goes (its IPC channel closes), and has the kernel kill this
+ * worker with the master where it can; a worker whose master is already gone exits at once.
+ */
+export function watchMaster(masterPid: number, gone: () => void): void {
+  process.once('disconnect', gone);
+  os.guardOrphan(masterPid);
+}
 
 export class WorkerRemote {
   readonly #masterPid: number;
   readonly #ipcPath: string;
 
   constructor(
-    env: Pick<WorkerEnv, 'masterPid' | 'ipcPath'>,
+    env: Pick<WorkerEnv<'run'>, 'masterPid' | 'ipcPath'>,
     private readonly restartSignal: NodeJS.Signals,
   ) {
     this.#masterPid = env.masterPid > 0 ? env.masterPid : process.ppid;

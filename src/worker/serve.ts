@@ -5,8 +5,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Listener } from '../contract/listener.js';
 import { codedError } from '../errors.js';
-import type { Drains } from './drains.js';
-import { sameListener } from './listen-hook.js';
+import { type Drains, sameListener } from './drains.js';
 
 /** What state.serve() accepts: a server, a request handler, or an app with callback(). */
 export type Servable = net.Server | http.RequestListener | { callback(): http.RequestListener };

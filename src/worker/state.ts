@@ -1,7 +1,8 @@
-// State: what a program is given in each worker (the Go State, plus serve()).
+// State: what a program is given in each worker (the Go State, plus serve()), and the one way
+// it is built (a run() worker, the in-process fallback, overseer/testing).
 import type net from 'node:net';
 import type { Listener } from '../contract/listener.js';
-import type { Drains } from './drains.js';
+import { Drains, drainWhatListensOn } from './drains.js';
 import { makeServe, type Servable } from './serve.js';
 
 export interface State {
@@ -52,6 +53,25 @@ export interface StateParts {
   ipcPath: string;
   /** The drains of this worker's servers (they share gracefulShutdown and the bounds). */
   drains: Drains;
+}
+
+/** What a worker's State is built from: its parts, and the bounds of its servers' drain (ms). */
+export interface WorkerStateParts extends Omit<StateParts, 'drains'> {
+  terminateTimeout: number;
+  upgradeGrace: number;
+  /** When the State is done with (overseer/testing's close()); a worker's lasts as long as it does. */
+  closed?: AbortSignal;
+}
+
+/**
+ * A worker's State: its servers drain when gracefulShutdown aborts, those it serves and those
+ * the program listens with on its listeners itself.
+ */
+export function buildState(p: WorkerStateParts): State {
+  const { terminateTimeout, upgradeGrace, closed, ...parts } = p;
+  const drains = new Drains({ signal: p.gracefulShutdown, terminateTimeout, upgradeGrace });
+  drainWhatListensOn(p.listeners, drains, closed);
+  return makeState({ ...parts, drains });
 }
 
 /** A frozen State; what it hands out (the listeners) is fresh on every read. */
