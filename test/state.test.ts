@@ -40,10 +40,13 @@ test('a server that listens on a listener by itself drains too, and state.draine
   const server = http.createServer((_req, res) => setTimeout(() => res.end('ok'), 300));
   await new Promise<void>((r) => server.listen(s.listener, r)); // not state.serve()
   const port = (server.address() as net.AddressInfo).port;
+  const arrived = new Promise((r) => server.once('request', r));
   const response = fetch(`http://127.0.0.1:${port}/`).then(
     (r) => [r.headers.get('connection'), r.text()] as const,
   );
-  await new Promise((r) => setTimeout(r, 50));
+  // In flight means the server has it: a connection still in the accept queue when the only
+  // socket closes is refused, which is what the master's kept socket exists to prevent.
+  await arrived;
   let drained = false;
   void s.drained.then(() => (drained = true));
   controller.abort();
