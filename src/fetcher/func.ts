@@ -2,7 +2,7 @@
 // registry, a message queue). Its results are checked, so a wrong return value is a clear
 // error in the fetcher and not a confusing one in the master's staging.
 import type { Readable } from 'node:stream';
-import { codedError } from '../errors.js';
+import { codedError, invalidFor } from '../errors.js';
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 
 export type FetchFunction = (
@@ -12,7 +12,7 @@ export type FetchFunction = (
 
 export function fetcherFunc(fn: FetchFunction): Fetcher {
   if (typeof fn !== 'function') {
-    throw codedError(TypeError, 'ERR_OVERSEER_INVALID_CONFIG', 'fetcherFunc: fn must be a function');
+    throw invalidFor('fetcherFunc', '')('fn', 'must be a function');
   }
   return {
     async fetch(signal: AbortSignal, options: FetchOptions = {}): Promise<Readable | FetchedVersion | null> {
