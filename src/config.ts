@@ -241,7 +241,7 @@ export function resolveOptions(c: Options, invalid: InvalidFor): Omit<ResolvedCo
     throw invalid('reusePort', "does not apply to unix socket or systemd ('systemd:') addresses");
   }
   if (resolved.sticky !== undefined && !resolved.reusePort) {
-    throw invalid('sticky', `needs ${invalid.named('reusePort')}: true (one socket per worker slot)`);
+    throw invalid('sticky', 'needs reusePort: true (one socket per worker slot)');
   }
   return resolved;
 }

@@ -81,8 +81,8 @@ test("run()'s config: each mistake names config.<field>", async () => {
     /^overseer: config\.healthAddress must be 'host:port'/,
   );
   await mistake(
-    () => resolveConfig({ program() {}, sticky: 'ip' }),
-    /^overseer: config\.sticky needs config\.reusePort: true/,
+    () => resolveConfig({ program() {}, address: ':1', addresses: [':2'] }),
+    /^overseer: config\.address and config\.addresses cannot both be set/,
   );
 });
 
