@@ -2,7 +2,7 @@
 // 'systemd:' / 'systemd:NAME' for sockets systemd passed (socket activation).
 import net from 'node:net';
 import path from 'node:path';
-import { configError } from './errors.js';
+import { type Invalid, invalidConfig } from './errors.js';
 
 export type ListenAddress =
   | { kind: 'tcp'; host: string; port: number; text: string }
@@ -10,39 +10,39 @@ export type ListenAddress =
   /** Sockets from systemd (LISTEN_FDS): every one (`name` undefined), or those named `name`. */
   | { kind: 'systemd'; name: string | undefined; text: string };
 
-/** Parses one address string; throws a coded TypeError naming `field` when it is bad. */
-export function parseAddress(text: unknown, field: string): ListenAddress {
+/** Parses one address string; a bad one is the caller's `invalid` error, naming `field`. */
+export function parseAddress(text: unknown, field: string, invalid: Invalid = invalidConfig): ListenAddress {
   if (typeof text !== 'string' || text.length === 0) {
-    throw configError(field, `must be a non-empty address string, got ${describe(text)}`);
+    throw invalid(field, `must be a non-empty address string, got ${describe(text)}`);
   }
   if (text.startsWith('systemd:')) {
     const name = text.slice('systemd:'.length);
     if (!/^[\x21-\x7e]*$/.test(name) || name.includes(':')) {
-      throw configError(field, `must name a socket as systemd's FileDescriptorName does, got '${text}'`);
+      throw invalid(field, `must name a socket as systemd's FileDescriptorName does, got '${text}'`);
     }
     return { kind: 'systemd', name: name === '' ? undefined : name, text };
   }
   if (text.startsWith('unix:')) {
     const p = text.slice('unix:'.length);
-    if (!path.isAbsolute(p)) throw configError(field, `must name an absolute socket path, got '${text}'`);
+    if (!path.isAbsolute(p)) throw invalid(field, `must name an absolute socket path, got '${text}'`);
     return { kind: 'unix', path: p, text };
   }
   const colon = text.lastIndexOf(':');
-  if (colon < 0) throw configError(field, `must be 'host:port', ':port' or 'unix:/path', got '${text}'`);
+  if (colon < 0) throw invalid(field, `must be 'host:port', ':port' or 'unix:/path', got '${text}'`);
   let host = text.slice(0, colon);
   const portText = text.slice(colon + 1);
   if (host.startsWith('[') && host.endsWith(']')) {
     host = host.slice(1, -1);
-    if (net.isIPv6(host) === false) throw configError(field, `has a bad IPv6 address in '${text}'`);
+    if (net.isIPv6(host) === false) throw invalid(field, `has a bad IPv6 address in '${text}'`);
   } else if (host.includes(':')) {
-    throw configError(field, `must bracket IPv6 addresses ('[::1]:3000'), got '${text}'`);
+    throw invalid(field, `must bracket IPv6 addresses ('[::1]:3000'), got '${text}'`);
   }
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
-    throw configError(field, `has a bad port in '${text}' (0-65535)`);
+    throw invalid(field, `has a bad port in '${text}' (0-65535)`);
   }
   if (host === 'localhost') host = '127.0.0.1';
   if (host !== '' && net.isIP(host) === 0) {
-    throw configError(field, `must use an IP address, not a host name, got '${text}'`);
+    throw invalid(field, `must use an IP address, not a host name, got '${text}'`);
   }
   return { kind: 'tcp', host, port: Number(portText), text };
 }

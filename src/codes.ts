@@ -19,6 +19,8 @@ const ERRORS = {
   ERR_OVERSEER_WORKER_EXITED: 'a new worker exited before it was ready',
   ERR_OVERSEER_WORKER_STOPPED: 'a new worker was stopped (shutdown) before it was ready',
   ERR_OVERSEER_BAD_LISTENER: 'a worker inherited (or systemd passed) an fd that is not a listening socket',
+  ERR_OVERSEER_SOCKET_HANDLE:
+    "the master could not wrap a listening socket's fd in a libuv handle (the error has `errno`)",
   ERR_OVERSEER_NO_SYSTEMD_SOCKET:
     "a 'systemd:' address names no socket that systemd passed (LISTEN_FDS, LISTEN_FDNAMES)",
   ERR_OVERSEER_NO_LISTENER: 'state.serve() has no listener to use, or a worker did not get its listeners',

@@ -1,24 +1,44 @@
-// The run() config: its type, defaults and validation. Every mistake is a coded TypeError
-// that names the field, thrown before anything is started.
+// The run() config: its public type, and the checks that resolve it, or any of the option
+// table's fields, before anything is started. Each option's facts (kind, default, bounds, flag,
+// doc) are in option-table.ts; this file interprets them, and holds the rules between fields.
+// Every mistake is a coded TypeError naming the field where the user typed it.
+//
+// `Config` is written here by hand, not derived from the table: it is the public API's
+// documentation, and TypeScript carries a field's doc comment only from a declaration, never
+// from a string in a table. `ConfigMatchesTable` below fails to compile when the two disagree
+// on a field, its type or whether it is optional, and test/options.test.ts checks each default
+// the comments state against the table. ResolvedConfig, which no user reads, is derived.
 import type { RequestListener } from 'node:http';
 import { constants } from 'node:os';
 import { type ListenAddress, parseAddress } from './address.js';
-import { configError } from './errors.js';
+import { type Invalid, type InvalidFor, invalidConfig } from './errors.js';
 import type { Fetcher } from './fetcher/fetcher.js';
+import {
+  type ConfigName,
+  type Kind,
+  type Kinds,
+  OPTIONS,
+  type OptionIn,
+  type OptionName,
+  type OptionSpec,
+  optionNames,
+  type ResolvedOptions,
+} from './option-table.js';
 import {
   booleanOption,
   durationOption,
-  functionOption,
-  type Invalid,
   integerOption,
   type Options,
+  oneOfOption,
   onlyKnown,
   stringOption,
+  stringRecordOption,
+  wordsOption,
 } from './options.js';
 import { os } from './os/index.js';
 import type { State } from './worker/state.js';
 
-export type RestartMode = 'overlap' | 'sequential';
+export type RestartMode = OptionIn<'restartMode'>;
 
 export interface Config {
   /** Runs in each worker. The worker is ready when it returns, or when its promise resolves. */
@@ -99,66 +119,20 @@ export interface Config {
   drainDelay?: number;
 }
 
-export interface ResolvedConfig {
-  program: Config['program'];
-  addresses: ListenAddress[];
-  fetcher: Fetcher | undefined;
-  handler: RequestListener | undefined;
-  restartSignal: NodeJS.Signals;
-  terminateTimeout: number;
-  minFetchInterval: number;
-  preUpgrade: Config['preUpgrade'];
-  debug: boolean;
-  noWarn: boolean;
-  noRestart: boolean;
-  noRestartAfterFetch: boolean;
-  required: boolean;
-  workers: number;
-  restartMode: RestartMode;
-  readyTimeout: number;
-  reusePort: boolean;
-  backlog: number;
-  ipcPath: string | undefined;
-  sanityCheckTimeout: number;
-  keepReleases: number;
-  ipcSecurityDescriptor: string | undefined;
-  upgradeHealthWindow: number;
-  upgradeGrace: number;
-  sticky: 'ip' | undefined;
-  healthAddress: (ListenAddress & { kind: 'tcp' }) | undefined;
-  drainDelay: number;
-}
+/** run()'s config once checked: every field set or defaulted, `address` folded into `addresses`. */
+export type ResolvedConfig = ResolvedOptions<Exclude<ConfigName, 'address'>>;
 
-const KNOWN = [
-  'program',
-  'address',
-  'addresses',
-  'fetcher',
-  'handler',
-  'restartSignal',
-  'terminateTimeout',
-  'minFetchInterval',
-  'preUpgrade',
-  'debug',
-  'noWarn',
-  'noRestart',
-  'noRestartAfterFetch',
-  'required',
-  'workers',
-  'restartMode',
-  'readyTimeout',
-  'reusePort',
-  'backlog',
-  'ipcPath',
-  'sanityCheckTimeout',
-  'keepReleases',
-  'ipcSecurityDescriptor',
-  'upgradeHealthWindow',
-  'upgradeGrace',
-  'sticky',
-  'healthAddress',
-  'drainDelay',
-];
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type ConfigFromTable = { program: OptionIn<'program'> } & {
+  [K in Exclude<ConfigName, 'program'>]?: OptionIn<K>;
+};
+type Flat<T> = { [K in keyof T]: T[K] };
+type Holds<T extends true> = T;
+/** Fails to compile when `Config` and the option table disagree (see the header). */
+export type ConfigMatchesTable = Holds<Equal<Config, Flat<ConfigFromTable>>>;
+
+const CONFIG_FIELDS = optionNames('config');
+const ENGINE_FIELDS = CONFIG_FIELDS.filter((k) => k !== 'program');
 
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
 /**
@@ -172,128 +146,133 @@ const SIGNALS = new Set([
   ),
 ]);
 
+/** Checks one set option with its kind's check. */
+type Check<K extends Kind> = (o: Options, key: string, spec: OptionSpec, invalid: Invalid) => Kinds[K][1];
+
+function fn<F>(o: Options, key: string, invalid: Invalid): F {
+  if (typeof o[key] !== 'function') throw invalid(key, 'must be a function');
+  return o[key] as F;
+}
+const CHECKS: { [K in Kind]: Check<K> } = {
+  duration: (o, key, spec, invalid) => durationOption(o, key, 0, spec.min === 0 ? 0 : 1, invalid),
+  integer: (o, key, spec, invalid) =>
+    integerOption(o, key, 0, { min: spec.min ?? 0, max: spec.max ?? Number.MAX_SAFE_INTEGER }, invalid),
+  boolean: (o, key, _, invalid) => booleanOption(o, key, false, invalid),
+  string: (o, key, _, invalid) => stringOption(o, key, invalid) as string,
+  text: (o, key, _, invalid) => stringOption(o, key, invalid, true) as string,
+  words: (o, key, _, invalid) => wordsOption(o, key, invalid) as string[],
+  env: (o, key, _, invalid) => stringRecordOption(o, key, invalid) as Record<string, string>,
+  signal: (o, key, _, invalid) => signalOption(o[key], key, invalid),
+  restartSignal: (o, key, _, invalid) => {
+    const signal = signalOption(o[key], key, invalid);
+    if ((os.shutdownSignals as readonly string[]).includes(signal)) {
+      throw invalid(key, `cannot be ${signal}, which shuts the master down`);
+    }
+    return signal;
+  },
+  oneOf: (o, key, spec, invalid) => oneOfOption(o, key, spec.values ?? [], invalid) as string,
+  address: (o, key, _, invalid) => parseAddress(o[key], key, invalid),
+  addresses: (o, key, _, invalid) => listenAddresses(o[key], key, invalid),
+  tcpAddress: (o, key, _, invalid) => {
+    const a = parseAddress(o[key], key, invalid);
+    if (a.kind !== 'tcp') throw invalid(key, `must be a TCP address such as ':9090', got '${a.text}'`);
+    return a;
+  },
+  ipcPath: (o, key, _, invalid) => ipcPath(o[key], invalid, key) as string,
+  fetcher: (o, key, _, invalid) => {
+    const v = o[key] as { fetch?: unknown } | null;
+    if (typeof v !== 'object' || v === null || typeof v.fetch !== 'function') {
+      throw invalid(key, 'must be an object with a fetch(signal) method');
+    }
+    return v as Kinds['fetcher'][1];
+  },
+  program: (o, key, _, invalid) => fn(o, key, invalid),
+  hook: (o, key, _, invalid) => fn(o, key, invalid),
+  requestListener: (o, key, _, invalid) => fn(o, key, invalid),
+};
+
+/**
+ * Checks the options `names` of `o`, each by the table, and resolves them: the value, else the
+ * default, else undefined. The cluster facade checks its settings with it:
+ * `checkOptions(settings, ['terminateTimeout', 'readyTimeout'], invalidFor('overseer/cluster', 'settings.'))`.
+ */
+export function checkOptions<K extends OptionName>(
+  o: Options,
+  names: readonly K[],
+  invalid: Invalid,
+): ResolvedOptions<K> {
+  const out: Options = {};
+  for (const key of names) {
+    const spec: OptionSpec = OPTIONS[key];
+    if (o[key] === undefined && spec.required === undefined) out[key] = fresh(spec.default);
+    else out[key] = (CHECKS[spec.kind] as Check<Kind>)(o, key, spec, invalid);
+  }
+  return out as ResolvedOptions<K>;
+}
+
+/** A default that is an array or an object is copied, so no config shares (or changes) the table's. */
+function fresh(v: unknown): unknown {
+  if (Array.isArray(v)) return [...v];
+  return typeof v === 'object' && v !== null ? { ...v } : v;
+}
+
 /**
  * `invalid` makes each error: run()'s name `config.<field>`; `overseer run` names the flag or
  * the config file the field came from.
  */
-export function resolveConfig(input: unknown, invalid: Invalid = configError): ResolvedConfig {
+export function resolveConfig(input: unknown, invalid: InvalidFor = invalidConfig): ResolvedConfig {
   if (typeof input !== 'object' || input === null) throw invalid('', 'must be an object');
   const c = input as Options;
-  const bool = (key: string, fallback: boolean): boolean => booleanOption(c, key, fallback, invalid);
-  const duration = (key: string, fallback: number, min: 0 | 1): number =>
-    durationOption(c, key, fallback, min, invalid);
-  const integer = (key: string, fallback: number, min: number, max: number): number =>
-    integerOption(c, key, fallback, { min, max }, invalid);
-  onlyKnown(c, KNOWN, invalid);
-  if (typeof c.program !== 'function') throw invalid('program', 'must be a function');
-  if (c.address !== undefined && c.addresses !== undefined) {
-    throw invalid('address', 'and config.addresses cannot both be set');
-  }
-  const addresses = listenAddresses(c);
-  const reusePort = bool('reusePort', false);
-  if (reusePort && addresses.some((a) => a.kind !== 'tcp')) {
-    throw invalid('reusePort', "does not apply to unix socket or systemd ('systemd:') addresses");
-  }
-  return {
-    program: c.program as Config['program'],
-    addresses,
-    fetcher: fetcher(c.fetcher, invalid),
-    handler: functionOption<RequestListener>(c, 'handler', invalid),
-    restartSignal: restartSignal(c.restartSignal, invalid),
-    terminateTimeout: duration('terminateTimeout', 30_000, 1),
-    minFetchInterval: duration('minFetchInterval', 1_000, 0),
-    preUpgrade: functionOption<NonNullable<Config['preUpgrade']>>(c, 'preUpgrade', invalid),
-    debug: bool('debug', false),
-    noWarn: bool('noWarn', false),
-    noRestart: bool('noRestart', false),
-    noRestartAfterFetch: bool('noRestartAfterFetch', false),
-    required: bool('required', false),
-    workers: integer('workers', 1, 1, 1024),
-    restartMode: restartMode(c.restartMode, invalid),
-    readyTimeout: duration('readyTimeout', 30_000, 1),
-    reusePort,
-    backlog: integer('backlog', 511, 1, 65535),
-    ipcPath: ipcPath(c.ipcPath, invalid),
-    sanityCheckTimeout: duration('sanityCheckTimeout', 10_000, 1),
-    keepReleases: integer('keepReleases', 3, 2, 1000),
-    ipcSecurityDescriptor: stringOption(c, 'ipcSecurityDescriptor', invalid),
-    upgradeHealthWindow: duration('upgradeHealthWindow', 5_000, 0),
-    upgradeGrace: duration('upgradeGrace', 5_000, 0),
-    sticky: sticky(c.sticky, reusePort, invalid),
-    healthAddress: healthAddress(c.healthAddress, invalid),
-    drainDelay: duration('drainDelay', 0, 0),
-  };
+  onlyKnown(c, CONFIG_FIELDS, invalid);
+  return { ...checkOptions(c, ['program'], invalid), ...resolveOptions(c, invalid) };
 }
 
-/** `address` or `addresses`, each parsed; the same address twice is a mistake (':0' twice is two ports). */
-function listenAddresses(c: Options): ListenAddress[] {
-  if (c.address !== undefined) return [parseAddress(c.address, 'address')];
-  if (c.addresses === undefined) return [];
-  if (!Array.isArray(c.addresses)) throw configError('addresses', 'must be an array of address strings');
-  const addresses = c.addresses.map((a, i) => parseAddress(a, `addresses[${i}]`));
+/**
+ * Every field of run()'s config but `program`, checked and resolved, with the rules between
+ * fields. `overseer run` resolves its engine with it: there, the program is the app's script.
+ */
+export function resolveOptions(c: Options, invalid: InvalidFor): Omit<ResolvedConfig, 'program'> {
+  if (c.address !== undefined && c.addresses !== undefined) {
+    throw invalid('address', `and ${invalid.named('addresses')} cannot both be set`);
+  }
+  const { address, ...resolved } = checkOptions(c, ENGINE_FIELDS, invalid);
+  if (address !== undefined) resolved.addresses = [address];
+  if (resolved.reusePort && resolved.addresses.some((a) => a.kind !== 'tcp')) {
+    throw invalid('reusePort', "does not apply to unix socket or systemd ('systemd:') addresses");
+  }
+  if (resolved.sticky !== undefined && !resolved.reusePort) {
+    throw invalid('sticky', 'needs reusePort: true (one socket per worker slot)');
+  }
+  return resolved;
+}
+
+/** Each address parsed; the same address twice is a mistake (':0' twice is two ports). */
+function listenAddresses(v: unknown, key: string, invalid: Invalid): ListenAddress[] {
+  if (!Array.isArray(v)) throw invalid(key, 'must be an array of address strings');
+  const addresses = v.map((a, i) => parseAddress(a, `${key}[${i}]`, invalid));
   const seen = new Set<string>();
   for (const [i, a] of addresses.entries()) {
     if (a.kind === 'tcp' && a.port === 0) continue;
-    const key = a.kind === 'tcp' ? `${a.host}:${a.port}` : a.text;
-    if (seen.has(key)) throw configError(`addresses[${i}]`, `repeats ${a.text}`);
-    seen.add(key);
+    const id = a.kind === 'tcp' ? `${a.host}:${a.port}` : a.text;
+    if (seen.has(id)) throw invalid(`${key}[${i}]`, `repeats ${a.text}`);
+    seen.add(id);
   }
   return addresses;
 }
 
 /** '' (no control socket), or where it lives, in the form this platform's control socket takes. */
-export function ipcPath(v: unknown, invalid: Invalid = configError): string | undefined {
+export function ipcPath(v: unknown, invalid: Invalid = invalidConfig, field = 'ipcPath'): string | undefined {
   if (v === undefined || v === '') return v;
-  if (typeof v !== 'string') throw invalid('ipcPath', 'must be a string');
+  if (typeof v !== 'string') throw invalid(field, 'must be a string');
   const problem = os.ipcPathProblem(v);
-  if (problem !== undefined) throw invalid('ipcPath', problem);
+  if (problem !== undefined) throw invalid(field, problem);
   return v;
 }
 
-function fetcher(v: unknown, invalid: Invalid): Fetcher | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'object' || v === null || typeof (v as Fetcher).fetch !== 'function') {
-    throw invalid('fetcher', 'must be an object with a fetch(signal) method');
-  }
-  return v as Fetcher;
-}
-
-function restartSignal(v: unknown, invalid: Invalid): NodeJS.Signals {
-  if (v === undefined) return 'SIGUSR2';
-  const signal = signalOption(v, 'restartSignal', invalid);
-  if ((os.shutdownSignals as readonly string[]).includes(signal)) {
-    throw invalid('restartSignal', `cannot be ${signal}, which shuts the master down`);
-  }
-  return signal;
-}
-
 /** A catchable signal's name, checked against POSIX's list. */
-export function signalOption(v: unknown, field: string, invalid: Invalid): NodeJS.Signals {
+function signalOption(v: unknown, field: string, invalid: Invalid): NodeJS.Signals {
   if (typeof v !== 'string' || !SIGNALS.has(v) || UNCATCHABLE.has(v)) {
     throw invalid(field, `must be a catchable signal name such as 'SIGUSR2', got ${String(v)}`);
   }
   return v as NodeJS.Signals;
-}
-
-function healthAddress(v: unknown, invalid: Invalid): (ListenAddress & { kind: 'tcp' }) | undefined {
-  if (v === undefined) return undefined;
-  const a = parseAddress(v, 'healthAddress');
-  if (a.kind !== 'tcp')
-    throw invalid('healthAddress', `must be a TCP address such as ':9090', got '${a.text}'`);
-  return a;
-}
-
-function sticky(v: unknown, reusePort: boolean, invalid: Invalid): 'ip' | undefined {
-  if (v === undefined) return undefined;
-  if (v !== 'ip') throw invalid('sticky', `must be 'ip', got ${String(v)}`);
-  if (!reusePort) throw invalid('sticky', 'needs reusePort: true (one socket per worker slot)');
-  return v;
-}
-
-function restartMode(v: unknown, invalid: Invalid): RestartMode {
-  if (v === undefined) return 'overlap';
-  if (v !== 'overlap' && v !== 'sequential') {
-    throw invalid('restartMode', `must be 'overlap' or 'sequential', got ${String(v)}`);
-  }
-  return v;
 }

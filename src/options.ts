@@ -1,9 +1,10 @@
-// The checks every options object goes through (run()'s config, the fetchers' options),
-// with one wording. Each failure is made by the caller's `invalid`, which names the owner
-// and the field: `overseer: config.readyTimeout …`, `HTTPFetcher: options.timeout …`.
+// The checks every options object goes through (run()'s config, `overseer run`'s, the
+// fetchers' options), with one wording. Each failure is made by the caller's `invalid`
+// (errors.ts), which names the owner and the field where the user typed it:
+// `overseer: config.readyTimeout …`, `overseer run: --ready-timeout …`, `HTTPFetcher: options.timeout …`.
+import type { Invalid } from './errors.js';
 
 export type Options = Record<string, unknown>;
-export type Invalid = (field: string, problem: string) => TypeError;
 
 /** The largest delay setTimeout honours; above it Node fires after 1 ms instead. */
 export const TIMER_MAX = 2_147_483_647;
@@ -71,4 +72,49 @@ export function functionOption<F>(o: Options, key: string, invalid: Invalid): F 
   const v = o[key];
   if (v !== undefined && typeof v !== 'function') throw invalid(key, 'must be a function');
   return v as F | undefined;
+}
+
+/** An array of strings, or one string split at its spaces (`--node-args "--a --b"`). */
+export function wordsOption(o: Options, key: string, invalid: Invalid): string[] | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return v.split(/\s+/).filter(Boolean);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
+    throw invalid(key, 'must be an array of strings');
+  }
+  return [...(v as string[])];
+}
+
+/** Names to strings (environment variables); each bad value is named `key.NAME`. */
+export function stringRecordOption(
+  o: Options,
+  key: string,
+  invalid: Invalid,
+): Record<string, string> | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw invalid(key, 'must be an object of names to strings');
+  }
+  for (const [name, value] of Object.entries(v)) {
+    if (typeof value !== 'string') throw invalid(`${key}.${name}`, `must be a string, got ${typeof value}`);
+  }
+  return { ...(v as Record<string, string>) };
+}
+
+/**
+ * One of `values`. One or two are shown as the strings a config writes (`'overlap' or
+ * 'sequential'`), more as the words a command line takes (`one of listening, message, none`).
+ */
+export function oneOfOption<V extends string>(
+  o: Options,
+  key: string,
+  values: readonly V[],
+  invalid: Invalid,
+): V | undefined {
+  const v = o[key];
+  if (v === undefined || values.includes(v as V)) return v as V | undefined;
+  const choices =
+    values.length > 2 ? `one of ${values.join(', ')}` : values.map((x) => `'${x}'`).join(' or ');
+  throw invalid(key, `must be ${choices}, got ${String(v)}`);
 }

@@ -32,7 +32,7 @@ test('defaults follow the Go library', () => {
 });
 
 test('bad configs name the field', () => {
-  rejects(null, /config\. must be an object/);
+  rejects(null, /config must be an object/);
   rejects({}, /config\.program must be a function/);
   rejects({ program: 'main.js' }, /config\.program/);
   rejects({ program, address: ':1', addresses: [':2'] }, /config\.address and config\.addresses/);

@@ -1,99 +1,37 @@
 // `overseer run`'s options: the command line and a config file (overseer.config.json or .js
-// beside the script, or --config), with the same fields, defaults and checks as run()'s
-// config. The command line wins. Each mistake is a coded TypeError naming the flag, or the
-// file and its field.
+// beside the script, or --config). Both hold options of the one table (option-table.ts): its
+// flags and its config-file fields, with run()'s defaults and checks where they are run()'s.
+// The command line wins. Each mistake is a coded TypeError naming the flag, or the file and
+// its field.
 import fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { type ResolvedConfig, resolveConfig, signalOption } from '../config.js';
-import { READY_MODES, type ReadyMode } from '../contract/app.js';
-import { codedError, errorMessage } from '../errors.js';
+import { checkOptions, type ResolvedConfig, resolveOptions } from '../config.js';
+import { codedError, errorMessage, type InvalidFor, invalidFor } from '../errors.js';
 import type { AppSettings } from '../master/app-workers.js';
-import {
-  booleanOption,
-  durationOption,
-  type Invalid,
-  integerOption,
-  type Options,
-  onlyKnown,
-} from '../options.js';
+import { flagName, OPTIONS, type OptionSpec, optionNames } from '../option-table.js';
+import { type Options, onlyKnown } from '../options.js';
 
-/** The fields run()'s config checks, as they are named there. */
-const ENGINE_FIELDS = [
-  'workers',
-  'reusePort',
-  'restartSignal',
-  'terminateTimeout',
-  'readyTimeout',
-  'restartMode',
-  'ipcPath',
-  'debug',
-  'noWarn',
-  'minFetchInterval',
-  'sanityCheckTimeout',
-  'keepReleases',
-  'upgradeHealthWindow',
-  'upgradeGrace',
-  'healthAddress',
-  'drainDelay',
-] as const;
+/** The config file's fields (the option table's `file`). */
+const FILE_FIELDS = optionNames('file');
+/** The fields only `overseer run` has: the rest are run()'s, resolved as run() does. */
+const APP_FIELDS = FILE_FIELDS.filter((f) => !('config' in OPTIONS[f]));
+/** The command line's options, by flag: each an option of the table. */
+const FLAGS = new Map(optionNames('flag').map((name) => [flagName(name), name] as const));
 
-/** The fields only `overseer run` has. */
-const APP_FIELDS = [
-  'script',
-  'args',
-  'nodeArgs',
-  'env',
-  'envFile',
-  'ready',
-  'killSignal',
-  'logPrefix',
-  'logLines',
-  'fetchFile',
-  'fetchUrl',
-  'fetchInterval',
-] as const;
-
-const FILE_FIELDS: readonly string[] = [...ENGINE_FIELDS, ...APP_FIELDS];
-
-/** The command line's options: each is a field's name in kebab case. */
-export const RUN_FLAGS = {
-  workers: { type: 'string', short: 'w' },
-  'reuse-port': { type: 'boolean' },
-  'restart-signal': { type: 'string' },
-  'terminate-timeout': { type: 'string' },
-  'ready-timeout': { type: 'string' },
-  'restart-mode': { type: 'string' },
-  'ipc-path': { type: 'string' },
-  debug: { type: 'boolean' },
-  'no-warn': { type: 'boolean' },
-  'upgrade-grace': { type: 'string' },
-  'health-address': { type: 'string' },
-  'drain-delay': { type: 'string' },
-  'node-args': { type: 'string' },
-  'env-file': { type: 'string' },
-  ready: { type: 'string' },
-  'kill-signal': { type: 'string' },
-  'log-prefix': { type: 'boolean' },
-  'log-lines': { type: 'string' },
-  'fetch-file': { type: 'string' },
-  'fetch-url': { type: 'string' },
-  'fetch-interval': { type: 'string' },
-  config: { type: 'string', short: 'c' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
-
-const NUMERIC = new Set([
-  'workers',
-  'terminateTimeout',
-  'readyTimeout',
-  'upgradeGrace',
-  'drainDelay',
-  'logLines',
-  'fetchInterval',
-]);
+/** The command line's options, as parseArgs takes them. */
+const RUN_FLAGS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
+  [...FLAGS].map(([flag, name]) => {
+    const o: OptionSpec = OPTIONS[name];
+    const short = typeof o.flag === 'object' ? o.flag.short : undefined;
+    return [
+      flag,
+      { type: o.kind === 'boolean' ? 'boolean' : 'string', ...(short === undefined ? {} : { short }) },
+    ];
+  }),
+);
 
 export interface RunOptions {
   app: AppSettings;
@@ -108,15 +46,11 @@ export class RunUsageError extends Error {
   readonly usage = true;
 }
 
-const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-const kebab = (field: string): string => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-const invalidFlag: Invalid = (field, problem) =>
-  codedError(TypeError, 'ERR_OVERSEER_INVALID_CONFIG', `overseer run: --${kebab(field)} ${problem}`);
-const invalidIn =
-  (file: string): Invalid =>
-  (field, problem) =>
-    codedError(TypeError, 'ERR_OVERSEER_INVALID_CONFIG', `overseer run: ${file}: ${field} ${problem}`);
+/** An option's flag, as the user typed it: `--ready-timeout`. */
+const invalidFlag = invalidFor('overseer run', (field) => `--${flagName(field)}`);
+/** A field of the config file `file`: `overseer.config.json: workers`. */
+const invalidIn = (file: string): InvalidFor =>
+  invalidFor('overseer run', (field) => (field === '' ? `${file}:` : `${file}: ${field}`));
 
 /**
  * Splits `overseer run`'s arguments: options up to the script, the script, and the script's
@@ -127,7 +61,7 @@ export function splitRunArgs(argv: readonly string[]): { options: string[]; rest
   for (const [name, o] of Object.entries(RUN_FLAGS)) {
     if (o.type !== 'string') continue;
     takesValue.add(`--${name}`);
-    if ('short' in o) takesValue.add(`-${o.short}`);
+    if (o.short !== undefined) takesValue.add(`-${o.short}`);
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -138,20 +72,25 @@ export function splitRunArgs(argv: readonly string[]): { options: string[]; rest
   return { options: [...argv], rest: [] };
 }
 
-/** The command line as config fields (numbers as numbers where they read as one). */
+/** The command line as option fields (numbers as numbers where they read as one). */
 function fromCommandLine(options: string[]): { fields: Options; config: string | undefined; help: boolean } {
   const { values } = parseArgs({ args: options, options: RUN_FLAGS, strict: true, allowPositionals: false });
   const fields: Options = {};
   for (const [flag, value] of Object.entries(values)) {
-    if (flag === 'config' || flag === 'help' || value === undefined) continue;
-    const field = camel(flag);
-    if (field === 'workers' && value === 'max') fields.workers = availableParallelism();
-    else if (field === 'nodeArgs') fields.nodeArgs = String(value).split(/\s+/).filter(Boolean);
-    else if (NUMERIC.has(field) && typeof value === 'string' && /^\d+(\.\d+)?$/.test(value))
-      fields[field] = Number(value);
-    else fields[field] = value;
+    const name = FLAGS.get(flag);
+    if (name === undefined || value === undefined) continue;
+    const kind = OPTIONS[name].kind;
+    if (name === 'workers' && value === 'max') fields.workers = availableParallelism();
+    else if (
+      (kind === 'duration' || kind === 'integer') &&
+      typeof value === 'string' &&
+      /^\d+(\.\d+)?$/.test(value)
+    )
+      fields[name] = Number(value);
+    else fields[name] = value;
   }
-  return { fields, config: values.config, help: values.help === true };
+  const { config, help, ...rest } = fields;
+  return { fields: rest, config: config as string | undefined, help: help === true };
 }
 
 /** The config file named, or the default one beside the script (or in the cwd), if any. */
@@ -168,92 +107,38 @@ async function fromFile(
     if (file === undefined) return { fields: {} };
   }
   const shown = path.relative(process.cwd(), file) || file;
-  const bad = (problem: string) =>
-    codedError(TypeError, 'ERR_OVERSEER_INVALID_CONFIG', `overseer run: ${shown}: ${problem}`);
+  const invalid = invalidIn(shown);
   let loaded: unknown;
   try {
     if (file.endsWith('.json')) loaded = JSON.parse(fs.readFileSync(file, 'utf8'));
     else loaded = ((await import(pathToFileURL(file).href)) as { default?: unknown }).default;
   } catch (err) {
-    throw bad(`cannot be read: ${errorMessage(err)}`);
+    throw invalid('', `cannot be read: ${errorMessage(err)}`);
   }
   if (typeof loaded !== 'object' || loaded === null || Array.isArray(loaded)) {
-    throw bad('must hold an object of options (a .js file: as its default export)');
+    throw invalid('', 'must hold an object of options (a .js file: as its default export)');
   }
   const fields = loaded as Options;
-  onlyKnown(fields, FILE_FIELDS, invalidIn(shown));
+  onlyKnown(fields, FILE_FIELDS, invalid);
   return { file: shown, fields };
 }
 
-/** The fields run()'s config checks, checked there with `invalid`. */
-function engine(fields: Options, invalid: Invalid): ResolvedConfig {
-  const part: Options = { program: () => {} };
-  for (const f of ENGINE_FIELDS) if (fields[f] !== undefined) part[f] = fields[f];
-  return resolveConfig(part, invalid);
-}
-
-interface AppFields {
-  script: string | undefined;
-  args: string[];
-  nodeArgs: string[];
-  env: Record<string, string>;
-  envFile: string | undefined;
-  ready: ReadyMode;
-  killSignal: NodeJS.Signals;
-  logPrefix: boolean;
-  logLines: number;
-  fetchFile: string | undefined;
-  fetchUrl: string | undefined;
-  fetchInterval: number | undefined;
-}
-
-function stringList(o: Options, key: string, invalid: Invalid): string[] {
-  const v = o[key];
-  if (v === undefined) return [];
-  if (typeof v === 'string') return v.split(/\s+/).filter(Boolean);
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
-    throw invalid(key, 'must be an array of strings');
-  return v as string[];
-}
-
-function optionalString(o: Options, key: string, invalid: Invalid): string | undefined {
-  const v = o[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '') throw invalid(key, 'must be a non-empty string');
-  return v;
-}
-
-function app(o: Options, invalid: Invalid): AppFields {
-  const env = o.env ?? {};
-  if (typeof env !== 'object' || env === null || Array.isArray(env)) {
-    throw invalid('env', 'must be an object of variable names to strings');
+/** One source's fields (or all, merged), checked and resolved: run()'s, then overseer run's own. */
+function resolveRun(fields: Options, invalid: InvalidFor) {
+  const engine = resolveOptions(fields, invalid);
+  const app = checkOptions(fields, APP_FIELDS, invalid);
+  if (app.fetchFile !== undefined && app.fetchUrl !== undefined) {
+    throw invalid('fetchFile', `and ${invalid.named('fetchUrl')} cannot both be set`);
   }
-  for (const [k, v] of Object.entries(env)) {
-    if (typeof v !== 'string') throw invalid(`env.${k}`, `must be a string, got ${typeof v}`);
-  }
-  const ready = o.ready ?? 'listening';
-  if (!READY_MODES.includes(ready as ReadyMode)) {
-    throw invalid('ready', `must be one of ${READY_MODES.join(', ')}, got ${String(ready)}`);
-  }
-  const fetchFile = optionalString(o, 'fetchFile', invalid);
-  const fetchUrl = optionalString(o, 'fetchUrl', invalid);
-  if (fetchFile !== undefined && fetchUrl !== undefined)
-    throw invalid('fetchFile', 'and fetchUrl cannot both be set');
-  return {
-    script: optionalString(o, 'script', invalid),
-    args: stringList(o, 'args', invalid),
-    nodeArgs: stringList(o, 'nodeArgs', invalid),
-    env: env as Record<string, string>,
-    envFile: optionalString(o, 'envFile', invalid),
-    ready: ready as ReadyMode,
-    killSignal: o.killSignal === undefined ? 'SIGTERM' : signalOption(o.killSignal, 'killSignal', invalid),
-    logPrefix: booleanOption(o, 'logPrefix', false, invalid),
-    logLines: integerOption(o, 'logLines', 1000, { min: 1, max: 1_000_000 }, invalid),
-    fetchFile,
-    fetchUrl,
-    fetchInterval:
-      o.fetchInterval === undefined ? undefined : durationOption(o, 'fetchInterval', 0, 1, invalid),
-  };
+  return { engine, app };
+}
+
+/** Names each field where it was set: a flag, else the config file's field. */
+function invalidWhereSet(cli: Options, file: string): InvalidFor {
+  const inFile = invalidIn(file);
+  const named = (field: string): string =>
+    Object.hasOwn(cli, field.split(/[.[]/)[0]!) ? invalidFlag.named(field) : inFile.named(field);
+  return invalidFor('overseer run', named);
 }
 
 /** `overseer run`'s arguments (after `run`) as what the master needs; throws coded errors. */
@@ -263,15 +148,16 @@ export async function runOptions(argv: readonly string[]): Promise<RunOptions | 
   if (cli.help) return 'help';
   const [scriptArg, ...scriptArgs] = rest;
   const file = await fromFile(cli.config, scriptArg);
-  // Each source is checked on its own, so an error names where the mistake is.
-  const fileInvalid = invalidIn(file.file ?? '');
-  engine(file.fields, fileInvalid);
-  const fromFileApp = app(file.fields, fileInvalid);
-  engine(cli.fields, invalidFlag);
-  app(cli.fields, invalidFlag);
-  const merged: Options = { ...file.fields, ...cli.fields };
-  const config = engine(merged, invalidFlag);
-  const a = app(merged, invalidFlag);
+  // Each source is checked on its own, so an error names where the mistake is, even where
+  // the other overrides it; then together, for the rules between fields.
+  const fromFileApp = resolveRun(file.fields, invalidIn(file.file ?? '')).app;
+  resolveRun(cli.fields, invalidFlag);
+  const { engine, app: a } = resolveRun(
+    { ...file.fields, ...cli.fields },
+    invalidWhereSet(cli.fields, file.file ?? ''),
+  );
+  // The program is the app's script, which the workers run (AppWorkers): run()'s is never called.
+  const config: ResolvedConfig = { program: () => {}, ...engine };
   const script = scriptArg ?? fromFileApp.script;
   if (script === undefined)
     throw new RunUsageError('a script to run is required (overseer run [options] <script> [args…])');

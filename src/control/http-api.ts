@@ -3,7 +3,7 @@
 // Allow for a wrong method, and config.handler for anything outside /overseer/*.
 import type { EventEmitter } from 'node:events';
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import { errorMessage } from '../errors.js';
+import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import type { MasterEvents, ReexecEvent, RestartResult } from '../master/events.js';
 import type { LogBuffer } from '../master/log-buffer.js';
@@ -67,19 +67,22 @@ export function createApiServer(target: ApiTarget, handler?: RequestListener): h
         try {
           json(res, 200, { ok: true, ...(await target.triggerUpdate()) });
         } catch (err) {
-          const code = (err as { code?: string }).code;
-          json(res, code === 'ERR_OVERSEER_NO_FETCHER' ? 409 : 500, { ok: false, ...errorBody(err) });
+          answerError(res, errorCode(err) === 'ERR_OVERSEER_NO_FETCHER' ? 409 : 500, err);
         }
       },
     },
     '/overseer/reexec': {
       POST: async (_req, res) => {
         if (target.reexec === undefined) {
-          json(res, 409, {
-            ok: false,
-            error: 'this master cannot be replaced (an overseer/cluster primary is the program itself)',
-            code: 'ERR_OVERSEER_UNSUPPORTED',
-          });
+          answerError(
+            res,
+            409,
+            codedError(
+              Error,
+              'ERR_OVERSEER_UNSUPPORTED',
+              'this master cannot be replaced (an overseer/cluster primary is the program itself)',
+            ),
+          );
           return;
         }
         const r = await target.reexec();
@@ -95,11 +98,15 @@ export function createApiServer(target: ApiTarget, handler?: RequestListener): h
     '/overseer/logs': {
       GET: (req, res) => {
         if (target.logs === undefined) {
-          json(res, 409, {
-            ok: false,
-            error: "this master keeps no logs (its workers' output is the master's own: see `overseer run`)",
-            code: 'ERR_OVERSEER_NO_LOGS',
-          });
+          answerError(
+            res,
+            409,
+            codedError(
+              Error,
+              'ERR_OVERSEER_NO_LOGS',
+              "this master keeps no logs (its workers' output is the master's own: see `overseer run`)",
+            ),
+          );
           return;
         }
         streamLogs(target.logs, new URL(req.url ?? '/', 'http://overseer'), req, res);
@@ -124,17 +131,17 @@ export function createApiServer(target: ApiTarget, handler?: RequestListener): h
       }
       const methods = routes[url.pathname];
       if (!isOurs || methods === undefined) {
-        json(res, 404, { ok: false, error: `no route ${url.pathname}`, code: 'ERR_OVERSEER_NOT_FOUND' });
+        answerError(res, 404, codedError(Error, 'ERR_OVERSEER_NOT_FOUND', `no route ${url.pathname}`));
         return;
       }
       const route = methods[req.method ?? ''];
       if (route === undefined) {
         res.setHeader('Allow', Object.keys(methods).join(', '));
-        json(res, 405, {
-          ok: false,
-          error: `${req.method} is not allowed on ${url.pathname}`,
-          code: 'ERR_OVERSEER_METHOD',
-        });
+        answerError(
+          res,
+          405,
+          codedError(Error, 'ERR_OVERSEER_METHOD', `${req.method} is not allowed on ${url.pathname}`),
+        );
         return;
       }
       void withBodyLimit(req, res).then(async (ok) => {
@@ -143,7 +150,7 @@ export function createApiServer(target: ApiTarget, handler?: RequestListener): h
           await route(req, res);
         } catch (err) {
           debug('api: %s %s failed: %s', req.method, url.pathname, errorMessage(err));
-          if (!res.headersSent) json(res, 500, { ok: false, ...errorBody(err) });
+          if (!res.headersSent) answerError(res, 500, err);
           else res.destroy();
         }
       });
@@ -169,11 +176,13 @@ export function createApiServer(target: ApiTarget, handler?: RequestListener): h
   return server;
 }
 
-const BUSY_BODY = `${JSON.stringify({
-  ok: false,
-  error: `the control socket is busy (${API_LIMITS.maxConnections} connections); try again`,
-  code: 'ERR_OVERSEER_BUSY',
-})}\n`;
+const BUSY_BODY = errorJson(
+  codedError(
+    Error,
+    'ERR_OVERSEER_BUSY',
+    `the control socket is busy (${API_LIMITS.maxConnections} connections); try again`,
+  ),
+);
 const BUSY_ANSWER =
   'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n' +
   `Content-Length: ${Buffer.byteLength(BUSY_BODY)}\r\nConnection: close\r\n\r\n${BUSY_BODY}`;
@@ -202,9 +211,26 @@ function answerBusyPastLimit(server: http.Server, limit: number): void {
 }
 
 function json(res: ServerResponse, status: number, body: object): void {
-  const text = `${JSON.stringify(body)}\n`;
+  send(res, status, `${JSON.stringify(body)}\n`);
+}
+
+function send(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** An error as the API answers it: `{ ok: false, error, code }`, a line of JSON. */
+function errorJson(err: unknown): string {
+  return `${JSON.stringify({ ok: false, ...errorBody(err) })}\n`;
+}
+
+/** The one way the API answers an error: `status`, and the error's message and code as JSON. */
+function answerError(res: ServerResponse, status: number, err: unknown): void {
+  send(res, status, errorJson(err));
+}
+
+function tooLarge(): Error {
+  return codedError(Error, 'ERR_OVERSEER_BODY_TOO_LARGE', 'request body too large');
 }
 
 /** Our routes take no body; a large one is refused with 413 instead of being buffered. */
@@ -212,7 +238,7 @@ function withBodyLimit(req: IncomingMessage, res: ServerResponse): Promise<boole
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > API_LIMITS.maxBodyBytes) {
     res.setHeader('Connection', 'close');
-    json(res, 413, { ok: false, error: 'request body too large', code: 'ERR_OVERSEER_BODY_TOO_LARGE' });
+    answerError(res, 413, tooLarge());
     return Promise.resolve(false);
   }
   return new Promise((resolve) => {
@@ -221,7 +247,7 @@ function withBodyLimit(req: IncomingMessage, res: ServerResponse): Promise<boole
       received += chunk.length;
       if (received > API_LIMITS.maxBodyBytes && !res.headersSent) {
         res.setHeader('Connection', 'close');
-        json(res, 413, { ok: false, error: 'request body too large', code: 'ERR_OVERSEER_BODY_TOO_LARGE' });
+        answerError(res, 413, tooLarge());
         req.destroy();
         resolve(false);
       }
@@ -234,8 +260,7 @@ function withBodyLimit(req: IncomingMessage, res: ServerResponse): Promise<boole
 function runHandler(handler: RequestListener, req: IncomingMessage, res: ServerResponse): void {
   const fail = (err: unknown): void => {
     debug('api: config.handler failed: %s', errorMessage(err));
-    if (!res.headersSent)
-      json(res, 500, { ok: false, error: 'handler failed', code: 'ERR_OVERSEER_HANDLER' });
+    if (!res.headersSent) answerError(res, 500, codedError(Error, 'ERR_OVERSEER_HANDLER', 'handler failed'));
     else res.destroy();
   };
   try {

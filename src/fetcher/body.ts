@@ -5,16 +5,7 @@
 // staging fails instead of swapping in half a file. Time is counted only while a read is
 // pending, so a slow consumer is not mistaken for a slow server.
 import { Readable } from 'node:stream';
-import { errorMessage } from '../errors.js';
-import {
-  ERR_FETCH_BAD_RESPONSE,
-  ERR_FETCH_FAILED,
-  ERR_FETCH_TIMEOUT,
-  ERR_FETCH_TOO_LARGE,
-  ERR_FETCH_TOO_SLOW,
-  ERR_FETCH_TRUNCATED,
-  fetchError,
-} from './errors.js';
+import { codedError, errorMessage } from '../errors.js';
 import type { TransferLimits } from './limits.js';
 import type { Opened } from './request.js';
 
@@ -43,8 +34,9 @@ class BodyStream extends Readable {
       const ms = limits.deadline;
       this.#deadline = setTimeout(() => {
         this.destroy(
-          fetchError(
-            ERR_FETCH_TIMEOUT,
+          codedError(
+            Error,
+            'ERR_OVERSEER_FETCH_TIMEOUT',
             `${this.#label()}: not finished within the ${ms} ms deadline (${this.#received} bytes)`,
           ),
         );
@@ -61,8 +53,9 @@ class BodyStream extends Readable {
     const asked = Date.now();
     this.#timer = setTimeout(() => {
       this.destroy(
-        fetchError(
-          ERR_FETCH_TIMEOUT,
+        codedError(
+          Error,
+          'ERR_OVERSEER_FETCH_TIMEOUT',
           `${this.#label()}: no data for ${this.#timeout} ms after ${this.#received} bytes`,
         ),
       );
@@ -74,8 +67,9 @@ class BodyStream extends Readable {
         if (done) {
           if (this.#expected !== undefined && this.#received !== this.#expected) {
             this.destroy(
-              fetchError(
-                ERR_FETCH_TRUNCATED,
+              codedError(
+                Error,
+                'ERR_OVERSEER_FETCH_TRUNCATED',
                 `${this.#label()}: got ${this.#received} of ${this.#expected} bytes (Content-Length)`,
               ),
             );
@@ -102,8 +96,9 @@ class BodyStream extends Readable {
         }
         const cause = (err as { cause?: unknown }).cause ?? err;
         this.destroy(
-          fetchError(
-            ERR_FETCH_FAILED,
+          codedError(
+            Error,
+            'ERR_OVERSEER_FETCH_FAILED',
             `${this.#label()}: broke off after ${this.#received} bytes: ${errorMessage(cause)}`,
             err,
           ),
@@ -116,7 +111,11 @@ class BodyStream extends Readable {
   #overLimit(bytes: number, waitedMs: number): Error | undefined {
     const { maxBytes, minBytesPerSecond } = this.#limits;
     if (this.#received > maxBytes) {
-      return fetchError(ERR_FETCH_TOO_LARGE, `${this.#label()}: larger than maxBytes (${maxBytes} bytes)`);
+      return codedError(
+        Error,
+        'ERR_OVERSEER_FETCH_TOO_LARGE',
+        `${this.#label()}: larger than maxBytes (${maxBytes} bytes)`,
+      );
     }
     this.#waited += waitedMs;
     this.#windowBytes += bytes;
@@ -125,8 +124,9 @@ class BodyStream extends Readable {
     this.#waited = 0;
     this.#windowBytes = 0;
     if (rate >= minBytesPerSecond) return undefined;
-    return fetchError(
-      ERR_FETCH_TOO_SLOW,
+    return codedError(
+      Error,
+      'ERR_OVERSEER_FETCH_TOO_SLOW',
       `${this.#label()}: ${Math.round(rate)} bytes/s over ${this.#timeout} ms is under minBytesPerSecond (${minBytesPerSecond})`,
     );
   }
@@ -170,8 +170,9 @@ export function bodyStream(opened: Opened, timeout: number, limits: TransferLimi
       ? Number(length)
       : undefined;
   if (expected !== undefined && expected > limits.maxBytes) {
-    const err = fetchError(
-      ERR_FETCH_TOO_LARGE,
+    const err = codedError(
+      Error,
+      'ERR_OVERSEER_FETCH_TOO_LARGE',
       `${opened.owner}: ${opened.method} ${opened.where} is ${expected} bytes, over maxBytes (${limits.maxBytes})`,
     );
     opened.close(err);
@@ -189,7 +190,7 @@ export async function readAll(stream: Readable, limit: number, what: string): Pr
     size += (chunk as Buffer).length;
     if (size > limit) {
       stream.destroy();
-      throw fetchError(ERR_FETCH_BAD_RESPONSE, `${what} is larger than ${limit} bytes`);
+      throw codedError(Error, 'ERR_OVERSEER_FETCH_BAD_RESPONSE', `${what} is larger than ${limit} bytes`);
     }
     chunks.push(chunk as Buffer);
   }

@@ -1,6 +1,6 @@
 // Reading published integrity data. The fetchers only fetch it; the master (or, for bytes
 // the fetcher gunzips, verify.ts) checks the bytes against it.
-import { ERR_FETCH_BAD_RESPONSE, fetchError } from './errors.js';
+import { codedError } from '../errors.js';
 
 const ED25519_SIGNATURE_BYTES = 64;
 
@@ -22,8 +22,9 @@ export function parseChecksums(text: string, name: string, what: string): string
   const named = found.find((f) => f.file !== undefined && basenameOf(f.file) === name);
   const hash = named?.hash ?? (found.length === 1 ? found[0]!.hash : undefined);
   if (hash === undefined) {
-    throw fetchError(
-      ERR_FETCH_BAD_RESPONSE,
+    throw codedError(
+      Error,
+      'ERR_OVERSEER_FETCH_BAD_RESPONSE',
       found.length === 0 ? `${what} holds no sha256 checksums` : `${what} has no checksum for ${name}`,
     );
   }
@@ -42,8 +43,9 @@ export function decodeSignature(body: Buffer, what: string): Buffer {
   if (/^[0-9a-fA-F]{128}$/.test(text)) sig = Buffer.from(text, 'hex');
   else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) sig = Buffer.from(text, 'base64');
   if (sig?.length !== ED25519_SIGNATURE_BYTES) {
-    throw fetchError(
-      ERR_FETCH_BAD_RESPONSE,
+    throw codedError(
+      Error,
+      'ERR_OVERSEER_FETCH_BAD_RESPONSE',
       `${what} is not an ed25519 signature (64 raw bytes, or base64 text of them)`,
     );
   }

@@ -1,8 +1,8 @@
 // What FileFetcher knows about a file without reading it. ctime and inode are part of it
 // because `cp -p` and rsync keep mtime and size, but a write or a rename always moves ctime.
 import { stat } from 'node:fs/promises';
+import { codedError } from '../errors.js';
 import { sleep } from '../sleep.js';
-import { ERR_FETCH_FAILED, fetchError } from './errors.js';
 
 export interface FileStat {
   size: number;
@@ -15,7 +15,8 @@ export interface FileStat {
 export async function statOrNull(path: string): Promise<FileStat | null> {
   try {
     const s = await stat(path);
-    if (!s.isFile()) throw fetchError(ERR_FETCH_FAILED, `FileFetcher: ${path} is not a regular file`);
+    if (!s.isFile())
+      throw codedError(Error, 'ERR_OVERSEER_FETCH_FAILED', `FileFetcher: ${path} is not a regular file`);
     return { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
   } catch (err) {
     const code = (err as { code?: string }).code;

@@ -3,9 +3,9 @@
 import { createReadStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pipeline } from 'node:stream';
+import { codedError } from '../errors.js';
 import { hashFile } from '../hash.js';
 import { debug } from '../log.js';
-import { ERR_FETCH_TOO_LARGE, fetchError } from './errors.js';
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import { type FileStat, sameStat, statOrNull, waitUntilStable } from './file-stat.js';
 import { waitForChange } from './file-watch.js';
@@ -71,8 +71,9 @@ export class FileFetcher implements Fetcher {
     const committed = this.#committed;
     if (committed && sameStat(committed, stat)) return null;
     if (stat.size > this.maxBytes) {
-      throw fetchError(
-        ERR_FETCH_TOO_LARGE,
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_FETCH_TOO_LARGE',
         `FileFetcher: ${this.path} is ${stat.size} bytes, over maxBytes (${this.maxBytes})`,
       );
     }

@@ -2,8 +2,7 @@
 // registry, a message queue). Its results are checked, so a wrong return value is a clear
 // error in the fetcher and not a confusing one in the master's staging.
 import type { Readable } from 'node:stream';
-import { codedError } from '../errors.js';
-import { ERR_FETCH_INVALID_RESULT, ERR_INVALID_CONFIG, fetchError } from './errors.js';
+import { codedError, invalidFor } from '../errors.js';
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 
 export type FetchFunction = (
@@ -13,7 +12,7 @@ export type FetchFunction = (
 
 export function fetcherFunc(fn: FetchFunction): Fetcher {
   if (typeof fn !== 'function') {
-    throw codedError(TypeError, ERR_INVALID_CONFIG, 'fetcherFunc: fn must be a function');
+    throw invalidFor('fetcherFunc', '')('fn', 'must be a function');
   }
   return {
     async fetch(signal: AbortSignal, options: FetchOptions = {}): Promise<Readable | FetchedVersion | null> {
@@ -24,8 +23,9 @@ export function fetcherFunc(fn: FetchFunction): Fetcher {
       if (typeof result === 'object' && isReadable((result as FetchedVersion).stream)) {
         return result as FetchedVersion;
       }
-      throw fetchError(
-        ERR_FETCH_INVALID_RESULT,
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_FETCH_INVALID_RESULT',
         'fetcherFunc: the function must resolve to a Readable, a { stream, … } FetchedVersion, or null',
       );
     },

@@ -1,6 +1,6 @@
 // Reading GitHub's answers: the release JSON checked for the fields we use, and its rate
 // limit turned into an error that says when to try again.
-import { ERR_FETCH_BAD_RESPONSE, ERR_FETCH_RATE_LIMITED, fetchError } from './errors.js';
+import { codedError } from '../errors.js';
 import type { GitHubAsset, GitHubRelease } from './github-types.js';
 
 /** A 403/429 that is GitHub's primary or secondary rate limit, or undefined for any other answer. */
@@ -18,10 +18,12 @@ export function rateLimitError(response: Response, where: string): Error | undef
     resetAt = new Date(reset * 1000);
   }
   const when = resetAt ? ` until ${resetAt.toISOString()}` : '';
-  return fetchError(
-    ERR_FETCH_RATE_LIMITED,
-    `GitHubFetcher: ${where} is rate limited${when} (status ${status}); a token raises the limit`,
-    undefined,
+  return Object.assign(
+    codedError(
+      Error,
+      'ERR_OVERSEER_FETCH_RATE_LIMITED',
+      `GitHubFetcher: ${where} is rate limited${when} (status ${status}); a token raises the limit`,
+    ),
     { status, resetAt },
   );
 }
@@ -31,12 +33,18 @@ export function parseRelease(body: Buffer, where: string): GitHubRelease {
   try {
     json = JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw fetchError(ERR_FETCH_BAD_RESPONSE, `GitHubFetcher: ${where} did not answer JSON`, err);
+    throw codedError(
+      Error,
+      'ERR_OVERSEER_FETCH_BAD_RESPONSE',
+      `GitHubFetcher: ${where} did not answer JSON`,
+      err,
+    );
   }
   const r = json as Partial<GitHubRelease> | null;
   if (typeof r?.tag_name !== 'string' || !Array.isArray(r.assets)) {
-    throw fetchError(
-      ERR_FETCH_BAD_RESPONSE,
+    throw codedError(
+      Error,
+      'ERR_OVERSEER_FETCH_BAD_RESPONSE',
       `GitHubFetcher: ${where} did not answer a release (tag_name, assets)`,
     );
   }

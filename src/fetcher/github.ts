@@ -2,12 +2,12 @@
 // are compared by release tag and asset id (a re-uploaded asset gets a new id), not by
 // ETag, and downloads go through the API so that private repositories work with a token.
 import type { KeyObject } from 'node:crypto';
+import { codedError, invalidFor } from '../errors.js';
 import { debug } from '../log.js';
 import { type AssetSelector, matches, pickAsset } from './asset-match.js';
 import { bodyStream, readAll } from './body.js';
 import { candidate } from './candidate.js';
 import { decodeSignature, parseChecksums } from './checksums.js';
-import { ERR_FETCH_BAD_RESPONSE, ERR_FETCH_TOO_LARGE, fetchError, invalidOption } from './errors.js';
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import { parseRelease, rateLimitError } from './github-api.js';
 import type { GitHubAsset } from './github-types.js';
@@ -58,6 +58,7 @@ export interface GitHubFetcherOptions {
 }
 
 const OWNER = 'GitHubFetcher';
+const invalid = invalidFor(OWNER, 'options.');
 const KNOWN = [
   'owner',
   'repo',
@@ -103,11 +104,7 @@ export class GitHubFetcher implements Fetcher {
     this.#publicKey = ed25519PublicKey(OWNER, o, 'publicKey');
     this.limits = transferLimits(OWNER, o);
     if ((this.#signatureAsset === undefined) !== (this.#publicKey === undefined)) {
-      throw invalidOption(
-        OWNER,
-        this.#publicKey ? 'signatureAsset' : 'publicKey',
-        'is needed with the other',
-      );
+      throw invalid(this.#publicKey ? 'signatureAsset' : 'publicKey', 'is needed with the other');
     }
     this.#pacer = new Pacer(this.interval);
   }
@@ -124,8 +121,9 @@ export class GitHubFetcher implements Fetcher {
     const tag = release.tag_name;
     const chosen = pickAsset(release.assets, this.#asset);
     if (chosen === undefined) {
-      throw fetchError(
-        ERR_FETCH_BAD_RESPONSE,
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_FETCH_BAD_RESPONSE',
         `GitHubFetcher: release ${tag} of ${this.owner}/${this.repo} has no asset matching ${describe(this.#asset)} (assets: ${
           release.assets.map((a) => a.name).join(', ') || 'none'
         })`,
@@ -137,8 +135,9 @@ export class GitHubFetcher implements Fetcher {
       return null;
     }
     if (chosen.size > this.limits.maxBytes) {
-      throw fetchError(
-        ERR_FETCH_TOO_LARGE,
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_FETCH_TOO_LARGE',
         `GitHubFetcher: ${chosen.name} of ${tag} is ${chosen.size} bytes, over maxBytes (${this.limits.maxBytes})`,
       );
     }
@@ -220,8 +219,9 @@ function companion(
     return matches(sel, a);
   });
   if (found === undefined) {
-    throw fetchError(
-      ERR_FETCH_BAD_RESPONSE,
+    throw codedError(
+      Error,
+      'ERR_OVERSEER_FETCH_BAD_RESPONSE',
       `GitHubFetcher: the release has no ${option} matching ${describe(sel)} for ${chosen.name}`,
     );
   }
@@ -237,8 +237,7 @@ function describe(sel: unknown): string {
 
 function pathSegment(o: Record<string, unknown>, key: string): string {
   const v = requiredString(OWNER, o, key);
-  if (v.includes('/'))
-    throw invalidOption(OWNER, key, `must be a single name without '/', got ${JSON.stringify(v)}`);
+  if (v.includes('/')) throw invalid(key, `must be a single name without '/', got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -248,5 +247,5 @@ function selector(o: Record<string, unknown>, key: string): CompanionSelector | 
   if ((typeof v === 'string' && v !== '') || v instanceof RegExp || typeof v === 'function') {
     return v as CompanionSelector;
   }
-  throw invalidOption(OWNER, key, 'must be an asset name, a RegExp or a function');
+  throw invalid(key, 'must be an asset name, a RegExp or a function');
 }

@@ -3,11 +3,11 @@
 // a GET whose body the master stages and compares by its sha256 with the running version
 // (the Go library never saw an update there). Bodies always stream: none is held in memory.
 import type { KeyObject } from 'node:crypto';
+import { invalidFor } from '../errors.js';
 import { debug } from '../log.js';
 import { bodyStream, readAll } from './body.js';
 import { candidate } from './candidate.js';
 import { decodeSignature, parseChecksums } from './checksums.js';
-import { invalidOption } from './errors.js';
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import type { Integrity } from './integrity.js';
 import { LIMIT_OPTIONS, type TransferLimits, transferLimits } from './limits.js';
@@ -43,6 +43,7 @@ export interface HTTPFetcherOptions {
 }
 
 const OWNER = 'HTTPFetcher';
+const invalid = invalidFor(OWNER, 'options.');
 const KNOWN = [
   'url',
   'interval',
@@ -98,12 +99,12 @@ export class HTTPFetcher implements Fetcher {
     this.#sha256 = sha256Hex(OWNER, o, 'sha256');
     this.#sha256Url = httpUrl(OWNER, o, 'sha256Url', false);
     if (this.#sha256 !== undefined && this.#sha256Url !== undefined) {
-      throw invalidOption(OWNER, 'sha256', 'and options.sha256Url cannot both be set');
+      throw invalid('sha256', `and ${invalid.named('sha256Url')} cannot both be set`);
     }
     this.#signatureUrl = httpUrl(OWNER, o, 'signatureUrl', false);
     this.#publicKey = ed25519PublicKey(OWNER, o, 'publicKey');
     if ((this.#signatureUrl === undefined) !== (this.#publicKey === undefined)) {
-      throw invalidOption(OWNER, this.#publicKey ? 'signatureUrl' : 'publicKey', 'is needed with the other');
+      throw invalid(this.#publicKey ? 'signatureUrl' : 'publicKey', 'is needed with the other');
     }
     this.#pacer = new Pacer(this.interval);
   }
@@ -210,7 +211,7 @@ export class HTTPFetcher implements Fetcher {
 function checkHeaders(v: unknown): readonly string[] {
   if (v === undefined) return ['etag', 'last-modified', 'content-length'];
   if (!Array.isArray(v) || v.some((h) => typeof h !== 'string' || h === '')) {
-    throw invalidOption(OWNER, 'checkHeaders', 'must be an array of header names');
+    throw invalid('checkHeaders', 'must be an array of header names');
   }
   return v.map((h: string) => h.toLowerCase());
 }

@@ -1,17 +1,7 @@
-// overseer/fetcher: where new versions come from.
+// overseer/fetcher: where new versions come from. Their errors' codes are overseer's
+// (`import { codes } from 'overseer'`): ERR_OVERSEER_FETCH_*.
 export type { AssetSelector } from './asset-match.js';
 export { pickDefaultAsset } from './asset-match.js';
-export {
-  ERR_FETCH_BAD_RESPONSE,
-  ERR_FETCH_FAILED,
-  ERR_FETCH_HTTP,
-  ERR_FETCH_INVALID_RESULT,
-  ERR_FETCH_RATE_LIMITED,
-  ERR_FETCH_TIMEOUT,
-  ERR_FETCH_TOO_LARGE,
-  ERR_FETCH_TOO_SLOW,
-  ERR_FETCH_TRUNCATED,
-} from './errors.js';
 export type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 export { FileFetcher, type FileFetcherOptions } from './file.js';
 export { type FetchFunction, fetcherFunc } from './func.js';

@@ -2,7 +2,7 @@
 // path of a plain-http URL) must not be able to fill the master's disk, hold its fetch
 // cycle forever, or, through a gzip bomb, do either with a small download.
 import { Transform } from 'node:stream';
-import { ERR_FETCH_TOO_LARGE, fetchError } from './errors.js';
+import { codedError } from '../errors.js';
 import { duration, integer, type Options } from './options.js';
 
 export interface TransferLimits {
@@ -37,7 +37,13 @@ export function limitBytes(maxBytes: number, what: string): Transform {
     transform(chunk: Buffer, _enc, done) {
       seen += chunk.length;
       if (seen > maxBytes) {
-        done(fetchError(ERR_FETCH_TOO_LARGE, `${what} is larger than maxBytes (${maxBytes} bytes)`));
+        done(
+          codedError(
+            Error,
+            'ERR_OVERSEER_FETCH_TOO_LARGE',
+            `${what} is larger than maxBytes (${maxBytes} bytes)`,
+          ),
+        );
         return;
       }
       done(null, chunk);

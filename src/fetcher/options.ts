@@ -1,20 +1,24 @@
 // Constructor option checks shared by the fetchers: each bad option is a coded TypeError
 // that names the fetcher and the option, thrown before anything runs.
 import { createPublicKey, KeyObject } from 'node:crypto';
-import { codedError, errorMessage } from '../errors.js';
-import { durationOption, integerOption, type Options, onlyKnown, stringOption } from '../options.js';
-import { invalidOption } from './errors.js';
+import { errorMessage, type InvalidFor, invalidFor } from '../errors.js';
+import {
+  durationOption,
+  integerOption,
+  type Options,
+  onlyKnown,
+  stringOption,
+  stringRecordOption,
+} from '../options.js';
 
 export type { Options } from '../options.js';
 
-const invalid =
-  (owner: string) =>
-  (field: string, problem: string): TypeError =>
-    invalidOption(owner, field, problem);
+/** A bad option of `owner`: `HTTPFetcher: options.url must be …`. */
+const invalid = (owner: string): InvalidFor => invalidFor(owner, 'options.');
 
 export function optionsObject(owner: string, v: unknown, known: readonly string[]): Options {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw codedError(TypeError, 'ERR_OVERSEER_INVALID_CONFIG', `${owner}: options must be an object`);
+    throw invalid(owner)('', 'must be an object');
   }
   onlyKnown(v as Options, known, invalid(owner));
   return v as Options;
@@ -22,7 +26,7 @@ export function optionsObject(owner: string, v: unknown, known: readonly string[
 
 export function requiredString(owner: string, o: Options, key: string): string {
   const v = stringOption(o, key, invalid(owner), true);
-  if (v === undefined) throw invalidOption(owner, key, 'must be a non-empty string');
+  if (v === undefined) throw invalid(owner)(key, 'must be a non-empty string');
   return v;
 }
 
@@ -44,38 +48,30 @@ export function httpUrl(owner: string, o: Options, key: string, required: boolea
   const v = o[key];
   if (v === undefined && !required) return undefined;
   const text = v instanceof URL ? v.href : v;
-  if (typeof text !== 'string' || text === '') throw invalidOption(owner, key, 'must be an http(s) URL');
+  if (typeof text !== 'string' || text === '') throw invalid(owner)(key, 'must be an http(s) URL');
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw invalidOption(owner, key, `must be an absolute http(s) URL, got ${JSON.stringify(text)}`);
+    throw invalid(owner)(key, `must be an absolute http(s) URL, got ${JSON.stringify(text)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalidOption(owner, key, `must use http: or https:, got ${url.protocol}`);
+    throw invalid(owner)(key, `must use http: or https:, got ${url.protocol}`);
   }
   return url;
 }
 
+/** Header names (lowercased) to string values. */
 export function headerRecord(owner: string, o: Options, key: string): Record<string, string> {
-  const v = o[key];
-  if (v === undefined) return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw invalidOption(owner, key, 'must be an object of header names to string values');
-  }
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(v)) {
-    if (typeof value !== 'string') throw invalidOption(owner, `${key}.${name}`, 'must be a string');
-    out[name.toLowerCase()] = value;
-  }
-  return out;
+  const record = stringRecordOption(o, key, invalid(owner)) ?? {};
+  return Object.fromEntries(Object.entries(record).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
 export function sha256Hex(owner: string, o: Options, key: string): string | undefined {
   const v = o[key];
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || !/^[0-9a-fA-F]{64}$/.test(v)) {
-    throw invalidOption(owner, key, 'must be a sha256 as 64 hex digits');
+    throw invalid(owner)(key, 'must be a sha256 as 64 hex digits');
   }
   return v.toLowerCase();
 }
@@ -85,17 +81,17 @@ export function ed25519PublicKey(owner: string, o: Options, key: string): string
   const v = o[key];
   if (v === undefined) return undefined;
   if (typeof v !== 'string' && !(v instanceof KeyObject)) {
-    throw invalidOption(owner, key, 'must be an ed25519 public key (PEM text or a KeyObject)');
+    throw invalid(owner)(key, 'must be an ed25519 public key (PEM text or a KeyObject)');
   }
   let k: KeyObject;
   try {
     // createPublicKey takes PEM text or a private KeyObject, not a public one.
     k = v instanceof KeyObject && v.type === 'public' ? v : createPublicKey(v);
   } catch (err) {
-    throw invalidOption(owner, key, `must be an ed25519 public key: ${errorMessage(err)}`);
+    throw invalid(owner)(key, `must be an ed25519 public key: ${errorMessage(err)}`);
   }
   if (k.asymmetricKeyType !== 'ed25519') {
-    throw invalidOption(owner, key, `must be an ed25519 public key, got ${String(k.asymmetricKeyType)}`);
+    throw invalid(owner)(key, `must be an ed25519 public key, got ${String(k.asymmetricKeyType)}`);
   }
   return k.export({ type: 'spki', format: 'pem' }).toString();
 }

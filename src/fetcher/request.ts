@@ -2,8 +2,7 @@
 // hand so that credentials never reach another origin: Node 20's bundled undici strips
 // Authorization on a cross-origin redirect, but only recent releases of it do, and user
 // headers are ours to protect either way.
-import { errorMessage } from '../errors.js';
-import { ERR_FETCH_FAILED, ERR_FETCH_HTTP, ERR_FETCH_TIMEOUT, fetchError } from './errors.js';
+import { codedError, errorMessage } from '../errors.js';
 
 export interface RequestOptions {
   /** The fetcher's name, for messages. */
@@ -70,14 +69,16 @@ export async function request(target: URL | string, opts: RequestOptions): Promi
       } catch (err) {
         if (signal.aborted) throw signal.reason;
         if (timedOut) {
-          throw fetchError(
-            ERR_FETCH_TIMEOUT,
+          throw codedError(
+            Error,
+            'ERR_OVERSEER_FETCH_TIMEOUT',
             `${owner}: ${method} ${shown(url)} got no answer within ${timeout} ms`,
           );
         }
         const cause = (err as { cause?: unknown }).cause ?? err;
-        throw fetchError(
-          ERR_FETCH_FAILED,
+        throw codedError(
+          Error,
+          'ERR_OVERSEER_FETCH_FAILED',
           `${owner}: ${method} ${shown(url)} failed: ${errorMessage(cause)}`,
           err,
         );
@@ -86,21 +87,23 @@ export async function request(target: URL | string, opts: RequestOptions): Promi
       if (REDIRECTS.has(response.status) && location !== null) {
         await response.body?.cancel().catch(() => {});
         if (hop >= MAX_REDIRECTS) {
-          throw fetchError(
-            ERR_FETCH_HTTP,
-            `${owner}: ${method} ${shown(url)}: more than ${MAX_REDIRECTS} redirects`,
-            undefined,
-            {
-              status: response.status,
-            },
+          throw Object.assign(
+            codedError(
+              Error,
+              'ERR_OVERSEER_FETCH_HTTP',
+              `${owner}: ${method} ${shown(url)}: more than ${MAX_REDIRECTS} redirects`,
+            ),
+            { status: response.status },
           );
         }
         const next = parseLocation(location, url);
         if (next?.protocol !== 'http:' && next?.protocol !== 'https:') {
-          throw fetchError(
-            ERR_FETCH_HTTP,
-            `${owner}: ${shown(url)} redirects to an unusable location ${JSON.stringify(location.slice(0, 200))}`,
-            undefined,
+          throw Object.assign(
+            codedError(
+              Error,
+              'ERR_OVERSEER_FETCH_HTTP',
+              `${owner}: ${shown(url)} redirects to an unusable location ${JSON.stringify(location.slice(0, 200))}`,
+            ),
             {
               status: response.status,
             },
@@ -119,10 +122,12 @@ export async function request(target: URL | string, opts: RequestOptions): Promi
         await response.body?.cancel().catch(() => {});
         throw (
           opts.classify?.(response, shown(url)) ??
-          fetchError(
-            ERR_FETCH_HTTP,
-            `${owner}: ${method} ${shown(url)} answered ${response.status} ${response.statusText}`.trimEnd(),
-            undefined,
+          Object.assign(
+            codedError(
+              Error,
+              'ERR_OVERSEER_FETCH_HTTP',
+              `${owner}: ${method} ${shown(url)} answered ${response.status} ${response.statusText}`.trimEnd(),
+            ),
             { status: response.status },
           )
         );

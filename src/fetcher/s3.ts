@@ -5,7 +5,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import aws4 from 'aws4';
-import { invalidOption } from './errors.js';
+import { invalidFor } from '../errors.js';
 import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import { HTTPFetcher, type HTTPFetcherOptions } from './http.js';
 import { LIMIT_OPTIONS } from './limits.js';
@@ -48,6 +48,7 @@ export interface S3FetcherOptions {
 }
 
 const OWNER = 'S3Fetcher';
+const invalid = invalidFor(OWNER, 'options.');
 const KNOWN = [
   'bucket',
   'key',
@@ -77,10 +78,10 @@ function credentialsFrom(v: unknown, env: NodeJS.ProcessEnv): S3Credentials | un
       typeof c.accessKeyId !== 'string' ||
       typeof c.secretAccessKey !== 'string'
     ) {
-      throw invalidOption(OWNER, 'credentials', 'must be { accessKeyId, secretAccessKey, sessionToken? }');
+      throw invalid('credentials', 'must be { accessKeyId, secretAccessKey, sessionToken? }');
     }
     if (c.sessionToken !== undefined && typeof c.sessionToken !== 'string') {
-      throw invalidOption(OWNER, 'credentials', 'sessionToken must be a string');
+      throw invalid('credentials', 'sessionToken must be a string');
     }
     return {
       accessKeyId: c.accessKeyId,

@@ -256,9 +256,12 @@ export function routedFromFd(fd: number, path: string | undefined): RoutedSocket
   const handle = wrapFd(fd);
   if (typeof handle === 'number') {
     native().close(fd);
-    throw Object.assign(new Error(`overseer: cannot wrap fd ${fd} (libuv error ${handle})`), {
-      errno: handle,
-    });
+    const err = codedError(
+      Error,
+      'ERR_OVERSEER_SOCKET_HANDLE',
+      `overseer: cannot wrap fd ${fd} (libuv error ${handle})`,
+    );
+    throw Object.assign(err, { errno: handle });
   }
   // Held for the master's lifetime, but never a reason for it to stay alive.
   handle.unref();

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { codedError, errorCode, errorMessage, withCauseCode } from '../errors.js';
+import { causeCode, codedError, errorCode, errorMessage } from '../errors.js';
 
 export interface Staged {
   tempPath: string;
@@ -44,10 +44,11 @@ export async function stage(
     fd = fs.openSync(tempPath, 'wx', 0o600);
   } catch (err) {
     stream.destroy();
-    throw withCauseCode(
-      err,
-      'ERR_OVERSEER_STAGE',
+    throw codedError(
+      Error,
+      causeCode(err, 'ERR_OVERSEER_STAGE'),
       `staging failed: cannot write next to ${binPath} (${errorMessage(err)})`,
+      err,
     );
   }
   try {
@@ -67,7 +68,12 @@ export async function stage(
     const code = errorCode(err);
     const why =
       code === 'ENOSPC' ? 'the disk is full' : code === 'EDQUOT' ? 'over the disk quota' : 'download failed';
-    throw withCauseCode(err, 'ERR_OVERSEER_STAGE', `staging failed (${why}): ${errorMessage(err)}`);
+    throw codedError(
+      Error,
+      causeCode(err, 'ERR_OVERSEER_STAGE'),
+      `staging failed (${why}): ${errorMessage(err)}`,
+      err,
+    );
   }
   return { tempPath, sha256: hash.digest('hex'), size };
 }

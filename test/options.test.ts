@@ -1,0 +1,142 @@
+// The option table is the one place each option lives: the README's tables, --help, the
+// Config type's stated defaults and DEFAULTS all agree with it, and every mistake names where
+// the user typed it (run()'s config, a flag, a config file's field, the cluster's settings).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runUsage } from '../src/cli/option-docs.js';
+import { runOptions } from '../src/cli/run-config.js';
+import { checkOptions, resolveConfig } from '../src/config.js';
+import { invalidFor } from '../src/errors.js';
+import { DEFAULTS, flagName, OPTIONS, type OptionSpec, optionNames } from '../src/option-table.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-options-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const script = path.join(tmp, 'app.js');
+fs.writeFileSync(script, '');
+
+/** Rejects with a coded TypeError whose message matches `says`. */
+async function mistake(run: () => unknown, says: RegExp): Promise<void> {
+  await assert.rejects(
+    async () => run(),
+    (err: unknown) => {
+      assert.ok(err instanceof TypeError, String(err));
+      assert.equal((err as { code?: string }).code, 'ERR_OVERSEER_INVALID_CONFIG');
+      assert.match(err.message, says);
+      return true;
+    },
+  );
+}
+
+test("the README's option tables are the option table's (scripts/readme-options.mjs)", () => {
+  const out = execFileSync(process.execPath, [path.join(root, 'scripts', 'readme-options.mjs'), '--check'], {
+    encoding: 'utf8',
+  });
+  assert.match(out, /match/);
+});
+
+test('--help shows every flag of the table, and every config-file field without one', () => {
+  const help = runUsage();
+  for (const name of optionNames('flag')) assert.match(help, new RegExp(`--${flagName(name)}\\b`));
+  for (const name of optionNames('file').filter((n) => !('flag' in OPTIONS[n]))) {
+    assert.match(help, new RegExp(`^  ${name} `, 'm'));
+  }
+  assert.match(help, /^ {2}-w, --workers N +how many workers/m);
+  assert.ok(
+    help.split('\n').every((line) => line.length <= 90),
+    'lines fit a terminal',
+  );
+});
+
+test("the defaults Config's comments state are the table's, and DEFAULTS is the table's", () => {
+  const source = fs.readFileSync(path.join(root, 'src', 'config.ts'), 'utf8');
+  const body = /export interface Config \{([\s\S]*?)\n\}/.exec(source)![1]!;
+  let stated = 0;
+  for (const [, doc, field] of body.matchAll(/\/\*\*([\s\S]*?)\*\/\s*(\w+)\??:/g)) {
+    const said = /Default (\S+?)[.,;]/.exec(doc!.replace(/\s*\*\s*/g, ' '))?.[1];
+    if (said === undefined) continue;
+    const value = (OPTIONS[field as keyof typeof OPTIONS] as OptionSpec).default;
+    assert.equal(said, typeof value === 'string' ? `'${value}'` : String(value), `config.${field}`);
+    stated++;
+  }
+  assert.ok(stated >= 10, `only ${stated} defaults found in Config's comments`);
+  assert.equal(DEFAULTS.terminateTimeout, 30_000);
+  assert.equal(DEFAULTS.readyTimeout, 30_000);
+  assert.equal(DEFAULTS.upgradeGrace, 5_000);
+  const resolved = resolveConfig({ program: () => {} }) as unknown as Record<string, unknown>;
+  for (const [name, value] of Object.entries(DEFAULTS)) {
+    if (name in resolved) assert.deepEqual(resolved[name], value, name);
+  }
+});
+
+test("run()'s config: each mistake names config.<field>", async () => {
+  await mistake(() => resolveConfig(null), /^overseer: config must be an object/);
+  await mistake(
+    () => resolveConfig({ program() {}, healthAddress: 'nope' }),
+    /^overseer: config\.healthAddress must be 'host:port'/,
+  );
+  await mistake(
+    () => resolveConfig({ program() {}, address: ':1', addresses: [':2'] }),
+    /^overseer: config\.address and config\.addresses cannot both be set/,
+  );
+});
+
+test('overseer run: a mistake names the flag, or the config file and its field', async () => {
+  await mistake(
+    () => runOptions(['--health-address', 'nope', script]),
+    /^overseer run: --health-address must be 'host:port', ':port' or 'unix:\/path', got 'nope'$/,
+  );
+  await mistake(
+    () => runOptions(['--health-address', 'unix:/tmp/x.sock', script]),
+    /^overseer run: --health-address must be a TCP address/,
+  );
+  await mistake(() => runOptions(['--ipc-path', 'relative.sock', script]), /^overseer run: --ipc-path /);
+  await mistake(
+    () => runOptions(['--fetch-file', script, '--fetch-url', 'http://127.0.0.1/', script]),
+    /^overseer run: --fetch-file and --fetch-url cannot both be set/,
+  );
+  const config = path.join(tmp, 'overseer.config.json');
+  fs.writeFileSync(config, JSON.stringify({ healthAddress: 'nope' }));
+  await mistake(
+    () => runOptions(['--config', config, script]),
+    /^overseer run: .*overseer\.config\.json: healthAddress must be 'host:port'/,
+  );
+  // A rule between two fields names each where it was set.
+  fs.writeFileSync(config, JSON.stringify({ fetchFile: script }));
+  await mistake(
+    () => runOptions(['--config', config, '--fetch-url', 'http://127.0.0.1/', script]),
+    /^overseer run: .*overseer\.config\.json: fetchFile and --fetch-url cannot both be set/,
+  );
+  fs.writeFileSync(config, JSON.stringify({ workers: 2, nodeArgs: '--a --b', ready: 'none' }));
+  const o = await runOptions(['--config', config, '--log-lines', '7', script]);
+  assert.ok(o !== 'help');
+  assert.equal(o.engine.workers, 2);
+  assert.deepEqual(o.app.nodeArgs, ['--a', '--b']);
+  assert.equal(o.app.ready, 'none');
+  assert.equal(o.app.logLines, 7);
+  assert.equal(o.engine.terminateTimeout, DEFAULTS.terminateTimeout);
+});
+
+test('checkOptions: a subset of the table, resolved, with the caller naming its mistakes', async () => {
+  const invalid = invalidFor('overseer/cluster', 'settings.');
+  const names = ['terminateTimeout', 'readyTimeout', 'upgradeGrace', 'ipcPath'] as const;
+  assert.deepEqual(checkOptions({ readyTimeout: 5 }, names, invalid), {
+    terminateTimeout: 30_000,
+    readyTimeout: 5,
+    upgradeGrace: 5_000,
+    ipcPath: undefined,
+  });
+  await mistake(
+    () => checkOptions({ terminateTimeout: 0 }, names, invalid),
+    /^overseer\/cluster: settings\.terminateTimeout must be a number of milliseconds \(1 to/,
+  );
+  await mistake(
+    () => checkOptions({ ipcPath: 'x' }, names, invalid),
+    /^overseer\/cluster: settings\.ipcPath/,
+  );
+});
