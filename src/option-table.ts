@@ -4,13 +4,20 @@
 // ResolvedConfig (config.ts), `overseer run`'s flags, --help and config-file check (cli/), the
 // README's two option tables (scripts/readme-options.mjs, kept in step by a test), and DEFAULTS.
 //
-// It loads no code of its own at run time (only the contract's list of readiness modes), so
-// the worker side reads DEFAULTS here without loading the master's checks.
+// It loads no code at run time, so the worker side reads DEFAULTS (and the contract its
+// readiness modes) here without loading the master's checks.
 import type { RequestListener } from 'node:http';
 import type { ListenAddress } from './address.js';
-import { READY_MODES } from './contract/app.js';
 import type { Fetcher } from './fetcher/fetcher.js';
 import type { State } from './worker/state.js';
+
+/**
+ * When a worker of an unmodified app is ready: `listening` when it listens on every address
+ * its predecessor listened on (or on one, for the first); `message` when it calls
+ * `process.send('ready')` (pm2's convention); `none` as soon as it starts.
+ */
+export type ReadyMode = 'listening' | 'message' | 'none';
+export const READY_MODES: readonly ReadyMode[] = ['listening', 'message', 'none'];
 
 /**
  * The kinds of option: each is one check (in config.ts) and one type, as [the type a user

@@ -7,17 +7,11 @@
 // their own, so a worker of one never looks like a worker of another (a run() call in a cluster
 // worker starts a master, as in any other program).
 import { fileURLToPath } from 'node:url';
-import { DEFAULTS } from '../option-table.js';
+import { DEFAULTS, READY_MODES, type ReadyMode } from '../option-table.js';
 
 export type Startup = 'run' | 'cluster' | 'app';
 
-/**
- * When a worker of an unmodified app is ready: `listening` when it listens on every address
- * its predecessor listened on (or on one, for the first); `message` when it calls
- * `process.send('ready')` (pm2's convention); `none` as soon as it starts.
- */
-export type ReadyMode = 'listening' | 'message' | 'none';
-export const READY_MODES: readonly ReadyMode[] = ['listening', 'message', 'none'];
+export { READY_MODES, type ReadyMode };
 
 /** How a value is written into a variable and read back; a missing or bad one reads as a default. */
 interface Codec<T> {
