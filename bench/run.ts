@@ -182,7 +182,7 @@ function clusterTable(
   const header = [
     'setup (2 workers, plain app)',
     'req/s',
-    'primary CPU s, 5 s of load',
+    `primary CPU s, ${SECONDS} s of load`,
     'primary CPU s, the restart run',
     'primary RSS MiB',
     'failed / restart',
