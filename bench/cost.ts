@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startLoad } from './load.js';
 import { freePort, NodeProcess, waitForHttp } from './proc.js';
 import { rssMiB } from './rss.js';
+import { median } from './stats.js';
 import { markdownTable, num } from './table.js';
 
 const app = (file: string): string => fileURLToPath(new URL(`./apps/${file}`, import.meta.url));
@@ -18,11 +19,6 @@ const LOAD_SECONDS = 12;
 const LOAD_RESTARTS = 4;
 /** The load runs in rounds, alternating between the two setups. */
 const LOAD_ROUNDS = 2;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[Math.floor(s.length / 2)]!;
-};
 
 interface Setup {
   proc: NodeProcess;

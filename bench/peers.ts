@@ -1,5 +1,6 @@
 // The setups the bench compares. Each starts the same hello app its own way and returns a
-// handle: the port, the pid whose RSS counts as the master's, and how to restart and stop it.
+// handle: the port, the pid whose RSS counts as the master's, the root of the processes that
+// serve, and how to restart and stop it.
 
 import fs from 'node:fs';
 import http from 'node:http';
@@ -14,6 +15,8 @@ export interface Running {
   port: number;
   /** The supervisor's pid (overseer master, cluster primary, pm2 daemon); undefined for bare node. */
   readonly masterPid: number | undefined;
+  /** The root of every process that serves: the supervisor, or bare node's one process. */
+  readonly serverPid: number | undefined;
   /** Each restart is a new master (a handoff): its CPU time is not one process's. */
   replacesMaster?: boolean;
   /** One restart of every worker; resolves when the supervisor says it is done, with its duration in ms. */
@@ -37,6 +40,11 @@ async function signalRestart(p: NodeProcess): Promise<number> {
   const e = await p.nth('restart', before + 1, RESTART_TIMEOUT_MS);
   if (e.ok !== true) throw new Error(`restart failed: ${String(e.error)}`);
   return Number(e.durationMs);
+}
+
+/** A master we started ourselves, restarted with SIGUSR2. */
+function signalled(p: NodeProcess, port: number): Running {
+  return { port, masterPid: p.pid, serverPid: p.pid, restart: () => signalRestart(p), stop: () => p.stop() };
 }
 
 /** Runs `ready` against a started process; stops the process if it fails. */
@@ -71,7 +79,7 @@ export function overseer(name: string, workers: number, reusePort = false): Peer
     workers,
     async start() {
       const { p, port } = await startOverseer(workers, { REUSE_PORT: reusePort ? '1' : '0' });
-      return { port, masterPid: p.pid, restart: () => signalRestart(p), stop: () => p.stop() };
+      return signalled(p, port);
     },
   };
 }
@@ -87,6 +95,7 @@ export function bareNode(name: string): Peer {
       return {
         port,
         masterPid: undefined,
+        serverPid: p.pid,
         restart: () => Promise.reject(new Error('bare node cannot restart')),
         stop: () => p.stop(),
       };
@@ -94,7 +103,15 @@ export function bareNode(name: string): Peer {
   };
 }
 
-export function nodeCluster(name: string, workers: number, worker: 'plain' | 'careful'): Peer {
+/** node:cluster with its default round-robin (the primary accepts) or SCHED_NONE (the workers do). */
+export type SchedulingPolicy = 'rr' | 'none';
+
+export function nodeCluster(
+  name: string,
+  workers: number,
+  worker: 'plain' | 'careful',
+  policy: SchedulingPolicy = 'rr',
+): Peer {
   return {
     name,
     workers,
@@ -104,13 +121,14 @@ export function nodeCluster(name: string, workers: number, worker: 'plain' | 'ca
         APP: worker,
         WORKERS: String(workers),
         PORT: String(port),
+        NODE_CLUSTER_SCHED_POLICY: policy,
       });
       await startedOrStopped(p, async () => {
         await p.nth('listening', 1);
         await waitForHttp(port);
         return port;
       });
-      return { port, masterPid: p.pid, restart: () => signalRestart(p), stop: () => p.stop() };
+      return signalled(p, port);
     },
   };
 }
@@ -161,6 +179,9 @@ export function overseerHandoff(name: string, workers: number): Peer {
         get masterPid() {
           return master;
         },
+        get serverPid() {
+          return master;
+        },
         replacesMaster: true,
         restart: async () => {
           const r = await postOverSocket(ipcPath, '/overseer/reexec');
@@ -200,6 +221,7 @@ async function restartedOverSocket(
   return {
     port,
     masterPid: p.pid,
+    serverPid: p.pid,
     restart: () => restartOverSocket(ipcPath),
     stop: async () => {
       await p.stop();
@@ -233,14 +255,16 @@ export function overseerCluster(name: string, workers: number): Peer {
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-/** `overseer run -w N` with the plain app, unmodified; `overseer restart` for a restart. */
-export function overseerRun(name: string, workers: number): Peer {
+/** `overseer run -w N` (with --reuse-port if asked) with the plain app, unmodified; `overseer restart` for a restart. */
+export function overseerRun(name: string, workers: number, reusePort = false): Peer {
   return {
     name,
     workers,
     start: () =>
       restartedOverSocket('overseer-bench-run-', (ipcPath, port) => {
-        const args = ['run', '-w', String(workers), '--ipc-path', ipcPath, app('plain.js')];
+        const args = ['run', '-w', String(workers), '--ipc-path', ipcPath];
+        if (reusePort) args.push('--reuse-port');
+        args.push(app('plain.js'));
         const p = new NodeProcess(CLI, { PORT: String(port) }, args);
         return {
           p,
@@ -296,15 +320,18 @@ export function pm2(
           instances: workers,
           env: { PORT: String(port) },
         });
+        await pm.online('bench', workers);
         await waitForHttp(port);
-        await sleep(500); // `pm2 start` returns before every instance listens
+        await sleep(500); // an instance is 'online' once forked, a moment before it listens
       } catch (err) {
         await pm.kill();
         throw err;
       }
+      const daemon = pm.daemonPid();
       return {
         port,
-        masterPid: pm.daemonPid(),
+        masterPid: daemon,
+        serverPid: daemon,
         restart: () => pm.reload('bench'),
         stop: () => pm.kill(),
       };

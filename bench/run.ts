@@ -1,14 +1,15 @@
 // `npm run bench`: overseer against bare node, node:cluster and pm2, with the same hello app
-// (bench/apps/hello.ts) and the same keep-alive load (autocannon, see load.ts). Prints
+// (bench/apps/hello.ts) and the same keep-alive load (autocannon, see load.ts), then the
+// per-request bench (per-request.ts: server CPU per request with wrk, Tables 7 to 9). Prints
 // markdown tables on stdout and progress on stderr. Each peer that fails becomes a row
 // with its error; every process and pm2 daemon it starts is stopped before the next one.
-import fs from 'node:fs';
-import os from 'node:os';
+// The BENCH_* variables (settings.ts) size it; BENCH_ONLY=per-request runs Tables 7 to 9 alone.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { statusOverSocket } from './control-socket.js';
 import { cost, costTable } from './cost.js';
 import { cpuSeconds, cpuSince } from './cpu.js';
 import { describeKinds, type LoadStats, startLoad } from './load.js';
+import { machine, packageVersion } from './machine.js';
 import {
   bareNode,
   nodeCluster,
@@ -19,17 +20,21 @@ import {
   type Peer,
   pm2,
 } from './peers.js';
+import { planFromSettings, runPlan } from './per-request.js';
+import { perRequestReport, type Versions } from './per-request-tables.js';
 import { rssMiB } from './rss.js';
+import { settings } from './settings.js';
 import { type Soak, soak } from './soak.js';
 import { markdownTable, num } from './table.js';
+import { wrkVersion } from './wrk.js';
 
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const WARMUP_S = 1;
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 5);
-const SPACING_MS = Number(process.env.BENCH_SPACING_MS ?? 1000);
+const CONNECTIONS = settings.connections;
+const WARMUP_S = settings.warmupSeconds;
+const SECONDS = settings.seconds;
+const RESTARTS = settings.restarts;
+const SPACING_MS = settings.spacingMs;
 const TIMEOUT_S = 10;
-const SOAK_RESTARTS = Number(process.env.BENCH_SOAK_RESTARTS ?? 1000);
+const SOAK_RESTARTS = settings.soakRestarts;
 const MAX_LOAD_S = 120;
 
 const log = (msg: string): void => {
@@ -177,7 +182,7 @@ function clusterTable(
   const header = [
     'setup (2 workers, plain app)',
     'req/s',
-    'primary CPU s, 5 s of load',
+    `primary CPU s, ${SECONDS} s of load`,
     'primary CPU s, the restart run',
     'primary RSS MiB',
     'failed / restart',
@@ -214,18 +219,24 @@ function soakTable(s: Soak | Error): string {
   return `${title}\n\n${markdownTable(['restarts', 'master RSS MiB', 'vs first', 'master fds'], rows)}\n${foot}\n`;
 }
 
-function version(pkg: string): string {
-  try {
-    const url = new URL(`../../node_modules/${pkg}/package.json`, import.meta.url);
-    return (JSON.parse(fs.readFileSync(url, 'utf8')) as { version: string }).version;
-  } catch {
-    return '?';
-  }
+/** Tables 7 to 9 (per-request.ts), and the JSON of every sample. */
+async function perRequest(): Promise<{ markdown: string; results: object; versions: Versions }> {
+  const plan = planFromSettings();
+  const versions = { wrk: await wrkVersion(settings.wrk), pm2: packageVersion('pm2') };
+  log(
+    `per-request bench: W = ${plan.workers.join(', ')}, ${plan.rounds} rounds of ${plan.seconds} s windows`,
+  );
+  const { samples, rounds } = await runPlan(plan, log);
+  return { ...perRequestReport({ ...plan, rounds }, samples, machine(), versions), versions };
 }
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  if (process.env.BENCH_ONLY === 'cost') {
+  if (settings.only === 'per-request') {
+    process.stdout.write(`${(await perRequest()).markdown}\n`);
+    return;
+  }
+  if (settings.only === 'cost') {
     process.stdout.write(`${costTable(await cost(log))}\n`);
     return;
   }
@@ -256,7 +267,7 @@ async function main(): Promise<void> {
     pm2('pm2 fork, `pm2 reload`, plain app', 'fork', 1, 'plain'),
   ];
 
-  if (process.env.BENCH_ONLY === 'cluster') {
+  if (settings.only === 'cluster') {
     const steadyRuns: Array<Steady | Error> = [];
     const restartRuns: Array<UnderLoad | Error> = [];
     for (const p of clusterPeers) steadyRuns.push(await settle(() => steady(p)));
@@ -287,8 +298,10 @@ async function main(): Promise<void> {
     soaked = await settle(() => soak(SOAK_RESTARTS, checkpoints));
   }
 
+  const per = await settle(() => perRequest());
+
   const seconds = (Date.now() - t0) / 1000;
-  const cpus = os.cpus();
+  const m = machine();
   const out = [
     `## Table 1: steady state (${CONNECTIONS} keep-alive connections, ${SECONDS} s after ${WARMUP_S} s warm-up)`,
     '',
@@ -331,10 +344,13 @@ async function main(): Promise<void> {
     markdownTable(
       ['', ''],
       [
-        ['CPU', `${cpus.length} × ${cpus[0]?.model.trim() ?? '?'}`],
-        ['OS', `${os.type()} ${os.release()} (${os.arch()})`],
-        ['node', process.version],
-        ['autocannon / pm2', `${version('autocannon')} / ${version('pm2')}`],
+        ['CPU', m.cpu],
+        ['OS', m.os],
+        ['node', m.node],
+        [
+          'autocannon / wrk / pm2',
+          `${packageVersion('autocannon')} / ${per instanceof Error ? '?' : per.versions.wrk} / ${packageVersion('pm2')}`,
+        ],
         ['load', `${CONNECTIONS} keep-alive connections, 1 request in flight each, ${TIMEOUT_S} s timeout`],
         ['steady state', `${WARMUP_S} s warm-up, then ${SECONDS} s measured`],
         [
@@ -354,6 +370,8 @@ async function main(): Promise<void> {
         ['bench time', `${seconds.toFixed(0)} s`],
       ],
     ),
+    '',
+    per instanceof Error ? `## Table 7: server CPU per request\n\nerror: ${errorText(per)}\n` : per.markdown,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }
