@@ -24,7 +24,7 @@ import { Pod } from './helpers/kube/pod.js';
 import { Service } from './helpers/kube/service.js';
 import { onLoopback, readWorkload } from './helpers/kube/workload.js';
 import { describeErrors, type LoadResult, type LoadRun, startLoad } from './helpers/load.js';
-import { UNSHARE, unshareSkip } from './helpers/pid-namespace.js';
+import { PID_NAMESPACE, unshareSkip } from './helpers/pid-namespace.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLE = path.join(ROOT, 'examples/kubernetes');
@@ -162,7 +162,7 @@ async function rollingUpdate(t: TestContext, argv: string[]): Promise<Figures> {
   try {
     await deployment.rollout(20_000);
     const old = deployment.live();
-    t.diagnostic(`${old[0]!.name}: ${[...UNSHARE, ...old[0]!.argv].join(' ')}`);
+    t.diagnostic(`${old[0]!.name}: ${[...PID_NAMESPACE, ...old[0]!.argv].join(' ')}`);
     await service.settle(old, 10_000);
     loads.push(
       startLoad({ port, concurrency: 8, keepAlive: true, maxMs: 45_000 }),
@@ -190,6 +190,9 @@ async function rollingUpdate(t: TestContext, argv: string[]): Promise<Figures> {
       `rollout ${rolloutMs} ms; keep-alive: ${f.keepAlive.ok} ok, ${f.keepAlive.failed} failed (${describeErrors(f.keepAlive)}); new connections: ${f.newConnections.ok} ok, ${f.newConnections.failed} failed (${describeErrors(f.newConnections)})`,
     );
     return f;
+  } catch (err) {
+    for (const p of deployment.pods) t.diagnostic(`${p.name} said: ${p.output.slice(-20).join(' | ')}`);
+    throw err;
   } finally {
     await Promise.all(loads.map((l) => l.stop()));
     await Promise.all(deployment.live().map((p) => p.delete()));

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APP } from './helpers/app.js';
 import { describeErrors, startLoad } from './helpers/load.js';
-import { childrenOf, UNSHARE, unshareSkip } from './helpers/pid-namespace.js';
+import { childrenOf, PID_NAMESPACE, unshareSkip } from './helpers/pid-namespace.js';
 
 const skip = unshareSkip;
 const started: number[] = [];
@@ -32,7 +32,7 @@ const stat = (pid: number): { comm: string; state: string } | undefined => {
 test('as PID 1 the master reaps the orphans it inherits, restarts under load and stops on SIGTERM', {
   skip,
 }, async () => {
-  const unshare = spawn(UNSHARE[0], [...UNSHARE.slice(1), process.execPath, APP], {
+  const unshare = spawn(PID_NAMESPACE[0], [...PID_NAMESPACE.slice(1), process.execPath, APP], {
     env: {
       ...process.env,
       APP: JSON.stringify({ overseer: { address: '127.0.0.1:0', workers: 2 }, orphans: 3 }),

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { childrenOf, UNSHARE } from '../pid-namespace.js';
+import { childrenOf, PID_NAMESPACE } from '../pid-namespace.js';
 import type { Probe } from './workload.js';
 
 export interface PodSpec {
@@ -68,6 +68,8 @@ export class Pod extends EventEmitter<{ ready: [boolean]; exit: [PodExit] }> {
   readonly #spec: PodSpec;
   readonly #pid1: Promise<number>;
   readonly #runtime: ChildProcess;
+  /** Aborted at the exit: the probes' waits end with it. */
+  readonly #gone = new AbortController();
   #killed = false;
 
   constructor(spec: PodSpec) {
@@ -76,7 +78,7 @@ export class Pod extends EventEmitter<{ ready: [boolean]; exit: [PodExit] }> {
     this.name = spec.name;
     this.revision = spec.revision;
     this.argv = spec.argv;
-    const runtime = spawn(UNSHARE[0], [...UNSHARE.slice(1), ...spec.argv], {
+    const runtime = spawn(PID_NAMESPACE[0], [...PID_NAMESPACE.slice(1), ...spec.argv], {
       cwd: spec.cwd,
       env: spec.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,6 +99,7 @@ export class Pod extends EventEmitter<{ ready: [boolean]; exit: [PodExit] }> {
           killed: this.#killed,
           afterDeleteMs: this.deletedAt === undefined ? Number.NaN : Date.now() - this.deletedAt,
         };
+        this.#gone.abort();
         this.#setReady(false); // the container is gone: the pod is not ready
         this.emit('exit', this.result);
         resolve(this.result);
@@ -143,7 +146,7 @@ export class Pod extends EventEmitter<{ ready: [boolean]; exit: [PodExit] }> {
     let next = start + p.initialDelayMs;
     while (this.result === undefined) {
       const wait = next - Date.now();
-      if (wait > 0) await Promise.race([sleep(wait), this.exited]);
+      if (wait > 0) await sleep(wait, undefined, { signal: this.#gone.signal }).catch(() => {});
       if (this.result !== undefined) return;
       const ok = await httpProbe(this.#spec.hostPort(p.port), p.path, p.timeoutMs);
       if (this.result !== undefined) return;
