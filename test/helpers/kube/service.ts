@@ -7,6 +7,15 @@
 import net from 'node:net';
 import type { Pod } from './pod.js';
 
+/**
+ * An RST to the client, where it has not had a FIN already. (Node's resetAndDestroy() on a socket
+ * that is shutting down fails, and leaves a handle that never closes: the process spins at exit.)
+ */
+function reset(socket: net.Socket): void {
+  if (socket.writableEnded || socket.destroyed) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
 export interface EndpointStats {
   /** Connections sent to it. */
   connections: number;
@@ -57,7 +66,7 @@ export class Service {
     const pod = this.endpoints[this.#next++ % Math.max(1, this.endpoints.length)];
     if (pod === undefined) {
       this.noEndpoint++;
-      client.resetAndDestroy();
+      reset(client);
       return;
     }
     const stats = this.stats.get(pod)!;
@@ -66,7 +75,7 @@ export class Service {
     this.#track(upstream);
     upstream.on('error', () => {
       stats.failed++;
-      client.resetAndDestroy();
+      reset(client);
     });
     client.on('error', () => upstream.destroy());
     client.on('close', () => upstream.destroy());
