@@ -2,17 +2,15 @@
 // it reaps the orphans its workers leave behind, which the kernel hands to PID 1, and it
 // still hears its signals (a PID 1 ignores any signal it has no handler for).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APP } from './helpers/app.js';
 import { describeErrors, startLoad } from './helpers/load.js';
+import { childrenOf, PID_NAMESPACE, unshareSkip } from './helpers/pid-namespace.js';
 
-const canUnshare =
-  process.platform === 'linux' &&
-  spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { timeout: 10_000 }).status === 0;
-const skip = canUnshare ? false : 'needs unshare --pid --fork --mount-proc (Linux, root)';
+const skip = unshareSkip;
 const started: number[] = [];
 after(() => {
   for (const pid of started) {
@@ -22,21 +20,6 @@ after(() => {
   }
 });
 
-const childrenOf = (pid: number): number[] => {
-  const out: number[] = [];
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.push(
-        ...fs
-          .readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
-          .split(' ')
-          .filter(Boolean)
-          .map(Number),
-      );
-    } catch {}
-  }
-  return out;
-};
 const stat = (pid: number): { comm: string; state: string } | undefined => {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -49,7 +32,7 @@ const stat = (pid: number): { comm: string; state: string } | undefined => {
 test('as PID 1 the master reaps the orphans it inherits, restarts under load and stops on SIGTERM', {
   skip,
 }, async () => {
-  const unshare = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, APP], {
+  const unshare = spawn(PID_NAMESPACE[0], [...PID_NAMESPACE.slice(1), process.execPath, APP], {
     env: {
       ...process.env,
       APP: JSON.stringify({ overseer: { address: '127.0.0.1:0', workers: 2 }, orphans: 3 }),
