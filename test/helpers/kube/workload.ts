@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { type Dockerfile, readDockerfile } from '../dockerfile.js';
-import { parseYaml, type YamlValue } from '../yaml.js';
 
 type YamlMap = { [key: string]: YamlValue };
 
@@ -103,10 +103,16 @@ function probe(v: YamlValue | undefined, where: string, ports: Map<string, numbe
   };
 }
 
+/** A value of a manifest, as the yaml library reads it. */
+type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string]: YamlValue };
+
 /** Reads `deployment.yaml`, `service.yaml` and `Dockerfile` in `dir`. */
 export function readWorkload(dir: string): Workload {
   const docs = ['deployment.yaml', 'service.yaml'].flatMap((f) =>
-    parseYaml(fs.readFileSync(path.join(dir, f), 'utf8'), f),
+    parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((doc) => {
+      if (doc.errors.length > 0) throw new Error(`${f}: ${doc.errors[0]!.message}`);
+      return doc.toJS() as YamlValue;
+    }),
   );
   const kind = (k: string): YamlMap => {
     const found = docs.filter((d) => isMap(d) && d.kind === k);
