@@ -18,7 +18,7 @@ export interface Running {
   replacesMaster?: boolean;
   /** One restart of every worker; resolves when the supervisor says it is done, with its duration in ms. */
   restart(): Promise<number>;
-  stop(): Promise<void>;
+  stop(): Promise<unknown>;
 }
 
 export interface Peer {

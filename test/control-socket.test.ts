@@ -3,14 +3,15 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ipcLines, ipcRequest } from '../src/control/client.js';
-import { AppProcess } from './helpers/app.js';
+import { AppProcess } from './support/app.js';
+import { get } from './support/http.js';
+import { stopAll } from './support/process.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-ctl-'));
 const sock = path.join(tmp, 'ctl.sock');
@@ -23,20 +24,12 @@ before(async () => {
   await app.nth('ready', 1);
 });
 after(async () => {
-  await app.stop();
+  await stopAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function getWorker(urlPath: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
+async function getWorker(urlPath: string): Promise<string> {
+  return (await get(port, urlPath)).body;
 }
 
 /** Writes raw bytes to the control socket and collects what comes back until it closes. */

@@ -7,11 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import aws4 from 'aws4';
 import { type FetchedVersion, S3Fetcher } from '../src/fetcher/index.js';
-import { readStream, startServer } from './fixtures/fetcher-server.js';
+import { readStream, signal, startServer } from './support/fetcher-server.js';
 import { signature, verify } from './support/sigv4.js';
 
 const EMPTY = createHash('sha256').update('').digest('hex');
-const signal = (): AbortSignal => AbortSignal.timeout(10_000);
 
 test("the verifier reproduces AWS's published SigV4 signatures (get-vanilla, and S3's GET Object example)", () => {
   assert.equal(

@@ -2,29 +2,23 @@
 // kills the grandchild too, even though nothing in JS tells it to exit.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { native } from '../src/os/native.js';
-import { delay, Fixture, isLinux, processAlive, sysError } from './support/native.js';
+import { isLinux, startFixture, sysError } from './support/native.js';
+import { processAlive, signalAll, stopAll } from './support/process.js';
 
-const fixtures: Fixture[] = [];
 const strays: number[] = [];
-after(() => {
-  for (const f of fixtures) f.kill();
-  for (const pid of strays) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone, as it should be
-    }
-  }
+after(async () => {
+  await stopAll();
+  signalAll(strays, 'SIGKILL');
 });
 
 test('the child dies within 1 s of its parent', {
   skip: !isLinux && 'Linux only',
   timeout: 30_000,
 }, async () => {
-  const parent = new Fixture('pdeathsig-parent');
-  fixtures.push(parent);
-  const armed = await parent.waitFor('armed');
+  const parent = startFixture('pdeathsig-parent');
+  const armed = await parent.message('armed');
   const childPid = armed.pid as number;
   strays.push(childPid);
   assert.ok(processAlive(childPid));
@@ -32,7 +26,7 @@ test('the child dies within 1 s of its parent', {
   process.kill(parent.pid, 'SIGKILL');
   await parent.waitExit(5_000);
   const start = Date.now();
-  while (processAlive(childPid) && Date.now() - start < 1_000) await delay(10);
+  while (processAlive(childPid) && Date.now() - start < 1_000) await sleep(10);
   assert.equal(
     processAlive(childPid),
     false,

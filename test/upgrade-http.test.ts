@@ -8,10 +8,11 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ipcRequest } from '../src/control/client.js';
-import { startServer, type TestServer } from './fixtures/fetcher-server.js';
-import { AppProcess } from './helpers/app.js';
-import { describeErrors, startLoad } from './helpers/load.js';
-import { leftovers, type VersionOptions, versionSource, writeVersion } from './helpers/versioned-app.js';
+import { AppProcess } from './support/app.js';
+import { startServer, type TestServer } from './support/fetcher-server.js';
+import { describeErrors, startLoad } from './support/load.js';
+import { stopAll } from './support/process.js';
+import { leftovers, type VersionOptions, versionSource, writeVersion } from './support/versioned-app.js';
 
 type Mode = 'ok' | '500' | 'reset' | 'truncate' | 'stall' | 'trickle' | 'bad-checksum' | 'bad-signature';
 
@@ -24,7 +25,6 @@ let body = '';
 let etag = '"1"';
 let mode: Mode = 'ok';
 let server: TestServer;
-const apps: AppProcess[] = [];
 
 before(async () => {
   server = await startServer((req, res) => {
@@ -64,7 +64,7 @@ before(async () => {
   });
 });
 after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
+  await stopAll();
   await server.close();
 });
 
@@ -85,7 +85,6 @@ async function setup(extra: Partial<VersionOptions> = {}) {
   etag = '"v1"';
   mode = 'ok';
   const app = new AppProcess({}, { script: bin });
-  apps.push(app);
   const port = await app.port();
   await app.nth('ready', 1);
   const ipc = String((await app.nth('ipc', 1)).path);
@@ -196,7 +195,6 @@ test('GitHub: the latest release is fetched through the storage redirect and ser
     writeVersion(bin, { version: 'v1', fetcher });
     release = { tag: 'v1', id: 1, body: fs.readFileSync(bin, 'utf8') };
     const app = new AppProcess({}, { script: bin });
-    apps.push(app);
     const port = await app.port();
     await app.nth('ready', 1);
     const ipc = String((await app.nth('ipc', 1)).path);

@@ -5,18 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import { type NativeBinding, native } from '../src/os/native.js';
-
-const onWindows = process.platform === 'win32';
-const skip = onWindows ? false : 'Windows only: the named-pipe addon functions exist only in win32 builds';
-
-type WindowsBinding = Required<
-  Pick<NativeBinding, 'pipeListen' | 'pipeConnect' | 'pipeSecurity' | 'defaultPipeSddl' | 'isWine'>
->;
-
-function win(): WindowsBinding {
-  return native() as WindowsBinding & NativeBinding;
-}
+import { native } from '../src/os/native.js';
+import { onWindows, pipeName, windowsOnly as skip, win } from './support/windows.js';
 
 function wine(): boolean {
   return onWindows && win().isWine();
@@ -25,11 +15,6 @@ function wine(): boolean {
 /** A connection callback that closes what it gets (pipeSecurity connects as a client). */
 function discard(err: Error | null, fd?: number): void {
   if (err === null && fd !== undefined) new net.Socket({ fd }).destroy();
-}
-
-let counter = 0;
-function pipeName(): string {
-  return `\\\\.\\pipe\\overseer-test-${process.pid}-${Date.now()}-${counter++}`;
 }
 
 /** The ACEs of a DACL-only SDDL string: [type, flags, rights, objectGuid, inheritGuid, trustee]. */
