@@ -124,11 +124,6 @@ test('signed HEAD and GET against a verifying server; the ETag decides; a key wi
   const refusals: string[] = [];
   const srv = await startServer(bucket(objects, refusals));
   try {
-    objects.set('/releases/my app/v1.js', 'one');
-    const objectsByBucket = new Map(
-      [...objects].map(([k, v]) => [`/releases${k.slice('/releases'.length)}`, v]),
-    );
-    void objectsByBucket;
     const f = new S3Fetcher({
       bucket: 'releases',
       key: 'my app/v1.js',
@@ -170,6 +165,12 @@ test('credentials from the environment; wrong ones are a 403 (ERR_OVERSEER_FETCH
     const fromEnv = new S3Fetcher({ bucket: 'b', key: 'app.js', endpoint: srv.url }, env);
     assert.equal(fromEnv.region, 'ap-south-1');
     assert.ok(await fromEnv.fetch(signal()));
+    // Signed with the environment's key, for the environment's region.
+    assert.deepEqual(refusals, []);
+    assert.match(
+      String(srv.requests.at(-1)?.headers.authorization),
+      /Credential=AKIDLOCALTEST\/\d{8}\/ap-south-1\//,
+    );
     const wrong = new S3Fetcher(
       { bucket: 'b', key: 'app.js', endpoint: srv.url, credentials: { ...KEY, secretAccessKey: 'not it' } },
       {},

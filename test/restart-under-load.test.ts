@@ -78,6 +78,10 @@ test('p99 latency while restarting stays near the steady state', async () => {
       `restarting p50 ${percentile(d.latencies, 50).toFixed(2)} / p99 ${p99d.toFixed(2)} ms (max ${Math.max(...d.latencies).toFixed(1)} ms)`,
   );
   assert.equal(d.failed, 0, describeErrors(d));
+  assert.ok(
+    d.ok > 100 && s.ok > 100,
+    `too few answers to take a p99 of (${s.ok} steady, ${d.ok} restarting)`,
+  );
   // Go's accept gap stalls every connection for the new worker's start-up (300 ms here).
   assert.ok(
     p99d < 250,

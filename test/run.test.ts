@@ -159,8 +159,9 @@ describe('readiness', () => {
   });
 
   test('--ready none: ready at start', async () => {
-    const r = new Run('app.cjs', ['--ready', 'none'], { BEHAVIOR_FILE: path.join(tmp, 'none'), PORT: '0' });
+    // An app that never listens: only --ready none can call it ready.
     fs.writeFileSync(path.join(tmp, 'none'), 'hang');
+    const r = new Run('app.cjs', ['--ready', 'none'], { BEHAVIOR_FILE: path.join(tmp, 'none'), PORT: '0' });
     await r.ready(1);
   });
 

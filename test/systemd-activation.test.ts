@@ -211,15 +211,17 @@ describe('systemd socket activation', { skip }, () => {
           timeout: 60_000,
         });
         assert.equal(r.status, 0, r.stdout + r.stderr);
-        const pid = Number(/pid (\d+)/.exec(r.stdout)?.[1]);
-        pids.add(pid);
-        handedTo.add(pid);
+        const pid = /pid (\d+)/.exec(r.stdout)?.[1];
+        assert.ok(pid, `no new master's pid in: ${r.stdout}`);
+        pids.add(Number(pid));
+        handedTo.add(Number(pid));
         await sleep(300);
       }
       const current = ((await ipcRequest(ctl, 'GET', '/overseer/status')).body as { pid: number }).pid;
       const before = listening();
       process.kill(current, 'SIGUSR2'); // app-reload.service's ReloadSignal
-      for (let i = 0; i < 200 && listening() < before + 2; i++) await sleep(50);
+      // The reload's two new workers (their output comes through the first master's stdout).
+      await master.until(() => listening() >= before + 2, 10_000, 'the reload');
       await sleep(300);
       const result = await load.stop();
       assert.equal(result.failed, 0, describeErrors(result));

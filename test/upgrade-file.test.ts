@@ -186,7 +186,7 @@ test('preUpgrade rejecting cancels the upgrade', async () => {
 });
 
 test('noRestartAfterFetch swaps the new version in but leaves the restart to you', async () => {
-  const { bin, app, port, offer, v1 } = await setup({ extra: 'noRestartAfterFetch: true,' });
+  const { bin, app, port, offer } = await setup({ extra: 'noRestartAfterFetch: true,' });
   const v2 = offer({ version: 'v2' });
   const up = await app.nth('upgrade', 1, 20_000);
   assert.equal(up.result, 'upgraded');
@@ -194,7 +194,6 @@ test('noRestartAfterFetch swaps the new version in but leaves the restart to you
   assert.equal(fs.readFileSync(bin, 'utf8'), v2);
   assert.equal(app.count('fork'), 1, 'no restart happened');
   assert.equal(await fresh(port), 'v1', 'the old version still serves until a restart');
-  assert.notEqual(v1, v2);
   const r = await app.restart();
   assert.equal(r.ok, true);
   assert.equal(await fresh(port), 'v2');
