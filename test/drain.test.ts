@@ -18,7 +18,8 @@ async function served(terminateTimeout = 5_000) {
   const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
   const server = http.createServer((req, res) => {
     const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? 0);
-    setTimeout(() => res.end('ok'), ms);
+    const answer = setTimeout(() => res.end('ok'), ms);
+    res.on('close', () => clearTimeout(answer)); // a force-closed request leaves no timer behind
   });
   await serving([listener], controller.signal, terminateTimeout)(server);
   const port = (server.address() as net.AddressInfo).port;
