@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { get } from '../test/support/http.js';
 import { TestProcess } from '../test/support/process.js';
 
-export { freePort } from '../test/support/http.js';
+export { freePort, get } from '../test/support/http.js';
 
 export class NodeProcess extends TestProcess {
   constructor(script: string, env: NodeJS.ProcessEnv = {}, args: readonly string[] = []) {
