@@ -9,7 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Pm2 } from './pm2.js';
-import { freePort, NodeProcess, waitForHttp } from './proc.js';
+import { freePort, get, NodeProcess, waitForHttp } from './proc.js';
 
 export interface Running {
   port: number;
@@ -21,7 +21,7 @@ export interface Running {
   replacesMaster?: boolean;
   /** One restart of every worker; resolves when the supervisor says it is done, with its duration in ms. */
   restart(): Promise<number>;
-  stop(): Promise<void>;
+  stop(): Promise<unknown>;
 }
 
 export interface Peer {
@@ -279,25 +279,15 @@ export function overseerRun(name: string, workers: number, reusePort = false): P
 }
 
 /** Whether the master at `socketPath` has `n` ready workers. */
-function readyWorkers(socketPath: string, n: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    http
-      .get({ socketPath, path: '/overseer/status' }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => {
-          body += c;
-        });
-        res.on('end', () => {
-          try {
-            const s = JSON.parse(body) as { workers: { state: string }[] };
-            resolve(s.workers.filter((w) => w.state === 'ready').length >= n);
-          } catch {
-            resolve(false);
-          }
-        });
-      })
-      .on('error', () => resolve(false));
-  });
+async function readyWorkers(socketPath: string, n: number): Promise<boolean> {
+  try {
+    const s = JSON.parse((await get({ socketPath }, '/overseer/status')).body) as {
+      workers: { state: string }[];
+    };
+    return s.workers.filter((w) => w.state === 'ready').length >= n;
+  } catch {
+    return false; // not up yet
+  }
 }
 
 export function pm2(

@@ -78,7 +78,7 @@ interface UnderLoad extends Steady {
 }
 
 /** RESTARTS restarts, SPACING_MS apart after each completes, under keep-alive load. */
-async function restartsUnderLoad(peer: Peer): Promise<UnderLoad> {
+async function measureRestarts(peer: Peer): Promise<UnderLoad> {
   log(`restarts under load: ${peer.name}`);
   const running = await peer.start();
   const cpu0 = cpuSeconds(running.masterPid);
@@ -271,7 +271,7 @@ async function main(): Promise<void> {
     const steadyRuns: Array<Steady | Error> = [];
     const restartRuns: Array<UnderLoad | Error> = [];
     for (const p of clusterPeers) steadyRuns.push(await settle(() => steady(p)));
-    for (const p of clusterPeers) restartRuns.push(await settle(() => restartsUnderLoad(p)));
+    for (const p of clusterPeers) restartRuns.push(await settle(() => measureRestarts(p)));
     process.stdout.write(`${clusterTable(clusterPeers, steadyRuns, restartRuns)}\n`);
     return;
   }
@@ -281,7 +281,7 @@ async function main(): Promise<void> {
   const multiResults: Array<Steady | Error> = [];
   for (const p of multi) multiResults.push(await settle(() => steady(p)));
   const restartResults: Array<UnderLoad | Error> = [];
-  for (const p of restarts) restartResults.push(await settle(() => restartsUnderLoad(p)));
+  for (const p of restarts) restartResults.push(await settle(() => measureRestarts(p)));
   const clusterSteady: Array<Steady | Error> = [];
   for (const p of clusterPeers) clusterSteady.push(await settle(() => steady(p)));
   const clusterRestarts = clusterPeers.map((p) => restartResults[restarts.indexOf(p)]!);

@@ -6,15 +6,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { checkArchive, extractRelease, pruneReleases, releaseLayout } from '../src/upgrade/archive.js';
-import { AppProcess } from './helpers/app.js';
-import { describeErrors, startLoad } from './helpers/load.js';
-import { tarGz } from './helpers/tarball.js';
-import { versionSource } from './helpers/versioned-app.js';
+import { AppProcess } from './support/app.js';
+import { describeErrors, startLoad } from './support/load.js';
+import { stopAll } from './support/process.js';
+import { tarGz } from './support/tarball.js';
+import { versionSource } from './support/versioned-app.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-archive-'));
-const apps: AppProcess[] = [];
 after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
+  await stopAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -169,7 +169,6 @@ test('a release archive is switched in under load through `current`, and a broke
   const bin = path.join(root, 'current', 'app.mjs');
 
   const app = new AppProcess({}, { script: bin });
-  apps.push(app);
   const port = await app.port();
   await app.nth('ready', 1);
   const load = startLoad({ port, concurrency: 8, keepAlive: true, maxMs: 60_000 });

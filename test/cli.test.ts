@@ -1,10 +1,12 @@
 // The `overseer` CLI end to end, against a real master on its default control socket.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { AppProcess } from './helpers/app.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppProcess } from './support/app.js';
+import { CLI } from './support/paths.js';
+import { node, stopAll } from './support/process.js';
 
-const CLI = new URL('../src/cli/main.js', import.meta.url).pathname;
 let app: AppProcess;
 let ipcPath: string;
 
@@ -27,9 +29,7 @@ before(async () => {
   assert.ok(mine, `overseer ls does not list pid ${app.pid}: ${ls.stdout}`);
   ipcPath = mine.socket;
 });
-after(async () => {
-  await app.stop();
-});
+after(stopAll);
 
 test('ls lists the running master in a table', () => {
   const r = cli(['ls']);
@@ -71,32 +71,21 @@ test('trigger-update reports the result', () => {
 });
 
 test('events follows the stream', async () => {
-  const child = spawn(process.execPath, [CLI, 'events', '-s', ipcPath, '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const child = node(CLI, ['events', '-s', ipcPath, '--json'], { label: 'overseer events' });
   // The CLI prints nothing until an event comes, so it cannot say when it has subscribed:
   // restart until a whole restart shows up (bounded).
-  const complete = (): boolean => ['fork', 'ready', 'restart'].every((k) => out.includes(`"event":"${k}"`));
+  const kinds = (): string[] => child.events.map((e) => e.event);
+  const complete = (): boolean => ['fork', 'ready', 'restart'].every((k) => kinds().includes(k));
   for (let i = 0; i < 5 && !complete(); i++) {
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     cli(['restart', '-s', ipcPath]);
     const deadline = Date.now() + 5_000;
-    while (!complete() && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    while (!complete() && Date.now() < deadline) await sleep(50);
   }
-  child.kill('SIGINT');
-  const code = await new Promise((r) => child.on('exit', r));
-  const events = out
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l).event);
-  assert.ok(
-    events.includes('fork') && events.includes('ready') && events.includes('restart'),
-    events.join(','),
-  );
+  const { code } = await child.stop(5_000, 'SIGINT');
+  assert.ok(complete(), kinds().join(','));
+  // Every line it printed is an event.
+  assert.equal(child.events.length, child.lines.length, child.lines.join('\n'));
   assert.equal(code, 0);
 });
 

@@ -2,35 +2,27 @@
 // adds what node:cluster lacks: a primary that never accepts, a port that stays open while
 // no worker is alive, and a hitless reload().
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import {
   CLUSTER_PRELOAD as PRELOAD,
   CLUSTER_PRELOAD_ESM as PRELOAD_ESM,
   preloadArgs,
 } from '../src/contract/env.js';
-import { type AppEvent, AppProcess } from './helpers/app.js';
-import { Example } from './helpers/example.js';
-import { describeErrors, startLoad } from './helpers/load.js';
-import { delay, processAlive } from './support/native.js';
+import { type AppEvent, AppProcess } from './support/app.js';
+import { Example } from './support/example.js';
+import { freePort, get } from './support/http.js';
+import { describeErrors, startLoad } from './support/load.js';
+import { CLI, fixture, repoPath } from './support/paths.js';
+import { node, stopAll, waitGone } from './support/process.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-const SCRIPTS = {
-  cjs: fileURLToPath(new URL('../../test/fixtures/cluster/cjs.cjs', import.meta.url)),
-  esm: fileURLToPath(new URL('./fixtures/cluster/esm.js', import.meta.url)),
-};
+const SCRIPTS = { cjs: fixture('cluster/cjs.cjs'), esm: fixture('cluster/esm.js') };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-cluster-'));
-const running: AppProcess[] = [];
 after(async () => {
-  await Promise.all(running.map((a) => a.stop()));
+  await stopAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -40,14 +32,12 @@ function scenario(
   env: NodeJS.ProcessEnv = {},
   args: string[] = [],
 ): AppProcess {
-  const a = new AppProcess({}, { script: SCRIPTS[flavor], args: [name, ...args], env });
-  running.push(a);
-  return a;
+  return new AppProcess({}, { script: SCRIPTS[flavor], args: [name, ...args], env });
 }
 
 /** The scenario's primary exits by itself, as a node:cluster primary with nothing left does. */
 async function exitsByItself(a: AppProcess): Promise<void> {
-  const timer = setTimeout(() => a.child.kill('SIGKILL'), 10_000);
+  const timer = setTimeout(() => a.kill(), 10_000);
   const { code, signal } = await a.exited;
   clearTimeout(timer);
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, `stderr: ${a.stderr.join('\n')}`);
@@ -295,7 +285,7 @@ test('a CommonJS program whose workers register loader hooks (--import) works: t
   // preload has required one; the primary then preloads with --import, after the program's.
   // The module recorder is such a hook (module.register): its hook logs each module a worker
   // loads to worker-<pid>.esm (the .json comes at exit, which kill()'s SIGTERM skips).
-  const recorder = fileURLToPath(new URL('../../test/support/record-modules.mjs', import.meta.url));
+  const recorder = repoPath('test/support/record-modules.mjs');
   const dir = fs.mkdtempSync(path.join(tmp, 'hooked-'));
   const a = new AppProcess(
     {},
@@ -306,7 +296,6 @@ test('a CommonJS program whose workers register loader hooks (--import) works: t
       env: { RECORD_MODULES_DIR: dir },
     },
   );
-  running.push(a);
   await a.nth('seen', 1);
   await exitsByItself(a);
   const report = only(a, 'worker-report');
@@ -322,11 +311,9 @@ test('every worker dies with its primary', async () => {
   const a = scenario('cjs', 'orphans');
   const { pids } = (await a.nth('pids', 1)) as AppEvent & { pids: number[] };
   assert.equal(pids.length, 2);
-  a.child.kill('SIGKILL');
+  a.kill();
   await a.exited;
-  const deadline = Date.now() + 5_000;
-  while (pids.some(processAlive) && Date.now() < deadline) await delay(50);
-  assert.deepEqual(pids.filter(processAlive), [], 'a worker outlived its primary');
+  await waitGone(pids, 5_000); // else: a worker outlived its primary
 });
 
 test('a crash loop with no live worker: the port stays open, connections wait and are all served', async () => {
@@ -336,17 +323,17 @@ test('a crash loop with no live worker: the port stays open, connections wait an
   await a.nth('listening', 1);
   // From now on every new worker dies before it listens; the serving one dies on /crash.
   fs.writeFileSync(flag, '');
-  await get(port, '/crash').catch(() => {});
+  // The worker exits in the middle of this request: it fails, as it must.
+  await assert.rejects(get(port, '/crash'));
   await a.until(() => a.count('exit') >= 3, 10_000, 'the crash loop');
   // No worker is alive to accept, yet nothing is refused: these wait in the kernel's queue.
   const requests = Array.from({ length: 20 }, () => get(port, '/'));
-  await delay(300);
+  await sleep(300);
   assert.equal(a.count('listening'), 1, 'no worker listened during the crash loop');
   fs.rmSync(flag);
-  const bodies = await Promise.all(requests);
-  assert.equal(bodies.length, 20);
-  for (const b of bodies) assert.match(b, /^worker \d+/);
-  assert.ok(a.count('exit') >= 3);
+  const replies = await Promise.all(requests);
+  assert.equal(replies.length, 20);
+  for (const r of replies) assert.match(r.body, /^worker \d+/);
   await a.stop();
 });
 
@@ -375,23 +362,17 @@ test('a reload whose new worker fails leaves the old one serving; the next reloa
 
 /** `overseer <args>`, without blocking this process (the load runs in it); its JSON answer. */
 async function cli(...args: string[]): Promise<{ code: number | null; json: unknown }> {
-  const child = spawn(process.execPath, [CLI, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c;
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const child = node(CLI, [...args, '--json'], { label: `overseer ${args[0]}` });
+  const timer = setTimeout(() => child.kill(), 60_000);
+  const { code } = await child.exited;
   clearTimeout(timer);
+  await child.until(() => child.ended, 5_000, 'the end of its output');
+  const stdout = child.lines.join('\n');
   let json: unknown;
   try {
     json = JSON.parse(stdout);
   } catch {
-    json = { stdout, stderr };
+    json = { stdout, stderr: child.stderr.join('\n') };
   }
   return { code, json };
 }
@@ -426,7 +407,7 @@ for (const workers of [2, 4]) {
         );
         await e.settle(workers);
       }
-      e.child.kill('SIGUSR2');
+      e.signal('SIGUSR2');
       for (let i = 0; i < 100; i++) {
         if (((await cli('status', '-s', socket)).json as { restarts: number }).restarts === 4) break;
         await sleep(100);
@@ -451,31 +432,5 @@ for (const workers of [2, 4]) {
     } finally {
       await e.stop();
     }
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-function get(port: number, urlPath: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let body = '';
-    socket.setTimeout(15_000, () => socket.destroy(new Error('timeout')));
-    socket.on('connect', () =>
-      socket.write(`GET ${urlPath} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
-    );
-    socket.on('data', (c: Buffer) => {
-      body += c;
-    });
-    socket.on('end', () => resolve(body.slice(body.indexOf('\r\n\r\n') + 4)));
-    socket.on('error', reject);
   });
 }

@@ -3,14 +3,15 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ipcLines, ipcRequest } from '../src/control/client.js';
-import { AppProcess } from './helpers/app.js';
+import { AppProcess } from './support/app.js';
+import { get } from './support/http.js';
+import { stopAll } from './support/process.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-ctl-'));
 const sock = path.join(tmp, 'ctl.sock');
@@ -18,25 +19,20 @@ let app: AppProcess;
 let port: number;
 
 before(async () => {
-  app = new AppProcess({ overseer: { address: '127.0.0.1:0', ipcPath: sock }, handler: true });
+  app = new AppProcess(
+    { overseer: { address: '127.0.0.1:0', ipcPath: sock }, handler: true, probes: true },
+    { nodeArgs: ['--expose-gc'] }, // for the master's memory probe
+  );
   port = await app.port();
   await app.nth('ready', 1);
 });
 after(async () => {
-  await app.stop();
+  await stopAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function getWorker(urlPath: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
+async function getWorker(urlPath: string): Promise<string> {
+  return (await get(port, urlPath)).body;
 }
 
 /** Writes raw bytes to the control socket and collects what comes back until it closes. */
@@ -160,14 +156,41 @@ test('GET /overseer/events streams lifecycle events as NDJSON', async () => {
   assert.ok(seen.every((e) => typeof e.time === 'string'));
 });
 
+/** The master's heap, external and array buffer bytes after a full collection. */
+async function masterMemory(): Promise<number> {
+  const r = (await ipcRequest(sock, 'GET', '/probe/memory')).body as { bytes: number; gc: boolean };
+  assert.equal(r.gc, true, 'the master runs with --expose-gc');
+  return r.bytes;
+}
+
+async function eventsDropped(): Promise<number> {
+  return ((await ipcRequest(sock, 'GET', '/overseer/status')).body as { eventsDropped: number })
+    .eventsDropped;
+}
+
 test('a slow events reader does not grow the master without bound', async () => {
-  // A reader that never reads: the master must cap what it buffers for it.
+  // A reader that never reads, subscribed (its answer's head has come) before the storm.
   const s = net.connect(sock);
   s.on('error', () => {});
   await new Promise((r) => s.once('connect', r));
   s.write('GET /overseer/events HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((r) => s.once('data', r));
   s.pause();
-  for (let i = 0; i < 30; i++) await ipcRequest(sock, 'POST', '/overseer/restart');
+  const memory0 = await masterMemory();
+  const dropped0 = await eventsDropped();
+  // 32 MiB of events: a master that queued them for this reader would hold all of it.
+  const n = 2_000;
+  const bytes = 16 * 1024;
+  const flooded = await ipcRequest(sock, 'POST', `/probe/flood?n=${n}&bytes=${bytes}`, 60_000);
+  assert.equal(flooded.body, 'flooded');
+  const grown = ((await masterMemory()) - memory0) / 2 ** 20;
+  const dropped = (await eventsDropped()) - dropped0;
+  // What fits in the socket's buffers reaches the reader; the rest is dropped, and counted.
+  assert.ok(dropped > n / 2, `only ${dropped} of ${n} events were dropped for a reader that reads nothing`);
+  assert.ok(
+    grown < 8,
+    `the master grew by ${grown.toFixed(1)} MiB for ${(n * bytes) / 2 ** 20} MiB of events`,
+  );
   await healthy();
   s.destroy();
 });

@@ -4,8 +4,8 @@ import { appendFile, mkdir, mkdtemp, rename, rm, utimes, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type FetchedVersion, FileFetcher } from '../src/fetcher/index.js';
-import { readStream, resources, tick } from './fixtures/fetcher-server.js';
+import { FileFetcher } from '../src/fetcher/index.js';
+import { optionChecker, resources, signal, text, tick } from './support/fetcher-server.js';
 
 let dir: string;
 before(async () => {
@@ -15,20 +15,13 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const signal = (): AbortSignal => AbortSignal.timeout(10_000);
-
-async function content(v: FetchedVersion | null | unknown): Promise<string> {
-  assert.ok(v && typeof v === 'object' && 'stream' in v, 'expected a FetchedVersion');
-  return (await readStream((v as FetchedVersion).stream)).toString();
-}
-
 test('the first fetch takes the existing file; a new one is picked up quickly through the watch', async () => {
   const path = join(dir, 'watch.js');
   await writeFile(path, 'v1');
   // A long poll interval: only the watch can make this fast.
   const f = new FileFetcher({ path, interval: 60_000 });
   const first = await f.fetch(signal());
-  assert.equal(await content(first), 'v1');
+  assert.equal(await text(first), 'v1');
   assert.equal(first?.name, 'watch.js');
   assert.equal(first?.source, path);
   assert.match(first?.version ?? '', /^\d{4}-\d\d-\d\dT/);
@@ -40,7 +33,7 @@ test('the first fetch takes the existing file; a new one is picked up quickly th
   // A deploy that renames the new version into place.
   await writeFile(`${path}.tmp`, 'v2');
   await rename(`${path}.tmp`, path);
-  assert.equal(await content(await pending), 'v2');
+  assert.equal(await text(await pending), 'v2');
   const took = Date.now() - started;
   assert.ok(took < 2000, `took ${took} ms`);
 });
@@ -56,7 +49,7 @@ test('a file written in chunks is taken only once it has stopped changing', asyn
     await appendFile(path, c);
     await tick(100);
   }
-  assert.equal(await content(await pending), `start;${chunks.join('')}`);
+  assert.equal(await text(await pending), `start;${chunks.join('')}`);
 });
 
 test('a missing file is no update, and its later arrival is one (polling when the directory is missing)', async () => {
@@ -69,7 +62,7 @@ test('a missing file is no update, and its later arrival is one (polling when th
   await tick(100);
   await mkdir(sub);
   await writeFile(path, 'arrived');
-  assert.equal(await content(await pending), 'arrived');
+  assert.equal(await text(await pending), 'arrived');
 });
 
 test('committed content is not returned again; uncommitted content is', async () => {
@@ -77,11 +70,11 @@ test('committed content is not returned again; uncommitted content is', async ()
   await writeFile(path, 'same');
   const f = new FileFetcher({ path });
   const v = await f.fetch(signal());
-  assert.equal(await content(v), 'same');
+  assert.equal(await text(v), 'same');
   // Not committed (a failed staging, say): offered again.
-  assert.equal(await content(await f.fetch(signal(), { immediate: true })), 'same');
+  assert.equal(await text(await f.fetch(signal(), { immediate: true })), 'same');
   const again = await f.fetch(signal(), { immediate: true });
-  await content(again);
+  await text(again);
   again?.commit?.();
   assert.equal(await f.fetch(signal(), { immediate: true }), null);
   // Touched, same bytes: the hash says no update.
@@ -95,7 +88,7 @@ test('committed content is not returned again; uncommitted content is', async ()
   await utimes(path, t2, t2);
   assert.equal(await pending, null);
   await writeFile(path, 'different');
-  assert.equal(await content(await f.fetch(signal(), { immediate: true })), 'different');
+  assert.equal(await text(await f.fetch(signal(), { immediate: true })), 'different');
 });
 
 test('abort rejects promptly with the reason and leaves no watcher or timer', async () => {
@@ -139,17 +132,11 @@ test('maxBytes: a larger file is refused with a coded error, and a file that gro
     code: 'ERR_OVERSEER_FETCH_TOO_LARGE',
   });
   const ok = await new FileFetcher({ path, maxBytes: 4096 }).fetch(signal());
-  assert.equal((await content(ok)).length, 4096);
+  assert.equal((await text(ok)).length, 4096);
 });
 
 test('options are validated', () => {
-  const bad = (options: unknown, pattern: RegExp): void => {
-    assert.throws(
-      () => new FileFetcher(options as never),
-      (err: Error & { code?: string }) =>
-        err instanceof TypeError && err.code === 'ERR_OVERSEER_INVALID_CONFIG' && pattern.test(err.message),
-    );
-  };
+  const bad = optionChecker((o) => new FileFetcher(o));
   bad(undefined, /^FileFetcher: options must be an object/);
   bad({}, /^FileFetcher: options\.path must be a non-empty string/);
   bad({ path: '' }, /options\.path/);

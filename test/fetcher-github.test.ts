@@ -1,25 +1,20 @@
 // GitHubFetcher against a local server that mimics the releases API, whose asset downloads
 // redirect to a second "storage" server on another port (another origin).
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { type GitHubAsset, GitHubFetcher, pickDefaultAsset } from '../src/fetcher/index.js';
 import {
-  type FetchedVersion,
-  type GitHubAsset,
-  GitHubFetcher,
-  pickDefaultAsset,
-} from '../src/fetcher/index.js';
-import { readStream, startServer, type TestServer } from './fixtures/fetcher-server.js';
-
-const signal = (): AbortSignal => AbortSignal.timeout(10_000);
-const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
-
-function version(v: unknown): FetchedVersion {
-  assert.ok(v && typeof v === 'object' && 'stream' in v, 'expected a FetchedVersion');
-  return v as FetchedVersion;
-}
+  optionChecker,
+  readStream,
+  sha256,
+  signal,
+  startServer,
+  type TestServer,
+  version,
+} from './support/fetcher-server.js';
 
 interface Release {
   tag: string;
@@ -331,13 +326,7 @@ test('a rate limit is a coded error with the reset time; other API errors carry 
 });
 
 test('options are validated', () => {
-  const bad = (options: unknown, pattern: RegExp): void => {
-    assert.throws(
-      () => new GitHubFetcher(options as never),
-      (err: Error & { code?: string }) =>
-        err instanceof TypeError && err.code === 'ERR_OVERSEER_INVALID_CONFIG' && pattern.test(err.message),
-    );
-  };
+  const bad = optionChecker((o) => new GitHubFetcher(o));
   const { publicKey } = generateKeyPairSync('ed25519');
   bad({ repo: 'app' }, /^GitHubFetcher: options\.owner must be a non-empty string/);
   bad({ owner: 'acme' }, /options\.repo must be a non-empty string/);

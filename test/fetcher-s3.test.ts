@@ -7,11 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import aws4 from 'aws4';
 import { type FetchedVersion, S3Fetcher } from '../src/fetcher/index.js';
-import { readStream, startServer } from './fixtures/fetcher-server.js';
+import { readStream, signal, startServer } from './support/fetcher-server.js';
 import { signature, verify } from './support/sigv4.js';
 
 const EMPTY = createHash('sha256').update('').digest('hex');
-const signal = (): AbortSignal => AbortSignal.timeout(10_000);
 
 test("the verifier reproduces AWS's published SigV4 signatures (get-vanilla, and S3's GET Object example)", () => {
   assert.equal(
@@ -125,11 +124,6 @@ test('signed HEAD and GET against a verifying server; the ETag decides; a key wi
   const refusals: string[] = [];
   const srv = await startServer(bucket(objects, refusals));
   try {
-    objects.set('/releases/my app/v1.js', 'one');
-    const objectsByBucket = new Map(
-      [...objects].map(([k, v]) => [`/releases${k.slice('/releases'.length)}`, v]),
-    );
-    void objectsByBucket;
     const f = new S3Fetcher({
       bucket: 'releases',
       key: 'my app/v1.js',
@@ -171,6 +165,12 @@ test('credentials from the environment; wrong ones are a 403 (ERR_OVERSEER_FETCH
     const fromEnv = new S3Fetcher({ bucket: 'b', key: 'app.js', endpoint: srv.url }, env);
     assert.equal(fromEnv.region, 'ap-south-1');
     assert.ok(await fromEnv.fetch(signal()));
+    // Signed with the environment's key, for the environment's region.
+    assert.deepEqual(refusals, []);
+    assert.match(
+      String(srv.requests.at(-1)?.headers.authorization),
+      /Credential=AKIDLOCALTEST\/\d{8}\/ap-south-1\//,
+    );
     const wrong = new S3Fetcher(
       { bucket: 'b', key: 'app.js', endpoint: srv.url, credentials: { ...KEY, secretAccessKey: 'not it' } },
       {},

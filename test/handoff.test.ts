@@ -4,25 +4,24 @@
 // and 2 workers; a new master that fails is killed and the old one carries on; overseer run's
 // routed sockets move too.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { ipcRequest } from '../src/control/client.js';
-import { AppProcess } from './helpers/app.js';
-import { describeErrors, startLoad } from './helpers/load.js';
-import { processAlive } from './support/native.js';
+import { AppProcess } from './support/app.js';
+import { describeErrors, startLoad } from './support/load.js';
+import { CLI, fixture } from './support/paths.js';
+import { node, signalAll, stopAll, waitGone } from './support/process.js';
 
 const skip = process.platform === 'win32' ? 'POSIX only (Windows refuses a handoff)' : false;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-handoff-'));
+/** Masters started by a handoff (not by this test, so not known to stopAll()). */
 const masters = new Set<number>();
-const apps: AppProcess[] = [];
 after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
-  for (const pid of masters) if (processAlive(pid)) process.kill(pid, 'SIGTERM');
+  await stopAll();
+  signalAll(masters, 'SIGTERM');
   await sleep(500);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -41,19 +40,11 @@ async function status(
   return (await ipcRequest(sock, 'GET', '/overseer/status')).body as never;
 }
 
-async function waitGone(pid: number, ms = 10_000): Promise<void> {
-  for (let t = Date.now(); processAlive(pid); ) {
-    if (Date.now() - t > ms) throw new Error(`pid ${pid} still alive`);
-    await sleep(25);
-  }
-}
-
 describe('master handoff', { skip }, () => {
   for (const workers of [1, 2]) {
     test(`5 handoffs in a row under load, ${workers} worker(s): 0 failed, 0 refused; each old master exits with 0`, async () => {
       const sock = socketPath();
       const a = new AppProcess({ overseer: { address: '127.0.0.1:0', workers, ipcPath: sock } });
-      apps.push(a);
       const port = await a.port();
       await a.nth('ready', workers);
       // Keep-alive connections, and new connections for every request (a refused one would show).
@@ -93,7 +84,6 @@ describe('master handoff', { skip }, () => {
     const sock = socketPath();
     const configFile = path.join(tmp, 'config.json');
     const a = new AppProcess({ overseer: { addresses: ['127.0.0.1:0'], ipcPath: sock }, configFile });
-    apps.push(a);
     const port = await a.port();
     await a.nth('ready', 1);
     const restarted = await ipcRequest(sock, 'POST', '/overseer/restart');
@@ -135,7 +125,6 @@ describe('master handoff', { skip }, () => {
       overseer: { address: '127.0.0.1:0', ipcPath: sock, readyTimeout: 1_500 },
       hangFlag: hang,
     });
-    apps.push(a);
     const port = await a.port();
     await a.nth('ready', 1);
     fs.writeFileSync(hang, ''); // the new master's workers never become ready
@@ -157,20 +146,16 @@ describe('master handoff', { skip }, () => {
   });
 
   test("overseer run: the app's routed sockets move to the new master", async () => {
-    const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-    const app = fileURLToPath(new URL('../../test/fixtures/run/app.cjs', import.meta.url));
     const sock = socketPath();
     const appSock = path.join(tmp, 'app.sock');
-    const master = spawn(process.execPath, [cli, 'run', '-w', '2', '--ipc-path', sock, app], {
-      env: { ...process.env, PORT: '0', SOCK: appSock },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const master = node(CLI, ['run', '-w', '2', '--ipc-path', sock, fixture('run/app.cjs')], {
+      env: { PORT: '0', SOCK: appSock },
     });
-    masters.add(master.pid!);
-    let out = '';
-    master.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    for (let i = 0; i < 200 && (out.match(/listening on/g) ?? []).length < 2; i++) await sleep(50);
+    await master.until(
+      () => master.lines.filter((l) => /listening on/.test(l)).length >= 2,
+      10_000,
+      'two workers listening',
+    );
     const load = startLoad({ socketPath: appSock, concurrency: 4, keepAlive: true, maxMs: 60_000 });
     await sleep(200);
     for (let i = 0; i < 2; i++) {

@@ -3,34 +3,30 @@
 // for drainDelay, so a load balancer stops sending before the drain begins.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveConfig } from '../src/config.js';
 import { ipcRequest } from '../src/control/client.js';
-import { AppProcess } from './helpers/app.js';
+import { AppProcess } from './support/app.js';
+import { get as httpGet } from './support/http.js';
+import { stopAll } from './support/process.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-health-'));
-const apps: AppProcess[] = [];
 after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
+  await stopAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function get(address: string, route: string): Promise<{ status: number; body: string }> {
-  const port = Number(address.slice(address.lastIndexOf(':') + 1));
-  const host = address.slice(0, address.lastIndexOf(':'));
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host, port, path: route, agent: false, timeout: 2_000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
+/** GET `route` at `host:port`: its status and body. */
+async function get(address: string, route: string): Promise<{ status: number; body: string }> {
+  const at = address.lastIndexOf(':');
+  const { status, body } = await httpGet(
+    { host: address.slice(0, at), port: Number(address.slice(at + 1)) },
+    { path: route, timeoutMs: 2_000 },
+  );
+  return { status, body };
 }
 
 test('healthAddress is checked like the other addresses', () => {
@@ -48,7 +44,6 @@ test('/livez and /readyz on loopback; with drainDelay, SIGTERM fails /readyz at 
   const a = new AppProcess({
     overseer: { address: '127.0.0.1:0', workers: 2, ipcPath: ipc, healthAddress: ':0', drainDelay: 1_500 },
   });
-  apps.push(a);
   const port = await a.port();
   await a.nth('ready', 2);
   const status = (await ipcRequest(ipc, 'GET', '/overseer/status')).body as { health: string };

@@ -8,12 +8,12 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { native } from '../src/os/native.js';
-import { AppProcess } from './helpers/app.js';
+import { AppProcess } from './support/app.js';
+import { stopAll } from './support/process.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-stale-'));
-const apps: AppProcess[] = [];
 after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
+  await stopAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -46,7 +46,6 @@ test('a master sweeps its directory of stale default sockets, and nothing else',
   }
   try {
     const a = new AppProcess({ overseer: { address: '127.0.0.1:0' } }, { env: { TMPDIR: dir } });
-    apps.push(a);
     const ipc = await a.nth('ipc', 1);
     const deadline = Date.now() + 5_000;
     while (dead.some((f) => fs.existsSync(f)) && Date.now() < deadline) await sleep(20);

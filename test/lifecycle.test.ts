@@ -2,52 +2,25 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { APP, AppProcess } from './helpers/app.js';
-import { describeErrors, startLoad } from './helpers/load.js';
+import { APP, AppProcess, assertAddressInUseRefused } from './support/app.js';
+import { get } from './support/http.js';
+import { describeErrors, startLoad } from './support/load.js';
+import { processAlive, stopAll } from './support/process.js';
 
 const LOCAL = { address: '127.0.0.1:0' };
-const apps: AppProcess[] = [];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-lifecycle-'));
 after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
+  await stopAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function start(...args: ConstructorParameters<typeof AppProcess>): AppProcess {
-  const a = new AppProcess(...args);
-  apps.push(a);
-  return a;
-}
-
-/** Running, and not a zombie waiting for init to reap it. */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function get(port: number): Promise<{ status: number; pid: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, pid: String(res.headers['x-pid']) }));
-      })
-      .on('error', reject);
-  });
-}
-
 test('a new worker that throws during start leaves the old one serving', async () => {
   const flag = path.join(tmp, 'fail-start');
-  const a = start({ overseer: LOCAL, failFlag: flag });
+  const a = new AppProcess({ overseer: LOCAL, failFlag: flag });
   const port = await a.port();
   const first = await a.nth('ready', 1);
   const load = startLoad({ port, concurrency: 8, keepAlive: true, maxMs: 30_000 });
@@ -71,7 +44,7 @@ test('a new worker that throws during start leaves the old one serving', async (
 
 test('a worker that misses readyTimeout is killed and the old one keeps serving', async () => {
   const flag = path.join(tmp, 'hang-start');
-  const a = start({ overseer: { ...LOCAL, readyTimeout: 1_000 }, hangFlag: flag });
+  const a = new AppProcess({ overseer: { ...LOCAL, readyTimeout: 1_000 }, hangFlag: flag });
   const port = await a.port();
   const first = await a.nth('ready', 1);
   fs.writeFileSync(flag, '');
@@ -90,19 +63,19 @@ test('a worker that misses readyTimeout is killed and the old one keeps serving'
 });
 
 test('SIGKILL of the master: its workers are gone within 1 s', async () => {
-  const a = start({ overseer: { ...LOCAL, workers: 2 } });
+  const a = new AppProcess({ overseer: { ...LOCAL, workers: 2 } });
   await a.nth('ready', 2);
   const pids = a.events.filter((e) => e.event === 'fork').map((e) => Number(e.pid));
   assert.equal(pids.length, 2);
   a.child.kill('SIGKILL');
   await a.exited;
   const deadline = Date.now() + 1_000;
-  while (pids.some(alive) && Date.now() < deadline) await sleep(20);
-  assert.deepEqual(pids.filter(alive), [], 'workers outlived the master');
+  while (pids.some(processAlive) && Date.now() < deadline) await sleep(20);
+  assert.deepEqual(pids.filter(processAlive), [], 'workers outlived the master');
 });
 
 test('a worker that ignores shutdown is SIGKILLed at terminateTimeout', async () => {
-  const a = start({ overseer: { ...LOCAL, terminateTimeout: 1_000 }, ignoreShutdown: true });
+  const a = new AppProcess({ overseer: { ...LOCAL, terminateTimeout: 1_000 }, ignoreShutdown: true });
   await a.nth('ready', 1);
   const t0 = Date.now();
   assert.equal((await a.restart()).ok, true);
@@ -122,7 +95,7 @@ test('a worker that ignores shutdown is SIGKILLed at terminateTimeout', async ()
 test('a crash loop backs off and does not spin', async () => {
   const flag = path.join(tmp, 'crash-loop');
   fs.writeFileSync(flag, '');
-  const a = start({ overseer: LOCAL, failFlag: flag });
+  const a = new AppProcess({ overseer: LOCAL, failFlag: flag });
   await sleep(4_000);
   fs.rmSync(flag);
   const forks = a.count('fork');
@@ -137,7 +110,7 @@ test('a crash loop backs off and does not spin', async () => {
 
 test('a crashed worker is replaced and the master keeps serving', async () => {
   const flag = path.join(tmp, 'crash-once');
-  const a = start({ overseer: LOCAL, crashFlag: flag, crashCode: 9 });
+  const a = new AppProcess({ overseer: LOCAL, crashFlag: flag, crashCode: 9 });
   const port = await a.port();
   await a.nth('ready', 1);
   fs.writeFileSync(flag, '');
@@ -152,10 +125,10 @@ test('a crashed worker is replaced and the master keeps serving', async () => {
 test('exit codes propagate with noRestart: a code, and 128+N for a signal', async () => {
   const flag = path.join(tmp, 'exit-7');
   fs.writeFileSync(flag, '');
-  const a = start({ overseer: { ...LOCAL, noRestart: true }, crashFlag: flag, crashCode: 7 });
+  const a = new AppProcess({ overseer: { ...LOCAL, noRestart: true }, crashFlag: flag, crashCode: 7 });
   assert.equal((await a.exited).code, 7);
 
-  const b = start({ overseer: { ...LOCAL, noRestart: true } });
+  const b = new AppProcess({ overseer: { ...LOCAL, noRestart: true } });
   const w = await b.nth('ready', 1);
   process.kill(Number(w.pid), 'SIGKILL');
   assert.equal((await b.exited).code, 128 + os.constants.signals.SIGKILL);
@@ -164,7 +137,7 @@ test('exit codes propagate with noRestart: a code, and 128+N for a signal', asyn
 
 test('SIGTERM, SIGINT and SIGHUP shut down gracefully with exit code 0', async () => {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    const a = start({ overseer: LOCAL });
+    const a = new AppProcess({ overseer: LOCAL });
     const port = await a.port();
     await a.nth('ready', 1);
     const load = startLoad({ port, concurrency: 4, keepAlive: true, maxMs: 10_000 });
@@ -181,36 +154,40 @@ test('SIGTERM, SIGINT and SIGHUP shut down gracefully with exit code 0', async (
 });
 
 test('a burst of 100 restart signals coalesces and ends with exactly the configured workers', async () => {
-  const a = start({ overseer: { ...LOCAL, workers: 2 } });
+  const a = new AppProcess({ overseer: { ...LOCAL, workers: 2 } });
   const port = await a.port();
   await a.nth('ready', 2);
+  const burst = Date.now();
   for (let i = 0; i < 100; i++) {
     a.child.kill('SIGUSR2');
     await sleep(10);
   }
+  const burstMs = Date.now() - burst;
   await a.until(() => a.count('restart') >= 1, 20_000, 'restarts');
   await sleep(2_000);
-  await a.until(() => !a.events.slice(-1).some((e) => e.event === 'fork'), 10_000, 'quiet');
+  // Settled: the last restart's old workers are gone, and every fork was one restart's new
+  // worker for one slot; an extra worker, or a restart that forks twice, never settles.
+  await a.until(
+    () => a.count('fork') - a.count('exit') === 2 && a.count('fork') === 2 + 2 * a.count('restart'),
+    20_000,
+    'exactly the 2 configured workers, one new worker per slot per restart',
+  );
   // Signals that arrive during a restart join one follow-up restart: the count is bounded
-  // by how many restarts fit in the burst's second, not by the 100 signals.
+  // by how many restarts fit in the burst (about a second), not by the 100 signals.
   const restarts = a.count('restart');
   const oneRestartMs = Math.min(
     ...a.events.filter((e) => e.event === 'restart').map((e) => Number(e.durationMs)),
   );
   assert.ok(
-    restarts >= 1 && restarts <= Math.ceil(1_500 / oneRestartMs) + 1,
-    `${restarts} restarts for 100 signals`,
+    restarts <= Math.ceil(Math.max(1_500, burstMs + 500) / oneRestartMs) + 1,
+    `${restarts} restarts for 100 signals in ${burstMs} ms`,
   );
   assert.ok(restarts < 20, `${restarts} restarts for 100 signals`);
-  const forks = a.count('fork');
-  const exits = a.count('exit');
-  assert.equal(forks - exits, 2, `${forks} forks, ${exits} exits`);
-  assert.equal(forks, 2 + 2 * restarts, 'exactly one new worker per slot per restart');
   assert.equal((await get(port)).status, 200);
 });
 
 test('stale messages from an exiting worker never cause an extra fork', async () => {
-  const a = start({ overseer: { ...LOCAL, workers: 2 }, staleMessages: true });
+  const a = new AppProcess({ overseer: { ...LOCAL, workers: 2 }, staleMessages: true });
   await a.nth('ready', 2);
   for (let i = 0; i < 5; i++) assert.equal((await a.restart()).ok, true);
   await sleep(300);
@@ -226,7 +203,7 @@ test('unix socket listeners: served, a stale socket file is replaced, and remove
     `import socket; s=socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(sock)})`,
   ]);
   assert.ok(fs.statSync(sock).isSocket());
-  const a = start({ overseer: { address: `unix:${sock}` } });
+  const a = new AppProcess({ overseer: { address: `unix:${sock}` } });
   await a.nth('ready', 1);
   const load = startLoad({ socketPath: sock, concurrency: 4, keepAlive: true, maxMs: 30_000 });
   assert.equal((await a.restart()).ok, true);
@@ -234,31 +211,19 @@ test('unix socket listeners: served, a stale socket file is replaced, and remove
   assert.equal(r.failed, 0, describeErrors(r));
   assert.ok(r.ok > 0);
   // A second master on the same live socket is refused.
-  const b = start({ overseer: { address: `unix:${sock}` } });
-  assert.equal((await b.exited).code, 1);
-  assert.ok(
-    b.stderr.some((l) => l.includes('EADDRINUSE')),
-    b.stderr.join('\n'),
-  );
+  await assertAddressInUseRefused(`unix:${sock}`);
   assert.equal((await a.stop()).code, 0, JSON.stringify(a.events.filter((e) => e.event === 'exit')));
   assert.equal(fs.existsSync(sock), false, 'socket file removed on exit');
 });
 
 test('a port in use is an error, never a silent fallback', async () => {
-  const a = start({ overseer: LOCAL });
-  const port = await a.port();
-  const b = start({ overseer: { address: `127.0.0.1:${port}` } });
-  assert.equal((await b.exited).code, 1);
-  assert.ok(
-    b.stderr.some((l) => l.includes('EADDRINUSE')),
-    b.stderr.join('\n'),
-  );
-  assert.equal(b.count('fork'), 0);
+  const a = new AppProcess({ overseer: LOCAL });
+  await assertAddressInUseRefused(`127.0.0.1:${await a.port()}`);
 });
 
 test("':0' shows the real port in state.address and in the master's events", async () => {
   const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
-  const a = start({ overseer: { addresses: [':0', '127.0.0.1:0'] }, stateDir });
+  const a = new AppProcess({ overseer: { addresses: [':0', '127.0.0.1:0'] }, stateDir });
   const listening = await a.nth('listening', 1);
   const addrs = listening.addresses as string[];
   assert.match(addrs[0]!, /^:\d+$/);
@@ -278,7 +243,7 @@ test('the worker contract: env scrubbed, binPath not resolved through symlinks, 
   const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
   const link = path.join(stateDir, 'linked-app.js');
   fs.symlinkSync(APP, link);
-  const a = start({ overseer: LOCAL, stateDir }, { script: link, args: ['--flag', 'x'] });
+  const a = new AppProcess({ overseer: LOCAL, stateDir }, { script: link, args: ['--flag', 'x'] });
   await a.nth('ready', 1);
   const state = JSON.parse(fs.readFileSync(path.join(stateDir, 'worker-1.json'), 'utf8'));
   assert.equal(state.enabled, true);
@@ -295,7 +260,10 @@ test('the worker contract: env scrubbed, binPath not resolved through symlinks, 
 
 test('without the addon, the program runs in-process with a disabled State', async () => {
   const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
-  const a = start({ overseer: { address: '127.0.0.1:0' }, stateDir }, { env: { OVERSEER_NO_NATIVE: '1' } });
+  const a = new AppProcess(
+    { overseer: { address: '127.0.0.1:0' }, stateDir },
+    { env: { OVERSEER_NO_NATIVE: '1' } },
+  );
   await a.until(() => fs.existsSync(path.join(stateDir, 'worker-0.json')), 10_000, 'disabled state');
   const state = JSON.parse(fs.readFileSync(path.join(stateDir, 'worker-0.json'), 'utf8'));
   assert.equal(state.enabled, false);
@@ -306,7 +274,7 @@ test('without the addon, the program runs in-process with a disabled State', asy
   );
   assert.equal((await a.stop()).code, 0);
 
-  const b = start(
+  const b = new AppProcess(
     { overseer: { address: '127.0.0.1:0', required: true } },
     { env: { OVERSEER_NO_NATIVE: '1' } },
   );
@@ -319,7 +287,7 @@ test('without the addon, the program runs in-process with a disabled State', asy
 
 test('config.debug prints the debug log; config.noWarn silences the warnings', async () => {
   const flag = path.join(tmp, 'fail-for-nowarn');
-  const loud = start({ overseer: { ...LOCAL, debug: true }, failFlag: flag });
+  const loud = new AppProcess({ overseer: { ...LOCAL, debug: true }, failFlag: flag });
   await loud.nth('ready', 1);
   await loud.until(
     () => loud.stderr.some((l) => /^OVERSEER \d+: listening on 127\.0\.0\.1:\d+/.test(l)),
@@ -334,7 +302,7 @@ test('config.debug prints the debug log; config.noWarn silences the warnings', a
       5_000,
       'the warning',
     );
-    const quiet = start({ overseer: { ...LOCAL, noWarn: true }, failFlag: flag });
+    const quiet = new AppProcess({ overseer: { ...LOCAL, noWarn: true }, failFlag: flag });
     await sleep(1_500); // its first worker fails to start, and is retried with backoff
     assert.ok(quiet.count('crash') >= 1);
     assert.equal(

@@ -2,27 +2,19 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, test } from 'node:test';
-import { AppProcess } from './helpers/app.js';
+import { AppProcess } from './support/app.js';
+import { rssKiB, stopAll } from './support/process.js';
 
-const apps: AppProcess[] = [];
-after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
-});
+after(stopAll);
 
 function fdCount(pid: number): number {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
-}
-
-function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0);
 }
 
 test('across 200 restarts the master does not leak fds, and its RSS stays bounded', {
   skip: process.platform !== 'linux' && 'reads /proc',
 }, async () => {
   const a = new AppProcess({ overseer: { address: '127.0.0.1:0', terminateTimeout: 5_000 } });
-  apps.push(a);
   await a.nth('ready', 1);
   // Warm up, so lazily created handles (signal watchers, timers) exist before the baseline.
   for (let i = 0; i < 5; i++) assert.equal((await a.restart()).ok, true);

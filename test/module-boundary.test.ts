@@ -2,19 +2,23 @@
 // never the master, the control socket, the fetchers or tar; a master without a fetcher
 // loads no fetch pipeline; `import 'overseer'` loads neither side.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { AppProcess } from './helpers/app.js';
+import { AppProcess } from './support/app.js';
+import { CLI, fixture, repoPath } from './support/paths.js';
+import { node, stopAll } from './support/process.js';
 
-const recorder = fileURLToPath(new URL('../../test/support/record-modules.mjs', import.meta.url));
+const recorder = repoPath('test/support/record-modules.mjs');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-modules-'));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+after(async () => {
+  await stopAll();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 interface Loaded {
   role: string;
@@ -96,11 +100,10 @@ test("`import 'overseer'` loads neither side, and not the addon", () => {
 
 test('an overseer/cluster worker loads only the worker side; its primary loads no worker side', async () => {
   const dir = fs.mkdtempSync(path.join(tmp, 'cluster-'));
-  const script = fileURLToPath(new URL('../../test/fixtures/cluster/cjs.cjs', import.meta.url));
   const a = new AppProcess(
     {},
     {
-      script,
+      script: fixture('cluster/cjs.cjs'),
       args: ['leave', 'disconnect'],
       nodeArgs: [`--import=${recorder}`],
       env: { RECORD_MODULES_DIR: dir },
@@ -131,26 +134,22 @@ test('an overseer/cluster worker loads only the worker side; its primary loads n
 
 test("`overseer run`: the app's workers load the preload and the worker side only; the master loads none of the app", async () => {
   const dir = fs.mkdtempSync(path.join(tmp, 'app-'));
-  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const app = fileURLToPath(new URL('../../test/fixtures/run/express.mjs', import.meta.url));
-  const master = spawn(
-    process.execPath,
-    [`--import=${recorder}`, cli, 'run', '--ipc-path', '', `--node-args=--import=${recorder}`, app],
-    { env: { ...process.env, RECORD_MODULES_DIR: dir, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] },
+  const master = node(
+    CLI,
+    ['run', '--ipc-path', '', `--node-args=--import=${recorder}`, fixture('run/express.mjs')],
+    {
+      nodeArgs: [`--import=${recorder}`],
+      env: { RECORD_MODULES_DIR: dir, PORT: '0' },
+    },
   );
-  let out = '';
-  master.stdout.on('data', (d: Buffer) => {
-    out += d;
-  });
-  for (let i = 0; i < 300 && !/listening on/.test(out); i++) await sleep(50);
+  await master.line(/listening on/, 0, 15_000);
   await sleep(500); // the recorder's loader thread logs what it saw a little later
-  master.kill('SIGTERM');
-  await once(master, 'exit');
+  await master.stop();
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
   const loaded = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Loaded);
   const worker = loaded.find((l) => l.role === 'worker');
   const primary = loaded.find((l) => l.role === 'master');
-  assert.ok(worker && primary, `records: ${fs.readdirSync(dir).join(', ')}; out: ${out}`);
+  assert.ok(worker && primary, `records: ${fs.readdirSync(dir).join(', ')}; ${master.describe()}`);
   assert.ok(own(worker).includes('preload/worker.js'), 'the record is of a real app worker');
   assert.deepEqual(rooms(worker, 'master', 'control', 'fetcher', 'upgrade', 'cli', 'cluster'), []);
   assert.deepEqual(tar(worker), []);

@@ -1,18 +1,17 @@
 // sendDatagram to an AF_UNIX SOCK_DGRAM socket at a path and in the abstract namespace.
 // Node cannot receive unix datagrams, so a tiny python3 program does.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { native } from '../src/os/native.js';
 import { isLinux, makeTempDir, sysError } from './support/native.js';
+import { stopAll, TestProcess } from './support/process.js';
 
 const n = native();
 const tmp = makeTempDir();
-const children: ChildProcess[] = [];
-after(() => {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+after(async () => {
+  await stopAll();
   tmp.cleanup();
 });
 
@@ -32,32 +31,9 @@ print(data.hex(), flush=True)
 
 /** Starts a receiver bound to `name`; resolves with a function that awaits its one datagram. */
 async function receiver(name: string): Promise<() => Promise<Buffer>> {
-  const child = spawn('python3', ['-c', RECEIVER, name], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.setEncoding('utf8');
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('receiver did not start')), 10_000);
-    child.stdout?.on('data', (chunk: string) => {
-      out += chunk;
-      if (out.startsWith('ready\n')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', () => {
-      clearTimeout(timer);
-      reject(new Error(`receiver exited early: ${out}`));
-    });
-  });
-  return async () => {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-    clearTimeout(timer);
-    const hex = out.split('\n')[1] ?? '';
-    return Buffer.from(hex, 'hex');
-  };
+  const child = new TestProcess('python3', ['-c', RECEIVER, name], { label: 'receiver' });
+  await child.line(/^ready$/, 0, 10_000);
+  return async () => Buffer.from((await child.line(/^[0-9a-f]*$/, 1, 10_000))[0], 'hex');
 }
 
 describe('sendDatagram', { skip: !hasPython && 'python3 is not available', timeout: 30_000 }, () => {

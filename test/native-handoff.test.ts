@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { Fixture, httpGet, isLinux, makeTempDir } from './support/native.js';
+import { get } from './support/http.js';
+import { isLinux, makeTempDir, startFixture } from './support/native.js';
+import { stopAll } from './support/process.js';
 
 function parentPid(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -12,24 +14,21 @@ function parentPid(pid: number): number {
 }
 
 const tmp = makeTempDir();
-const fixtures: Fixture[] = [];
-after(() => {
-  for (const f of fixtures) f.kill();
+after(async () => {
+  await stopAll();
   tmp.cleanup();
 });
 
 test('SCM_RIGHTS hand-off of a live listener between unrelated processes', { timeout: 60_000 }, async () => {
   const meet = path.join(tmp.dir, 'meet.sock');
-  const a = new Fixture('handoff-a', [meet]);
-  fixtures.push(a);
-  const ready = await a.waitFor('ready');
+  const a = startFixture('handoff-a', [meet]);
+  const ready = await a.message('ready');
   const port = ready.port as number;
   assert.ok(port > 0);
 
-  const b = new Fixture('handoff-b', [meet]);
-  fixtures.push(b);
-  await b.waitFor('connected');
-  await a.waitFor('peer');
+  const b = startFixture('handoff-b', [meet]);
+  await b.message('connected');
+  await a.message('peer');
   // Unrelated: both are children of this test, neither is the other's parent.
   assert.notEqual(a.pid, b.pid);
   if (isLinux) {
@@ -40,7 +39,7 @@ test('SCM_RIGHTS hand-off of a live listener between unrelated processes', { tim
   const errors: string[] = [];
   let next = 0;
   let released = false;
-  void a.waitFor('released', 30_000).then(
+  void a.message('released', 30_000).then(
     () => {
       released = true;
     },
@@ -61,7 +60,7 @@ test('SCM_RIGHTS hand-off of a live listener between unrelated processes', { tim
         }
       }
       try {
-        const res = await httpGet({ host: '127.0.0.1', port });
+        const res = await get(port, { timeoutMs: 5_000 });
         if (res.status !== 200) errors.push(`#${i}: status ${res.status}`);
         seen.set(res.body, (seen.get(res.body) ?? 0) + 1);
       } catch (err) {
@@ -74,7 +73,7 @@ test('SCM_RIGHTS hand-off of a live listener between unrelated processes', { tim
 
   assert.deepEqual(errors, []);
   assert.ok(released, 'a never released the listener');
-  const serving = await b.waitFor('serving');
+  const serving = await b.message('serving');
   assert.deepEqual(serving.payload, { port, from: a.pid });
   assert.equal(serving.cloexec, true);
   const description = serving.description as { family: string; listening: boolean; port: number };

@@ -4,24 +4,16 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { native } from '../src/os/native.js';
-import {
-  Fixture,
-  type HttpTarget,
-  httpGet,
-  ipv6Available,
-  isLinux,
-  makeTempDir,
-  portOf,
-  sysError,
-} from './support/native.js';
+import { get, type HttpTarget } from './support/http.js';
+import { ipv6Available, isLinux, makeTempDir, portOf, startFixture, sysError } from './support/native.js';
+import { stopAll, type TestProcess } from './support/process.js';
 
 const n = native();
-const fixtures: Fixture[] = [];
 const openFds: number[] = [];
 const tmp = makeTempDir();
 
-after(() => {
-  for (const f of fixtures) f.kill();
+after(async () => {
+  await stopAll();
   for (const fd of openFds) {
     try {
       n.close(fd);
@@ -44,16 +36,15 @@ function tcp(host: string, port = 0, opts: { reusePort?: boolean; ipv6Only?: boo
   return fd;
 }
 
-async function serve(fd: number): Promise<Fixture> {
-  const child = new Fixture('serve-fd', ['3'], [fd]);
-  fixtures.push(child);
-  await child.waitFor('listening');
+async function serve(fd: number): Promise<TestProcess> {
+  const child = startFixture('serve-fd', ['3'], [fd]);
+  await child.message('listening');
   return child;
 }
 
-async function expectServedBy(target: HttpTarget, child: Fixture, count = 5): Promise<void> {
+async function expectServedBy(target: HttpTarget, child: TestProcess, count = 5): Promise<void> {
   for (let i = 0; i < count; i++) {
-    const res = await httpGet(target);
+    const res = await get(target, { timeoutMs: 5_000 });
     assert.equal(res.status, 200);
     assert.equal(res.body, String(child.pid));
   }
@@ -146,7 +137,7 @@ describe('SO_REUSEPORT', { timeout: 60_000 }, () => {
     let failures = 0;
     for (let i = 0; i < 200; i++) {
       try {
-        const res = await httpGet({ host: '127.0.0.1', port });
+        const res = await get(port, { timeoutMs: 5_000 });
         counts.set(res.body, (counts.get(res.body) ?? 0) + 1);
       } catch {
         failures++;

@@ -4,13 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { native } from '../src/os/native.js';
-import { Fixture, makeTempDir, sysError } from './support/native.js';
+import { makeTempDir, startFixture, sysError } from './support/native.js';
+import { stopAll } from './support/process.js';
 
 const n = native();
 const tmp = makeTempDir();
-const fixtures: Fixture[] = [];
-after(() => {
-  for (const f of fixtures) f.kill();
+after(async () => {
+  await stopAll();
   tmp.cleanup();
 });
 
@@ -21,8 +21,7 @@ test('credentials of a client in another process', { timeout: 30_000 }, async ()
   const listenFd = n.unixListen(socketPath, 8);
   try {
     const accepting = n.accept(listenFd, 10_000);
-    const child = new Fixture('peer-connect', [socketPath]);
-    fixtures.push(child);
+    const child = startFixture('peer-connect', [socketPath]);
     const fd = await accepting;
     try {
       const cred = n.peerCredentials(fd);

@@ -2,7 +2,6 @@
 // Config type's stated defaults and DEFAULTS all agree with it, and every mistake names where
 // the user typed it (run()'s config, a flag, a config file's field, the cluster's settings).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,13 +31,6 @@ async function mistake(run: () => unknown, says: RegExp): Promise<void> {
     },
   );
 }
-
-test("the README's option tables are the option table's (scripts/readme-options.mjs)", () => {
-  const out = execFileSync(process.execPath, [path.join(root, 'scripts', 'readme-options.mjs'), '--check'], {
-    encoding: 'utf8',
-  });
-  assert.match(out, /match/);
-});
 
 test('--help shows every flag of the table, and every config-file field without one', () => {
   const help = runUsage();

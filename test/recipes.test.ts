@@ -8,20 +8,15 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io as ioClient } from 'socket.io-client';
 import WebSocket from 'ws';
-import { Example } from './helpers/example.js';
-import { describeErrors, startLoad } from './helpers/load.js';
-import { restartsUnderLoad } from './helpers/restarts.js';
+import { Example } from './support/example.js';
+import { describeErrors, startLoad } from './support/load.js';
+import { stopAll } from './support/process.js';
+import { restartsUnderLoad } from './support/restarts.js';
 
-const running: Example[] = [];
-after(async () => {
-  await Promise.all(running.map((e) => e.stop()));
-});
+after(stopAll);
 
-function start(file: string, opts?: ConstructorParameters<typeof Example>[1]): Example {
-  const e = new Example(file, opts);
-  running.push(e);
-  return e;
-}
+const start = (file: string, opts?: ConstructorParameters<typeof Example>[1]): Example =>
+  new Example(file, opts);
 
 for (const [name, file, opts] of [
   ['Express, app.listen(state.listener)', 'dist/examples/express/server.js', {}],
@@ -48,7 +43,7 @@ test('Fastify: its own listen() drains, and fastify.close() on gracefulShutdown 
 });
 
 test('HTTPS: 3 restarts under keep-alive load, 0 failed', async () => {
-  await restartsUnderLoad(start('dist/examples/https/server.js'), 1, true);
+  await restartsUnderLoad(start('dist/examples/https/server.js'), { tls: true });
 });
 
 test('HTTP/2: streams in flight finish, each old session gets a GOAWAY, nothing is lost', async () => {

@@ -3,7 +3,7 @@
 // version, its own signal handling after the drain; listen(0), two servers, a unix socket;
 // the config file and its coded errors; the workers' output, whole, and `overseer logs`.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -11,21 +11,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { ipcRequest } from '../src/control/client.js';
 import { createApiServer } from '../src/control/http-api.js';
 import { LogBuffer } from '../src/master/log-buffer.js';
-import { Example } from './helpers/example.js';
-import { describeErrors, startLoad } from './helpers/load.js';
-import { restartsUnderLoad } from './helpers/restarts.js';
-import { httpGet } from './support/native.js';
+import { Example } from './support/example.js';
+import { get } from './support/http.js';
+import { describeErrors, startLoad } from './support/load.js';
+import { CLI, fixture } from './support/paths.js';
+import { node, rssKiB, stopAll } from './support/process.js';
+import { restartsUnderLoad } from './support/restarts.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const FIXTURES = 'test/fixtures/run';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-run-'));
-const running: Example[] = [];
 after(async () => {
-  await Promise.all(running.map((e) => e.stop()));
+  await stopAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -37,9 +35,11 @@ class Run extends Example {
 
   constructor(script: string, options: string[] = [], env: NodeJS.ProcessEnv = {}) {
     const socket = path.join(tmp, `c${++sockets}.sock`);
-    super(`${FIXTURES}/${script}`, { nodeArgs: [CLI, 'run', '--ipc-path', socket, ...options], env });
+    super(`test/support/fixtures/run/${script}`, {
+      nodeArgs: [CLI, 'run', '--ipc-path', socket, ...options],
+      env,
+    });
     this.socket = socket;
-    running.push(this);
   }
 
   async status(): Promise<Record<string, unknown>> {
@@ -84,11 +84,6 @@ class Run extends Example {
   }
 }
 
-function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1]);
-}
-
 describe('unmodified apps restart hitlessly: 3 restarts under keep-alive load, 0 failed', () => {
   for (const [name, script, workers] of [
     ['a plain http app, listen({ port, host, backlog })', 'app.cjs', 1],
@@ -100,14 +95,13 @@ describe('unmodified apps restart hitlessly: 3 restarts under keep-alive load, 0
     test(name, async () => {
       const r = new Run(script, ['-w', String(workers)], { PORT: '0' });
       await r.ready(workers);
-      const result = await restartsUnderLoad(r, workers);
-      assert.ok(result.pids.size >= 4, `answers came from ${result.pids.size} pids`);
+      await restartsUnderLoad(r, { workers, minPids: 4 });
     });
   }
 });
 
 test('a 50 MB top-level import loads in the workers, never in the master', async () => {
-  const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const bare = node('-e', ['setInterval(() => {}, 1000)']);
   const light = new Run('app.cjs', [], { PORT: '0' });
   const heavy = new Run('heavy.cjs', [], { PORT: '0' });
   try {
@@ -118,7 +112,7 @@ test('a 50 MB top-level import loads in the workers, never in the master', async
     await sleep(500);
     const master = { light: rssKiB(light.pid), heavy: rssKiB(heavy.pid) };
     const worker = { light: rssKiB(light.workers()[0]!), heavy: rssKiB(heavy.workers()[0]!) };
-    const bareRss = rssKiB(bare.pid!);
+    const bareRss = rssKiB(bare.pid);
     console.log(
       `RSS KiB: bare node ${bareRss}; masters ${JSON.stringify(master)}; workers ${JSON.stringify(worker)}`,
     );
@@ -130,7 +124,7 @@ test('a 50 MB top-level import loads in the workers, never in the master', async
       Math.abs(master.heavy - master.light) < 3 * 1024,
       `the master does not: the heavy app's master is within 3 MB of the light one's: ${JSON.stringify(master)}`,
     );
-    assert.match((await httpGet({ host: '127.0.0.1', port: await heavy.port() })).body, /^heavy 52428800/);
+    assert.match((await get(await heavy.port())).body, /^heavy 52428800/);
   } finally {
     bare.kill();
   }
@@ -146,8 +140,8 @@ describe('readiness', () => {
     // Both ports are served by the new worker.
     const [, first] = (await r.line(/^listening on .*:(\d+)/)) as unknown as string[];
     const [, second] = (await r.line(/^second listening on .*:(\d+)/)) as unknown as string[];
-    const a = await httpGet({ host: '127.0.0.1', port: Number(first) });
-    const b = await httpGet({ host: '127.0.0.1', port: Number(second) });
+    const a = await get(Number(first));
+    const b = await get(Number(second));
     assert.match(a.body, /^main /);
     assert.match(b.body, /^second /);
     assert.equal(a.body.split(' ')[1], b.body.split(' ')[1], 'one worker serves both');
@@ -165,8 +159,9 @@ describe('readiness', () => {
   });
 
   test('--ready none: ready at start', async () => {
-    const r = new Run('app.cjs', ['--ready', 'none'], { BEHAVIOR_FILE: path.join(tmp, 'none'), PORT: '0' });
+    // An app that never listens: only --ready none can call it ready.
     fs.writeFileSync(path.join(tmp, 'none'), 'hang');
+    const r = new Run('app.cjs', ['--ready', 'none'], { BEHAVIOR_FILE: path.join(tmp, 'none'), PORT: '0' });
     await r.ready(1);
   });
 
@@ -180,7 +175,7 @@ describe('readiness', () => {
       const r = new Run('app.cjs', [...timeout], { PORT: '0', BEHAVIOR_FILE: flag });
       const port = await r.port();
       await r.ready(1);
-      const before = (await httpGet({ host: '127.0.0.1', port })).body;
+      const before = (await get(port)).body;
       fs.writeFileSync(flag, how === 'crashes' ? 'crash' : 'hang');
       const load = startLoad({ port, concurrency: 4, keepAlive: true, maxMs: 30_000 });
       const result = await r.restartResult();
@@ -191,7 +186,7 @@ describe('readiness', () => {
       );
       const served = await load.stop();
       assert.equal(served.failed, 0, describeErrors(served));
-      assert.equal((await httpGet({ host: '127.0.0.1', port })).body, before, 'the old worker serves');
+      assert.equal((await get(port)).body, before, 'the old worker serves');
     });
   }
 });
@@ -202,12 +197,12 @@ describe('shutdown: the drain first, then the signal the app handles', () => {
     const r = new Run('app.cjs', [], { PORT: '0', POOL_LOG: log });
     const port = await r.port();
     await r.ready(1);
-    const slow = httpGet({ host: '127.0.0.1', port, path: '/slow' });
+    const slow = get(port, '/slow');
     await sleep(50);
     await r.restart();
     await r.settle(1);
     assert.match((await slow).body, /slow/, 'the request in flight was served');
-    const code = await r.stop();
+    const { code } = await r.stop();
     assert.equal(code, 0);
     const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
     assert.equal(lines.length, 2, `one cleanup per worker: ${lines.join(' | ')}`);
@@ -262,7 +257,7 @@ describe('listens', () => {
 describe('options and the config file', () => {
   const cli = (args: string[], cwd = tmp) =>
     spawnSync(process.execPath, [CLI, 'run', ...args], { cwd, encoding: 'utf8', timeout: 20_000 });
-  const script = fileURLToPath(new URL(`../../${FIXTURES}/app.cjs`, import.meta.url));
+  const script = fixture('run/app.cjs');
 
   test('a mistake on the command line is a coded error naming the flag', () => {
     for (const [args, says] of [
@@ -353,21 +348,16 @@ describe('options and the config file', () => {
       `export default { script: 'app.cjs', workers: 3, logPrefix: true, envFile: '.env', env: { PORT: '0' } };\n`,
     );
     const socket = path.join(tmp, 'cfgjs.sock');
-    const child = spawn(process.execPath, [CLI, 'run', '-w', '2', '--ipc-path', socket], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
+    const child = node(CLI, ['run', '-w', '2', '--ipc-path', socket], { cwd: dir });
     try {
-      for (let i = 0; i < 200 && (out.match(/listening on/g) ?? []).length < 2; i++) await sleep(50);
-      assert.match(out, /^\[worker \d+\] listening on 127\.0\.0\.1:\d+$/m, out);
+      const listening = (): string[] => child.lines.filter((l) => /listening on/.test(l));
+      await child.until(() => listening().length >= 2, 10_000, 'two workers listening');
+      // logPrefix from the file, on the address the app chose.
+      assert.match(listening()[0]!, /^\[worker \d+\] listening on 127\.0\.0\.1:\d+$/);
       const status = (await ipcRequest(socket, 'GET', '/overseer/status')).body as { workers: unknown[] };
       assert.equal(status.workers.length, 2, 'the command line wins');
     } finally {
-      child.kill('SIGTERM');
+      await child.stop();
     }
   });
 });
@@ -376,11 +366,9 @@ describe('logs', () => {
   test('two workers writing 10,000 lines each at once come out whole, and overseer logs has the last ones', async () => {
     const r = new Run('chatty.cjs', ['-w', '2', '--log-lines', '500'], { LINES: '10000' });
     await r.ready(2);
-    const numbered = r.lines.filter((l) => / line \d+ /.test(l));
-    for (let i = 0; i < 200 && numbered.length < 20_000; i++) {
-      await sleep(50);
-      numbered.splice(0, numbered.length, ...r.lines.filter((l) => / line \d+ /.test(l)));
-    }
+    const numberedLines = (): string[] => r.lines.filter((l) => / line \d+ /.test(l));
+    await r.until(() => numberedLines().length >= 20_000, 10_000, '20,000 numbered lines');
+    const numbered = numberedLines();
     assert.equal(numbered.length, 20_000);
     const perWorker = new Map<string, number[]>();
     for (const l of numbered) {
@@ -405,23 +393,15 @@ describe('logs', () => {
   test('overseer logs -f follows across a restart', async () => {
     const r = new Run('chatty.cjs', ['--log-prefix'], { LINES: '10' });
     await r.ready(1);
-    const follower = spawn(process.execPath, [CLI, 'logs', '-f', '-n', '0', '--socket', r.socket], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    follower.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
+    const follower = node(CLI, ['logs', '-f', '-n', '0', '--socket', r.socket]);
     try {
       await sleep(300);
       await r.restart();
-      for (let i = 0; i < 100 && (out.match(/\[worker 2\] w\d+ tick/g) ?? []).length < 3; i++)
-        await sleep(50);
-      assert.match(out, /^\[worker 1\] w\d+ tick \d+$/m, 'the old worker, before the restart');
-      assert.match(out, /^\[worker 2\] w\d+ listening$/m, "the new worker's start");
-      assert.match(out, /^\[worker 2\] w\d+ tick \d+$/m, 'the new worker, after it');
+      await follower.line(/^\[worker 1\] w\d+ tick \d+$/, 0, 5_000); // the old worker, before the restart
+      await follower.line(/^\[worker 2\] w\d+ listening$/, 0, 5_000); // the new worker's start
+      await follower.line(/^\[worker 2\] w\d+ tick \d+$/, 0, 5_000); // the new worker, after it
     } finally {
-      follower.kill('SIGINT');
+      await follower.stop(5_000, 'SIGINT');
     }
   });
 

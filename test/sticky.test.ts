@@ -1,26 +1,17 @@
 // sticky: 'ip': with reusePort on Linux, a BPF program on the slot sockets steers each client
 // address to one worker; the master never accepts.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, test } from 'node:test';
 import { resolveConfig } from '../src/config.js';
-import { AppProcess } from './helpers/app.js';
+import { AppProcess } from './support/app.js';
+import { get } from './support/http.js';
+import { stopAll } from './support/process.js';
 
-const apps: AppProcess[] = [];
-after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
-});
+after(stopAll);
 
 /** The worker pid that answers a new connection from `from`. */
-function pidFrom(port: number, from: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, localAddress: from, agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(String(res.headers['x-pid'])));
-      })
-      .on('error', reject);
-  });
+async function pidFrom(port: number, from: string): Promise<string> {
+  return (await get(port, { localAddress: from })).pid;
 }
 
 test('each client address always lands on the same worker, and the addresses spread', {
@@ -29,7 +20,6 @@ test('each client address always lands on the same worker, and the addresses spr
   const a = new AppProcess({
     overseer: { address: '127.0.0.1:0', workers: 2, reusePort: true, sticky: 'ip' },
   });
-  apps.push(a);
   const port = await a.port();
   await a.nth('ready', 2);
   const byAddress = new Map<string, Set<string>>();
@@ -44,7 +34,6 @@ test('each client address always lands on the same worker, and the addresses spr
   assert.equal(workers.size, 2, 'eight addresses spread over both workers');
   // Without sticky, one address reaches both workers.
   const b = new AppProcess({ overseer: { address: '127.0.0.1:0', workers: 2, reusePort: true } });
-  apps.push(b);
   const bport = await b.port();
   await b.nth('ready', 2);
   const spread = new Set<string>();

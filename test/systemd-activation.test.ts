@@ -3,18 +3,20 @@
 // them under load with 0 failed requests, and no worker sees LISTEN_*. `overseer run` serves an
 // app's own listen() from systemd's socket of the same port.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { AppProcess } from './helpers/app.js';
-import { describeErrors, startLoad } from './helpers/load.js';
-import { unitFile } from './helpers/unit-file.js';
-import { httpGet } from './support/native.js';
+import { ipcRequest } from '../src/control/client.js';
+import { AppProcess } from './support/app.js';
+import { freePort, get } from './support/http.js';
+import { describeErrors, startLoad } from './support/load.js';
+import { CLI, fixture, repoPath } from './support/paths.js';
+import { signalAll, stopAll, TestProcess } from './support/process.js';
+import { unitFile } from './support/unit-file.js';
 
 function activator(): string | undefined {
   try {
@@ -27,19 +29,13 @@ function activator(): string | undefined {
 const ACTIVATE = activator();
 const skip = ACTIVATE === undefined ? "no systemd-socket-activate (Debian's systemd package)" : false;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-activation-'));
-const apps: AppProcess[] = [];
+/** Masters started by a handoff (not by this test, so not known to stopAll()). */
+const handedTo = new Set<number>();
 after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
+  await stopAll();
+  signalAll(handedTo, 'SIGTERM');
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Until systemd-socket-activate listens on `port` (a connection there also starts the master). */
 async function activatorListens(port: number): Promise<void> {
@@ -65,9 +61,7 @@ async function activatorListens(port: number): Promise<void> {
 function activated(config: object, listens: { port: number; name: string }[], stateDir?: string): AppProcess {
   const launcher = [ACTIVATE!, '--setenv=APP', ...listens.map((l) => `--listen=127.0.0.1:${l.port}`)];
   launcher.push(`--fdname=${listens.map((l) => l.name).join(':')}`);
-  const a = new AppProcess({ overseer: config, ...(stateDir ? { stateDir } : {}) }, { launcher });
-  apps.push(a);
-  return a;
+  return new AppProcess({ overseer: config, ...(stateDir ? { stateDir } : {}) }, { launcher });
 }
 
 describe('systemd socket activation', { skip }, () => {
@@ -117,7 +111,7 @@ describe('systemd socket activation', { skip }, () => {
       { port: two, name: 'two' },
     ]);
     await activatorListens(one);
-    const first = httpGet({ host: '127.0.0.1', port: one }, 20_000); // the program serves its first
+    const first = get(one, { timeoutMs: 20_000 }); // the program serves its first
     const listening = await a.nth('listening', 1, 20_000);
     assert.deepEqual(listening.addresses, [`127.0.0.1:${one}`, `127.0.0.1:${two}`]);
     assert.equal((await first).status, 200);
@@ -134,23 +128,25 @@ describe('systemd socket activation', { skip }, () => {
 
   test("overseer run: the app's own listen(port) is served from systemd's socket, across restarts", async () => {
     const port = await freePort();
-    const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-    const app = fileURLToPath(new URL('../../test/fixtures/run/app.cjs', import.meta.url));
     const sock = path.join(tmp, 'run.sock');
-    const master = spawn(
+    const master = new TestProcess(
       ACTIVATE!,
-      [`--listen=127.0.0.1:${port}`, '--setenv=PORT', process.execPath, cli, 'run', '--ipc-path', sock, app],
-      { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [
+        `--listen=127.0.0.1:${port}`,
+        '--setenv=PORT',
+        process.execPath,
+        CLI,
+        'run',
+        '--ipc-path',
+        sock,
+        fixture('run/app.cjs'),
+      ],
+      { env: { PORT: String(port) } },
     );
-    let out = '';
-    master.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
     try {
       await activatorListens(port);
       const load = startLoad({ port, concurrency: 4, keepAlive: true, maxMs: 60_000 });
-      for (let i = 0; i < 400 && !/listening on/.test(out); i++) await sleep(50);
-      const { ipcRequest } = await import('../src/control/client.js');
+      await master.line(/listening on/, 0, 20_000);
       for (let i = 0; i < 2; i++) {
         const r = await ipcRequest(sock, 'POST', '/overseer/restart', 30_000);
         assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -162,12 +158,12 @@ describe('systemd socket activation', { skip }, () => {
       const status = (await ipcRequest(sock, 'GET', '/overseer/status')).body as { addresses: string[] };
       assert.deepEqual(status.addresses, [`127.0.0.1:${port}`]);
     } finally {
-      master.kill('SIGTERM');
+      await master.stop();
     }
   });
 
   test('examples/systemd: the units parse, and their own commands run the app on the socket: 2 reexecs and a reload under load, 0 failed', async () => {
-    const dir = fileURLToPath(new URL('../../examples/systemd/', import.meta.url));
+    const dir = repoPath('examples/systemd/');
     const socket = unitFile(path.join(dir, 'app.socket')).get('Socket')!;
     assert.equal(socket.get('FileDescriptorName'), 'web');
     assert.equal(socket.get('Service'), 'app.service');
@@ -180,8 +176,7 @@ describe('systemd socket activation', { skip }, () => {
     assert.equal(reload.get('ReloadSignal'), 'SIGUSR2', "SIGHUP, systemd's default, would stop the master");
 
     // ExecStart and ExecReload as they are, with this machine's paths for /srv/app and /run/app.
-    const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-    const runDir = fileURLToPath(new URL('../../examples/run/', import.meta.url));
+    const runDir = repoPath('examples/run/');
     const ctl = path.join(tmp, 'unit.sock');
     const command = (line: string): string[] => {
       const [bin, ...args] = line
@@ -189,11 +184,11 @@ describe('systemd socket activation', { skip }, () => {
         .replace('server.js', 'server.cjs')
         .split(' ');
       assert.match(bin!, /\/node_modules\/\.bin\/overseer$/);
-      return [cli, ...args];
+      return [CLI, ...args];
     };
     const port = await freePort();
     assert.equal(socket.get('ListenStream'), '3000');
-    const master = spawn(
+    const master = new TestProcess(
       ACTIVATE!,
       [
         `--listen=127.0.0.1:${port}`,
@@ -202,31 +197,31 @@ describe('systemd socket activation', { skip }, () => {
         process.execPath,
         ...command(service.get('ExecStart')!),
       ],
-      { cwd: runDir, env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: runDir, env: { PORT: String(port) } },
     );
-    let out = '';
-    master.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    const pids = new Set<number>([master.pid!]);
+    const listening = (): number => master.lines.filter((l) => /listening on/.test(l)).length;
+    const pids = new Set<number>([master.pid]);
     try {
       await activatorListens(port);
       const load = startLoad({ port, concurrency: 4, keepAlive: true, maxMs: 60_000 });
-      for (let i = 0; i < 400 && (out.match(/listening on/g) ?? []).length < 2; i++) await sleep(50);
+      await master.until(() => listening() >= 2, 20_000, 'two workers listening');
       for (let i = 0; i < 2; i++) {
         const r = spawnSync(process.execPath, command(service.get('ExecReload')!), {
           encoding: 'utf8',
           timeout: 60_000,
         });
         assert.equal(r.status, 0, r.stdout + r.stderr);
-        pids.add(Number(/pid (\d+)/.exec(r.stdout)?.[1]));
+        const pid = /pid (\d+)/.exec(r.stdout)?.[1];
+        assert.ok(pid, `no new master's pid in: ${r.stdout}`);
+        pids.add(Number(pid));
+        handedTo.add(Number(pid));
         await sleep(300);
       }
-      const { ipcRequest } = await import('../src/control/client.js');
       const current = ((await ipcRequest(ctl, 'GET', '/overseer/status')).body as { pid: number }).pid;
-      const before = (out.match(/listening on/g) ?? []).length;
+      const before = listening();
       process.kill(current, 'SIGUSR2'); // app-reload.service's ReloadSignal
-      for (let i = 0; i < 200 && (out.match(/listening on/g) ?? []).length < before + 2; i++) await sleep(50);
+      // The reload's two new workers (their output comes through the first master's stdout).
+      await master.until(() => listening() >= before + 2, 10_000, 'the reload');
       await sleep(300);
       const result = await load.stop();
       assert.equal(result.failed, 0, describeErrors(result));
@@ -234,11 +229,7 @@ describe('systemd socket activation', { skip }, () => {
       assert.equal(pids.size, 3, 'two new masters took over');
       process.kill(current, 'SIGTERM');
     } finally {
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGTERM');
-        } catch {}
-      }
+      await master.stop();
     }
   });
 });

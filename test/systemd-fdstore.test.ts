@@ -1,58 +1,37 @@
 // systemd's FD store (FDSTORE=1): the master pushes the sockets it bound to systemd, so a
 // master that crashes (SIGKILL here) and is restarted by systemd gets them back in LISTEN_FDS,
 // and the kernel keeps every connection that arrives meanwhile in their queue. systemd is
-// played by test/fixtures/fake-systemd.py (Node cannot receive fds on a datagram socket).
+// played by test/support/fixtures/fake-systemd.py (Node cannot receive fds on a datagram socket).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { APP } from './helpers/app.js';
+import { APP } from './support/app.js';
+import { get } from './support/http.js';
+import { fixture } from './support/paths.js';
+import { stopAll, TestProcess } from './support/process.js';
 
 const hasPython =
   spawnSync('python3', ['-c', 'import socket; socket.SCM_RIGHTS'], { timeout: 10_000 }).status === 0;
 const skip = process.platform !== 'linux' ? 'Linux only' : !hasPython && 'needs python3';
-const FAKE = fileURLToPath(new URL('../../test/fixtures/fake-systemd.py', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-fdstore-'));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function get(port: number): Promise<{ status: number; pid: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, agent: false, timeout: 15_000 }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, pid: String(res.headers['x-pid']) }));
-      })
-      .on('error', reject)
-      .on('timeout', function (this: http.ClientRequest) {
-        this.destroy(new Error('timeout'));
-      });
-  });
-}
+after(async () => {
+  await stopAll();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 test('a master that crashes gets its sockets back from the FD store; connections made meanwhile are served, none refused', {
   skip,
 }, async () => {
   const notify = path.join(tmp, 'notify.sock');
-  const systemd = spawn('python3', [FAKE, notify, process.execPath, APP], {
-    env: { ...process.env, APP: JSON.stringify({ overseer: { address: '127.0.0.1:0', workers: 2 } }) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const systemd = new TestProcess('python3', [fixture('fake-systemd.py'), notify, process.execPath, APP], {
+    env: { APP: JSON.stringify({ overseer: { address: '127.0.0.1:0', workers: 2 } }) },
+    label: 'systemd',
   });
-  const lines: string[] = [];
-  readline.createInterface({ input: systemd.stdout }).on('line', (l) => lines.push(l));
-  const until = async <T>(find: () => T | undefined, what: string, ms = 20_000): Promise<T> => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = find();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`no ${what}: ${lines.join(' | ')}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const lines = systemd.lines;
+  const until = <T>(find: () => T | undefined, what: string): Promise<T> => systemd.until(find, 20_000, what);
   try {
     const first = await until(() => lines.find((l) => l.startsWith('READY=1 MAINPID=')), 'READY=1');
     const masterPid = Number(/MAINPID=(\d+)/.exec(first)![1]);
@@ -85,7 +64,6 @@ test('a master that crashes gets its sockets back from the FD store; connections
       'a socket from the store is not stored twice',
     );
   } finally {
-    systemd.kill('SIGTERM');
-    await new Promise((r) => systemd.once('exit', r));
+    await systemd.stop();
   }
 });

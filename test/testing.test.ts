@@ -3,22 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
 import { createTestState } from 'overseer/testing';
-
-function get(
-  port: number,
-  agent: http.Agent,
-  path = '/',
-): Promise<{ body: string; connection: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ body, connection: res.headers.connection }));
-      })
-      .on('error', reject);
-  });
-}
+import { get } from './support/http.js';
 
 test('a program tested with a real State: it serves, and on shutdown drains an in-flight request', async () => {
   const t = await createTestState();
@@ -32,14 +17,14 @@ test('a program tested with a real State: it serves, and on shutdown drains an i
   assert.notEqual(t.state.address, '127.0.0.1:0', 'the real port, as a worker sees it');
   const port = Number(t.state.address.split(':')[1]);
   const agent = new http.Agent({ keepAlive: true });
-  assert.equal((await get(port, agent)).body, 'hello from 1');
-  const slow = get(port, agent, '/slow');
+  assert.equal((await get(port, { agent })).body, 'hello from 1');
+  const slow = get(port, { agent, path: '/slow' });
   await new Promise((r) => setTimeout(r, 50));
   t.shutdown();
   assert.equal(t.state.gracefulShutdown.aborted, true);
   const r = await slow;
   assert.equal(r.body, 'slow done');
-  assert.equal(r.connection, 'close', 'the drain answers in-flight requests with Connection: close');
+  assert.equal(r.headers.connection, 'close', 'the drain answers in-flight requests with Connection: close');
   await closed;
   agent.destroy();
   t.close();

@@ -10,7 +10,7 @@ import type { FetchOptions } from '../src/fetcher/fetcher.js';
 import { HTTPFetcher } from '../src/fetcher/index.js';
 import { restart, triggerUpdate } from '../src/index.js';
 import { Updater, type UpdaterHost } from '../src/upgrade/updater.js';
-import { startServer } from './fixtures/fetcher-server.js';
+import { startServer } from './support/fetcher-server.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-updater-'));
 const bin = path.join(dir, 'app.mjs');

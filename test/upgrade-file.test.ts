@@ -3,32 +3,22 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ipcRequest } from '../src/control/client.js';
-import { AppProcess } from './helpers/app.js';
-import { describeErrors, startLoad } from './helpers/load.js';
-import { leftovers, type VersionOptions, versionSource, writeVersion } from './helpers/versioned-app.js';
+import { AppProcess } from './support/app.js';
+import { get } from './support/http.js';
+import { describeErrors, startLoad } from './support/load.js';
+import { stopAll } from './support/process.js';
+import { leftovers, type VersionOptions, versionSource, writeVersion } from './support/versioned-app.js';
 
-const apps: AppProcess[] = [];
-after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
-});
+after(stopAll);
 
 /** One request on a new connection (a kept-alive one would still reach a draining worker). */
-function fresh(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
+async function fresh(port: number): Promise<string> {
+  return (await get(port)).body;
 }
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -42,7 +32,6 @@ async function setup(extra: Partial<VersionOptions> = {}) {
   const opts = (v: Partial<VersionOptions>): VersionOptions => ({ version: 'v1', fetcher, ...extra, ...v });
   writeVersion(bin, opts({}));
   const app = new AppProcess({}, { script: bin });
-  apps.push(app);
   const port = await app.port();
   await app.nth('ready', 1);
   const ipc = String((await app.nth('ipc', 1)).path);
@@ -197,7 +186,7 @@ test('preUpgrade rejecting cancels the upgrade', async () => {
 });
 
 test('noRestartAfterFetch swaps the new version in but leaves the restart to you', async () => {
-  const { bin, app, port, offer, v1 } = await setup({ extra: 'noRestartAfterFetch: true,' });
+  const { bin, app, port, offer } = await setup({ extra: 'noRestartAfterFetch: true,' });
   const v2 = offer({ version: 'v2' });
   const up = await app.nth('upgrade', 1, 20_000);
   assert.equal(up.result, 'upgraded');
@@ -205,7 +194,6 @@ test('noRestartAfterFetch swaps the new version in but leaves the restart to you
   assert.equal(fs.readFileSync(bin, 'utf8'), v2);
   assert.equal(app.count('fork'), 1, 'no restart happened');
   assert.equal(await fresh(port), 'v1', 'the old version still serves until a restart');
-  assert.notEqual(v1, v2);
   const r = await app.restart();
   assert.equal(r.ok, true);
   assert.equal(await fresh(port), 'v2');

@@ -9,31 +9,19 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ipcRequest } from '../src/control/client.js';
 import { type NativeBinding, native } from '../src/os/native.js';
-import { AppProcess } from './helpers/app.js';
-import { describeErrors, startLoad } from './helpers/load.js';
-import { leftovers, versionSource, writeVersion } from './helpers/versioned-app.js';
+import { AppProcess, assertAddressInUseRefused } from './support/app.js';
+import { describeErrors, startLoad } from './support/load.js';
+import { stopAll, waitGone } from './support/process.js';
+import { leftovers, versionSource, writeVersion } from './support/versioned-app.js';
 
 const skip = process.platform === 'win32' ? false : 'Windows only (the Linux suite covers POSIX)';
-const apps: AppProcess[] = [];
-after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
-});
+after(stopAll);
 
 async function started(app: AppProcess): Promise<{ port: number; ipc: string }> {
-  apps.push(app);
   const port = await app.port();
   await app.nth('ready', 1, 60_000);
   const ipc = String((await app.nth('ipc', 1)).path);
   return { port, ipc };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('Windows lifecycle', { skip }, () => {
@@ -77,14 +65,7 @@ describe('Windows lifecycle', { skip }, () => {
   test("a port in use is the master's error, not its workers'", async () => {
     const a = new AppProcess({ overseer: { address: '127.0.0.1:0' } });
     const { port } = await started(a);
-    const b = new AppProcess({ overseer: { address: `127.0.0.1:${port}` } });
-    apps.push(b);
-    assert.equal((await b.exited).code, 1);
-    assert.ok(
-      b.stderr.some((l) => l.includes('EADDRINUSE')),
-      b.stderr.join('\n'),
-    );
-    assert.equal(b.count('fork'), 0);
+    await assertAddressInUseRefused(`127.0.0.1:${port}`);
   });
 
   test('workers exit when the master dies', async () => {
@@ -94,9 +75,7 @@ describe('Windows lifecycle', { skip }, () => {
     const pids = app.events.filter((e) => e.event === 'fork').map((e) => Number(e.pid));
     app.child.kill(); // TerminateProcess: no chance to clean up
     await app.exited;
-    const deadline = Date.now() + 10_000;
-    while (pids.some(alive) && Date.now() < deadline) await sleep(100);
-    assert.deepEqual(pids.filter(alive), []);
+    await waitGone(pids, 10_000);
   });
 
   test('a script upgrade swaps binPath by rename', async () => {

@@ -6,10 +6,8 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 import { native } from '../src/os/native.js';
-import { windowsNative as win, windowsFunctions } from './support/native.js';
-
-const onWindows = process.platform === 'win32';
-const skip = onWindows ? false : 'Windows only: the named-pipe addon functions exist only in win32 builds';
+import { windowsFunctions } from './support/native.js';
+import { onWindows, pipeName, windowsOnly as skip, win } from './support/windows.js';
 
 function wine(): boolean {
   return onWindows && win().isWine();
@@ -18,11 +16,6 @@ function wine(): boolean {
 /** A connection callback that closes what it gets (pipeSecurity connects as a client). */
 function discard(err: Error | null, fd?: number): void {
   if (err === null && fd !== undefined) new net.Socket({ fd }).destroy();
-}
-
-let counter = 0;
-function pipeName(): string {
-  return `\\\\.\\pipe\\overseer-test-${process.pid}-${Date.now()}-${counter++}`;
 }
 
 /** The ACEs of a DACL-only SDDL string: [type, flags, rights, objectGuid, inheritGuid, trustee]. */

@@ -3,15 +3,12 @@
 // flag and the DACL are enforced (real Windows only: Wine enforces neither). Windows only;
 // elsewhere every test is skipped.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { PipeServer } from '../src/os/native.js';
-import { windowsNative as win } from './support/native.js';
-
-const onWindows = process.platform === 'win32';
-const skip = onWindows ? false : 'Windows only: the named-pipe addon functions exist only in win32 builds';
+import { fixture } from './support/paths.js';
+import { node } from './support/process.js';
+import { onWindows, pipeName, windowsOnly as skip, win } from './support/windows.js';
 
 /** Why an enforcement test cannot run here, or false. */
 function needsEnforcement(what: string): string | false {
@@ -19,11 +16,6 @@ function needsEnforcement(what: string): string | false {
   return win().isWine()
     ? `Wine does not enforce ${what}; verified on real Windows (windows-latest) only`
     : false;
-}
-
-let counter = 0;
-function pipeName(): string {
-  return `\\\\.\\pipe\\overseer-test-${process.pid}-${Date.now()}-${counter++}`;
 }
 
 function socketOf(fd: number): net.Socket {
@@ -183,28 +175,15 @@ describe('windows named pipes: close', { skip, timeout: 60_000 }, () => {
   });
 
   test('a listening server keeps the process alive; unref() lets it exit; exit while listening is clean', async () => {
-    const fixture = fileURLToPath(new URL('./fixtures/windows-pipe-exit.js', import.meta.url));
     for (const mode of ['unref', 'exit', 'worker']) {
-      const child = spawn(process.execPath, [fixture, mode, pipeName()], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (d: Buffer) => {
-        output += d;
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        output += d;
-      });
-      const code = await withTimeout(
-        new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))),
-        30_000,
-        `fixture ${mode}`,
-      ).catch((err: Error) => {
+      const child = node(fixture('windows-pipe-exit.js'), [mode, pipeName()], { label: mode });
+      try {
+        const { code } = await child.waitExit(30_000);
+        assert.equal(code, 0, `${mode}: ${child.describe()}`);
+        await child.line(/fixture done/, 0, 5_000);
+      } finally {
         child.kill();
-        throw err;
-      });
-      assert.equal(code, 0, `${mode}: ${output}`);
-      assert.match(output, /fixture done/, mode);
+      }
     }
   });
 });

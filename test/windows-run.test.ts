@@ -2,41 +2,34 @@
 // listens are routed to the master, which sends the workers handles over IPC; restarts through
 // the control pipe drop no request, and the app's own SIGINT handler runs after the drain.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { ipcRequest } from '../src/control/client.js';
-import { describeErrors, startLoad } from './helpers/load.js';
+import { describeErrors, startLoad } from './support/load.js';
+import { CLI, fixture } from './support/paths.js';
+import { node, stopAll } from './support/process.js';
 
 const skip = process.platform === 'win32' ? false : 'Windows only (test/run.test.ts covers POSIX)';
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const APP = fileURLToPath(new URL('../../test/fixtures/run/app.cjs', import.meta.url));
+const APP = fixture('run/app.cjs');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-winrun-'));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+after(async () => {
+  await stopAll();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 describe('overseer run on Windows', { skip }, () => {
   test('an unmodified app: 3 restarts under load through the control pipe, 0 failed; its cleanup after the drain', async () => {
     const pipe = `\\\\.\\pipe\\overseer-run-test-${process.pid}`;
     const log = path.join(tmp, 'pool.log');
-    const master = spawn(process.execPath, [CLI, 'run', '--ipc-path', pipe, '--kill-signal', 'SIGINT', APP], {
-      env: { ...process.env, PORT: '0', POOL_LOG: log, POOL_SIGNAL: 'SIGINT' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    master.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    master.stderr.on('data', (d: Buffer) => {
-      out += d;
+    const master = node(CLI, ['run', '--ipc-path', pipe, '--kill-signal', 'SIGINT', APP], {
+      env: { PORT: '0', POOL_LOG: log, POOL_SIGNAL: 'SIGINT' },
     });
     try {
-      for (let i = 0; i < 600 && !/listening on .*:\d+/.test(out); i++) await sleep(100);
-      const port = Number(/listening on .*:(\d+)/.exec(out)?.[1]);
-      assert.ok(port > 0, out);
+      const port = Number((await master.line(/listening on .*:(\d+)/, 0, 60_000))[1]);
+      assert.ok(port > 0, master.describe());
       const load = startLoad({ port, concurrency: 8, keepAlive: true, maxMs: 120_000 });
       for (let i = 0; i < 3; i++) {
         const r = await ipcRequest(pipe, 'POST', '/overseer/restart', 60_000);
@@ -54,7 +47,7 @@ describe('overseer run on Windows', { skip }, () => {
       assert.equal(lines.length, 3, lines.join(' | '));
       for (const l of lines) assert.match(l, /closed listening=false$/);
     } finally {
-      master.kill();
+      master.child.kill(); // TerminateProcess, as before
     }
   });
 });

@@ -1,20 +1,17 @@
 // Shared helpers for the native addon's tests: the binding type's keys as values, fixture
-// processes, HTTP requests, fd inspection through /proc, and assertions on Node-style system
-// errors.
+// processes, fd inspection through /proc, and assertions on Node-style system errors.
 import assert from 'node:assert/strict';
-import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type NativeBinding,
   native,
   type PosixFunctions,
   type WindowsFunctions,
 } from '../../src/os/native.js';
+import { fixture } from './paths.js';
+import { node, type TestProcess } from './process.js';
 
 // NativeBinding's keys as values, for tests to compare with native/surface.h and the loaded
 // addon (test/native-surface.test.ts). `satisfies` makes a key the type has and a list lacks,
@@ -61,127 +58,12 @@ export function windowsNative(): NativeBinding & WindowsFunctions {
   return native() as NativeBinding & WindowsFunctions;
 }
 
-export interface Message {
-  type: string;
-  [key: string]: unknown;
-}
-
-/** A child node process running test/fixtures/<name>.js, with an IPC channel. */
-export class Fixture {
-  readonly proc: ChildProcess;
-  readonly messages: Message[] = [];
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly events = new EventEmitter();
-
-  /** `fds` become the child's fds 3, 4, …; the IPC channel comes after them. */
-  constructor(name: string, args: string[] = [], fds: number[] = []) {
-    const script = fileURLToPath(new URL(`../fixtures/${name}.js`, import.meta.url));
-    const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', ...fds, 'ipc'];
-    this.proc = spawn(process.execPath, [script, ...args], { stdio });
-    this.proc.on('message', (m: Message) => {
-      this.messages.push(m);
-      this.events.emit('change');
-    });
-    this.proc.on('exit', (code, signal) => {
-      this.exit = { code, signal };
-      this.events.emit('change');
-    });
-    this.proc.on('error', () => this.events.emit('change'));
-  }
-
-  get pid(): number {
-    assert.ok(this.proc.pid !== undefined, 'fixture did not start');
-    return this.proc.pid;
-  }
-
-  send(message: Message): void {
-    this.proc.send(message);
-  }
-
-  /** The first message of `type` (already received or still to come), within timeoutMs. */
-  waitFor(type: string, timeoutMs = 10_000): Promise<Message> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.messages.find((m) => m.type === type);
-        if (found !== undefined) {
-          finish();
-          resolve(found);
-          return true;
-        }
-        if (this.exit !== undefined) {
-          finish();
-          reject(new Error(`fixture exited (${JSON.stringify(this.exit)}) before sending '${type}'`));
-          return true;
-        }
-        return false;
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for '${type}'`));
-      }, timeoutMs);
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.events.off('change', check);
-      };
-      if (!check()) this.events.on('change', check);
-    });
-  }
-
-  /** Resolves when the child has exited, or rejects after timeoutMs. */
-  waitExit(timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (this.exit === undefined) return;
-        clearTimeout(timer);
-        this.events.off('change', check);
-        resolve(this.exit);
-      };
-      const timer = setTimeout(() => {
-        this.events.off('change', check);
-        reject(new Error(`fixture ${this.proc.pid} did not exit within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.events.on('change', check);
-      check();
-    });
-  }
-
-  /** SIGKILL by pid if still running. Safe to call more than once. */
-  kill(): void {
-    if (this.exit === undefined && this.proc.pid !== undefined) {
-      try {
-        process.kill(this.proc.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
-export interface HttpResult {
-  status: number;
-  body: string;
-}
-
-export type HttpTarget = ({ host: string; port: number } | { socketPath: string }) & { path?: string };
-
-/** One GET on a fresh connection (no keep-alive), bounded by timeoutMs. */
-export function httpGet(target: HttpTarget, timeoutMs = 5_000): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      { path: '/', ...target, agent: false, headers: { connection: 'close' }, timeout: timeoutMs },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
-    req.on('error', reject);
-  });
+/**
+ * A child node process running test/support/fixtures/<name>.js, which talks over its IPC channel;
+ * `fds` become its fds 3, 4, … (the channel comes after them).
+ */
+export function startFixture(name: string, args: string[] = [], fds: number[] = []): TestProcess {
+  return node(fixture(`${name}.js`), args, { output: 'inherit', fds, ipc: true, label: name });
 }
 
 /** A fresh private directory under os.tmpdir(), removed by the returned cleanup. */
@@ -250,24 +132,4 @@ export function portOf(fd: number): number {
   const port = native().describeFd(fd).port;
   assert.ok(port !== undefined && port > 0, 'listener has no port');
   return port;
-}
-
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** True while `pid` runs (a zombie counts as gone: it has exited, only unreaped). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return !isLinux;
-  }
 }

@@ -4,7 +4,6 @@
 // (setpriv --pdeathsig) and takes the namespace with it (--kill-child), so a test that is killed
 // leaves nothing behind.
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 
 /** The command line before the command: its process is unshare, the command's parent. */
 export const PID_NAMESPACE = [
@@ -24,26 +23,3 @@ export const unshareSkip: false | string =
   spawnSync(PID_NAMESPACE[0], [...PID_NAMESPACE.slice(1), 'true'], { timeout: 10_000 }).status === 0
     ? false
     : `needs ${PID_NAMESPACE.join(' ')} (Linux, root, util-linux)`;
-
-/** The live children of `pid` (Linux), as the pids this namespace sees. */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  let tasks: string[] = [];
-  try {
-    tasks = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tasks) {
-    try {
-      out.push(
-        ...fs
-          .readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
-          .split(' ')
-          .filter(Boolean)
-          .map(Number),
-      );
-    } catch {}
-  }
-  return out;
-}

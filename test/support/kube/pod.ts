@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { childrenOf, PID_NAMESPACE } from '../pid-namespace.js';
+import { PID_NAMESPACE } from '../pid-namespace.js';
+import { childrenOf } from '../process.js';
 import type { Probe } from './workload.js';
 
 export interface PodSpec {

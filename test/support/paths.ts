@@ -1,0 +1,23 @@
+// Where the tests find what they run: the repository, the built CLI, and the programs in
+// test/support/fixtures/. Fixtures written in TypeScript run compiled, from dist/; the others
+// (.cjs, .mjs, .py) run from the source tree, since tsc does not copy them.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, with a trailing separator (this file runs as dist/test/support/paths.js). */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The `overseer` command, as built. */
+export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/** A program in test/support/fixtures/: `app.js` is the compiled app.ts, `run/app.cjs` the source file. */
+export function fixture(name: string): string {
+  return name.endsWith('.js')
+    ? path.join(ROOT, 'dist', 'test', 'support', 'fixtures', name)
+    : path.join(ROOT, 'test', 'support', 'fixtures', name);
+}
+
+/** A file under the repository (an example, a unit file). */
+export function repoPath(file: string): string {
+  return path.join(ROOT, file);
+}
