@@ -418,3 +418,14 @@ test('replace: false: a reload whose new worker fails keeps the old one and its 
   assert.deepEqual([(await again).ok, (await again).replaced], [true, 1]);
   assert.equal(a.drainRequested, true);
 });
+
+test('restore carries on a handed-over count and leaves what is not one', () => {
+  const h = harness();
+  h.sup.restore({ restarts: 7, restartFailures: 1, crashes: 2, nextWorkerId: 40 });
+  assert.deepEqual(h.sup.counters(), { restarts: 7, restartFailures: 1, crashes: 2, nextWorkerId: 40 });
+  const g = harness();
+  g.sup.restore({ restarts: -1, restartFailures: 1.5, crashes: '3', nextWorkerId: 0 });
+  assert.deepEqual(g.sup.counters(), { restarts: 0, restartFailures: 0, crashes: 0, nextWorkerId: 1 });
+  g.sup.start();
+  assert.equal(g.workers[0]!.id, 1);
+});

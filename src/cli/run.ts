@@ -41,7 +41,13 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const binary = workers.binary();
   const config = { ...opts.engine, fetcher: await fetcherFor(opts.fetch) };
   const handle = new Master();
-  const master = new MasterProcess(config, binary, await hashFile(binary.path), handle, workers);
+  const master = new MasterProcess({
+    config,
+    binary,
+    binHash: await hashFile(binary.path),
+    events: handle,
+    launch: workers,
+  });
   attachEngine(handle, master);
   debug(
     'overseer run: %s, %d worker(s)%s',

@@ -1,5 +1,5 @@
 // The Worker of overseer/cluster, as node:cluster's: the same fields and methods on both
-// sides; what disconnect() and destroy() do depends on the side (primary.ts, child.ts).
+// sides; what disconnect() and destroy() do depends on the side (primary-worker.ts, child.ts).
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 

@@ -5,6 +5,7 @@ import type { RequestListener, Server } from 'node:http';
 import { errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import { os } from '../os/index.js';
+import type { Os } from '../os/types.js';
 import { type ApiTarget, createApiServer } from './http-api.js';
 import type { IpcPlatform } from './ipc/types.js';
 
@@ -13,8 +14,8 @@ export interface ControlSocketOptions {
   path: string | undefined;
   /** An old master's control socket, bound at `path` (a handoff). */
   fd?: number;
-  handler: RequestListener | undefined;
-  securityDescriptor: string | undefined;
+  handler?: RequestListener | undefined;
+  securityDescriptor?: string | undefined;
 }
 
 export class ControlSocket {
@@ -31,8 +32,12 @@ export class ControlSocket {
   }
 
   /** Serves the API for `target` on a new control socket; throws when it cannot listen. */
-  static async open(target: ApiTarget, opts: ControlSocketOptions): Promise<ControlSocket> {
-    const ipc = await os.controlSocket();
+  static async open(
+    target: ApiTarget,
+    opts: ControlSocketOptions,
+    platform: Pick<Os, 'controlSocket'> = os,
+  ): Promise<ControlSocket> {
+    const ipc = await platform.controlSocket();
     // The token keeps masters apart and the path unguessable; it is not a secret.
     const path = opts.path ?? ipc.ipcPath(randomBytes(12).toString('hex'));
     const server = createApiServer(target, opts.handler);

@@ -7,6 +7,9 @@
 // the master about 1.3 MB, so they are loaded at the first collection, not before.
 import { debug } from '../log.js';
 
+/** How long after a restart's drained workers exit the master compacts its heap. */
+const COMPACT_DELAY_MS = 1_000;
+
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => unknown;
 
 let gc: GcFunction | null | undefined;
@@ -35,5 +38,26 @@ export async function collectGarbage(): Promise<void> {
     await gc?.({ type: 'major', execution: 'async' });
   } catch (err) {
     debug('gc: %s', (err as Error).message);
+  }
+}
+
+/** One collection once restarts have settled: COMPACT_DELAY_MS after the last call, when no restart runs then. */
+export class Compactor {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly restarting: () => boolean) {}
+
+  /** A restart has settled (its drained workers are gone). */
+  soon(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      if (this.restarting()) return this.soon();
+      void collectGarbage();
+    }, COMPACT_DELAY_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
   }
 }

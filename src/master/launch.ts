@@ -1,8 +1,9 @@
 // How a master starts its workers. run()'s master runs the program's own entry with the
 // listeners it made from config.addresses; `overseer run` runs an unmodified app under the
 // preload, whose listens are routed to the master (app-workers.ts).
+import type { HandedRoute } from './handoff/protocol.js';
 import type { LogBuffer } from './log-buffer.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { WorkerHandle } from './worker-handle.js';
 
 export interface LaunchContext {
   ipcPath: string;
@@ -11,7 +12,7 @@ export interface LaunchContext {
 }
 
 export interface WorkerLaunch {
-  spawn(slot: number, id: number, ctx: LaunchContext): WorkerProcess;
+  spawn(slot: number, id: number, ctx: LaunchContext): WorkerHandle;
   /** What its workers listen on through the master, for status. */
   addresses(): readonly string[];
   /** The workers' output, when the master keeps it (`overseer logs`). */
@@ -22,9 +23,9 @@ export interface WorkerLaunch {
    */
   readonly forwardSignals: boolean;
   /** Its routed sockets, for a master handoff. */
-  handoffRoutes(): { key: string; fd: number; path?: string }[];
+  handoffRoutes(): HandedRoute[];
   /** A new master's: the old one's routed sockets. */
-  adoptRoutes(routes: readonly { key: string; fd: number; path?: string }[]): Promise<void>;
+  adoptRoutes(routes: readonly HandedRoute[]): Promise<void>;
   /** Each routed socket this master makes from now on also goes to `store` (systemd's FD store). */
   storeRoutes(store: (key: string, fd: number) => void): void;
   /** Whether the routed sockets' files are this master's to remove (not across a handoff). */

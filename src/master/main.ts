@@ -40,7 +40,7 @@ export async function runMaster(input: Config, handle: Master, inProcess: () => 
     return runInProcess(config, id, bin);
   }
   os.cleanupAfterUpgrade(binary.path);
-  const master = new MasterProcess(config, binary, await hashFile(binary.path), handle);
+  const master = new MasterProcess({ config, binary, binHash: await hashFile(binary.path), events: handle });
   attachEngine(handle, master);
   await master.start();
   process.exit(await master.done);

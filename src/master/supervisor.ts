@@ -51,6 +51,15 @@ export interface SupervisorSeams {
   settled?(): void;
 }
 
+/** What a supervisor carries over to its successor in a new master (a handoff). */
+export interface SupervisorCounters {
+  restarts: number;
+  restartFailures: number;
+  crashes: number;
+  /** The id the next worker gets, so a new master's ids follow the old one's (absent from an older overseer). */
+  nextWorkerId?: number;
+}
+
 export class Supervisor {
   readonly #slots: Slot[];
   /** Resolves with the exit code once shutdown is complete. */
@@ -61,7 +70,7 @@ export class Supervisor {
   restartedAt: Date | undefined;
   /** The newest ready worker's id (0 before the first). */
   newestReady = 0;
-  /** The id the next worker gets; a handoff carries it on, so a new master's ids follow the old one's. */
+  /** The id the next worker gets. */
   nextWorkerId = 1;
 
   readonly #opts: SupervisorOptions;
@@ -111,6 +120,24 @@ export class Supervisor {
   /** Every worker that has not exited, oldest first. */
   workers(): WorkerHandle[] {
     return [...this.#alive];
+  }
+
+  /** The counters a new master carries on (a handoff). */
+  counters(): Required<SupervisorCounters> {
+    const { restarts, restartFailures, crashes, nextWorkerId } = this;
+    return { restarts, restartFailures, crashes, nextWorkerId };
+  }
+
+  /**
+   * Carries on the counters of the master this one replaces (a handoff), before the first
+   * worker starts. They come from another process: what is not a count is left as it is.
+   */
+  restore(from: Partial<Record<keyof SupervisorCounters, unknown>>): void {
+    const count = (v: unknown, min = 0): v is number => Number.isSafeInteger(v) && (v as number) >= min;
+    if (count(from.restarts)) this.restarts = from.restarts;
+    if (count(from.restartFailures)) this.restartFailures = from.restartFailures;
+    if (count(from.crashes)) this.crashes = from.crashes;
+    if (count(from.nextWorkerId, 1)) this.nextWorkerId = from.nextWorkerId;
   }
 
   /** Starts a worker in every slot. */

@@ -1,16 +1,25 @@
 // systemd's notify protocol, when the master runs as a Type=notify (or notify-reload) service:
 // READY=1 once every worker slot is ready, RELOADING=1 … READY=1 around each restart, and
 // STOPPING=1 on shutdown. The socket comes from NOTIFY_SOCKET ('@name' is the abstract
-// namespace), and workers never see it, so only the master speaks for the service.
+// namespace), and workers never see it, so only the master speaks for the service. With
+// FileDescriptorStoreMax=, the sockets this master binds go to systemd's FD store too, so a
+// master that crashes, or that systemd restarts, gets them back (LISTEN_FDS), and the kernel
+// keeps queueing connections on them meanwhile.
 
 import { errorMessage } from '../errors.js';
 import { debug } from '../log.js';
+import { storedName } from '../os/activation.js';
 import { native, nativeAvailable } from '../os/native.js';
+import type { MasterSockets } from '../os/types.js';
+import type { RestartResult } from './events.js';
+import type { WorkerLaunch } from './launch.js';
 
 export interface Notifier {
-  /** NOTIFY_SOCKET, for a new master that takes over (a handoff). */
-  readonly socket: string;
+  /** What a new master that takes over (a handoff) needs to speak for the service: NOTIFY_SOCKET, FDSTORE. */
+  readonly env: Record<string, string>;
   ready(status: string): void;
+  /** READY=1 after a restart, saying how it went. */
+  restarted(result: RestartResult): void;
   /** FDSTORE: keeps `fd` in systemd's FD store under `name`; undefined unless the unit allows it ($FDSTORE). */
   readonly store: ((name: string, fd: number) => void) | undefined;
   reloading(): void;
@@ -47,12 +56,30 @@ export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier 
     setInterval(() => send('WATCHDOG=1'), every).unref();
     debug('sd_notify: WATCHDOG=1 every %d ms', every);
   }
+  const ready = (status: string): void => send(`READY=1\nMAINPID=${process.pid}\nSTATUS=${status}`);
   return {
-    socket,
+    env: { NOTIFY_SOCKET: socket, ...(fdStore ? { FDSTORE: '1' } : {}) },
     store: fdStore ? (name, fd) => send(`FDSTORE=1\nFDNAME=${name}`, [fd]) : undefined,
-    ready: (status) => send(`READY=1\nMAINPID=${process.pid}\nSTATUS=${status}`),
+    ready,
+    restarted: (r) => ready(r.ok ? `restarted in ${r.durationMs} ms` : `restart failed: ${r.error?.message}`),
     // notify-reload services must say when the reload started, on the monotonic clock.
     reloading: () => send(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`),
     stopping: () => send('STOPPING=1'),
   };
+}
+
+/** Stores each socket this master bound (not those it adopted), and each routed one it makes from now on. */
+export function storeSockets(
+  store: (name: string, fd: number) => void,
+  sockets: MasterSockets,
+  launch: WorkerLaunch | undefined,
+): void {
+  for (const s of sockets.handoff?.().sockets ?? []) {
+    const name = s.fresh ? storedName('config', s.config) : undefined;
+    if (name !== undefined) store(name, s.fd);
+  }
+  launch?.storeRoutes((key, fd) => {
+    const name = storedName('route', key);
+    if (name !== undefined) store(name, fd);
+  });
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { codedError } from '../errors.js';
-import type { HandoffMessage } from '../master/handoff-protocol.js';
+import type { HandoffMessage } from '../master/handoff/protocol.js';
 import { native } from './native.js';
 import type { HandoffConnection, HandoffListener, HandoffTransport } from './types.js';
 

@@ -7,7 +7,7 @@ import type { WorkerEnv } from '../contract/env.js';
 import type { Listener } from '../contract/listener.js';
 import type { ListenRequest } from '../contract/messages.js';
 import type { IpcPlatform } from '../control/ipc/types.js';
-import type { HandoffMessage } from '../master/handoff-protocol.js';
+import type { HandoffMessage } from '../master/handoff/protocol.js';
 
 export interface SocketOptions {
   /** How many sets of sockets: one per worker slot with reusePort, otherwise one. */

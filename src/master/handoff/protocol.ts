@@ -3,9 +3,17 @@
 // sends every listening socket (SCM_RIGHTS) with what the new one needs to carry on; the new
 // one answers once its workers are ready; the old one commits, drains its workers and exits.
 
-import type { HandedSockets } from '../os/types.js';
+import type { HandedSockets } from '../../os/types.js';
+import type { SupervisorCounters } from '../supervisor.js';
 
 export const HANDOFF_ENV = 'OVERSEER_HANDOFF';
+
+/** A routed socket (listen routing) as a handoff carries it: its route key, fd and unix path. */
+export interface HandedRoute {
+  key: string;
+  fd: number;
+  path?: string;
+}
 
 /** Old → new: the sockets (their fds come with the message, in this order) and the state. */
 export interface HandoffSockets {
@@ -13,17 +21,11 @@ export interface HandoffSockets {
   /** The configured listeners; each `fd` is an index into the message's fds. */
   sockets: HandedSockets['sockets'];
   /** Routed sockets (listen routing), by their key; `fd` as above. */
-  routes: { key: string; fd: number; path?: string }[];
+  routes: HandedRoute[];
   /** The control socket: its path, and the index of its fd. */
   control: { path: string; fd: number } | undefined;
-  state: {
-    restarts: number;
-    restartFailures: number;
-    crashes: number;
-    badHashes?: string[];
-    /** Absent from a master of an older overseer. */
-    nextWorkerId?: number;
-  };
+  /** The supervisor's counters, and the versions the updater knows to be bad. */
+  state: SupervisorCounters & { badHashes?: string[] };
 }
 
 /** New → old. */
@@ -37,4 +39,4 @@ export interface HandoffCommit {
 export type HandoffMessage = HandoffSockets | HandoffAnswer | HandoffCommit;
 
 /** What reexec() resolves with. */
-export type { ReexecEvent as ReexecResult } from './events.js';
+export type { ReexecEvent as ReexecResult } from '../events.js';

@@ -1,0 +1,84 @@
+// A worker as overseer/cluster's primary sees it: node:cluster's Worker over one of the
+// supervisor's worker processes, which raises node:cluster's events, in its order, on itself
+// and on the cluster object. Loaded only in the primary.
+import type { EventEmitter } from 'node:events';
+import type { WorkerProcess } from '../master/worker-process.js';
+import { WorkerBase } from './worker.js';
+
+export class PrimaryWorker extends WorkerBase {
+  /**
+   * `predecessor`: the worker it replaces in its slot (a reload): it is ready once it listens
+   * on all that one listened on. `forget`: takes it out of cluster.workers.
+   */
+  constructor(
+    readonly handle: WorkerProcess,
+    private readonly cluster: EventEmitter,
+    predecessor: WorkerProcess | undefined,
+    private readonly forget: (w: PrimaryWorker) => void,
+  ) {
+    super({ id: handle.id, process: handle.child });
+    this.#wire([...(predecessor?.listening ?? [])], predecessor !== undefined);
+  }
+
+  /** Its servers finish what they serve, then it leaves (node:cluster's semantics). */
+  override disconnect(): this {
+    this.exitedAfterDisconnect = true;
+    this.handle.expectExit();
+    this.handle.send({ cmd: 'NODE_OVERSEER', act: 'disconnect' });
+    this.forget(this);
+    return this;
+  }
+
+  override destroy(signal: NodeJS.Signals = 'SIGTERM'): void {
+    this.handle.kill(signal);
+  }
+
+  /** node:cluster's events, in its order, on the worker and on the cluster. */
+  #wire(expected: string[], forReload: boolean): void {
+    const { handle, cluster } = this;
+    const child = handle.child;
+    const readyIfListening = (): void => {
+      if (expected.every((k) => handle.listening.has(k))) handle.becomeReady();
+    };
+    this.on('message', (message: unknown, h: unknown) => cluster.emit('message', this, message, h));
+    handle.on('online', () => {
+      this.state = 'online';
+      this.emit('online');
+      cluster.emit('online', this);
+      readyIfListening();
+    });
+    handle.on('listening', (info: { addressType: number; address: string | null; port: number }) => {
+      const address = {
+        addressType: info.addressType,
+        address: info.address,
+        port: info.port,
+        fd: undefined,
+      };
+      this.state = 'listening';
+      this.emit('listening', address);
+      cluster.emit('listening', this, address);
+      readyIfListening();
+    });
+    handle.on('leaving', () => {
+      this.exitedAfterDisconnect = true;
+      handle.expectExit();
+    });
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      if (!this.isConnected()) this.forget(this);
+      // Also true for a worker the primary let go of: retired by a reload, or a reload's
+      // worker that failed to start (the old one keeps serving; nothing for the program to fork).
+      const failedReload = forReload && handle.readyAt === undefined;
+      this.exitedAfterDisconnect = !!this.exitedAfterDisconnect || handle.drainRequested || failedReload;
+      this.state = 'dead';
+      this.emit('exit', code, signal);
+      cluster.emit('exit', this, code, signal);
+    });
+    child.once('disconnect', () => {
+      if (this.isDead()) this.forget(this);
+      this.exitedAfterDisconnect = !!this.exitedAfterDisconnect;
+      this.state = 'disconnected';
+      this.emit('disconnect');
+      cluster.emit('disconnect', this);
+    });
+  }
+}

@@ -1,0 +1,82 @@
+// The new master's side of a handoff (reexec), when this process is one (OVERSEER_HANDOFF):
+// it takes the sockets the old master handed over, adopts them (its routed sockets and its
+// counters too), starts its workers on them and says it is ready; the old master commits.
+import { codedError, errorMessage } from '../../errors.js';
+import { debug } from '../../log.js';
+import type { HandedSockets } from '../../os/types.js';
+import type { HandoffHost } from './host.js';
+import { HANDOFF_ENV } from './protocol.js';
+
+/** What a new master takes over. */
+export interface Inherited {
+  /** The old master's configured sockets, for this one's own (os.openSockets's handedOver). */
+  readonly sockets: HandedSockets;
+  /** The old master's control socket, bound at its path. */
+  readonly control: { path: string; fd: number } | undefined;
+  /** The versions the old master's updater knew to be bad. */
+  readonly badHashes: string[];
+  /** Once this master's sockets are open: the rest of the inheritance (routed sockets, counters). */
+  adopt(): Promise<void>;
+  /** Says why this master cannot go on: the old one carries on. */
+  fail(err: unknown): void;
+  /** Says it is ready (every slot is); true once the old master has committed (it drains now). */
+  ready(): Promise<boolean>;
+}
+
+/** What the old master handed over, when this process is a new master; undefined otherwise. */
+export async function takeHandoff(
+  master: HandoffHost,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Inherited | undefined> {
+  const at = env[HANDOFF_ENV];
+  delete env[HANDOFF_ENV]; // its workers are not new masters
+  if (!at) return undefined;
+  const transport = await master.core.os.handoff();
+  const conn = await transport.connect(at, 10_000);
+  const { message, fds } = await conn.receive(10_000);
+  if (message.kind !== 'sockets') {
+    conn.close();
+    throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: the old master sent no sockets');
+  }
+  const fd = (i: number): number => {
+    const f = fds[i];
+    if (f === undefined) throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: a socket is missing');
+    return f;
+  };
+  const sockets = { sockets: message.sockets.map((s) => ({ ...s, fd: fd(s.fd) })) };
+  const routes = message.routes.map((r) => ({ ...r, fd: fd(r.fd) }));
+  const control = message.control && { path: message.control.path, fd: fd(message.control.fd) };
+  const { state } = message;
+  return {
+    sockets,
+    control,
+    badHashes: Array.isArray(state.badHashes) ? state.badHashes.filter((h) => typeof h === 'string') : [],
+    async adopt(): Promise<void> {
+      // The old master's sockets this one's config no longer has: they close with the old master.
+      const used = new Set(
+        master
+          .sockets()
+          ?.handoff?.()
+          .sockets.map((s) => s.fd) ?? [],
+      );
+      for (const s of sockets.sockets) if (!used.has(s.fd)) master.core.os.closeFd(s.fd);
+      await master.launch?.adoptRoutes(routes);
+      master.core.supervisor.restore(state);
+    },
+    fail(err: unknown): void {
+      void conn.send({ kind: 'failed', error: errorMessage(err) }).finally(() => conn.close());
+    },
+    async ready(): Promise<boolean> {
+      try {
+        await conn.send({ kind: 'ready', pid: process.pid });
+        const { message: m } = await conn.receive(60_000);
+        return m.kind === 'commit';
+      } catch (err) {
+        debug('handoff: no commit from the old master: %s', errorMessage(err));
+        return false;
+      } finally {
+        conn.close();
+      }
+    },
+  };
+}

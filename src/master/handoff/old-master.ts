@@ -1,0 +1,129 @@
+// The old master's side of a handoff (reexec): a new master replaces this one without
+// closing a socket, as nginx's binary upgrade and HAProxy's -x do. This side starts the new
+// master (the same command line by default, so node and the program are whatever is
+// installed now), passes it every listening socket and the control socket over a private
+// unix socket (SCM_RIGHTS), and waits: the new master starts its workers on those very
+// sockets and says it is ready; only then does this one commit, drain its workers and exit.
+// A new master that exits, breaks the channel or is not ready within readyTimeout is killed,
+// and this one carries on.
+import { spawn } from 'node:child_process';
+import { codedError, errorMessage } from '../../errors.js';
+import { debug } from '../../log.js';
+import type { HandedSockets, HandoffConnection } from '../../os/types.js';
+import type { HandoffHost } from './host.js';
+import { HANDOFF_ENV, type HandedRoute, type HandoffSockets, type ReexecResult } from './protocol.js';
+
+/** What the old master hands over, as raw fds. */
+interface HandoffSource {
+  sockets: HandedSockets['sockets'];
+  routes: HandedRoute[];
+  control: { path: string; fd: number } | undefined;
+  state: HandoffSockets['state'];
+}
+
+/**
+ * Starts a new master (`command`, or this process's own command line) on `master`'s sockets;
+ * resolves once it is ready and the commit is sent (ok), or it has failed and this master
+ * carries on. Either way the master's 'reexec' event tells.
+ */
+export async function handOver(
+  master: HandoffHost,
+  command: readonly string[] | undefined,
+): Promise<ReexecResult> {
+  const t0 = Date.now();
+  const refuse = (message: string): ReexecResult => ({
+    ok: false,
+    durationMs: Date.now() - t0,
+    error: codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${message}`),
+  });
+  if (master.core.supervisor.stopping) return refuse('the master is shutting down');
+  const handed = master.sockets()?.handoff?.();
+  if (handed === undefined) {
+    try {
+      await master.core.os.handoff(); // the platform's own refusal, when it has one
+    } catch (err) {
+      return { ok: false, durationMs: Date.now() - t0, error: err as Error };
+    }
+    return refuse('this master cannot hand its sockets over');
+  }
+  const control = master.core.control;
+  const controlFd = control?.fd;
+  const source: HandoffSource = {
+    sockets: handed.sockets,
+    routes: master.launch?.handoffRoutes() ?? [],
+    control: control && controlFd !== undefined ? { path: control.path, fd: controlFd } : undefined,
+    state: { ...master.core.supervisor.counters(), badHashes: master.badHashes() },
+  };
+  const result = await startNewMaster(master, source, command);
+  master.core.events.emit('reexec', result);
+  if (!result.ok) await master.health.serve().catch(() => {});
+  return result;
+}
+
+/** Starts the new master and hands it `source`; commits once it is ready. */
+async function startNewMaster(
+  master: HandoffHost,
+  source: HandoffSource,
+  command: readonly string[] | undefined,
+): Promise<ReexecResult> {
+  const t0 = Date.now();
+  const readyTimeout = master.readyTimeout;
+  const transport = await master.core.os.handoff();
+  const listener = await transport.listen();
+  const [file, ...args] = command ?? [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+  const child = spawn(file!, args, {
+    env: { ...process.env, ...master.env(), [HANDOFF_ENV]: listener.path },
+    stdio: 'inherit',
+  });
+  debug('handoff: new master pid %s: %s', child.pid, [file, ...args].join(' '));
+  const gone = new Promise<never>((_, reject) => {
+    const why = (how: string) =>
+      reject(codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: the new master ${how} before it was ready`));
+    child.once('exit', (code, signal) => why(`exited (${signal ?? `code ${code}`})`));
+    child.once('error', (err) => why(`could not start (${err.message})`));
+  });
+  gone.catch(() => {});
+  let conn: HandoffConnection | undefined;
+  try {
+    const deadline = t0 + readyTimeout;
+    conn = await Promise.race([listener.accept(child.pid ?? -1, readyTimeout), gone]);
+    const fds: number[] = [];
+    const index = (fd: number): number => fds.push(fd) - 1;
+    const message: HandoffSockets = {
+      kind: 'sockets',
+      sockets: source.sockets.map((s) => ({ ...s, fd: index(s.fd) })),
+      routes: source.routes.map((r) => ({ ...r, fd: index(r.fd) })),
+      control: source.control && { path: source.control.path, fd: index(source.control.fd) },
+      state: source.state,
+    };
+    await conn.send(message, fds);
+    const { message: answer } = await Promise.race([conn.receive(Math.max(1, deadline - Date.now())), gone]);
+    if (answer.kind === 'failed') throw codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${answer.error}`);
+    if (answer.kind !== 'ready')
+      throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: an unexpected answer');
+    // The health port goes to the new master with the commit.
+    master.health.close();
+    await conn.send({ kind: 'commit' });
+    debug('handoff: new master %d is ready; committed', answer.pid);
+    return { ok: true, pid: answer.pid, durationMs: Date.now() - t0 };
+  } catch (err) {
+    child.kill('SIGKILL');
+    const error =
+      (err as { code?: string }).code === 'ETIMEDOUT'
+        ? codedError(
+            Error,
+            'ERR_OVERSEER_HANDOFF',
+            `handoff: the new master was not ready within ${readyTimeout} ms`,
+          )
+        : err instanceof Error
+          ? err
+          : new Error(String(err));
+    if ((error as { code?: string }).code === undefined)
+      (error as Error & { code: string }).code = 'ERR_OVERSEER_HANDOFF';
+    debug('handoff failed: %s', errorMessage(error));
+    return { ok: false, durationMs: Date.now() - t0, error };
+  } finally {
+    conn?.close();
+    listener.close();
+  }
+}

@@ -1,0 +1,54 @@
+// The updater (upgrade/updater.ts) wired into run()'s master: its options from the config,
+// the binary hash it reads and swaps, its restarts, the crash watch after an upgrade, and
+// what an upgrade becomes (the 'upgrade' event, and 'error' for a failed one). The fetch
+// pipeline loads from here, and only when a fetcher is configured.
+import type { ResolvedConfig } from '../config.js';
+import { codedError } from '../errors.js';
+import type { Fetcher } from '../fetcher/fetcher.js';
+import type { Master as MasterHandle } from '../master-handle.js';
+import type { Updater } from '../upgrade/updater.js';
+import type { Binary } from './binary.js';
+import type { RestartResult } from './events.js';
+import { crashWithin } from './health-window.js';
+
+/** What the updater works on: the master's binary and its hash, restarts and events. */
+export interface UpdatedMaster {
+  readonly binary: Binary;
+  binHash: string;
+  readonly events: MasterHandle;
+  restart(reason: string): Promise<RestartResult>;
+}
+
+export async function createUpdater(
+  fetcher: Fetcher,
+  c: ResolvedConfig,
+  master: UpdatedMaster,
+  reportError: (err: Error) => void,
+): Promise<Updater> {
+  const { Updater } = await import('../upgrade/updater.js');
+  const options = {
+    minFetchInterval: c.minFetchInterval,
+    keepReleases: c.keepReleases,
+    sanityCheckTimeout: c.sanityCheckTimeout,
+    noRestartAfterFetch: c.noRestartAfterFetch,
+    preUpgrade: c.preUpgrade,
+    upgradeHealthWindow: c.upgradeHealthWindow,
+  };
+  return new Updater(fetcher, options, {
+    binary: master.binary,
+    getHash: () => master.binHash,
+    setHash: (hash) => {
+      master.binHash = hash;
+    },
+    restart: (reason) => master.restart(reason),
+    watchHealth: (ms, signal) => crashWithin(master.events, ms, signal),
+    onUpgrade: (event) => {
+      master.events.emit('upgrade', event);
+      if (event.result !== 'failed') return;
+      const err = codedError(Error, 'ERR_OVERSEER_UPGRADE_FAILED', `upgrade failed: ${event.reason}`);
+      if (event.code !== undefined) err.code = event.code; // the failed step's own code
+      reportError(err);
+    },
+    onError: reportError,
+  });
+}

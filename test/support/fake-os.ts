@@ -1,0 +1,79 @@
+// A fake of the OS seam (src/os/types.ts) for tests of the master without processes: each
+// member a test does not give throws, so a test says exactly what of the platform it uses.
+// Also fake listening sockets, and a control-socket platform that listens for real on a path
+// in a temporary directory (no peer check, no umask), so the API can be asked over HTTP.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { IpcPlatform } from '../../src/control/ipc/types.js';
+import type { MasterSockets, Os } from '../../src/os/types.js';
+
+const notFaked = (name: string) => (): never => {
+  throw new Error(`fake os: ${name} is not faked`);
+};
+
+export function fakeOs(parts: Partial<Os> = {}): Os {
+  return {
+    supported: () => true,
+    openSockets: notFaked('openSockets'),
+    routedSocket: notFaked('routedSocket'),
+    reapOrphans: async () => {},
+    closeFd: notFaked('closeFd'),
+    routedFromFd: notFaked('routedFromFd'),
+    receiveListeners: notFaked('receiveListeners'),
+    guardOrphan: notFaked('guardOrphan'),
+    controlSocket: notFaked('controlSocket'),
+    ipcPathProblem: () => undefined,
+    shutdownSignals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
+    restartSignal: true,
+    forwardSignals: true,
+    signalSelf: notFaked('signalSelf'),
+    ownProcessGroup: false,
+    killProcessGroup: notFaked('killProcessGroup'),
+    handoff: notFaked('handoff'),
+    replaceFile: notFaked('replaceFile'),
+    cleanupAfterUpgrade: () => {},
+    ...parts,
+  };
+}
+
+/** Listening sockets that exist only as addresses; `closed` records each close(keepFiles). */
+export function fakeSockets(addresses: string[]): MasterSockets & { closed: (boolean | undefined)[] } {
+  const closed: (boolean | undefined)[] = [];
+  return {
+    addresses,
+    passTo: () => ({ stdio: [], attach: () => {} }),
+    inProcess: () => [],
+    close: (keepFiles) => void closed.push(keepFiles),
+    closed,
+  };
+}
+
+/** Where a control socket named `name` listens for a test: a file under `dir`, or a named pipe. */
+export function ipcAddress(dir: string, name: string): string {
+  return process.platform === 'win32'
+    ? `\\\\.\\pipe\\${path.basename(dir)}-${name}`
+    : path.join(dir, `${name}.sock`);
+}
+
+/** A control-socket platform that listens on a path under `dir`; `cleaned` records each cleanup. */
+export function fakeIpc(dir: string): IpcPlatform & { cleaned: string[] } {
+  const cleaned: string[] = [];
+  return {
+    listenIPC: (at, options = {}) =>
+      new Promise((resolve, reject) => {
+        const server = options.server ?? net.createServer();
+        server.once('error', reject);
+        server.listen(at, () => resolve(server));
+      }),
+    dialIPC: notFaked('dialIPC'),
+    ipcPath: (token) => ipcAddress(dir, token),
+    listIPCPaths: () => [],
+    sweepStaleIPC: async () => [],
+    cleanupIPC: (at) => {
+      cleaned.push(at);
+      if (process.platform !== 'win32') fs.rmSync(at, { force: true });
+    },
+    cleaned,
+  };
+}
