@@ -24,6 +24,7 @@ export const UNIT = [
   'fetcher-s3',
   'health-window',
   'heap',
+  'master-core',
   'native-surface',
   'options',
   'pacer',
