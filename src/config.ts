@@ -35,7 +35,7 @@ import {
   stringRecordOption,
   wordsOption,
 } from './options.js';
-import { os } from './os/index.js';
+import { platform } from './os/index.js';
 import type { State } from './worker/state.js';
 
 export type RestartMode = OptionIn<'restartMode'>;
@@ -165,7 +165,7 @@ const CHECKS: { [K in Kind]: Check<K> } = {
   signal: (o, key, _, invalid) => signalOption(o[key], key, invalid),
   restartSignal: (o, key, _, invalid) => {
     const signal = signalOption(o[key], key, invalid);
-    if ((os.shutdownSignals as readonly string[]).includes(signal)) {
+    if ((platform.shutdownSignals as readonly string[]).includes(signal)) {
       throw invalid(key, `cannot be ${signal}, which shuts the master down`);
     }
     return signal;
@@ -264,7 +264,7 @@ function listenAddresses(v: unknown, key: string, invalid: Invalid): ListenAddre
 export function ipcPath(v: unknown, invalid: Invalid = invalidConfig, field = 'ipcPath'): string | undefined {
   if (v === undefined || v === '') return v;
   if (typeof v !== 'string') throw invalid(field, 'must be a string');
-  const problem = os.ipcPathProblem(v);
+  const problem = platform.ipcPathProblem(v);
   if (problem !== undefined) throw invalid(field, problem);
   return v;
 }

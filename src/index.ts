@@ -4,8 +4,9 @@ import { nativeAvailable } from './os/native.js';
 
 export { codes, describeCode, type ErrorCode, type WarningCode, warningCodes } from './codes.js';
 export type { Config, RestartMode } from './config.js';
-export { sanityCheck } from './contract/bin-check.js';
 export type { Listener } from './contract/listener.js';
+export { sanityCheck } from './contract/sanity-check.js';
+export type { Master } from './current-master.js';
 export type { FetchedVersion, Fetcher, FetchOptions } from './fetcher/fetcher.js';
 export type {
   CrashEvent,
@@ -20,7 +21,6 @@ export type {
   UpgradeEvent,
 } from './master/events.js';
 export type { MasterStatus, UpdaterStatus, WorkerStatus } from './master/status.js';
-export type { Master } from './master-handle.js';
 export { currentMaster, reexec, restart, run, triggerUpdate } from './run.js';
 export type { State } from './worker/state.js';
 

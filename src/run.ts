@@ -2,11 +2,11 @@
 // worker it loads the worker side (and nothing of the master's), in the master the master
 // side. restart() and triggerUpdate() go to whichever side this process is.
 import type { Config } from './config.js';
-import { sanityCheck } from './contract/bin-check.js';
 import { isWorkerProcess } from './contract/env.js';
+import { sanityCheck } from './contract/sanity-check.js';
+import { Master } from './current-master.js';
 import { codedError } from './errors.js';
 import type { ReexecEvent, UpdateOutcome } from './master/events.js';
-import { Master } from './master-handle.js';
 import type { WorkerRemote } from './worker/remote.js';
 
 let master: Master | undefined;
@@ -21,7 +21,7 @@ export function currentMaster(): Master | undefined {
 export async function run(config: Config): Promise<void> {
   sanityCheck();
   if (isWorkerProcess()) {
-    const { startWorker } = await import('./worker/main.js');
+    const { startWorker } = await import('./worker/start.js');
     const started = startWorker(config);
     worker = started.remote;
     return started.ready;
@@ -30,8 +30,8 @@ export async function run(config: Config): Promise<void> {
   const m = new Master(); // before any await, so no event is missed
   master = m;
   try {
-    const { runMaster } = await import('./master/main.js');
-    await runMaster(config, m, () => {
+    const { startMaster } = await import('./master/start.js');
+    await startMaster(config, m, () => {
       if (master === m) master = undefined;
     });
   } catch (err) {

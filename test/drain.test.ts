@@ -5,12 +5,12 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Listener } from '../src/contract/listener.js';
-import { Drains } from '../src/worker/drains.js';
 import { makeServe } from '../src/worker/serve.js';
+import { WorkerDrains } from '../src/worker/worker-drains.js';
 
 /** serve() as a worker has it, with the drain's bounds. */
 function serving(listeners: Listener[], signal: AbortSignal, terminateTimeout: number, upgradeGrace = 5_000) {
-  return makeServe(listeners, new Drains({ signal, terminateTimeout, upgradeGrace }));
+  return makeServe(listeners, new WorkerDrains({ signal, terminateTimeout, upgradeGrace }));
 }
 
 async function served(terminateTimeout = 5_000) {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
-import { crashWithin } from '../src/master/health-window.js';
+import { crashWithin } from '../src/master/upgrade-health-window.js';
 
 const crash = { workerId: 3, pid: 1234, code: null, signal: 'SIGSEGV' };
 

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { after, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { type RunOptions, runOptions } from '../src/cli/run-config.js';
+import { type RunOptions, runOptions } from '../src/cli/run-options.js';
 import { freePorts } from './support/http.js';
 import { Deployment } from './support/kube/deployment.js';
 import { Pod } from './support/kube/pod.js';

@@ -13,14 +13,14 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { ClusterPrimary } from '../src/cluster/primary.js';
 import { resolveConfig } from '../src/config.js';
+import { Master } from '../src/current-master.js';
 import type { Binary } from '../src/master/binary.js';
 import { MasterCore, type OwnStatus } from '../src/master/core.js';
 import type { HandoffMessage } from '../src/master/handoff/protocol.js';
 import type { WorkerLaunch } from '../src/master/launch.js';
-import { MasterProcess } from '../src/master/master.js';
-import { Master } from '../src/master-handle.js';
-import type { HandoffConnection, Os, SocketOptions } from '../src/os/types.js';
-import { fakeIpc, fakeOs, fakeSockets, ipcAddress } from './support/fake-os.js';
+import { MasterProcess } from '../src/master/master-process.js';
+import type { HandoffConnection, Platform, SocketOptions } from '../src/os/types.js';
+import { fakeIpc, fakePlatform, fakeSockets, ipcAddress } from './support/fake-platform.js';
 import { FakeClock, FakeWorker, settle } from './support/fake-workers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-core-'));
@@ -74,11 +74,11 @@ function ask(socketPath: string, method: 'GET' | 'POST', urlPath: string) {
   });
 }
 
-function coreOn(os: Os, own: Partial<OwnStatus> = {}) {
+function coreOn(platform: Platform, own: Partial<OwnStatus> = {}) {
   const clock = new FakeClock();
   const workers: FakeWorker[] = [];
   const core: MasterCore = new MasterCore({
-    os,
+    platform,
     clock,
     supervisor: {
       workers: 2,
@@ -132,18 +132,26 @@ function fakeLaunch(clock: FakeClock, workers: FakeWorker[], autoReady = true) {
 
 const binary: Binary = { path: '/srv/app.js', sea: false, commandFor: () => ({ command: 'node', args: [] }) };
 
-function masterOn(os: Os, config: Record<string, unknown>, autoReady = true) {
+function masterOn(platform: Platform, config: Record<string, unknown>, autoReady = true) {
   const clock = new FakeClock();
   const workers: FakeWorker[] = [];
   const { launch, owned } = fakeLaunch(clock, workers, autoReady);
   const events = new Master();
   const resolved = resolveConfig({ program: () => {}, address: '127.0.0.1:3000', ...config });
-  const master = new MasterProcess({ config: resolved, binary, binHash: 'h1', events, launch, os, clock });
+  const master = new MasterProcess({
+    config: resolved,
+    binary,
+    binHash: 'h1',
+    events,
+    launch,
+    platform,
+    clock,
+  });
   return { master, events, workers, owned };
 }
 
 test('the core: one status, from the supervisor and the master’s own part; metrics from it', async () => {
-  const { core, workers } = coreOn(fakeOs());
+  const { core, workers } = coreOn(fakePlatform());
   core.supervisor.start();
   for (const w of workers) w.becomeReady();
   await settle();
@@ -163,7 +171,7 @@ test('the core: one status, from the supervisor and the master’s own part; met
     ],
   );
   assert.match(core.metrics(), /^overseer_workers\{state="ready"\} 2$/m);
-  const withHealth = coreOn(fakeOs(), { health: '127.0.0.1:9090' }).core.status();
+  const withHealth = coreOn(fakePlatform(), { health: '127.0.0.1:9090' }).core.status();
   assert.deepEqual(Object.keys(withHealth), [
     ...STATUS_KEYS.slice(0, 15),
     'health',
@@ -173,7 +181,7 @@ test('the core: one status, from the supervisor and the master’s own part; met
 
 test('the core: its signal handlers restart and shut down, and go with close()', () => {
   const before = listenerCounts();
-  const { core } = coreOn(fakeOs());
+  const { core } = coreOn(fakePlatform());
   const heard: string[] = [];
   core.listenForSignals({
     restartSignal: 'SIGUSR2',
@@ -191,14 +199,14 @@ test('the core: its signal handlers restart and shut down, and go with close()',
   assert.deepEqual(listenerCounts(), before);
 
   // Where the restart signal cannot be delivered, there is no handler for it.
-  const { core: windowsLike } = coreOn(fakeOs({ restartSignal: false, shutdownSignals: ['SIGINT'] }));
+  const { core: windowsLike } = coreOn(fakePlatform({ restartSignal: false, shutdownSignals: ['SIGINT'] }));
   windowsLike.listenForSignals({ restartSignal: 'SIGUSR2', restart: () => {} });
   assert.deepEqual(listenerCounts(), before, 'no shutdown handlers without a shutdown callback');
   windowsLike.close(false);
 });
 
 test('the core: a control socket that cannot listen is one warning and an error event; the master runs on', async () => {
-  const failing = fakeOs({
+  const failing = fakePlatform({
     controlSocket: async () => {
       throw Object.assign(new Error('no ipc here'), { code: 'EACCES' });
     },
@@ -231,7 +239,7 @@ test("run()'s master on a fake OS: start, the status over the control socket, re
   const sockets = fakeSockets(['127.0.0.1:3000']);
   const opened: SocketOptions[] = [];
   const ipc = fakeIpc(tmp);
-  const fos = fakeOs({
+  const fos = fakePlatform({
     openSockets: async (_addrs, opts) => {
       opened.push(opts);
       return sockets;
@@ -295,7 +303,7 @@ test("run()'s master on a fake OS: start, the status over the control socket, re
 });
 
 test("run()'s master on a fake OS: a crash under noRestart ends it with the worker's exit code", async () => {
-  const fos = fakeOs({ openSockets: async () => fakeSockets(['127.0.0.1:3000']) });
+  const fos = fakePlatform({ openSockets: async () => fakeSockets(['127.0.0.1:3000']) });
   const { master, workers } = masterOn(fos, { workers: 1, ipcPath: '', noRestart: true }, false);
   const before = listenerCounts();
   await master.start();
@@ -307,7 +315,7 @@ test("run()'s master on a fake OS: a crash under noRestart ends it with the work
 });
 
 test("run()'s master on a fake OS: a control socket that cannot listen is one warning; it starts, restarts and stops", async () => {
-  const fos = fakeOs({
+  const fos = fakePlatform({
     openSockets: async () => fakeSockets(['127.0.0.1:3000']),
     controlSocket: async () => {
       throw new Error('no ipc here');
@@ -364,7 +372,7 @@ test('a new master on a fake handoff channel adopts the sockets and the counters
     // This master's config keeps only the first address: the second socket closes.
     handoff: () => ({ sockets: [{ config: '127.0.0.1:3000', address: '127.0.0.1:3000', fd: 50 }] }),
   };
-  const fos = fakeOs({
+  const fos = fakePlatform({
     handoff: async () => ({ listen: () => Promise.reject(new Error('old side')), connect: async () => conn }),
     openSockets: async (_addrs, opts) => {
       handedOver.push(opts.handedOver);
@@ -390,7 +398,7 @@ test('a new master on a fake handoff channel adopts the sockets and the counters
 
 test('the cluster primary on a fake OS: the same status shape, and its own API', async () => {
   const ipc = fakeIpc(tmp);
-  const primary = new ClusterPrimary(fakeOs({ controlSocket: async () => ipc }));
+  const primary = new ClusterPrimary(fakePlatform({ controlSocket: async () => ipc }));
   const ipcPath = ipcAddress(tmp, 'primary');
   const usr2 = process.listenerCount('SIGUSR2');
   primary.setupPrimary({ ipcPath });

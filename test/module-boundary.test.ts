@@ -27,7 +27,7 @@ interface Loaded {
   builtins: string[];
 }
 
-/** overseer's own modules, as paths below dist/src ('master/master.js'). */
+/** overseer's own modules, as paths below dist/src ('master/master-process.js'). */
 function own(l: Loaded): string[] {
   return [...l.esm, ...l.cjs]
     .map((u) => (u.startsWith('file:') ? fileURLToPath(u) : u))
@@ -63,7 +63,7 @@ test('a worker loads no master, control-socket, fetcher or upgrade module, and n
   assert.ok(worker && master, `records: ${files.join(', ')}`);
   assert.deepEqual(rooms(worker, 'master', 'control', 'fetcher', 'upgrade', 'cli', 'cluster'), []);
   assert.deepEqual(tar(worker), []);
-  assert.ok(own(worker).includes('worker/main.js'), 'the record is of a real worker');
+  assert.ok(own(worker).includes('worker/start.js'), 'the record is of a real worker');
   // Node builtins the worker side has no use for, beyond what a bare http app loads on this
   // Node (22 loads crypto with http). (Not v8: the recorder's own loader hooks load it.)
   const bare = bareHttpBuiltins();
@@ -150,7 +150,7 @@ test("`overseer run`: the app's workers load the preload and the worker side onl
   const worker = loaded.find((l) => l.role === 'worker');
   const primary = loaded.find((l) => l.role === 'master');
   assert.ok(worker && primary, `records: ${fs.readdirSync(dir).join(', ')}; ${master.describe()}`);
-  assert.ok(own(worker).includes('preload/worker.js'), 'the record is of a real app worker');
+  assert.ok(own(worker).includes('preload/app-worker.js'), 'the record is of a real app worker');
   assert.deepEqual(rooms(worker, 'master', 'control', 'fetcher', 'upgrade', 'cli', 'cluster'), []);
   assert.deepEqual(tar(worker), []);
   const express = (l: Loaded) => [...l.esm, ...l.cjs].filter((p) => /node_modules[\\/]express[\\/]/.test(p));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runUsage } from '../src/cli/option-docs.js';
-import { runOptions } from '../src/cli/run-config.js';
+import { runOptions } from '../src/cli/run-options.js';
 import { checkOptions, resolveConfig } from '../src/config.js';
 import { invalidFor } from '../src/errors.js';
 import { DEFAULTS, flagName, OPTIONS, type OptionSpec, optionNames } from '../src/option-table.js';

@@ -301,7 +301,7 @@ describe('options and the config file', () => {
   });
 
   test("the command line: the script's own arguments stay its own, -w max, and --", async () => {
-    const { runOptions } = await import('../src/cli/run-config.js');
+    const { runOptions } = await import('../src/cli/run-options.js');
     const o = await runOptions(['-w', 'max', '--log-prefix', script, '--port', '8080', '-w', '1']);
     assert.ok(o !== 'help');
     assert.equal(o.engine.workers, os.availableParallelism());

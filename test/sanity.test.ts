@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runSanityCheck } from '../src/upgrade/sanity.js';
+import { runSanityCheck } from '../src/upgrade/run-sanity-check.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-sanity-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

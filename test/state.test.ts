@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type net from 'node:net';
 import { test } from 'node:test';
-import { Drains, drainWhatListensOn } from '../src/worker/drains.js';
 import { makeState } from '../src/worker/state.js';
+import { drainWhatListensOn, WorkerDrains } from '../src/worker/worker-drains.js';
 
 function state(signal: AbortSignal) {
   const listeners = [{ host: '127.0.0.1', port: 0, address: '127.0.0.1:0' }];
-  const drains = new Drains({ signal, terminateTimeout: 2_000, upgradeGrace: 500 });
+  const drains = new WorkerDrains({ signal, terminateTimeout: 2_000, upgradeGrace: 500 });
   drainWhatListensOn(listeners, drains);
   const s = makeState({
     enabled: true,

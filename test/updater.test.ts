@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import type { FetchOptions } from '../src/fetcher/fetcher.js';
 import { HTTPFetcher } from '../src/fetcher/index.js';
 import { restart, triggerUpdate } from '../src/index.js';
-import { Updater, type UpdaterHost } from '../src/upgrade/updater.js';
+import { type UpdaterHost, Upgrader } from '../src/upgrade/upgrader.js';
 import { startServer } from './support/fetcher-server.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-updater-'));
@@ -43,7 +43,7 @@ const options = {
 
 test('triggers during a fetch join it: one fetch, one answer', async () => {
   let calls = 0;
-  const updater = new Updater(
+  const updater = new Upgrader(
     {
       fetch: async () => {
         calls++;
@@ -62,7 +62,7 @@ test('triggers during a fetch join it: one fetch, one answer', async () => {
 
 test('a trigger cuts short a fetcher that is only waiting for its interval', async () => {
   const seen: FetchOptions[] = [];
-  const updater = new Updater(
+  const updater = new Upgrader(
     {
       fetch: (signal, opts = {}) => {
         seen.push(opts);
@@ -85,7 +85,7 @@ test('a trigger cuts short a fetcher that is only waiting for its interval', asy
 
 test('minFetchInterval holds between cycles, triggered ones too', async () => {
   const starts: number[] = [];
-  const updater = new Updater(
+  const updater = new Upgrader(
     {
       fetch: async () => {
         starts.push(Date.now());
@@ -104,7 +104,7 @@ test('minFetchInterval holds between cycles, triggered ones too', async () => {
 
 test('the running version offered again is no update, and is committed', async () => {
   let committed = 0;
-  const updater = new Updater(
+  const updater = new Upgrader(
     {
       fetch: async () => ({
         stream: fs.createReadStream(bin),
@@ -140,7 +140,7 @@ test('a download past maxBytes stops there: failed, and nothing is left staged',
     more();
   });
   try {
-    const updater = new Updater(
+    const updater = new Upgrader(
       new HTTPFetcher({ url: `${srv.url}/app.mjs`, maxBytes: 1 << 20 }),
       options,
       host(),

@@ -21,7 +21,7 @@ const VALUES: { [S in Startup]: WorkerEnv<S> } = {
   run: {
     workerId: 3,
     masterPid: 4242,
-    binId: 'a'.repeat(64),
+    binHash: 'a'.repeat(64),
     binPath: '/srv/app/current.js',
     numFds: 2,
     ipcPath: '/tmp/overseer-x.sock',
@@ -112,7 +112,7 @@ test('a missing or bad value reads as its default', () => {
   assert.deepEqual(takeWorkerEnvironment('run', {}, []), {
     workerId: 0,
     masterPid: 0,
-    binId: '',
+    binHash: '',
     binPath: '',
     numFds: 0,
     ipcPath: '',

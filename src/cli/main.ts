@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ipcLines, ipcRequest } from '../control/client.js';
 import { errorCode, errorMessage } from '../errors.js';
-import { os } from '../os/index.js';
+import { platform } from '../os/index.js';
 import { version } from '../version.js';
 import { formatEvent, formatLs, formatStatus, formatUpdate } from './format.js';
 
@@ -43,7 +43,7 @@ interface Options {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'run') {
-    const { runCommand } = await import('./run.js');
+    const { runCommand } = await import('./run-command.js');
     return runCommand(argv.slice(1));
   }
   const { values, positionals } = parseArgs({
@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
 
 /** Masters that answer; stale socket files (a killed master's) are skipped. */
 async function liveMasters(timeout: number): Promise<{ socket: string; status: Record<string, unknown> }[]> {
-  const ipc = await os.controlSocket();
+  const ipc = await platform.controlSocket();
   const found = await Promise.all(
     ipc.listIPCPaths().map(async (socket) => {
       try {

@@ -9,9 +9,9 @@ import type net from 'node:net';
 import { CHILD_KEY, isWorkerOf, takeWorkerEnvironment } from '../contract/env.js';
 import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
 import { debug } from '../log.js';
-import { Drains } from '../worker/drains.js';
 import { send, watchMaster } from '../worker/remote.js';
 import { routeListens } from '../worker/route-listen.js';
+import { WorkerDrains } from '../worker/worker-drains.js';
 import { Worker, WorkerBase } from './worker.js';
 
 class ChildWorker extends WorkerBase {
@@ -71,7 +71,7 @@ function setUp(): ChildCluster {
   const { workerId: id, masterPid, terminateTimeout, upgradeGrace } = takeWorkerEnvironment('cluster');
 
   const retire = new AbortController();
-  const drains = new Drains({ signal: retire.signal, terminateTimeout, upgradeGrace });
+  const drains = new WorkerDrains({ signal: retire.signal, terminateTimeout, upgradeGrace });
   let worker: ChildWorker | undefined;
   const leaving = (): boolean => worker?.exitedAfterDisconnect === true;
   const routed = routeListens(

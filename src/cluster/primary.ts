@@ -16,8 +16,8 @@ import { ListenRoutes } from '../master/listen-routes.js';
 import { WorkerProcess } from '../master/worker-process.js';
 import { DEFAULTS } from '../option-table.js';
 import { passedFds } from '../os/activation.js';
-import { os as realOs } from '../os/index.js';
-import type { Os } from '../os/types.js';
+import { platform as realPlatform } from '../os/index.js';
+import type { Platform } from '../os/types.js';
 import { PrimaryWorker } from './primary-worker.js';
 import { Worker } from './worker.js';
 
@@ -73,8 +73,8 @@ export class ClusterPrimary extends EventEmitter {
   #setUp = false;
   #nextEnv: NodeJS.ProcessEnv = {};
 
-  /** `os`: the OS seam, the real one unless a test passes a fake. */
-  constructor(os: Os = realOs) {
+  /** `platform`: the OS seam, the real one unless a test passes a fake. */
+  constructor(platform: Platform = realPlatform) {
     super();
     // node:cluster's functions do not need their object: `const { fork } = cluster` works.
     this.fork = this.fork.bind(this);
@@ -84,7 +84,7 @@ export class ClusterPrimary extends EventEmitter {
     this.reload = this.reload.bind(this);
     const primary = this;
     this.#core = new MasterCore({
-      os,
+      platform,
       supervisor: {
         workers: 0,
         restartMode: 'overlap',
@@ -93,7 +93,7 @@ export class ClusterPrimary extends EventEmitter {
           return primary.settings.terminateTimeout ?? DEFAULTS.terminateTimeout;
         },
         noRestart: false,
-        forwardSignals: os.forwardSignals,
+        forwardSignals: platform.forwardSignals,
         replace: false,
       },
       seams: { spawn: (slot, id) => this.#spawn(slot, id) },

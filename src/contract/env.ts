@@ -76,7 +76,7 @@ const VARIABLES = {
     cluster: 'OVERSEER_CLUSTER_MASTER_PID',
     app: 'OVERSEER_APP_MASTER_PID',
   },
-  binId: { codec: text, run: 'OVERSEER_BIN_ID' },
+  binHash: { codec: text, run: 'OVERSEER_BIN_ID' },
   binPath: { codec: text, run: 'OVERSEER_BIN_PATH' },
   numFds: { codec: count, run: 'OVERSEER_NUM_FDS' },
   ipcPath: { codec: text, run: 'OVERSEER_IPC_PATH' },
@@ -110,7 +110,7 @@ const GO_NAMES: { readonly [name: string]: string } = {
   OVERSEER_WORKER_ID: 'OVERSEER_SLAVE_ID',
 };
 
-/** Outside a worker's contract: a new version's sanity check (bin-check.ts). */
+/** Outside a worker's contract: a new version's sanity check (sanity-check.ts). */
 export const ENV = {
   binCheck: 'OVERSEER_BIN_CHECK',
 } as const;

@@ -1,7 +1,7 @@
 // Client helpers for the control socket, shared by triggerUpdate() in workers and the CLI.
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { os } from '../os/index.js';
+import { platform } from '../os/index.js';
 
 export interface IpcResponse {
   status: number;
@@ -14,7 +14,8 @@ export interface IpcResponse {
  */
 function connector(ipcPath: string): http.RequestOptions['createConnection'] {
   const connect = (_options: unknown, done: (err: Error | null, socket?: Duplex) => void): undefined => {
-    os.controlSocket()
+    platform
+      .controlSocket()
       .then((ipc) => ipc.dialIPC(ipcPath))
       .then(
         (socket) => done(null, socket),

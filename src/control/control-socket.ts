@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { RequestListener, Server } from 'node:http';
 import { errorMessage } from '../errors.js';
 import { debug } from '../log.js';
-import { os } from '../os/index.js';
-import type { Os } from '../os/types.js';
+import { platform as realPlatform } from '../os/index.js';
+import type { Platform } from '../os/types.js';
 import { type ApiTarget, createApiServer } from './http-api.js';
 import type { IpcPlatform } from './ipc/types.js';
 
@@ -35,7 +35,7 @@ export class ControlSocket {
   static async open(
     target: ApiTarget,
     opts: ControlSocketOptions,
-    platform: Pick<Os, 'controlSocket'> = os,
+    platform: Pick<Platform, 'controlSocket'> = realPlatform,
   ): Promise<ControlSocket> {
     const ipc = await platform.controlSocket();
     // The token keeps masters apart and the path unguessable; it is not a secret.

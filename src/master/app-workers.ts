@@ -8,7 +8,7 @@ import { APP_PRELOAD, READY_MESSAGE, type ReadyMode } from '../contract/app.js';
 import { workerEnvironment } from '../contract/env.js';
 import { codedError, errorMessage } from '../errors.js';
 import { warn } from '../log.js';
-import { os } from '../os/index.js';
+import { platform } from '../os/index.js';
 import type { Binary } from './binary.js';
 import type { LaunchContext, WorkerLaunch } from './launch.js';
 import { ListenRoutes } from './listen-routes.js';
@@ -133,7 +133,7 @@ export class AppWorkers implements WorkerLaunch {
         stdio: ['ignore', 'pipe', 'pipe'],
         // Its own process group: a terminal's Ctrl+C reaches the master, which drains the
         // workers, instead of killing them mid-request.
-        options: { cwd: s.cwd, detached: os.ownProcessGroup },
+        options: { cwd: s.cwd, detached: platform.ownProcessGroup },
         route: (request) => this.#routes.route(request, slot),
         readiness: 'external',
       },

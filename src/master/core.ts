@@ -1,4 +1,4 @@
-// The master core: what run()'s master (master.ts) and the overseer/cluster primary
+// The master core: what run()'s master (master-process.ts) and the overseer/cluster primary
 // (cluster/primary.ts) share. It owns the supervisor, the master's events, the status and
 // the metrics made from it, the control socket (never fatal: a warning when it cannot
 // listen) and the signal handlers. Each master composes it and adds its own: sockets,
@@ -9,8 +9,8 @@ import type { ControlSocket, ControlSocketOptions } from '../control/control-soc
 import type { ApiTarget } from '../control/http-api.js';
 import { codedError, errorMessage } from '../errors.js';
 import { warn } from '../log.js';
-import { os as realOs } from '../os/index.js';
-import type { Os } from '../os/types.js';
+import { platform as realPlatform } from '../os/index.js';
+import type { Platform } from '../os/types.js';
 import { version } from '../version.js';
 import { type Clock, realClock } from './clock.js';
 import type { MasterEvents } from './events.js';
@@ -39,14 +39,14 @@ export interface MasterCoreOptions {
   /** Where a failed restart or upgrade goes; by default 'error', when anyone listens. */
   reportError?(err: Error): void;
   /** The OS seam; the real one by default. */
-  os?: Os;
+  platform?: Platform;
   clock?: Clock;
 }
 
 export class MasterCore {
   readonly supervisor: Supervisor;
   readonly events: EventEmitter<MasterEvents>;
-  readonly os: Os;
+  readonly platform: Platform;
   readonly startedAt = new Date();
   /** The control socket's path, once it listens ('' when there is none). */
   ipcPath = '';
@@ -59,7 +59,7 @@ export class MasterCore {
 
   constructor(opts: MasterCoreOptions) {
     this.#opts = opts;
-    this.os = opts.os ?? realOs;
+    this.platform = opts.platform ?? realPlatform;
     this.events = opts.events ?? new EventEmitter<MasterEvents>();
     this.supervisor = new Supervisor(opts.supervisor, {
       ...opts.seams,
@@ -139,7 +139,7 @@ export class MasterCore {
       const { ControlSocket } = await import('../control/control-socket.js');
       const opts = options();
       if (opts === undefined) return;
-      this.#control = await ControlSocket.open(this.#apiTarget(), opts, this.os);
+      this.#control = await ControlSocket.open(this.#apiTarget(), opts, this.platform);
       if (how.unref) this.#control.unref();
       this.ipcPath = this.#control.path;
     } catch (err) {
@@ -161,9 +161,9 @@ export class MasterCore {
       this.#signalHandlers.set(sig, handler);
       process.on(sig, handler);
     };
-    if (this.os.restartSignal) install(on.restartSignal, () => on.restart());
+    if (this.platform.restartSignal) install(on.restartSignal, () => on.restart());
     const shutdown = on.shutdown;
-    if (shutdown) for (const sig of this.os.shutdownSignals) install(sig, () => shutdown(sig));
+    if (shutdown) for (const sig of this.platform.shutdownSignals) install(sig, () => shutdown(sig));
   }
 
   /** The master is done: its signal handlers go, and its control socket (`keepFile`: its path is a new master's). */

@@ -5,7 +5,7 @@
 // itself (health.ts) is loaded only when there is an address to serve.
 import type { ListenAddress } from '../address.js';
 import { debug } from '../log.js';
-import type { HealthServer } from './health.js';
+import type { HealthServer } from './health-server.js';
 import type { Supervisor } from './supervisor.js';
 
 export class HealthEndpoint {
@@ -30,7 +30,7 @@ export class HealthEndpoint {
   /** Listens, when there is an address and it does not already. */
   async serve(): Promise<void> {
     if (!this.at || this.#server) return;
-    const { serveHealth } = await import('./health.js');
+    const { serveHealth } = await import('./health-server.js');
     this.#server = await serveHealth(this.at, {
       ready: () => this.#allSlotsReady(),
       stopping: () => this.#delayedShutdown !== undefined || this.supervisor.stopping,

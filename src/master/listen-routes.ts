@@ -6,7 +6,7 @@
 // them one shared port, as in node:cluster. The master still never accepts.
 import type { ListenRequest } from '../contract/messages.js';
 import { debug } from '../log.js';
-import { os, type RoutedSocket } from '../os/index.js';
+import { platform, type RoutedSocket } from '../os/index.js';
 
 /** The socket a request names: listen(0) twice in one worker is two ports, in two workers one. */
 export function routeKey(r: ListenRequest): string {
@@ -42,7 +42,7 @@ export class ListenRoutes {
     const socketKey = perSlot ? `${key}@${slot}` : key;
     let socket = this.#sockets.get(socketKey);
     if (socket === undefined) {
-      socket = os.routedSocket(request, { reusePort: perSlot });
+      socket = platform.routedSocket(request, { reusePort: perSlot });
       this.#sockets.set(socketKey, socket);
       this.#hookExit();
       socket.then(
@@ -72,7 +72,7 @@ export class ListenRoutes {
   /** A new master's: the routed sockets of the old one, served again under the same keys. */
   async adopt(sockets: readonly { key: string; fd: number; path?: string }[]): Promise<void> {
     for (const { key, fd, path } of sockets) {
-      const socket = await os.routedFromFd(fd, path);
+      const socket = await platform.routedFromFd(fd, path);
       this.#sockets.set(key, Promise.resolve(socket));
       this.#made.set(socket, { socketKey: key, path });
       this.#hookExit();

@@ -9,7 +9,7 @@ import type { Listener } from '../contract/listener.js';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import { native, nativeAvailable } from './native.js';
-import type { Os } from './types.js';
+import type { Platform } from './types.js';
 
 const FIRST_LISTENER_FD = 3;
 const SIGKILL = 9;
@@ -64,7 +64,7 @@ function killProcessGroup(child: ChildProcess): void {
   }
 }
 
-export const posix: Os = {
+export const posix: Platform = {
   supported: nativeAvailable,
   openSockets: async (addrs, opts) => (await import('./posix-sockets.js')).openSockets(addrs, opts),
   routedSocket: async (request, opts) =>

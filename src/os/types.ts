@@ -94,7 +94,7 @@ export interface HandoffTransport {
   connect(path: string, timeoutMs: number): Promise<HandoffConnection>;
 }
 
-export interface Os {
+export interface Platform {
   /** Whether the master/worker model can run here (the addon and what it needs). */
   supported(): boolean;
   /** Master: makes the listening sockets, never accepting on them. */

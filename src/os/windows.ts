@@ -9,7 +9,7 @@ import type { Listener } from '../contract/listener.js';
 import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
 import { codedError, errorCode } from '../errors.js';
 import { nativeAvailable } from './native.js';
-import type { Os } from './types.js';
+import type { Platform } from './types.js';
 
 const LISTENERS_TIMEOUT_MS = 30_000;
 const RETRIES = 20;
@@ -78,7 +78,7 @@ function cleanupAfterUpgrade(binPath: string): void {
 
 const PIPE_DIR = '\\\\.\\pipe\\';
 
-export const windows: Os = {
+export const windows: Platform = {
   supported: nativeAvailable, // a Windows build of the addon always has its named pipes
   openSockets: async (addrs, opts) => (await import('./windows-sockets.js')).openSockets(addrs, opts),
   routedSocket: async (request, opts) =>

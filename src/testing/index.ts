@@ -5,7 +5,7 @@
 import { parseAddress } from '../address.js';
 import { codedError } from '../errors.js';
 import { DEFAULTS } from '../option-table.js';
-import { os } from '../os/index.js';
+import { platform } from '../os/index.js';
 import { nativeAvailable, nativeLoadError } from '../os/native.js';
 import { buildState, type State } from '../worker/state.js';
 
@@ -42,7 +42,7 @@ export async function createTestState(options: TestStateOptions = {}): Promise<T
   }
   const texts = options.addresses ?? ['127.0.0.1:0'];
   const addresses = texts.map((a, i) => parseAddress(a, `addresses[${i}]`));
-  const sockets = await os.openSockets(addresses, { sets: 1, reusePort: false, backlog: 511 });
+  const sockets = await platform.openSockets(addresses, { sets: 1, reusePort: false, backlog: 511 });
   const controller = new AbortController();
   const closed = new AbortController();
   const state = buildState({

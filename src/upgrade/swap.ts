@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { debug } from '../log.js';
-import { os } from '../os/index.js';
+import { platform } from '../os/index.js';
 
 export function prevPathOf(binPath: string): string {
   return `${binPath}.prev`;
@@ -17,7 +17,7 @@ export function swapIn(tempPath: string, binPath: string, sea = false): void {
   } catch {
     fs.copyFileSync(binPath, prev);
   }
-  os.replaceFile(tempPath, binPath, sea);
+  platform.replaceFile(tempPath, binPath, sea);
   fsyncDir(path.dirname(binPath));
   debug('swapped %s in (previous kept as %s)', binPath, prev);
 }

@@ -6,12 +6,12 @@ import type { ListenAddress } from '../address.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Listener } from '../contract/listener.js';
 import { named, passedFds } from '../os/activation.js';
-import { os } from '../os/index.js';
+import { platform } from '../os/index.js';
 import { buildState } from './state.js';
 
-export async function runInProcess(config: ResolvedConfig, id: string, binPath: string): Promise<void> {
+export async function startInProcess(config: ResolvedConfig, id: string, binPath: string): Promise<void> {
   const controller = new AbortController();
-  for (const sig of os.shutdownSignals) {
+  for (const sig of platform.shutdownSignals) {
     process.once(sig, () => controller.abort(new Error(`overseer: ${sig}`)));
   }
   const addresses = config.addresses.length > 0 ? config.addresses : activatedByDefault();

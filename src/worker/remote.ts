@@ -8,7 +8,7 @@ import type { WorkerMessage } from '../contract/messages.js';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug, warn } from '../log.js';
 import type { ReexecEvent, UpdateOutcome } from '../master/events.js';
-import { os } from '../os/index.js';
+import { platform } from '../os/index.js';
 
 /** Sends one of our messages to the master; resolves once it is written, or at once without a channel. */
 export function send(m: WorkerMessage): Promise<void> {
@@ -24,7 +24,7 @@ export function send(m: WorkerMessage): Promise<void> {
  */
 export function watchMaster(masterPid: number, gone: () => void): void {
   process.once('disconnect', gone);
-  os.guardOrphan(masterPid);
+  platform.guardOrphan(masterPid);
 }
 
 export class WorkerRemote {
@@ -40,7 +40,7 @@ export class WorkerRemote {
   }
 
   restart(): void {
-    if (os.restartSignal) {
+    if (platform.restartSignal) {
       process.kill(this.#masterPid, this.restartSignal);
       return;
     }
@@ -68,7 +68,7 @@ export class WorkerRemote {
         debug('trigger-update over %s failed (%s); signalling instead', this.#ipcPath, errorMessage(err));
       }
     }
-    if (!os.restartSignal) {
+    if (!platform.restartSignal) {
       throw codedError(
         Error,
         'ERR_OVERSEER_IPC_UNREACHABLE',

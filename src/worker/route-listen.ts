@@ -14,7 +14,7 @@ import {
   type RouteError,
   type WorkerMessage,
 } from '../contract/messages.js';
-import type { Drains } from './drains.js';
+import type { WorkerDrains } from './worker-drains.js';
 
 type Callback = (...args: unknown[]) => void;
 
@@ -30,7 +30,7 @@ export interface RoutedListens {
 
 /** Wraps net.Server#listen in this worker; `send` carries our messages to the master. */
 export function routeListens(
-  drains: Drains,
+  drains: WorkerDrains,
   send: (m: WorkerMessage) => void,
   abandoned: () => boolean = () => false,
 ): RoutedListens {

@@ -5,14 +5,14 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Listener } from '../contract/listener.js';
 import { codedError } from '../errors.js';
-import { type Drains, sameListener } from './drains.js';
+import { sameListener, type WorkerDrains } from './worker-drains.js';
 
 /** What state.serve() accepts: a server, a request handler, or an app with callback(). */
 export type Servable = net.Server | http.RequestListener | { callback(): http.RequestListener };
 
 export type Serve = (target: Servable, listener?: Listener) => Promise<net.Server>;
 
-export function makeServe(listeners: readonly Listener[], drains: Drains): Serve {
+export function makeServe(listeners: readonly Listener[], drains: WorkerDrains): Serve {
   const used: Listener[] = [];
   return async (target, listener = listeners[0]) => {
     const server = asServer(target);

@@ -2,8 +2,8 @@
 // it is built (a run() worker, the in-process fallback, overseer/testing).
 import type net from 'node:net';
 import type { Listener } from '../contract/listener.js';
-import { Drains, drainWhatListensOn } from './drains.js';
 import { makeServe, type Servable } from './serve.js';
+import { drainWhatListensOn, WorkerDrains } from './worker-drains.js';
 
 export interface State {
   /** False when overseer fell back to running the program in-process. */
@@ -52,7 +52,7 @@ export interface StateParts {
   binPath: string;
   ipcPath: string;
   /** The drains of this worker's servers (they share gracefulShutdown and the bounds). */
-  drains: Drains;
+  drains: WorkerDrains;
 }
 
 /** What a worker's State is built from: its parts, and the bounds of its servers' drain (ms). */
@@ -69,7 +69,7 @@ export interface WorkerStateParts extends Omit<StateParts, 'drains'> {
  */
 export function buildState(p: WorkerStateParts): State {
   const { terminateTimeout, upgradeGrace, closed, ...parts } = p;
-  const drains = new Drains({ signal: p.gracefulShutdown, terminateTimeout, upgradeGrace });
+  const drains = new WorkerDrains({ signal: p.gracefulShutdown, terminateTimeout, upgradeGrace });
   drainWhatListensOn(p.listeners, drains, closed);
   return makeState({ ...parts, drains });
 }

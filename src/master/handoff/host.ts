@@ -1,4 +1,4 @@
-// What a master handoff needs of the master whose sockets it moves. master.ts fills it in;
+// What a master handoff needs of the master whose sockets it moves. master-process.ts fills it in;
 // both sides (old-master.ts, new-master.ts) work only through it, so a test can give them
 // fakes, as tableflip's upgrader is tested with fake processes.
 import type { MasterSockets } from '../../os/types.js';
@@ -7,7 +7,7 @@ import type { WorkerLaunch } from '../launch.js';
 
 export interface HandoffHost {
   /** The OS seam, the supervisor (its counters go along), the events ('reexec') and the control socket. */
-  readonly core: Pick<MasterCore, 'os' | 'supervisor' | 'events' | 'control'>;
+  readonly core: Pick<MasterCore, 'platform' | 'supervisor' | 'events' | 'control'>;
   /** The master's configured sockets, once they are open. */
   sockets(): MasterSockets | undefined;
   /** How workers start when the master routes their listens (`overseer run`): its routed sockets go too. */

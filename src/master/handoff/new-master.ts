@@ -9,7 +9,7 @@ import { HANDOFF_ENV } from './protocol.js';
 
 /** What a new master takes over. */
 export interface Inherited {
-  /** The old master's configured sockets, for this one's own (os.openSockets's handedOver). */
+  /** The old master's configured sockets, for this one's own (platform.openSockets's handedOver). */
   readonly sockets: HandedSockets;
   /** The old master's control socket, bound at its path. */
   readonly control: { path: string; fd: number } | undefined;
@@ -31,7 +31,7 @@ export async function takeHandoff(
   const at = env[HANDOFF_ENV];
   delete env[HANDOFF_ENV]; // its workers are not new masters
   if (!at) return undefined;
-  const transport = await master.core.os.handoff();
+  const transport = await master.core.platform.handoff();
   const conn = await transport.connect(at, 10_000);
   const { message, fds } = await conn.receive(10_000);
   if (message.kind !== 'sockets') {
@@ -59,7 +59,7 @@ export async function takeHandoff(
           ?.handoff?.()
           .sockets.map((s) => s.fd) ?? [],
       );
-      for (const s of sockets.sockets) if (!used.has(s.fd)) master.core.os.closeFd(s.fd);
+      for (const s of sockets.sockets) if (!used.has(s.fd)) master.core.platform.closeFd(s.fd);
       await master.launch?.adoptRoutes(routes);
       master.core.supervisor.restore(state);
     },

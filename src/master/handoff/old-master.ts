@@ -40,7 +40,7 @@ export async function handOver(
   const handed = master.sockets()?.handoff?.();
   if (handed === undefined) {
     try {
-      await master.core.os.handoff(); // the platform's own refusal, when it has one
+      await master.core.platform.handoff(); // the platform's own refusal, when it has one
     } catch (err) {
       return { ok: false, durationMs: Date.now() - t0, error: err as Error };
     }
@@ -68,7 +68,7 @@ async function startNewMaster(
 ): Promise<ReexecResult> {
   const t0 = Date.now();
   const readyTimeout = master.readyTimeout;
-  const transport = await master.core.os.handoff();
+  const transport = await master.core.platform.handoff();
   const listener = await transport.listen();
   const [file, ...args] = command ?? [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
   const child = spawn(file!, args, {

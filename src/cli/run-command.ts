@@ -2,17 +2,17 @@
 // unmodified app, which runs in the workers under the preload, so none of the app's own
 // modules load here. Resolves with the master's exit code.
 
+import { attachRunningMaster, Master } from '../current-master.js';
 import { codedError, errorMessage } from '../errors.js';
 import type { Fetcher } from '../fetcher/fetcher.js';
 import { hashFile } from '../hash.js';
 import { configureLogging, debug } from '../log.js';
 import { AppWorkers } from '../master/app-workers.js';
-import { MasterProcess } from '../master/master.js';
-import { attachEngine, Master } from '../master-handle.js';
-import { os } from '../os/index.js';
+import { MasterProcess } from '../master/master-process.js';
+import { platform } from '../os/index.js';
 import { nativeAvailable, nativeLoadError } from '../os/native.js';
 import { runUsage } from './option-docs.js';
-import { type RunOptions, runOptions } from './run-config.js';
+import { type RunOptions, runOptions } from './run-options.js';
 
 async function fetcherFor(fetch: RunOptions['fetch']): Promise<Fetcher | undefined> {
   if (fetch.file === undefined && fetch.url === undefined) return undefined;
@@ -31,7 +31,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   configureLogging(opts.engine);
-  if (!os.supported()) {
+  if (!platform.supported()) {
     const why = nativeAvailable()
       ? `${process.platform} is not supported by this build of the addon`
       : `the native addon is unavailable (${errorMessage(nativeLoadError())})`;
@@ -48,7 +48,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     events: handle,
     launch: workers,
   });
-  attachEngine(handle, master);
+  attachRunningMaster(handle, master);
   debug(
     'overseer run: %s, %d worker(s)%s',
     binary.path,

@@ -6,13 +6,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { IpcPlatform } from '../../src/control/ipc/types.js';
-import type { MasterSockets, Os } from '../../src/os/types.js';
+import type { MasterSockets, Platform } from '../../src/os/types.js';
 
 const notFaked = (name: string) => (): never => {
   throw new Error(`fake os: ${name} is not faked`);
 };
 
-export function fakeOs(parts: Partial<Os> = {}): Os {
+export function fakePlatform(parts: Partial<Platform> = {}): Platform {
   return {
     supported: () => true,
     openSockets: notFaked('openSockets'),

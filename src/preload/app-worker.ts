@@ -5,14 +5,14 @@
 import type { WorkerEnv } from '../contract/env.js';
 import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
 import { debug } from '../log.js';
-import { os } from '../os/index.js';
-import { Drains } from '../worker/drains.js';
+import { platform } from '../os/index.js';
 import { send, watchMaster } from '../worker/remote.js';
 import { routeListens } from '../worker/route-listen.js';
+import { WorkerDrains } from '../worker/worker-drains.js';
 
 export function startAppWorker(env: WorkerEnv<'app'>): void {
   const retire = new AbortController();
-  const drains = new Drains({
+  const drains = new WorkerDrains({
     signal: retire.signal,
     terminateTimeout: env.terminateTimeout,
     upgradeGrace: env.upgradeGrace,
@@ -32,7 +32,7 @@ export function startAppWorker(env: WorkerEnv<'app'>): void {
       // terminateTimeout. An app without a handler for the signal ends by its default action.
       process.channel?.unref();
       debug('app worker %d: drained, %s to the app', env.workerId, env.killSignal);
-      os.signalSelf(env.killSignal);
+      platform.signalSelf(env.killSignal);
     });
   });
   void send(message<WorkerMessage>({ act: 'online' }));

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { ENV } from '../contract/env.js';
 import { codedError } from '../errors.js';
 import { debug } from '../log.js';
-import { os } from '../os/index.js';
+import { platform } from '../os/index.js';
 
 const MAX_OUTPUT = 64 * 1024;
 
@@ -27,7 +27,7 @@ export function runSanityCheck(
     const child = spawn(command, args, {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: os.ownProcessGroup,
+      detached: platform.ownProcessGroup,
       windowsHide: true,
     });
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -40,7 +40,7 @@ export function runSanityCheck(
       err = (err + d).slice(-MAX_OUTPUT);
     });
     const timer = setTimeout(() => {
-      os.killProcessGroup(child);
+      platform.killProcessGroup(child);
       // Whatever escaped the group keeps the pipes; they are the master's fds, so close them.
       child.stdout.destroy();
       child.stderr.destroy();
@@ -60,7 +60,7 @@ export function runSanityCheck(
     });
     child.on('exit', (code, signal) => {
       exit = { code, signal };
-      os.killProcessGroup(child); // its children too, so the pipes close
+      platform.killProcessGroup(child); // its children too, so the pipes close
     });
     child.on('close', (closeCode, closeSignal) => {
       clearTimeout(timer);

@@ -6,8 +6,8 @@ import { codedError } from './errors.js';
 import type { MasterEvents, ReexecEvent, RestartResult, UpdateOutcome } from './master/events.js';
 import type { MasterStatus } from './master/status.js';
 
-/** What the running master does for its handle (master/master.ts). */
-export interface MasterEngine {
+/** What the running master does for its handle (master/master-process.ts). */
+export interface RunningMaster {
   readonly ipcPath: string;
   readonly binHash: string;
   readonly binPath: string;
@@ -20,12 +20,12 @@ export interface MasterEngine {
   shutdown(signal?: NodeJS.Signals): Promise<number>;
 }
 
-const engines = new WeakMap<Master, MasterEngine>();
-const attached = new WeakMap<Master, (engine: MasterEngine) => void>();
+const engines = new WeakMap<Master, RunningMaster>();
+const attached = new WeakMap<Master, (engine: RunningMaster) => void>();
 
 export class Master extends EventEmitter<MasterEvents> {
   readonly pid = process.pid;
-  readonly #engine: Promise<MasterEngine>;
+  readonly #engine: Promise<RunningMaster>;
 
   constructor() {
     super();
@@ -77,7 +77,7 @@ export class Master extends EventEmitter<MasterEvents> {
     return (await this.#engine).shutdown(signal);
   }
 
-  #running(): MasterEngine {
+  #running(): RunningMaster {
     const e = engines.get(this);
     if (e === undefined) {
       throw codedError(Error, 'ERR_OVERSEER_NOT_RUNNING', 'overseer: the master has not started yet');
@@ -87,7 +87,7 @@ export class Master extends EventEmitter<MasterEvents> {
 }
 
 /** Connects a handle to the master that now runs it. */
-export function attachEngine(master: Master, engine: MasterEngine): void {
+export function attachRunningMaster(master: Master, engine: RunningMaster): void {
   engines.set(master, engine);
   attached.get(master)?.(engine);
 }

@@ -5,9 +5,9 @@
 // gracefulShutdown.
 import net from 'node:net';
 import type { Listener } from '../contract/listener.js';
-import { type DrainOptions, installDrain } from './drain.js';
+import { type DrainOptions, installDrain } from './server-drain.js';
 
-export class Drains {
+export class WorkerDrains {
   readonly #servers = new WeakSet<net.Server>();
   readonly #pending: Promise<void>[] = [];
   /** Resolves once gracefulShutdown has aborted and every server drained so far is closed. */
@@ -23,7 +23,7 @@ export class Drains {
     });
   }
 
-  /** Drains `server` on shutdown; a server is drained once however often it is added. */
+  /** WorkerDrains `server` on shutdown; a server is drained once however often it is added. */
   add(server: net.Server): void {
     if (this.#servers.has(server)) return;
     this.#servers.add(server);
@@ -31,7 +31,7 @@ export class Drains {
   }
 }
 
-const watched = new Set<{ listeners: readonly Listener[]; drains: Drains }>();
+const watched = new Set<{ listeners: readonly Listener[]; drains: WorkerDrains }>();
 let wrapped = false;
 
 /**
@@ -41,7 +41,7 @@ let wrapped = false;
  */
 export function drainWhatListensOn(
   listeners: readonly Listener[],
-  drains: Drains,
+  drains: WorkerDrains,
   until?: AbortSignal,
 ): void {
   if (listeners.length === 0 || until?.aborted) return;

@@ -6,7 +6,7 @@ import { takeWorkerEnvironment, type WorkerEnv } from '../contract/env.js';
 import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
 import { errorMessage } from '../errors.js';
 import { configureLogging, debug } from '../log.js';
-import { os } from '../os/index.js';
+import { platform } from '../os/index.js';
 import { send, WorkerRemote, watchMaster } from './remote.js';
 import { buildState } from './state.js';
 
@@ -42,14 +42,14 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv<'run'>): Promise
   onMessages<MasterMessage>(process, (m) => {
     if (m.act === 'shutdown') beginShutdown('master');
   });
-  for (const sig of os.shutdownSignals) process.on(sig, () => beginShutdown(sig));
+  for (const sig of platform.shutdownSignals) process.on(sig, () => beginShutdown(sig));
 
   try {
     const state = buildState({
       enabled: true,
-      id: env.binId,
+      id: env.binHash,
       workerId: env.workerId,
-      listeners: await os.receiveListeners(env),
+      listeners: await platform.receiveListeners(env),
       gracefulShutdown: controller.signal,
       binPath: env.binPath,
       ipcPath: env.ipcPath,

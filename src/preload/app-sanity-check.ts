@@ -4,7 +4,7 @@
 // socket: the token is printed and the process exits there.
 import net from 'node:net';
 import { READY_MESSAGE, type ReadyMode } from '../contract/app.js';
-import { sanityCheck } from '../contract/bin-check.js';
+import { sanityCheck } from '../contract/sanity-check.js';
 
 const ALIVE_MS = 1_000;
 

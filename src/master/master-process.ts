@@ -4,10 +4,10 @@
 // archives, tar, zlib) is loaded only when a fetcher is configured.
 import type { ResolvedConfig } from '../config.js';
 import { workerEnvironment } from '../contract/env.js';
+import type { Master as MasterHandle, RunningMaster } from '../current-master.js';
 import { debug } from '../log.js';
-import type { MasterEngine, Master as MasterHandle } from '../master-handle.js';
-import { type MasterSockets, type Os, os as realOs } from '../os/index.js';
-import type { Updater } from '../upgrade/updater.js';
+import { type MasterSockets, type Platform, platform as realPlatform } from '../os/index.js';
+import type { Upgrader } from '../upgrade/upgrader.js';
 import type { Binary } from './binary.js';
 import type { Clock } from './clock.js';
 import { MasterCore, noFetcher } from './core.js';
@@ -30,11 +30,11 @@ export interface MasterOptions {
   /** How workers start when they are not the program's own entry (`overseer run`). */
   launch?: WorkerLaunch | undefined;
   /** The OS seam and the clock: the real ones unless a test passes fakes. */
-  os?: Os;
+  platform?: Platform;
   clock?: Clock;
 }
 
-export class MasterProcess implements MasterEngine {
+export class MasterProcess implements RunningMaster {
   readonly binary: Binary;
   readonly binPath: string;
   binHash: string;
@@ -51,9 +51,9 @@ export class MasterProcess implements MasterEngine {
   readonly #compactor: Compactor;
   readonly #handoff: MasterHandoff;
   #sockets: MasterSockets | undefined;
-  #updater: Updater | undefined;
+  #updater: Upgrader | undefined;
 
-  constructor({ config, binary, binHash, events, launch, os = realOs, clock }: MasterOptions) {
+  constructor({ config, binary, binHash, events, launch, platform = realPlatform, clock }: MasterOptions) {
     this.#config = config;
     this.#launch = launch;
     this.binary = binary;
@@ -62,9 +62,9 @@ export class MasterProcess implements MasterEngine {
     this.events = events;
     const systemd = this.#systemd;
     const { workers, restartMode, terminateTimeout, noRestart } = config;
-    const forwardSignals = os.forwardSignals && (launch?.forwardSignals ?? true);
+    const forwardSignals = platform.forwardSignals && (launch?.forwardSignals ?? true);
     this.#core = new MasterCore({
-      os,
+      platform,
       clock,
       events,
       supervisor: { workers, restartMode, terminateTimeout, noRestart, forwardSignals },
@@ -116,10 +116,10 @@ export class MasterProcess implements MasterEngine {
   /** Makes the sockets, installs the signal handlers and starts the first workers. */
   async start(): Promise<void> {
     const c = this.#config;
-    await this.#core.os.reapOrphans(); // before the first spawn, so that every child of ours is known
+    await this.#core.platform.reapOrphans(); // before the first spawn, so that every child of ours is known
     const inherited = await this.#handoff.take();
     try {
-      const sockets = await this.#core.os.openSockets(c.addresses, {
+      const sockets = await this.#core.platform.openSockets(c.addresses, {
         sets: c.reusePort ? c.workers : 1,
         reusePort: c.reusePort,
         backlog: c.backlog,
@@ -151,8 +151,8 @@ export class MasterProcess implements MasterEngine {
     this.#core.supervisor.start();
     // After the forks: the first fetch never delays the first worker.
     if (c.fetcher) {
-      const { createUpdater } = await import('./updater-wiring.js');
-      this.#updater = await createUpdater(c.fetcher, c, this, (err) => this.#core.reportError(err));
+      const { createUpgrader } = await import('./upgrader-wiring.js');
+      this.#updater = await createUpgrader(c.fetcher, c, this, (err) => this.#core.reportError(err));
       this.#updater.rememberBad(inherited?.badHashes ?? []);
       if (!this.#core.supervisor.stopping) this.#updater.start();
     }
@@ -208,7 +208,7 @@ export class MasterProcess implements MasterEngine {
       ...process.env,
       ...workerEnvironment('run', {
         workerId: id,
-        binId: this.binHash,
+        binHash: this.binHash,
         binPath: this.binPath,
         numFds: sockets.addresses.length,
         ipcPath: this.ipcPath,

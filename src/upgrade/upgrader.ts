@@ -22,7 +22,7 @@ import {
   restoreCurrent,
   switchCurrent,
 } from './archive.js';
-import { runSanityCheck } from './sanity.js';
+import { runSanityCheck } from './run-sanity-check.js';
 import { stage } from './stage.js';
 import { rollBack, swapIn } from './swap.js';
 import { verifyCandidate } from './verify.js';
@@ -60,7 +60,7 @@ interface Cycle {
 
 const TRIGGERED = Symbol('triggered');
 
-export class Updater {
+export class Upgrader {
   private cycle: Cycle | undefined;
   private stopped = false;
   private readonly stopController = new AbortController();

@@ -3,17 +3,17 @@
 // with its code.
 import fs from 'node:fs';
 import { type Config, resolveConfig } from '../config.js';
+import { attachRunningMaster, type Master } from '../current-master.js';
 import { codedError, errorMessage } from '../errors.js';
 import { hashFile } from '../hash.js';
 import { configureLogging, warn } from '../log.js';
-import { attachEngine, type Master } from '../master-handle.js';
-import { os } from '../os/index.js';
+import { platform } from '../os/index.js';
 import { nativeAvailable, nativeLoadError } from '../os/native.js';
 import { type Binary, currentBinary } from './binary.js';
-import { MasterProcess } from './master.js';
+import { MasterProcess } from './master-process.js';
 
 /** `inProcess` is called when there will be no master, so currentMaster() stops naming one. */
-export async function runMaster(input: Config, handle: Master, inProcess: () => void): Promise<void> {
+export async function startMaster(input: Config, handle: Master, inProcess: () => void): Promise<void> {
   const config = resolveConfig(input);
   configureLogging(config);
   let binary: Binary | undefined;
@@ -23,7 +23,7 @@ export async function runMaster(input: Config, handle: Master, inProcess: () => 
   } catch (err) {
     unsupported = errorMessage(err);
   }
-  if (!os.supported()) unsupported ??= unsupportedReason();
+  if (!platform.supported()) unsupported ??= unsupportedReason();
   if (unsupported !== undefined || binary === undefined) {
     if (config.required) {
       throw codedError(
@@ -36,12 +36,12 @@ export async function runMaster(input: Config, handle: Master, inProcess: () => 
     warn(`${unsupported}; running the program in this process without hitless restarts`, 'OVERSEER_DISABLED');
     const bin = binary?.path ?? process.argv[1] ?? '';
     const id = bin && fs.existsSync(bin) ? await hashFile(bin) : '';
-    const { runInProcess } = await import('../worker/in-process.js');
-    return runInProcess(config, id, bin);
+    const { startInProcess } = await import('../worker/in-process.js');
+    return startInProcess(config, id, bin);
   }
-  os.cleanupAfterUpgrade(binary.path);
+  platform.cleanupAfterUpgrade(binary.path);
   const master = new MasterProcess({ config, binary, binHash: await hashFile(binary.path), events: handle });
-  attachEngine(handle, master);
+  attachRunningMaster(handle, master);
   await master.start();
   process.exit(await master.done);
 }

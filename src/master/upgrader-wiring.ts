@@ -3,13 +3,13 @@
 // what an upgrade becomes (the 'upgrade' event, and 'error' for a failed one). The fetch
 // pipeline loads from here, and only when a fetcher is configured.
 import type { ResolvedConfig } from '../config.js';
+import type { Master as MasterHandle } from '../current-master.js';
 import { codedError } from '../errors.js';
 import type { Fetcher } from '../fetcher/fetcher.js';
-import type { Master as MasterHandle } from '../master-handle.js';
-import type { Updater } from '../upgrade/updater.js';
+import type { Upgrader } from '../upgrade/upgrader.js';
 import type { Binary } from './binary.js';
 import type { RestartResult } from './events.js';
-import { crashWithin } from './health-window.js';
+import { crashWithin } from './upgrade-health-window.js';
 
 /** What the updater works on: the master's binary and its hash, restarts and events. */
 export interface UpdatedMaster {
@@ -19,13 +19,13 @@ export interface UpdatedMaster {
   restart(reason: string): Promise<RestartResult>;
 }
 
-export async function createUpdater(
+export async function createUpgrader(
   fetcher: Fetcher,
   c: ResolvedConfig,
   master: UpdatedMaster,
   reportError: (err: Error) => void,
-): Promise<Updater> {
-  const { Updater } = await import('../upgrade/updater.js');
+): Promise<Upgrader> {
+  const { Upgrader } = await import('../upgrade/upgrader.js');
   const options = {
     minFetchInterval: c.minFetchInterval,
     keepReleases: c.keepReleases,
@@ -34,7 +34,7 @@ export async function createUpdater(
     preUpgrade: c.preUpgrade,
     upgradeHealthWindow: c.upgradeHealthWindow,
   };
-  return new Updater(fetcher, options, {
+  return new Upgrader(fetcher, options, {
     binary: master.binary,
     getHash: () => master.binHash,
     setHash: (hash) => {
