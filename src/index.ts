@@ -1,4 +1,4 @@
-// overseer's public API. The names are fixed by DESIGN.md. Importing this module does no
+// overseer's public API. Its names are fixed: users' code and tests outside this repository use them.
 // work: the master's and the worker's sides are loaded by run(), the addon on first use.
 import { nativeAvailable } from './os/native.js';
 

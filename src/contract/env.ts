@@ -3,7 +3,7 @@
 // of variables (which every start-up carries, which one adds), one writer (each master's spawn)
 // and one reader (each worker's start), which reads once and then deletes every OVERSEER_*
 // variable and the start-up's preload flag, so the program's own children inherit none of it.
-// run()'s names are the process contract of DESIGN.md; the other two start-ups have prefixes of
+// run()'s names are the process contract (README, "The process contract"); the other two start-ups have prefixes of
 // their own, so a worker of one never looks like a worker of another (a run() call in a cluster
 // worker starts a master, as in any other program).
 import { fileURLToPath } from 'node:url';

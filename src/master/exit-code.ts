@@ -1,3 +1,4 @@
+// A process's exit status as a shell reports it, for the master's own exit code.
 import { constants } from 'node:os';
 
 /** A process's exit status as a shell reports it: the code, or 128+N for death by signal N. */

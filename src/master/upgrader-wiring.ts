@@ -1,4 +1,4 @@
-// The updater (upgrade/updater.ts) wired into run()'s master: its options from the config,
+// The upgrader (upgrade/upgrader.ts) wired into run()'s master: its options from the config,
 // the binary hash it reads and swaps, its restarts, the crash watch after an upgrade, and
 // what an upgrade becomes (the 'upgrade' event, and 'error' for a failed one). The fetch
 // pipeline loads from here, and only when a fetcher is configured.
