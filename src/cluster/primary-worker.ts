@@ -8,13 +8,15 @@ import { WorkerBase } from './worker.js';
 export class PrimaryWorker extends WorkerBase {
   /**
    * `predecessor`: the worker it replaces in its slot (a reload): it is ready once it listens
-   * on all that one listened on. `forget`: takes it out of cluster.workers.
+   * on all that one listened on. `forget`: takes it out of cluster.workers. `going`: emits its
+   * disconnect or its exit (a fork() in their handlers may stand for a reload's replacement).
    */
   constructor(
     readonly handle: WorkerProcess,
     private readonly cluster: EventEmitter,
     predecessor: WorkerProcess | undefined,
     private readonly forget: (w: PrimaryWorker) => void,
+    private readonly going: (w: PrimaryWorker, emit: () => void) => void,
   ) {
     super({ id: handle.id, process: handle.child });
     this.#wire([...(predecessor?.listening ?? [])], predecessor !== undefined);
@@ -70,15 +72,19 @@ export class PrimaryWorker extends WorkerBase {
       const failedReload = forReload && handle.readyAt === undefined;
       this.exitedAfterDisconnect = !!this.exitedAfterDisconnect || handle.drainRequested || failedReload;
       this.state = 'dead';
-      this.emit('exit', code, signal);
-      cluster.emit('exit', this, code, signal);
+      this.going(this, () => {
+        this.emit('exit', code, signal);
+        cluster.emit('exit', this, code, signal);
+      });
     });
     child.once('disconnect', () => {
       if (this.isDead()) this.forget(this);
       this.exitedAfterDisconnect = !!this.exitedAfterDisconnect;
       this.state = 'disconnected';
-      this.emit('disconnect');
-      cluster.emit('disconnect', this);
+      this.going(this, () => {
+        this.emit('disconnect');
+        cluster.emit('disconnect', this);
+      });
     });
   }
 }

@@ -2,7 +2,9 @@
 // slots of the same supervisor as run()'s (without replacement: a worker that dies is gone,
 // as in node:cluster, and the program decides), listens are routed to sockets the primary
 // makes once and keeps (so the port stays open, and queues, while no worker is alive), the
-// primary never accepts, and cluster.reload() is an overlapping, readiness-gated restart.
+// primary never accepts, and cluster.reload() is an overlapping, readiness-gated restart,
+// which keeps the program's worker count: a fork() it makes for a retired worker returns the
+// worker the reload put in its place (replacements.ts).
 
 import type { StdioOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -13,12 +15,14 @@ import { debug } from '../log.js';
 import { MasterCore, noFetcher } from '../master/core.js';
 import type { RestartResult } from '../master/events.js';
 import { ListenRoutes } from '../master/listen-routes.js';
+import type { Slot } from '../master/slot.js';
 import { WorkerProcess } from '../master/worker-process.js';
 import { DEFAULTS } from '../option-table.js';
 import { passedFds } from '../os/activation.js';
 import { platform as realPlatform } from '../os/index.js';
 import type { Platform } from '../os/types.js';
 import { PrimaryWorker } from './primary-worker.js';
+import { type InPlace, Replacements } from './replacements.js';
 import { Worker } from './worker.js';
 
 export const SCHED_NONE = 1;
@@ -69,6 +73,7 @@ export class ClusterPrimary extends EventEmitter {
   readonly #routes = new ListenRoutes();
   readonly #envs = new Map<number, NodeJS.ProcessEnv>();
   readonly #facades = new Map<WorkerProcess, PrimaryWorker>();
+  readonly #replacements = new Replacements<PrimaryWorker>();
   readonly #core: MasterCore;
   #setUp = false;
   #nextEnv: NodeJS.ProcessEnv = {};
@@ -96,7 +101,8 @@ export class ClusterPrimary extends EventEmitter {
         forwardSignals: platform.forwardSignals,
         replace: false,
       },
-      seams: { spawn: (slot, id) => this.#spawn(slot, id) },
+      // A worker starts outside any handler's context: a fork() in its own handlers is a fork.
+      seams: { spawn: (slot, id) => this.#replacements.outside(() => this.#spawn(slot, id)) },
       reportError: (err) => debug('cluster: %s', err.message),
       ownStatus: () => ({
         binHash: '',
@@ -140,6 +146,10 @@ export class ClusterPrimary extends EventEmitter {
 
   fork(env: NodeJS.ProcessEnv = {}): PrimaryWorker {
     this.setupPrimary();
+    // Made for a worker a reload retired (in its disconnect or exit handlers): the reload's own
+    // worker in its place stands for it, as the program asked for no more workers than before.
+    const replacement = this.#replacements.forFork();
+    if (replacement !== undefined) return replacement;
     this.#nextEnv = env;
     const handle = this.#core.supervisor.addSlot() as WorkerProcess;
     return this.#facades.get(handle)!;
@@ -168,8 +178,7 @@ export class ClusterPrimary extends EventEmitter {
   #spawn(slot: number, id: number): WorkerProcess {
     const s = this.settings;
     if (!this.#envs.has(slot)) this.#envs.set(slot, this.#nextEnv);
-    const inSlot = this.#core.supervisor.slots.find((x) => x.index === slot);
-    const predecessor = inSlot?.current as WorkerProcess | undefined;
+    const predecessor = this.#slot(slot)?.current as WorkerProcess | undefined;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...this.#envs.get(slot),
@@ -213,12 +222,35 @@ export class ClusterPrimary extends EventEmitter {
       },
       s.readyTimeout ?? DEFAULTS.readyTimeout,
     );
-    const worker = new PrimaryWorker(handle, this, predecessor, (w) => this.#forget(w));
+    const worker = new PrimaryWorker(
+      handle,
+      this,
+      predecessor,
+      (w) => this.#forget(w),
+      (w, emit) => this.#replacements.whileGoing(this.#inPlaceOf(w), emit),
+    );
     this.#facades.set(handle, worker);
     this.workers[id] = worker;
     // Every new worker, cluster.fork()'s and reload()'s, is announced as node:cluster does.
     process.nextTick(() => this.emit('fork', worker));
     return handle;
+  }
+
+  #slot(index: number): Slot | undefined {
+    return this.#core.supervisor.slots.find((x) => x.index === index);
+  }
+
+  /**
+   * For a worker that goes: when a reload has put another worker in its slot (it retired this
+   * one, or this one was its new worker and failed), the live worker there at each ask.
+   */
+  #inPlaceOf(w: PrimaryWorker): InPlace<PrimaryWorker> | undefined {
+    const slot = this.#slot(w.handle.slot);
+    if (slot?.current === undefined || slot.current === w.handle) return undefined;
+    return () => {
+      const now = slot.current as WorkerProcess | undefined;
+      return now?.phase === 'ready' && !now.drainRequested ? this.#facades.get(now) : undefined;
+    };
   }
 
   /** Out of cluster.workers. */
