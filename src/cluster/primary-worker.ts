@@ -7,8 +7,8 @@ import { WorkerBase } from './worker.js';
 
 export class PrimaryWorker extends WorkerBase {
   /**
-   * `predecessor`: the worker it replaces in its slot (a reload): it is ready once it listens
-   * on all that one listened on. `forget`: takes it out of cluster.workers.
+   * `predecessor`: the worker it replaces in its slot (a reload). `forget`: takes it out of
+   * cluster.workers.
    */
   constructor(
     readonly handle: WorkerProcess,
@@ -17,7 +17,7 @@ export class PrimaryWorker extends WorkerBase {
     private readonly forget: (w: PrimaryWorker) => void,
   ) {
     super({ id: handle.id, process: handle.child });
-    this.#wire([...(predecessor?.listening ?? [])], predecessor !== undefined);
+    this.#wire(predecessor !== undefined);
   }
 
   /** Its servers finish what they serve, then it leaves (node:cluster's semantics). */
@@ -34,18 +34,14 @@ export class PrimaryWorker extends WorkerBase {
   }
 
   /** node:cluster's events, in its order, on the worker and on the cluster. */
-  #wire(expected: string[], forReload: boolean): void {
+  #wire(forReload: boolean): void {
     const { handle, cluster } = this;
     const child = handle.child;
-    const readyIfListening = (): void => {
-      if (expected.every((k) => handle.listening.has(k))) handle.becomeReady();
-    };
     this.on('message', (message: unknown, h: unknown) => cluster.emit('message', this, message, h));
     handle.on('online', () => {
       this.state = 'online';
       this.emit('online');
       cluster.emit('online', this);
-      readyIfListening();
     });
     handle.on('listening', (info: { addressType: number; address: string | null; port: number }) => {
       const address = {
@@ -57,7 +53,6 @@ export class PrimaryWorker extends WorkerBase {
       this.state = 'listening';
       this.emit('listening', address);
       cluster.emit('listening', this, address);
-      readyIfListening();
     });
     handle.on('leaving', () => {
       this.exitedAfterDisconnect = true;

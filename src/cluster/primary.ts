@@ -1,8 +1,9 @@
 // overseer/cluster in the primary: node:cluster's API, on overseer's engine. Workers are
 // slots of the same supervisor as run()'s (without replacement: a worker that dies is gone,
 // as in node:cluster, and the program decides), listens are routed to sockets the primary
-// makes once and keeps (so the port stays open, and queues, while no worker is alive), the
-// primary never accepts, and cluster.reload() is an overlapping, readiness-gated restart.
+// makes and keeps while its workers serve them (so the port stays open, and queues, while a
+// crashed worker is not back yet), the primary never accepts, and cluster.reload() is an
+// overlapping, readiness-gated restart.
 
 import type { StdioOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -13,6 +14,7 @@ import { debug } from '../log.js';
 import { MasterCore, noFetcher } from '../master/core.js';
 import type { RestartResult } from '../master/events.js';
 import { ListenRoutes } from '../master/listen-routes.js';
+import { SlotListens } from '../master/slot-listens.js';
 import { WorkerProcess } from '../master/worker-process.js';
 import { DEFAULTS } from '../option-table.js';
 import { passedFds } from '../os/activation.js';
@@ -67,6 +69,8 @@ export class ClusterPrimary extends EventEmitter {
   schedulingPolicy: number = policyFromEnv();
 
   readonly #routes = new ListenRoutes();
+  /** What each worker serves: when a reload's new worker is ready, and which routed sockets stay. */
+  readonly #slots = new SlotListens(this.#routes, false);
   readonly #envs = new Map<number, NodeJS.ProcessEnv>();
   readonly #facades = new Map<WorkerProcess, PrimaryWorker>();
   readonly #core: MasterCore;
@@ -157,8 +161,8 @@ export class ClusterPrimary extends EventEmitter {
 
   /**
    * A rolling, overlapping restart of every worker: each new worker is ready (it listens on
-   * every address its predecessor listened on, or is online if that one never listened)
-   * before its predecessor drains. A new worker that fails leaves the old one serving.
+   * what its predecessor serves: slot-listens.ts; online, if that is nothing) before its
+   * predecessor drains. A new worker that fails leaves the old one serving.
    */
   reload(): Promise<RestartResult> {
     if (!this.#setUp) return Promise.resolve({ ok: true, reason: 'reload', durationMs: 0, replaced: 0 });
@@ -208,12 +212,14 @@ export class ClusterPrimary extends EventEmitter {
           ...(s.uid === undefined ? {} : { uid: s.uid }),
           ...(s.gid === undefined ? {} : { gid: s.gid }),
         },
-        route: (request) => this.#routes.route(request),
+        route: this.#slots.route(slot),
         readiness: 'external',
       },
       s.readyTimeout ?? DEFAULTS.readyTimeout,
     );
     const worker = new PrimaryWorker(handle, this, predecessor, (w) => this.#forget(w));
+    this.#slots.follow(handle);
+    this.#slots.readyWhenServing(handle, ['online', 'listening']);
     this.#facades.set(handle, worker);
     this.workers[id] = worker;
     // Every new worker, cluster.fork()'s and reload()'s, is announced as node:cluster does.
