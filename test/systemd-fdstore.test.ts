@@ -86,9 +86,8 @@ test('overseer run: each routed socket is stored, and leaves the store once no w
   const stored = (key: string): string => `overseer-route.${encodeURIComponent(key)}`;
   try {
     await until(() => lines.find((l) => l.startsWith('READY=1 MAINPID=')), 'READY=1');
-    const port = Number(
-      /listening on 127\.0\.0\.1:(\d+)/.exec(lines.find((l) => l.startsWith('listening on'))!)![1],
-    );
+    const listening = await until(() => lines.find((l) => l.startsWith('listening on')), 'the app listening');
+    const port = Number(listening.split(':').at(-1));
     await until(() => lines.includes(`stored ${stored('tcp:127.0.0.1:0#0')}`), 'the main port stored');
     await get(port, '/open'); // a port on first use
     await until(() => lines.includes(`stored ${stored('tcp:127.0.0.1:0#1')}`), 'the second port stored');

@@ -72,7 +72,8 @@ export class AppWorkers implements WorkerLaunch {
     this.#routes = new ListenRoutes(settings.reusePort);
     this.#slots = new SlotListens(this.#routes, true);
     this.#routes.onReleased = (key) => {
-      this.#shown.delete(key);
+      const listed = new Set(this.#routes.keys());
+      for (const k of this.#shown.keys()) if (!listed.has(k)) this.#shown.delete(k);
       this.#unstore?.(key);
     };
     this.logs = new LogBuffer(settings.logLines);
