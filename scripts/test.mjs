@@ -28,6 +28,7 @@ export const UNIT = [
   'native-surface',
   'options',
   'pacer',
+  'slot-listens',
   'stage',
   'state',
   'supervisor',

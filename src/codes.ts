@@ -19,6 +19,8 @@ const ERRORS = {
   ERR_OVERSEER_WORKER_EXITED: 'a new worker exited before it was ready',
   ERR_OVERSEER_WORKER_STOPPED: 'a new worker was stopped (shutdown) before it was ready',
   ERR_OVERSEER_BAD_LISTENER: 'a worker inherited (or systemd passed) an fd that is not a listening socket',
+  ERR_OVERSEER_LISTEN_LIMIT:
+    "a worker's listen() would pass the bound on routed listens, per worker or per master (README: listen routing)",
   ERR_OVERSEER_SOCKET_HANDLE:
     "the master could not wrap a listening socket's fd in a libuv handle (the error has `errno`)",
   ERR_OVERSEER_NO_SYSTEMD_SOCKET:
@@ -75,6 +77,8 @@ const WARNINGS = {
   OVERSEER_DISABLED: 'overseer cannot run the master/worker model here and runs the program in-process',
   OVERSEER_WORKER_FAILED: 'a worker failed to start outside a restart; it is retried with backoff',
   OVERSEER_WORKER_CRASHED: 'a worker died; it is replaced with backoff (or the master exits, with noRestart)',
+  OVERSEER_WORKER_CONTRACT:
+    'a worker sent what the worker contract forbids (the warning says what); it was killed, as a crash',
   OVERSEER_WORKER_KILLED: 'a draining worker had not exited at terminateTimeout and was SIGKILLed',
   OVERSEER_DRAIN_TIMEOUT:
     'a draining worker closed what was still open at terminateTimeout (the warning names it)',

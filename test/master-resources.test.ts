@@ -1,15 +1,10 @@
 // The master is long-lived: restarts must not leak its fds or grow its memory.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, test } from 'node:test';
 import { AppProcess } from './support/app.js';
-import { rssKiB, stopAll } from './support/process.js';
+import { fdCount, rssKiB, stopAll } from './support/process.js';
 
 after(stopAll);
-
-function fdCount(pid: number): number {
-  return fs.readdirSync(`/proc/${pid}/fd`).length;
-}
 
 test('across 200 restarts the master does not leak fds, and its RSS stays bounded', {
   skip: process.platform !== 'linux' && 'reads /proc',

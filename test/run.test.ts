@@ -14,75 +14,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ipcRequest } from '../src/control/client.js';
 import { createApiServer } from '../src/control/http-api.js';
 import { LogBuffer } from '../src/master/log-buffer.js';
-import { Example } from './support/example.js';
 import { get } from './support/http.js';
 import { describeErrors, startLoad } from './support/load.js';
 import { CLI, fixture } from './support/paths.js';
 import { node, rssKiB, stopAll } from './support/process.js';
 import { restartsUnderLoad } from './support/restarts.js';
+import { Run } from './support/run.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-run-'));
 after(async () => {
   await stopAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-let sockets = 0;
-
-/** `overseer run [options] <fixture>` as a user types it, with its control socket in tmp. */
-class Run extends Example {
-  readonly socket: string;
-
-  constructor(script: string, options: string[] = [], env: NodeJS.ProcessEnv = {}) {
-    const socket = path.join(tmp, `c${++sockets}.sock`);
-    super(`test/support/fixtures/run/${script}`, {
-      nodeArgs: [CLI, 'run', '--ipc-path', socket, ...options],
-      env,
-    });
-    this.socket = socket;
-  }
-
-  async status(): Promise<Record<string, unknown>> {
-    for (let i = 0; ; i++) {
-      try {
-        return (await ipcRequest(this.socket, 'GET', '/overseer/status', 5_000)).body as Record<
-          string,
-          unknown
-        >;
-      } catch (err) {
-        if (i > 100) throw err;
-        await sleep(50);
-      }
-    }
-  }
-
-  /** `overseer restart`, as a user runs it; resolves with its answer. */
-  override async restart(): Promise<void> {
-    const r = this.restartResult();
-    const body = await r;
-    assert.equal(body.ok, true, JSON.stringify(body));
-  }
-
-  async restartResult(): Promise<Record<string, unknown>> {
-    await this.status();
-    return (await ipcRequest(this.socket, 'POST', '/overseer/restart', 60_000)).body as Record<
-      string,
-      unknown
-    >;
-  }
-
-  /** Ready workers, as the master counts them. */
-  async ready(n: number, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await this.status();
-      const workers = s.workers as { state: string }[];
-      if (workers.filter((w) => w.state === 'ready').length >= n) return;
-      if (Date.now() > deadline) throw new Error(`not ${n} ready workers: ${JSON.stringify(workers)}`);
-      await sleep(50);
-    }
-  }
-}
 
 describe('unmodified apps restart hitlessly: 3 restarts under keep-alive load, 0 failed', () => {
   for (const [name, script, workers] of [

@@ -2,6 +2,8 @@
 // master that crashes (SIGKILL here) and is restarted by systemd gets them back in LISTEN_FDS,
 // and the kernel keeps every connection that arrives meanwhile in their queue. systemd is
 // played by test/support/fixtures/fake-systemd.py (Node cannot receive fds on a datagram socket).
+// `overseer run` stores the sockets of the app's own listens too, and takes one out of the store
+// once no worker serves it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,7 +12,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { APP } from './support/app.js';
 import { get } from './support/http.js';
-import { fixture } from './support/paths.js';
+import { CLI, fixture } from './support/paths.js';
 import { stopAll, TestProcess } from './support/process.js';
 
 const hasPython =
@@ -63,6 +65,36 @@ test('a master that crashes gets its sockets back from the FD store; connections
       1,
       'a socket from the store is not stored twice',
     );
+  } finally {
+    await systemd.stop();
+  }
+});
+
+test('overseer run: each routed socket is stored, and leaves the store once no worker serves it', {
+  skip,
+}, async () => {
+  const notify = path.join(tmp, 'notify-run.sock');
+  const control = path.join(tmp, 'run.sock');
+  const app = fixture('run/lazy.cjs');
+  const systemd = new TestProcess(
+    'python3',
+    [fixture('fake-systemd.py'), notify, process.execPath, CLI, 'run', '--ipc-path', control, app],
+    { env: { PORT: '0' }, label: 'systemd' },
+  );
+  const lines = systemd.lines;
+  const until = <T>(find: () => T | undefined, what: string): Promise<T> => systemd.until(find, 20_000, what);
+  const stored = (key: string): string => `overseer-route.${encodeURIComponent(key)}`;
+  try {
+    await until(() => lines.find((l) => l.startsWith('READY=1 MAINPID=')), 'READY=1');
+    const listening = await until(() => lines.find((l) => l.startsWith('listening on')), 'the app listening');
+    const port = Number(listening.split(':').at(-1));
+    await until(() => lines.includes(`stored ${stored('tcp:127.0.0.1:0#0')}`), 'the main port stored');
+    await get(port, '/open'); // a port on first use
+    await until(() => lines.includes(`stored ${stored('tcp:127.0.0.1:0#1')}`), 'the second port stored');
+    await get(port, '/close');
+    await until(() => lines.includes(`removed ${stored('tcp:127.0.0.1:0#1')}`), 'the second port removed');
+    assert.ok(!lines.some((l) => l.startsWith('removed') && l.includes('%230')), 'the main port stays');
+    assert.equal((await get(port)).status, 200);
   } finally {
     await systemd.stop();
   }

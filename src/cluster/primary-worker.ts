@@ -7,9 +7,9 @@ import { WorkerBase } from './worker.js';
 
 export class PrimaryWorker extends WorkerBase {
   /**
-   * `predecessor`: the worker it replaces in its slot (a reload): it is ready once it listens
-   * on all that one listened on. `forget`: takes it out of cluster.workers. `going`: emits its
-   * disconnect or its exit (a fork() in their handlers may stand for a reload's replacement).
+   * `predecessor`: the worker it replaces in its slot (a reload). `forget`: takes it out of
+   * cluster.workers. `going`: emits its disconnect or its exit (a fork() in their handlers may
+   * stand for a reload's replacement).
    */
   constructor(
     readonly handle: WorkerProcess,
@@ -19,7 +19,7 @@ export class PrimaryWorker extends WorkerBase {
     private readonly going: (w: PrimaryWorker, emit: () => void) => void,
   ) {
     super({ id: handle.id, process: handle.child });
-    this.#wire([...(predecessor?.listening ?? [])], predecessor !== undefined);
+    this.#wire(predecessor !== undefined);
   }
 
   /** Its servers finish what they serve, then it leaves (node:cluster's semantics). */
@@ -36,18 +36,14 @@ export class PrimaryWorker extends WorkerBase {
   }
 
   /** node:cluster's events, in its order, on the worker and on the cluster. */
-  #wire(expected: string[], forReload: boolean): void {
+  #wire(forReload: boolean): void {
     const { handle, cluster } = this;
     const child = handle.child;
-    const readyIfListening = (): void => {
-      if (expected.every((k) => handle.listening.has(k))) handle.becomeReady();
-    };
     this.on('message', (message: unknown, h: unknown) => cluster.emit('message', this, message, h));
     handle.on('online', () => {
       this.state = 'online';
       this.emit('online');
       cluster.emit('online', this);
-      readyIfListening();
     });
     handle.on('listening', (info: { addressType: number; address: string | null; port: number }) => {
       const address = {
@@ -59,7 +55,6 @@ export class PrimaryWorker extends WorkerBase {
       this.state = 'listening';
       this.emit('listening', address);
       cluster.emit('listening', this, address);
-      readyIfListening();
     });
     handle.on('leaving', () => {
       this.exitedAfterDisconnect = true;

@@ -1,10 +1,10 @@
 // overseer/cluster in the primary: node:cluster's API, on overseer's engine. Workers are
 // slots of the same supervisor as run()'s (without replacement: a worker that dies is gone,
 // as in node:cluster, and the program decides), listens are routed to sockets the primary
-// makes once and keeps (so the port stays open, and queues, while no worker is alive), the
-// primary never accepts, and cluster.reload() is an overlapping, readiness-gated restart,
-// which keeps the program's worker count: a fork() it makes for a retired worker returns the
-// worker the reload put in its place (replacements.ts).
+// makes and keeps while its workers serve them (so the port stays open, and queues, while a
+// crashed worker is not back yet), the primary never accepts, and cluster.reload() is an
+// overlapping, readiness-gated restart, which keeps the program's worker count: a fork() it
+// makes for a retired worker returns the worker the reload put in its place (replacements.ts).
 
 import type { StdioOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -16,6 +16,7 @@ import { MasterCore, noFetcher } from '../master/core.js';
 import type { RestartResult } from '../master/events.js';
 import { ListenRoutes } from '../master/listen-routes.js';
 import type { Slot } from '../master/slot.js';
+import { SlotListens } from '../master/slot-listens.js';
 import { WorkerProcess } from '../master/worker-process.js';
 import { DEFAULTS } from '../option-table.js';
 import { passedFds } from '../os/activation.js';
@@ -71,6 +72,8 @@ export class ClusterPrimary extends EventEmitter {
   schedulingPolicy: number = policyFromEnv();
 
   readonly #routes = new ListenRoutes();
+  /** What each worker serves: when a reload's new worker is ready, and which routed sockets stay. */
+  readonly #slots = new SlotListens(this.#routes, false);
   readonly #envs = new Map<number, NodeJS.ProcessEnv>();
   readonly #facades = new Map<WorkerProcess, PrimaryWorker>();
   readonly #replacements = new Replacements<PrimaryWorker>();
@@ -167,8 +170,8 @@ export class ClusterPrimary extends EventEmitter {
 
   /**
    * A rolling, overlapping restart of every worker: each new worker is ready (it listens on
-   * every address its predecessor listened on, or is online if that one never listened)
-   * before its predecessor drains. A new worker that fails leaves the old one serving.
+   * what its predecessor serves: slot-listens.ts; online, if that is nothing) before its
+   * predecessor drains. A new worker that fails leaves the old one serving.
    */
   reload(): Promise<RestartResult> {
     if (!this.#setUp) return Promise.resolve({ ok: true, reason: 'reload', durationMs: 0, replaced: 0 });
@@ -217,7 +220,7 @@ export class ClusterPrimary extends EventEmitter {
           ...(s.uid === undefined ? {} : { uid: s.uid }),
           ...(s.gid === undefined ? {} : { gid: s.gid }),
         },
-        route: (request) => this.#routes.route(request),
+        route: this.#slots.route(slot),
         readiness: 'external',
       },
       s.readyTimeout ?? DEFAULTS.readyTimeout,
@@ -229,6 +232,8 @@ export class ClusterPrimary extends EventEmitter {
       (w) => this.#forget(w),
       (w, emit) => this.#replacements.whileGoing(this.#inPlaceOf(w), emit),
     );
+    this.#slots.follow(handle);
+    this.#slots.readyWhenServing(handle, ['online', 'listening']);
     this.#facades.set(handle, worker);
     this.workers[id] = worker;
     // Every new worker, cluster.fork()'s and reload()'s, is announced as node:cluster does.

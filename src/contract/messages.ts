@@ -50,8 +50,10 @@ export type WorkerMessage =
   | { cmd: typeof CMD; act: 'online' }
   /** Route this server.listen() through the master. */
   | { cmd: typeof CMD; act: 'listen'; seq: number; request: ListenRequest }
-  /** A routed server listens. */
+  /** A routed server listens: `info.key` must be a key the master routed to this worker. */
   | { cmd: typeof CMD; act: 'listening'; info: ListeningInfo }
+  /** A routed server that listened has closed (the key it listened on). */
+  | { cmd: typeof CMD; act: 'closed'; key: string }
   /** The worker is leaving on its own (worker.disconnect()/destroy() in the worker). */
   | { cmd: typeof CMD; act: 'leaving'; seq: number };
 

@@ -1,7 +1,7 @@
 // The workers of `overseer run`: an unmodified app, started with the preload, whose own
-// server.listen() calls are served from sockets the master makes once and keeps (listen
-// routing). Readiness is the app's listens (as many as its predecessor in the slot had), its
-// process.send('ready'), or its start; its output passes through the master line by line.
+// server.listen() calls are served from sockets the master makes and keeps while the app serves
+// them (listen routing). Readiness is the app's listens (what its slot serves: slot-listens.ts),
+// its process.send('ready'), or its start; its output passes through the master line by line.
 import fs from 'node:fs';
 import { parseEnv } from 'node:util';
 import { APP_PRELOAD, READY_MESSAGE, type ReadyMode } from '../contract/app.js';
@@ -13,6 +13,7 @@ import type { Binary } from './binary.js';
 import type { LaunchContext, WorkerLaunch } from './launch.js';
 import { ListenRoutes } from './listen-routes.js';
 import { LogBuffer } from './log-buffer.js';
+import { SlotListens } from './slot-listens.js';
 import { WorkerOutput } from './worker-output.js';
 import { type ListeningInfo, WorkerProcess } from './worker-process.js';
 
@@ -61,12 +62,20 @@ export class AppWorkers implements WorkerLaunch {
   readonly #output: WorkerOutput;
   /** What workers listen on, as people write it (`127.0.0.1:3000`, a socket's path), by route key. */
   readonly #shown = new Map<string, string>();
-  /** What the last ready worker of each slot listens on: its successor is ready when it does too. */
-  readonly #slotListens = new Map<number, Set<string>>();
+  /** What each slot serves: when its next worker is ready, and which routed sockets stay. */
+  readonly #slots: SlotListens;
   #envFromFile: Record<string, string>;
+  /** Takes a routed socket the master let go of out of systemd's FD store. */
+  #unstore: ((key: string) => void) | undefined;
 
   constructor(private readonly settings: AppSettings) {
     this.#routes = new ListenRoutes(settings.reusePort);
+    this.#slots = new SlotListens(this.#routes, true);
+    this.#routes.onReleased = (key) => {
+      const listed = new Set(this.#routes.keys());
+      for (const k of this.#shown.keys()) if (!listed.has(k)) this.#shown.delete(k);
+      this.#unstore?.(key);
+    };
     this.logs = new LogBuffer(settings.logLines);
     this.#output = new WorkerOutput(this.logs, settings.logPrefix);
     this.#envFromFile = settings.envFile === undefined ? {} : readEnvFile(settings.envFile);
@@ -94,12 +103,15 @@ export class AppWorkers implements WorkerLaunch {
     return this.#routes.adopt(routes);
   }
 
-  storeRoutes(store: (key: string, fd: number) => void): void {
+  storeRoutes(store: (key: string, fd: number) => void, unstore: (key: string) => void): void {
     this.#routes.onMade = store;
+    this.#unstore = unstore;
   }
 
   ownFiles(own: boolean): void {
     this.#routes.keepFiles = !own;
+    // A new master that took over: what the old one's workers served and its own do not, goes.
+    if (own) this.#routes.release();
   }
 
   addresses(): readonly string[] {
@@ -134,7 +146,7 @@ export class AppWorkers implements WorkerLaunch {
         // Its own process group: a terminal's Ctrl+C reaches the master, which drains the
         // workers, instead of killing them mid-request.
         options: { cwd: s.cwd, detached: platform.ownProcessGroup },
-        route: (request) => this.#routes.route(request, slot),
+        route: this.#slots.route(slot),
         readiness: 'external',
       },
       s.readyTimeout,
@@ -145,24 +157,19 @@ export class AppWorkers implements WorkerLaunch {
     });
     this.#output.attach(id, 'stdout', handle.child.stdout);
     this.#output.attach(id, 'stderr', handle.child.stderr);
-    this.#becomeReadyWhen(handle, s.ready, [...(this.#slotListens.get(slot) ?? [])]);
-    void handle.ready.then(
-      () => this.#slotListens.set(slot, handle.listening),
-      () => {},
-    );
+    this.#slots.follow(handle);
+    this.#becomeReadyWhen(handle, s.ready);
     return handle;
   }
 
-  #becomeReadyWhen(handle: WorkerProcess, mode: ReadyMode, expected: string[]): void {
+  #becomeReadyWhen(handle: WorkerProcess, mode: ReadyMode): void {
     if (mode === 'none') handle.once('online', () => handle.becomeReady());
     else if (mode === 'message') {
       handle.child.on('message', (m: unknown) => {
         if (m === READY_MESSAGE) handle.becomeReady();
       });
     } else {
-      handle.on('listening', () => {
-        if (expected.every((k) => handle.listening.has(k))) handle.becomeReady();
-      });
+      this.#slots.readyWhenServing(handle, ['listening']);
     }
   }
 

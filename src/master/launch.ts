@@ -26,8 +26,11 @@ export interface WorkerLaunch {
   handoffRoutes(): HandedRoute[];
   /** A new master's: the old one's routed sockets. */
   adoptRoutes(routes: readonly HandedRoute[]): Promise<void>;
-  /** Each routed socket this master makes from now on also goes to `store` (systemd's FD store). */
-  storeRoutes(store: (key: string, fd: number) => void): void;
+  /**
+   * Each routed socket this master makes from now on also goes to `store` (systemd's FD store),
+   * and each it lets go of (no worker serves it any more) to `unstore`.
+   */
+  storeRoutes(store: (key: string, fd: number) => void, unstore: (key: string) => void): void;
   /** Whether the routed sockets' files are this master's to remove (not across a handoff). */
   ownFiles(own: boolean): void;
 }

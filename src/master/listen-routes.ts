@@ -1,12 +1,29 @@
 // Listen routing, the master's side: a worker's own server.listen(port) asks the master for
-// the socket, which the master makes once and keeps for its whole life, handing the same
-// socket to every worker that asks for the same address, in this generation and the next.
-// So a restart is hitless for a program that never heard of overseer, the port stays open
-// (and queues connections) while no worker is alive, and listen(0) in several workers gives
-// them one shared port, as in node:cluster. The master still never accepts.
+// the socket, which the master makes once and hands to every worker that asks for the same
+// address, in this generation and the next. So a restart is hitless for a program that never
+// heard of overseer, the port stays open (and queues connections) while its slot's worker is
+// down, and listen(0) in several workers gives them one shared port, as in node:cluster. The
+// master still never accepts. What it keeps is bounded (ROUTED_LISTENS), and a socket that no
+// worker holds and no slot serves any more is closed (slot-listens.ts says which those are).
 import type { ListenRequest } from '../contract/messages.js';
+import { codedError } from '../errors.js';
 import { debug } from '../log.js';
 import { platform, type RoutedSocket } from '../os/index.js';
+import type { HandedRoute } from './handoff/protocol.js';
+
+/**
+ * The bounds on listen routing: the distinct addresses one worker may have routed at once, the
+ * sockets one master keeps, and how long a socket that nothing holds stays open (ms) before it
+ * is closed, so a new worker that opens a port a little after its predecessor went still gets
+ * the connections queued on it.
+ */
+export const ROUTED_LISTENS = { perWorker: 64, perMaster: 1024, unheldMs: 5_000 } as const;
+
+/** What holds a routed socket: a worker of `slot` (or a slot that serves it) listens on `key`. */
+export interface RouteHolder {
+  key: string;
+  slot: number;
+}
 
 /** The socket a request names: listen(0) twice in one worker is two ports, in two workers one. */
 export function routeKey(r: ListenRequest): string {
@@ -15,19 +32,45 @@ export function routeKey(r: ListenRequest): string {
   return `tcp:${r.host ?? ''}:${port}${port === 0 ? `#${r.index}` : ''}${r.ipv6Only ? ':v6only' : ''}`;
 }
 
+/** The refusal of a listen past a bound, as the worker's listen() reports it. */
+export function listenLimit(what: string): Error {
+  return codedError(Error, 'ERR_OVERSEER_LISTEN_LIMIT', `overseer: listen refused: ${what}`);
+}
+
+interface Made {
+  socketKey: string;
+  path: string | undefined;
+  /** Since when nothing holds it (ms), while that is so. */
+  unheldSince?: number;
+}
+
 export class ListenRoutes {
-  /** `reusePort`: each worker slot gets a SO_REUSEPORT socket of its own for each TCP address. */
-  constructor(private readonly reusePort = false) {}
+  /**
+   * `reusePort`: each worker slot gets a SO_REUSEPORT socket of its own for each TCP address.
+   * `perMaster`: how many sockets it keeps at most.
+   */
+  constructor(
+    private readonly reusePort = false,
+    private readonly perMaster: number = ROUTED_LISTENS.perMaster,
+  ) {}
 
   readonly #sockets = new Map<string, Promise<RoutedSocket>>();
   /** The sockets made so far (and their unix paths), to close synchronously when the process exits. */
-  readonly #made = new Map<RoutedSocket, { socketKey: string; path: string | undefined }>();
+  readonly #made = new Map<RoutedSocket, Made>();
   readonly #onExit = (): void => this.close();
   #exitHooked = false;
-  /** Set once a new master serves these sockets' files (a handoff): they stay when these close. */
+  #timer: NodeJS.Timeout | undefined;
+  /**
+   * Set while these sockets are not this master's alone (a handoff under way, or done): their
+   * files stay when they close, and none is released.
+   */
   keepFiles = false;
   /** Told of each socket made here (not adopted): systemd's FD store keeps it. */
   onMade: ((key: string, fd: number) => void) | undefined;
+  /** Told of each socket released (systemd's FD store lets it go). */
+  onReleased: ((key: string) => void) | undefined;
+  /** What holds the sockets now (set by their owner); release() closes the others. */
+  holders: () => Iterable<RouteHolder> = () => [];
 
   #hookExit(): void {
     if (!this.#exitHooked) process.once('exit', this.#onExit);
@@ -42,6 +85,9 @@ export class ListenRoutes {
     const socketKey = perSlot ? `${key}@${slot}` : key;
     let socket = this.#sockets.get(socketKey);
     if (socket === undefined) {
+      if (this.#sockets.size >= this.perMaster) {
+        throw listenLimit(`the master keeps ${this.perMaster} routed sockets at most`);
+      }
       socket = platform.routedSocket(request, { reusePort: perSlot });
       this.#sockets.set(socketKey, socket);
       this.#hookExit();
@@ -62,17 +108,62 @@ export class ListenRoutes {
     return [...new Set([...this.#sockets.keys()].map((k) => k.replace(/@\d+$/, '')))];
   }
 
+  /**
+   * Closes each socket that nothing has held for ROUTED_LISTENS.unheldMs (a unix socket's file
+   * goes with it), and looks again when the next one's time is up. Sockets systemd passed stay:
+   * they are its own. Nothing is released while keepFiles is set.
+   */
+  release(now = performance.now()): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.keepFiles) return;
+    const held = new Set<string>();
+    for (const { key, slot } of this.holders()) held.add(key).add(`${key}@${slot}`);
+    let next = Number.POSITIVE_INFINITY;
+    for (const [s, made] of this.#made) {
+      if (held.has(made.socketKey) || s.adopted === true) {
+        made.unheldSince = undefined;
+        continue;
+      }
+      made.unheldSince ??= now;
+      const left = made.unheldSince + ROUTED_LISTENS.unheldMs - now;
+      if (left > 0) {
+        next = Math.min(next, left);
+        continue;
+      }
+      debug('routed listen %s: no worker holds it; closed', made.socketKey);
+      s.close(false);
+      this.#made.delete(s);
+      this.#sockets.delete(made.socketKey);
+      this.onReleased?.(made.socketKey);
+    }
+    if (next !== Number.POSITIVE_INFINITY) {
+      this.#timer = setTimeout(() => this.release(), next);
+      this.#timer.unref();
+    }
+  }
+
   /** The sockets made so far, for a master handoff: their keys, fds and unix paths. */
-  handoff(): { key: string; fd: number; path?: string }[] {
+  handoff(): HandedRoute[] {
     return [...this.#made].flatMap(([s, { socketKey, path }]) =>
-      s.fd === undefined ? [] : [{ key: socketKey, fd: s.fd, ...(path === undefined ? {} : { path }) }],
+      s.fd === undefined
+        ? []
+        : [
+            {
+              key: socketKey,
+              fd: s.fd,
+              ...(path === undefined ? {} : { path }),
+              ...(s.adopted ? { adopted: true } : {}),
+            },
+          ],
     );
   }
 
   /** A new master's: the routed sockets of the old one, served again under the same keys. */
-  async adopt(sockets: readonly { key: string; fd: number; path?: string }[]): Promise<void> {
-    for (const { key, fd, path } of sockets) {
-      const socket = await platform.routedFromFd(fd, path);
+  async adopt(sockets: readonly HandedRoute[]): Promise<void> {
+    for (const { key, fd, path, adopted } of sockets) {
+      const made = await platform.routedFromFd(fd, path);
+      const socket = adopted === true ? { ...made, adopted } : made;
       this.#sockets.set(key, Promise.resolve(socket));
       this.#made.set(socket, { socketKey: key, path });
       this.#hookExit();
@@ -81,6 +172,7 @@ export class ListenRoutes {
 
   /** Closes every socket (a unix socket's file goes with it, unless keepFiles). */
   close(): void {
+    clearTimeout(this.#timer);
     for (const s of this.#made.keys()) s.close(this.keepFiles);
     this.#made.clear();
     this.#sockets.clear();

@@ -128,7 +128,7 @@ export class MasterProcess implements RunningMaster {
         handedOver: inherited?.sockets,
       });
       this.#sockets = sockets;
-      if (this.#systemd?.store) storeSockets(this.#systemd.store, sockets, this.#launch);
+      if (this.#systemd) storeSockets(this.#systemd, sockets, this.#launch);
       await inherited?.adopt();
     } catch (err) {
       inherited?.fail(err);

@@ -22,6 +22,8 @@ export interface Notifier {
   restarted(result: RestartResult): void;
   /** FDSTORE: keeps `fd` in systemd's FD store under `name`; undefined unless the unit allows it ($FDSTORE). */
   readonly store: ((name: string, fd: number) => void) | undefined;
+  /** FDSTOREREMOVE: takes what is stored under `name` out of the FD store (with `store`). */
+  readonly unstore: ((name: string) => void) | undefined;
   reloading(): void;
   stopping(): void;
 }
@@ -60,6 +62,7 @@ export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier 
   return {
     env: { NOTIFY_SOCKET: socket, ...(fdStore ? { FDSTORE: '1' } : {}) },
     store: fdStore ? (name, fd) => send(`FDSTORE=1\nFDNAME=${name}`, [fd]) : undefined,
+    unstore: fdStore ? (name) => send(`FDSTOREREMOVE=1\nFDNAME=${name}`) : undefined,
     ready,
     restarted: (r) => ready(r.ok ? `restarted in ${r.durationMs} ms` : `restart failed: ${r.error?.message}`),
     // notify-reload services must say when the reload started, on the monotonic clock.
@@ -68,18 +71,29 @@ export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier 
   };
 }
 
-/** Stores each socket this master bound (not those it adopted), and each routed one it makes from now on. */
+/**
+ * Stores each socket this master bound (not those it adopted), and each routed one it makes from
+ * now on; a routed one it lets go of leaves the store.
+ */
 export function storeSockets(
-  store: (name: string, fd: number) => void,
+  notifier: Pick<Notifier, 'store' | 'unstore'>,
   sockets: MasterSockets,
   launch: WorkerLaunch | undefined,
 ): void {
+  const { store, unstore } = notifier;
+  if (store === undefined || unstore === undefined) return;
   for (const s of sockets.handoff?.().sockets ?? []) {
     const name = s.fresh ? storedName('config', s.config) : undefined;
     if (name !== undefined) store(name, s.fd);
   }
-  launch?.storeRoutes((key, fd) => {
-    const name = storedName('route', key);
-    if (name !== undefined) store(name, fd);
-  });
+  launch?.storeRoutes(
+    (key, fd) => {
+      const name = storedName('route', key);
+      if (name !== undefined) store(name, fd);
+    },
+    (key) => {
+      const name = storedName('route', key);
+      if (name !== undefined) unstore(name);
+    },
+  );
 }

@@ -14,7 +14,9 @@ import {
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug, warn } from '../log.js';
 import type { ListenerPassing } from '../os/index.js';
+import { listenLimit, ROUTED_LISTENS, routeKey } from './listen-routes.js';
 import type { WorkerExit, WorkerHandle, WorkerPhase } from './worker-handle.js';
+import { WorkerListens } from './worker-listens.js';
 
 /** The master's side of listen routing: the socket for what a worker asks to listen on. */
 export type ListenRoute = (request: ListenRequest) => Promise<{ key: string; handle: unknown }>;
@@ -40,7 +42,8 @@ export interface SpawnSpec {
 
 /**
  * Events: 'online' (the worker side is up), 'listening' (info: a routed server listens),
- * 'leaving' (the worker disconnects on its own).
+ * 'closed' (key: a routed server that listened closed), 'leaving' (the worker disconnects on
+ * its own).
  */
 export class WorkerProcess extends EventEmitter implements WorkerHandle {
   readonly id: number;
@@ -56,8 +59,9 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
   readonly ready: Promise<void>;
   /** Resolves when the process has exited, whatever the reason. */
   readonly exited: Promise<WorkerExit>;
-  /** What its routed servers listen on (their keys). */
-  readonly listening = new Set<string>();
+  /** What it asked to route, was routed and listens on: checked, bounded, gone with it. */
+  readonly listens = new WorkerListens(() => this.drainRequested);
+  #broken = false;
   private killTimer: NodeJS.Timeout | undefined;
   private readyTimer: NodeJS.Timeout | undefined;
   private settleReady: (err?: Error) => void = () => {};
@@ -106,7 +110,7 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
     }, readyTimeout);
 
     onMessages<WorkerMessage>(this.child, (m) => {
-      if (this.phase === 'exited') return; // stale
+      if (this.phase === 'exited' || this.#broken) return; // stale
       switch (m.act) {
         case 'ready':
           if (spec.readiness !== 'external') this.becomeReady();
@@ -130,8 +134,12 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
           this.route(spec.route, m.seq, m.request);
           break;
         case 'listening':
-          this.listening.add(m.info.key);
-          this.emit('listening', m.info);
+          if (this.listens.listened(m.info.key)) this.emit('listening', m.info);
+          else this.violation(`a 'listening' for ${shown(m.info.key)}, which it was not routed`);
+          break;
+        case 'closed':
+          if (this.listens.closed(m.key)) this.emit('closed', m.key);
+          else this.violation(`a 'closed' for ${shown(m.key)}, where it did not listen`);
           break;
         case 'leaving':
           this.emit('leaving');
@@ -144,6 +152,7 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
       const wasStarting = this.phase === 'starting';
       this.phase = 'exited';
       this.exit = { code, signal };
+      this.listens.gone();
       clearTimeout(this.killTimer);
       clearTimeout(this.readyTimer);
       if (wasStarting) {
@@ -169,6 +178,20 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /**
+   * It broke the worker contract (`reason` says what it sent): killed, with a warning; its
+   * exit is a crash (or, for a new worker, a failed start), and nothing more is heard from it.
+   */
+  violation(reason: string): void {
+    if (this.phase === 'exited' || this.#broken) return;
+    this.#broken = true;
+    warn(
+      `worker ${this.id} (pid ${this.child.pid}) broke the worker contract: it sent ${reason}; killed`,
+      'OVERSEER_WORKER_CONTRACT',
+    );
+    this.kill('SIGKILL');
   }
 
   /** Marks the worker ready (by its message, or by its owner when readiness is 'external'). */
@@ -256,11 +279,28 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
       fail(codedError(Error, 'ERR_OVERSEER_UNSUPPORTED', 'overseer: this master does not route listens'));
       return;
     }
+    const asked = routeKey(request);
+    if (!this.listens.ask(asked)) {
+      fail(listenLimit(`a worker has ${ROUTED_LISTENS.perWorker} addresses routed at most`));
+      return;
+    }
     route(request).then(
-      ({ key, handle }) => this.send(message<MasterMessage>({ act: 'routed', seq, key }), handle),
-      fail,
+      ({ key, handle }) => {
+        this.listens.answered(asked, true);
+        this.send(message<MasterMessage>({ act: 'routed', seq, key }), handle);
+      },
+      (err: unknown) => {
+        this.listens.answered(asked, false);
+        fail(err);
+      },
     );
   }
+}
+
+/** A key a worker sent, as a warning shows it: quoted, and cut short. */
+function shown(key: unknown): string {
+  const text = JSON.stringify(key) ?? String(key);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
 export type { ListeningInfo };

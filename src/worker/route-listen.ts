@@ -1,7 +1,8 @@
 // Listen routing, the worker's side (cluster workers, `overseer run`): a program's own
 // server.listen(port), listen(path) or listen({ port, host, backlog }) asks the master for
-// the socket (which the master makes once and keeps), then listens on the handle it gets.
-// Listens on an fd or a handle are left alone. Every routed server drains on shutdown.
+// the socket (which the master makes once and keeps), then listens on the handle it gets, and
+// tells the master when it listens and when it has closed. Listens on an fd or a handle are
+// left alone. Every routed server drains on shutdown.
 import dns from 'node:dns';
 import net from 'node:net';
 import path from 'node:path';
@@ -77,11 +78,14 @@ export function routeListens(
         server.emit('error', routeError(reply.error, r));
         return;
       }
+      let listened = false;
       server.once('close', () => {
         release();
         servers.delete(server);
+        if (listened) send(message<WorkerMessage>({ act: 'closed', key: reply.key }));
       });
       server.once('listening', () => {
+        listened = true;
         const a = server.address();
         const port = typeof a === 'object' && a !== null ? a.port : -1;
         const info: ListeningInfo =

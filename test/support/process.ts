@@ -325,6 +325,11 @@ export function childrenOf(pid: number): number[] {
   return out;
 }
 
+/** How many fds `pid` has open, from /proc (Linux). */
+export function fdCount(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
 /** Resident memory of `pid` in KiB, from /proc (Linux). Throws rather than measure nothing. */
 export function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

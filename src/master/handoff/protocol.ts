@@ -13,6 +13,8 @@ export interface HandedRoute {
   key: string;
   fd: number;
   path?: string;
+  /** Passed by systemd: the new master never closes it before its end either. */
+  adopted?: boolean;
 }
 
 /** Old → new: the sockets (their fds come with the message, in this order) and the state. */
