@@ -123,16 +123,7 @@ describe('what a user types', () => {
       JSON.stringify({ name: 'demo', bin: { demo: 'bin/demo.cjs' } }),
     );
     const entry = path.join(pkg, 'bin', 'demo.cjs');
-    fs.writeFileSync(
-      entry,
-      [
-        '#!/usr/bin/env node',
-        "const http = require('node:http');",
-        'console.log(`argv ${JSON.stringify(process.argv.slice(2))}`);',
-        "const server = http.createServer((_req, res) => res.end('demo'));",
-        "server.listen(0, '127.0.0.1', () => console.log(`listening on 127.0.0.1:${server.address().port}`));",
-      ].join('\n'),
-    );
+    fs.copyFileSync(fixture('run/argv.cjs'), entry);
     fs.mkdirSync(path.join(root, 'node_modules', '.bin'));
     fs.symlinkSync('../demo/bin/demo.cjs', path.join(root, 'node_modules', '.bin', 'demo'));
     fs.mkdirSync(path.join(root, 'src'));
