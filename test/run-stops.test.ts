@@ -15,7 +15,7 @@ import { ipcRequest } from '../src/control/client.js';
 import { GIVE_UP_AFTER } from '../src/master/supervisor.js';
 import { get } from './support/http.js';
 import { CLI, fixture } from './support/paths.js';
-import { node, processAlive, stopAll, TestProcess } from './support/process.js';
+import { childrenOf, node, processAlive, signalAll, stopAll, TestProcess } from './support/process.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-run-stops-'));
 after(async () => {
@@ -195,20 +195,32 @@ describe('what a user types', () => {
       env: { PORT: '0', npm_config_update_notifier: 'false' },
       label: 'npx',
     });
-    const line = await npx.until(
-      () => npx.stderr.map((l) => /^overseer run: the master is pid (\d+) \(/.exec(l)?.[1]).find(Boolean),
-      20_000,
-      "the master's pid",
-    );
-    const pid = Number(line);
-    assert.notEqual(pid, npx.pid, "npx's own pid is not the master's");
-    await readyWorkers(socket, 1);
-    assert.equal((await status(socket)).pid, pid);
-    process.kill(pid, 'SIGUSR2');
-    for (let i = 0; i < 100 && (await status(socket)).restarts !== 1; i++) await sleep(50);
-    assert.equal((await status(socket)).restarts, 1, 'the restart signal reached the master');
-    process.kill(pid, 'SIGTERM');
-    assert.equal((await npx.waitExit(15_000)).code, 0);
-    assert.equal(processAlive(pid), false);
+    // npm's processes and the master are not this test's children: whatever a failure leaves
+    // running is found under npx and killed.
+    const tree = (pid: number): number[] => childrenOf(pid).flatMap((c) => [c, ...tree(c)]);
+    const started = new Set<number>();
+    const watch = setInterval(() => {
+      for (const p of tree(npx.pid)) started.add(p);
+    }, 50);
+    try {
+      const line = await npx.until(
+        () => npx.stderr.map((l) => /^overseer run: the master is pid (\d+) \(/.exec(l)?.[1]).find(Boolean),
+        20_000,
+        "the master's pid",
+      );
+      const pid = Number(line);
+      assert.notEqual(pid, npx.pid, "npx's own pid is not the master's");
+      await readyWorkers(socket, 1);
+      assert.equal((await status(socket)).pid, pid);
+      process.kill(pid, 'SIGUSR2');
+      for (let i = 0; i < 100 && (await status(socket)).restarts !== 1; i++) await sleep(50);
+      assert.equal((await status(socket)).restarts, 1, 'the restart signal reached the master');
+      process.kill(pid, 'SIGTERM');
+      assert.equal((await npx.waitExit(15_000)).code, 0);
+      assert.equal(processAlive(pid), false);
+    } finally {
+      clearInterval(watch);
+      signalAll(started, 'SIGKILL');
+    }
   });
 });

@@ -337,9 +337,9 @@ describe('the exit code of a stop', () => {
     const h = await started({ workers: 3 });
     for (const w of h.workers) w.exitOnDrain = false;
     const done = h.sup.shutdown('SIGTERM');
-    h.workers[0]!.exit(null, 'SIGTERM'); // an app with no handler: 143 by its shell's reckoning
+    h.workers[0]!.exit(0);
     h.workers[1]!.exit(1); // its own SIGTERM handler failed to close something
-    h.workers[2]!.exit(0);
+    h.workers[2]!.exit(null, 'SIGTERM'); // an app with no handler: 143 by its shell's reckoning
     assert.equal(await done, 0);
     assert.equal(h.sup.failure, undefined);
   });
