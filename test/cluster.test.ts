@@ -17,7 +17,7 @@ import { Example } from './support/example.js';
 import { freePort, get } from './support/http.js';
 import { describeErrors, startLoad } from './support/load.js';
 import { CLI, fixture, repoPath } from './support/paths.js';
-import { node, processAlive, stopAll, waitGone } from './support/process.js';
+import { exitedNormally, node, processAlive, stopAll } from './support/process.js';
 
 const SCRIPTS = { cjs: fixture('cluster/cjs.cjs'), esm: fixture('cluster/esm.js') };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-cluster-'));
@@ -314,9 +314,7 @@ test('every worker dies with its primary: within 1 s, its exit handlers run', as
   assert.equal(pids.length, 2);
   a.kill();
   await a.exited;
-  await waitGone(pids, 1_000); // else: a worker outlived its primary
-  const exited = fs.existsSync(exitFile) ? fs.readFileSync(exitFile, 'utf8').trim().split('\n') : [];
-  assert.deepEqual(exited.map(Number).sort(), [...pids].sort(), "each worker's exit handler ran");
+  await exitedNormally(pids, exitFile);
 });
 
 describe('a stop signal to the primary', () => {
