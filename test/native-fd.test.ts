@@ -159,6 +159,7 @@ describe('argument validation', () => {
     assert.throws(call('recvFds', 3, 1, 1, '100'), type);
     assert.throws(call('sendDatagram', '/x', 'data'), type);
     assert.throws(call('setParentDeathSignal', 'SIGKILL'), type);
+    assert.throws(call('killOnParentDeath', '1000'), type);
     assert.throws(call('peerCredentials', 1n), type);
     assert.throws(call('unixConnect', 1, 100), type);
     assert.throws(call('accept', undefined, 100), type);
@@ -184,6 +185,8 @@ describe('argument validation', () => {
     assert.throws(call('accept', 3, 0.5), range);
     assert.throws(call('setParentDeathSignal', -1), range);
     assert.throws(call('setParentDeathSignal', 1000), range);
+    assert.throws(call('killOnParentDeath', 0), range);
+    assert.throws(call('killOnParentDeath', 3600 * 1000 + 1), range);
   });
 
   test('bad values are TypeError ERR_INVALID_ARG_VALUE', () => {

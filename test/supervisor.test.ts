@@ -2,9 +2,9 @@
 // fake clock. Every order of ready / failed / exit, crashes during restarts, shutdown during
 // a restart, a burst of restart requests, and a replacement timer racing a restart.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { MasterEvents, RestartResult } from '../src/master/events.js';
-import { Supervisor, type SupervisorOptions } from '../src/master/supervisor.js';
+import { GIVE_UP_AFTER, Supervisor, type SupervisorOptions } from '../src/master/supervisor.js';
 import { FakeClock, FakeWorker, settle } from './support/fake-workers.js';
 
 interface Harness {
@@ -292,7 +292,7 @@ test('a burst of 100 restart requests during a restart runs one follow-up, share
   assert.equal(new Set(burst).size, 1, 'one shared promise');
 });
 
-test('shutdown during a restart: the restart fails, every worker drains with the signal, the code is the last exit', async () => {
+test('shutdown during a restart: the restart fails, every worker drains with the signal, the code is 0', async () => {
   const h = await started({ workers: 2 });
   const restart = h.sup.restart();
   await settle();
@@ -322,9 +322,130 @@ test('shutdown: a pending replacement is cancelled; a second SIGTERM kills, a se
   assert.deepEqual(h.workers[1]!.kills, []);
   void h.sup.shutdown('SIGINT');
   assert.deepEqual(h.workers[1]!.kills, ['SIGKILL']);
-  assert.equal(await done, 128 + 9);
+  // Stopped while slot 0 had no worker serving (a crash, its replacement pending): a failure.
+  assert.equal(await done, 1);
+  assert.equal(
+    h.sup.failure,
+    'it was stopped while worker slot 0 had no worker serving: its last one, 1, died (code 1)',
+  );
   h.clock.advance(60_000);
   assert.equal(h.workers.length, 2);
+});
+
+describe('the exit code of a stop', () => {
+  test('0 whatever status the drained workers end with: they were told to go', async () => {
+    const h = await started({ workers: 3 });
+    for (const w of h.workers) w.exitOnDrain = false;
+    const done = h.sup.shutdown('SIGTERM');
+    h.workers[0]!.exit(0);
+    h.workers[1]!.exit(1); // its own SIGTERM handler failed to close something
+    h.workers[2]!.exit(null, 'SIGTERM'); // an app with no handler: 143 by its shell's reckoning
+    assert.equal(await done, 0);
+    assert.equal(h.sup.failure, undefined);
+  });
+
+  test('1 when a serving worker had to be SIGKILLed (terminateTimeout, a second signal), saying which', async () => {
+    const h = await started({ workers: 2 });
+    for (const w of h.workers) w.exitOnDrain = false;
+    const done = h.sup.shutdown('SIGTERM');
+    h.workers[0]!.exit(0);
+    h.workers[1]!.exit(null, 'SIGKILL'); // as WorkerProcess does at terminateTimeout
+    assert.equal(await done, 1);
+    assert.equal(h.sup.failure, 'worker 2 (pid 10002) was SIGKILLed before it had drained');
+  });
+
+  test('a worker still starting when the stop comes is stopped, not a failure', async () => {
+    const h = harness({ workers: 1 });
+    h.sup.start();
+    const done = h.sup.shutdown('SIGTERM');
+    assert.equal(await done, 0);
+  });
+
+  test('a fork while the master stops (a program that forks on exit) is drained at once', async () => {
+    const h = await started({ workers: 1, replace: false });
+    const done = h.sup.shutdown('SIGTERM');
+    const late = h.sup.addSlot() as FakeWorker;
+    assert.equal(late.drainRequested, true);
+    assert.equal(await done, 0);
+  });
+});
+
+describe('giving up on an app that cannot start', () => {
+  /** Fails the newest worker's start with `code`, then lets its backoff pass. */
+  async function failStart(h: Harness, code: number): Promise<void> {
+    h.last().exit(code);
+    await settle();
+    h.clock.advance(60_000);
+  }
+
+  test(`the same failed start ${GIVE_UP_AFTER} times in a row, never ready: the master exits with that status`, async () => {
+    const h = harness({ program: '/srv/app/bad.js' });
+    h.sup.start();
+    for (let i = 0; i < GIVE_UP_AFTER; i++) await failStart(h, 2);
+    assert.equal(await h.sup.done, 2);
+    assert.equal(h.workers.length, GIVE_UP_AFTER, 'no further try');
+    assert.equal(
+      h.sup.failure,
+      `/srv/app/bad.js failed to start ${GIVE_UP_AFTER} times in a row, each time with status 2, and was never ready: giving up`,
+    );
+    assert.equal(h.events.filter((e) => e.name === 'crash').at(-1)!.payload.restartInMs, undefined);
+  });
+
+  test('a program that throws is status 1; one that exits 0 at once still makes the master fail (1)', async () => {
+    const threw = harness();
+    threw.sup.start();
+    for (let i = 0; i < GIVE_UP_AFTER; i++) {
+      threw.last().fail();
+      await settle();
+      threw.clock.advance(60_000);
+    }
+    assert.equal(await threw.sup.done, 1);
+    const quits = harness();
+    quits.sup.start();
+    for (let i = 0; i < GIVE_UP_AFTER; i++) await failStart(quits, 0);
+    assert.equal(await quits.sup.done, 1);
+    assert.match(String(quits.sup.failure), /each time with status 0/);
+  });
+
+  test('another status, or a start the master ended (readyTimeout), begins a new row', async () => {
+    const h = harness();
+    h.sup.start();
+    for (let i = 0; i < GIVE_UP_AFTER - 1; i++) await failStart(h, 2);
+    await failStart(h, 3);
+    assert.equal(h.sup.stopping, false, 'status 3 begins a new row');
+    for (let i = 0; i < GIVE_UP_AFTER - 1; i++) await failStart(h, 3);
+    assert.equal(await h.sup.done, 3);
+
+    const t = harness();
+    t.sup.start();
+    for (let i = 0; i < GIVE_UP_AFTER - 1; i++) await failStart(t, 2);
+    t.last().timeOut();
+    await settle();
+    t.clock.advance(60_000);
+    for (let i = 0; i < GIVE_UP_AFTER - 1; i++) await failStart(t, 2);
+    assert.equal(t.sup.stopping, false, 'the timeout broke the row');
+    await failStart(t, 2);
+    assert.equal(await t.sup.done, 2);
+  });
+
+  test('once a worker was ready, crashes and failed starts keep the usual backoff, for ever', async () => {
+    const h = await started();
+    h.last().exit(1);
+    await settle();
+    for (let i = 0; i < 3 * GIVE_UP_AFTER; i++) {
+      h.clock.advance(60_000);
+      await failStart(h, 2);
+    }
+    assert.equal(h.sup.stopping, false);
+  });
+
+  test('overseer/cluster (replace: false): nothing is retried, nothing gives up', async () => {
+    const h = harness({ workers: 0, replace: false });
+    h.sup.addSlot();
+    await failStart(h, 2);
+    assert.equal(h.sup.stopping, false);
+    assert.equal(h.sup.slots.length, 0);
+  });
 });
 
 test('noRestart: a crash ends the master with the worker’s exit code', async () => {

@@ -245,7 +245,10 @@ main(argv).then(
       (err as { usage?: unknown }).usage === true ||
       errorCode(err)?.startsWith('ERR_PARSE_ARGS');
     const help = argv[0] === 'run' ? 'overseer run --help' : 'overseer --help';
-    process.stderr.write(`overseer: ${errorMessage(err)}\n${usage ? `run '${help}' for usage\n` : ''}`);
+    // overseer's own errors already say who speaks ('overseer run: …').
+    const message = errorMessage(err);
+    const line = /^overseer\b/.test(message) ? message : `overseer: ${message}`;
+    process.stderr.write(`${line}\n${usage ? `run '${help}' for usage\n` : ''}`);
     process.exitCode = usage ? 2 : 1;
   },
 );

@@ -87,11 +87,13 @@ export function runUsage(): string {
   const column = Math.max(...usages.map((u) => u.length)) + 4;
   const fileOnly = optionNames('file').filter((f) => spec(f).flag === undefined);
   const notInFile = flags.filter((f) => spec(f).file === undefined).map((f) => `--${flagName(f)}`);
-  return `usage: overseer run [options] <script> [args…]
+  return `usage: overseer run [options] <script> [--] [args…]
 
 Runs <script> in workers with hitless restarts: its own server.listen() calls are
 served from sockets this process (the master) keeps, and an old worker drains before it
-hears --kill-signal. Restart with SIGUSR2 or \`overseer restart\`; stop with SIGTERM.
+hears --kill-signal. Restart with SIGUSR2 or \`overseer restart\`; stop with SIGTERM
+(the master exits 0). <script> is a file, or a package's bin in node_modules/.bin
+(\`overseer run next start\`). A -- after the script is not passed to it.
 
 options (each also a field of the config file, in camelCase, but ${notInFile.join(' and ')}):
 ${flags.map((f, i) => entry(usages[i]!, helpText(f), column)).join('\n')}

@@ -23,6 +23,18 @@ async function fetcherFor(fetch: RunOptions['fetch']): Promise<Fetcher | undefin
     : new FileFetcher({ path: fetch.file, ...interval });
 }
 
+/**
+ * The master's pid, first of all: started through npx, npm or a shell, the pid a user sees
+ * is theirs, and a signal to it never reaches the master.
+ */
+function announce(restartSignal: NodeJS.Signals): void {
+  const pid = process.pid;
+  const signals = platform.restartSignal
+    ? `, or kill -${restartSignal.replace(/^SIG/, '')} ${pid}; stop: kill ${pid}`
+    : '';
+  process.stderr.write(`overseer run: the master is pid ${pid} (restart: overseer restart${signals})\n`);
+}
+
 /** Runs the master until it is done; 'help' prints the usage. */
 export async function runCommand(argv: readonly string[]): Promise<number> {
   const opts = await runOptions(argv);
@@ -49,6 +61,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     launch: workers,
   });
   attachRunningMaster(handle, master);
+  announce(config.restartSignal);
   debug(
     'overseer run: %s, %d worker(s)%s',
     binary.path,

@@ -9,10 +9,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { checkOptions, type ResolvedConfig, resolveOptions } from '../config.js';
-import { codedError, errorMessage, type InvalidFor, invalidFor } from '../errors.js';
+import { errorMessage, type InvalidFor, invalidFor } from '../errors.js';
 import type { AppSettings } from '../master/app-workers.js';
 import { flagName, OPTIONS, type OptionSpec, optionNames } from '../option-table.js';
 import { type Options, onlyKnown } from '../options.js';
+import { scriptPath } from './script-path.js';
 
 /** The config file's fields (the option table's `file`). */
 const FILE_FIELDS = optionNames('file');
@@ -53,8 +54,10 @@ const invalidIn = (file: string): InvalidFor =>
   invalidFor('overseer run', (field) => (field === '' ? `${file}:` : `${file}: ${field}`));
 
 /**
- * Splits `overseer run`'s arguments: options up to the script, the script, and the script's
- * own arguments (which may look like options: they are the app's).
+ * Splits `overseer run`'s arguments: options up to the script (or up to `--`), the script,
+ * and the script's own arguments (which may look like options: they are the app's). A `--`
+ * right after the script is dropped too, as pm2 and npm take it (`script -- args`); the app
+ * gets a `--` of its own as a second one.
  */
 export function splitRunArgs(argv: readonly string[]): { options: string[]; rest: string[] } {
   const takesValue = new Set<string>();
@@ -63,10 +66,13 @@ export function splitRunArgs(argv: readonly string[]): { options: string[]; rest
     takesValue.add(`--${name}`);
     if (o.short !== undefined) takesValue.add(`-${o.short}`);
   }
+  const withoutDashes = (rest: readonly string[]): string[] =>
+    rest[1] === '--' ? [rest[0]!, ...rest.slice(2)] : [...rest];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') return { options: argv.slice(0, i), rest: argv.slice(i + 1) };
-    if (!a.startsWith('-') || a === '-') return { options: argv.slice(0, i), rest: argv.slice(i) };
+    if (a === '--') return { options: argv.slice(0, i), rest: withoutDashes(argv.slice(i + 1)) };
+    if (!a.startsWith('-') || a === '-')
+      return { options: argv.slice(0, i), rest: withoutDashes(argv.slice(i)) };
     if (takesValue.has(a)) i++;
   }
   return { options: [...argv], rest: [] };
@@ -166,14 +172,10 @@ export async function runOptions(argv: readonly string[]): Promise<RunOptions | 
     scriptArg === undefined && file.file !== undefined
       ? path.dirname(path.resolve(file.file))
       : process.cwd();
-  const scriptPath = path.resolve(base, script);
-  if (!fs.existsSync(scriptPath)) {
-    throw codedError(Error, 'ERR_OVERSEER_NO_ENTRY', `overseer run: no such script: ${scriptPath}`);
-  }
   const envFile = a.envFile === undefined ? undefined : path.resolve(a.envFile);
   return {
     app: {
-      script: scriptPath,
+      script: scriptPath(script, base),
       args: scriptArg === undefined ? a.args : scriptArgs,
       nodeArgs: a.nodeArgs,
       env: a.env,

@@ -101,7 +101,8 @@ export class ClusterPrimary extends EventEmitter {
           return primary.settings.terminateTimeout ?? DEFAULTS.terminateTimeout;
         },
         noRestart: false,
-        forwardSignals: platform.forwardSignals,
+        // A stop retires the workers as a reload does; node:cluster's never hear the primary's signal.
+        forwardSignals: false,
         replace: false,
       },
       // A worker starts outside any handler's context: a fork() in its own handlers is a fork.
@@ -134,7 +135,11 @@ export class ClusterPrimary extends EventEmitter {
     process.nextTick(() => this.emit('setup', settings));
     if (this.#setUp) return;
     this.#setUp = true;
-    this.#core.listenForSignals({ restartSignal: 'SIGUSR2', restart: () => void this.reload() });
+    this.#core.listenForSignals({
+      restartSignal: 'SIGUSR2',
+      restart: () => void this.reload(),
+      shutdown: (signal) => this.#stop(signal),
+    });
     passedFds(); // socket activation: for the workers' listens, and out of their environment
     // The control socket (`overseer status`, `overseer restart`) never keeps the primary alive.
     void this.#core.openControlSocket(
@@ -256,6 +261,23 @@ export class ClusterPrimary extends EventEmitter {
       const now = slot.current as WorkerProcess | undefined;
       return now?.phase === 'ready' && !now.drainRequested ? this.#facades.get(now) : undefined;
     };
+  }
+
+  /**
+   * A stop signal that the program does not handle itself (without overseer, it would end
+   * the primary): every worker drains, as a reload retires it, and the primary exits 0, or
+   * non-zero with a warning when a worker had to be killed. A program that listens for the
+   * signal (throng does) keeps its own stop, as under node:cluster. A second signal: at once.
+   */
+  #stop(signal: NodeJS.Signals): void {
+    if (process.listenerCount(signal) > 1) return;
+    const stopping = this.#core.supervisor.stopping;
+    const done = this.#core.supervisor.shutdown(signal);
+    if (stopping) return;
+    void done.then(async (code) => {
+      this.#core.close(false);
+      process.exit(await this.#core.exitCode(code));
+    });
   }
 
   /** Out of cluster.workers. */

@@ -117,6 +117,19 @@ export class MasterCore {
   }
 
   /**
+   * The master ends with `code`: a failure says why, and the warning is let out before the
+   * caller exits the process (process.emitWarning writes it on a later tick).
+   */
+  async exitCode(code: number): Promise<number> {
+    if (code !== 0) {
+      const why = this.supervisor.failure ?? 'a failure';
+      warn(`the master exits with ${code}: ${why}`, 'OVERSEER_EXIT_FAILURE');
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    return code;
+  }
+
+  /**
    * 'error' for those who listen. An EventEmitter throws an 'error' nobody listens to, and
    * a failed restart or upgrade must never take the master down: the warning already told.
    */

@@ -67,7 +67,7 @@ export class MasterProcess implements RunningMaster {
       platform,
       clock,
       events,
-      supervisor: { workers, restartMode, terminateTimeout, noRestart, forwardSignals },
+      supervisor: { workers, restartMode, terminateTimeout, noRestart, forwardSignals, program: binary.path },
       seams: {
         spawn: (slot, id) => this.#spawn(slot, id),
         allReady: () => {
@@ -99,7 +99,8 @@ export class MasterProcess implements RunningMaster {
     this.done = supervisor.done.then((code) => {
       this.#letGo();
       debug('master: done, exit code %d', code);
-      return this.#handoff.handedOff ? 0 : code;
+      // Handed off, the service carries on in the new master: this one's stop is not a failure.
+      return this.#core.exitCode(this.#handoff.handedOff ? 0 : code);
     });
   }
 

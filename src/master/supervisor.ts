@@ -7,9 +7,16 @@
 // A slot's life is its state machine (slot.ts). A restart claims one slot at a time: while
 // claimed, what happens in the slot is the restart's to report, so a failed start there is
 // a failed restart, not a crash, and no backoff timer is set behind its back.
+//
+// The exit code (`done`): a stop drains every worker, and whatever status a drained worker
+// ends with, it was told to go, so a clean stop is 0. A real failure is non-zero, with a
+// warning that says why: the app never started (the same failed start GIVE_UP_AFTER times in
+// a row before any worker was ever ready: the master gives up with that status), the master
+// was stopped while a slot was crash-looping, a serving worker had to be SIGKILLed during the
+// stop (terminateTimeout, or a second signal), or, with noRestart, the crashed worker's code.
 import type { WarningCode } from '../codes.js';
 import type { RestartMode } from '../config.js';
-import { codedError, errorMessage } from '../errors.js';
+import { codedError, errorCode, errorMessage } from '../errors.js';
 import type { BackoffOptions } from './backoff.js';
 import type { Clock } from './clock.js';
 import type { MasterEvents, RestartResult } from './events.js';
@@ -31,6 +38,20 @@ export interface SupervisorOptions {
    * (overseer/cluster, as node:cluster): its slot goes, and the program decides.
    */
   replace?: boolean;
+  /** What the workers run, as the warnings name it (`overseer run`'s script, run()'s entry). */
+  program?: string;
+}
+
+/**
+ * A master whose workers never became ready gives up once a slot's worker failed to start
+ * this many times in a row, each time with the same exit status, as systemd's start limit does.
+ */
+export const GIVE_UP_AFTER = 5;
+
+/** Why the master ends with a failure: its exit code, and what the warning says. */
+interface Failure {
+  code: number;
+  why: string;
 }
 
 export interface SupervisorSeams {
@@ -83,8 +104,12 @@ export class Supervisor {
   #queued: Promise<RestartResult> | undefined;
   #stopping = false;
   #announced = false;
-  #lastExit: WorkerExit | undefined;
-  #forcedExitCode: number | undefined;
+  /** The first real failure, which the exit code reports; none: a clean stop. */
+  #failure: Failure | undefined;
+  /** Slots whose last worker crashed (or failed to start) and none has been ready since. */
+  readonly #failing = new Map<Slot, string>();
+  /** Before any worker was ever ready: each slot's failed starts in a row with one status. */
+  readonly #failedStarts = new Map<Slot, { status: number; count: number }>();
   #finish: (code: number) => void = () => {};
 
   constructor(opts: SupervisorOptions, seams: SupervisorSeams) {
@@ -105,6 +130,11 @@ export class Supervisor {
     return this.#stopping;
   }
 
+  /** Why `done` is not 0 (the master's first real failure), for the master's last warning. */
+  get failure(): string | undefined {
+    return this.#failure?.why;
+  }
+
   /** The slots, in order. */
   get slots(): readonly Slot[] {
     return [...this.#slots];
@@ -114,7 +144,10 @@ export class Supervisor {
   addSlot(): WorkerHandle {
     const slot = new Slot(this.#nextSlot++, this.#opts.backoff);
     this.#slots.push(slot);
-    return this.#spawn(slot);
+    const w = this.#spawn(slot);
+    // A program that forks from its 'exit' handler while the master stops: the stop goes on.
+    if (this.#stopping) void w.drain(this.#opts.terminateTimeout);
+    return w;
   }
 
   /** Every worker that has not exited, oldest first. */
@@ -178,6 +211,8 @@ export class Supervisor {
       return this.done;
     }
     this.#stopping = true;
+    const [failing] = this.#failing.values();
+    if (failing !== undefined) this.#fail(1, `it was stopped while ${failing}`);
     for (const slot of this.#slots) {
       if (slot.state === 'waiting') this.#seams.clock.clearTimeout(slot.stopWaiting());
     }
@@ -206,6 +241,7 @@ export class Supervisor {
   #onReady(slot: Slot, w: WorkerHandle): void {
     if (slot.incoming !== w) return; // stopped before it was ready: stale
     this.newestReady = Math.max(this.newestReady, w.id);
+    this.#failing.delete(slot);
     const startupMs = (w.readyAt ?? new Date(this.#seams.clock.now())).getTime() - w.startedAt.getTime();
     this.#seams.emit('ready', { workerId: w.id, pid: w.pid, slot: slot.index, startupMs });
     const old = slot.promote(w);
@@ -228,13 +264,27 @@ export class Supervisor {
     if (this.#forRestart.has(w) || this.#stopping) return;
     void w.exited.then((exit) => {
       this.#seams.warn(`worker ${w.id} failed to start: ${errorMessage(err)}`, 'OVERSEER_WORKER_FAILED');
-      this.#crashed(slot, w, exit);
+      this.#crashed(slot, w, exit, this.#startStatus(err, exit));
     });
+  }
+
+  /**
+   * The exit status of a worker that ended its own start (it exited, or its program threw):
+   * what the give-up rule counts. undefined for a start the master ended (readyTimeout).
+   */
+  #startStatus(err: unknown, exit: WorkerExit): number | undefined {
+    const code = errorCode(err);
+    if (code === 'ERR_OVERSEER_WORKER_EXITED') return exitCodeOf(exit.code, exit.signal);
+    // It said it failed, then exited with 1; the master may have killed it first.
+    if (code === 'ERR_OVERSEER_WORKER_FAILED') return 1;
+    return undefined;
   }
 
   #onExit(slot: Slot, w: WorkerHandle, exit: WorkerExit): void {
     this.#alive.delete(w);
-    this.#lastExit = exit;
+    if (this.#stopping && exit.signal === 'SIGKILL' && w.readyAt !== undefined) {
+      this.#fail(1, `worker ${w.id} (pid ${w.pid}) was SIGKILLed before it had drained`);
+    }
     const expected = w.drainRequested || this.#stopping;
     this.#seams.emit('exit', {
       workerId: w.id,
@@ -271,8 +321,11 @@ export class Supervisor {
     if (i >= 0) this.#slots.splice(i, 1);
   }
 
-  /** A worker died outside the master's wish, or failed to start outside a restart. */
-  #crashed(slot: Slot, w: WorkerHandle, exit: WorkerExit): void {
+  /**
+   * A worker died outside the master's wish, or failed to start outside a restart
+   * (`startStatus`: the status it ended its own start with).
+   */
+  #crashed(slot: Slot, w: WorkerHandle, exit: WorkerExit, startStatus?: number): void {
     if (this.#stopping) return;
     this.crashes++;
     const base = {
@@ -283,10 +336,24 @@ export class Supervisor {
       signal: exit.signal,
       expected: false,
     };
-    if (this.#opts.noRestart) {
+    const how = exit.signal ?? `code ${exit.code}`;
+    /** No replacement: the master stops, and exits with `code`. */
+    const end = (code: number, why: string): void => {
       this.#seams.emit('crash', { ...base, restartInMs: undefined });
-      this.#forcedExitCode = exitCodeOf(exit.code, exit.signal);
+      this.#fail(code, why);
       void this.shutdown('SIGTERM');
+    };
+    if (this.#opts.noRestart) {
+      end(exitCodeOf(exit.code, exit.signal), `worker ${w.id} died (${how}) and noRestart is set`);
+      return;
+    }
+    const status = this.#givesUp(slot, startStatus);
+    if (status !== undefined) {
+      const program = this.#opts.program ?? 'the program';
+      end(
+        status === 0 ? 1 : status,
+        `${program} failed to start ${GIVE_UP_AFTER} times in a row, each time with status ${status}, and was never ready: giving up`,
+      );
       return;
     }
     if (!this.#replaces) {
@@ -297,7 +364,11 @@ export class Supervisor {
     const healthyFor = w.readyAt ? this.#seams.clock.now() - w.readyAt.getTime() : 0;
     // A slot that still has a worker starting, or that a restart holds, needs no replacement.
     const delay = slot.state === 'empty' && !slot.claimed ? this.#replaceLater(slot, healthyFor) : undefined;
-    const how = exit.signal ?? `code ${exit.code}`;
+    const started = w.readyAt === undefined ? `failed to start (${how})` : `died (${how})`;
+    this.#failing.set(
+      slot,
+      `worker slot ${slot.index} had no worker serving: its last one, ${w.id}, ${started}`,
+    );
     this.#seams.warn(
       `worker ${w.id} (pid ${w.pid}) died (${how})${delay === undefined ? '' : `; restarting it in ${delay} ms`}`,
       'OVERSEER_WORKER_CRASHED',
@@ -381,9 +452,29 @@ export class Supervisor {
     this.#seams.settled?.();
   }
 
+  /**
+   * Counts a failed start while no worker was ever ready; returns its status once the slot
+   * has failed so GIVE_UP_AFTER times in a row. A start the master ended (undefined) breaks the row.
+   */
+  #givesUp(slot: Slot, status: number | undefined): number | undefined {
+    if (this.newestReady > 0) return undefined;
+    const row = this.#failedStarts.get(slot);
+    if (status === undefined) {
+      this.#failedStarts.delete(slot);
+      return undefined;
+    }
+    const count = row?.status === status ? row.count + 1 : 1;
+    this.#failedStarts.set(slot, { status, count });
+    return count >= GIVE_UP_AFTER ? status : undefined;
+  }
+
+  /** Records the master's first real failure: the exit code it ends with, and why. */
+  #fail(code: number, why: string): void {
+    this.#failure ??= { code, why };
+  }
+
   #maybeFinish(): void {
     if (!this.#stopping || this.#alive.size > 0) return;
-    const last = this.#lastExit;
-    this.#finish(this.#forcedExitCode ?? (last ? exitCodeOf(last.code, last.signal) : 0));
+    this.#finish(this.#failure?.code ?? 0);
   }
 }

@@ -97,6 +97,12 @@ export interface PosixFunctions {
   /** Linux PR_SET_PDEATHSIG; ENOTSUP elsewhere. */
   setParentDeathSignal(signal: number): void;
   /**
+   * Linux: when the parent dies, this process is SIGKILLed `delayMs` later (PR_SET_PDEATHSIG
+   * with a realtime signal of the addon's own, whose handler starts a one-shot timer); returns
+   * that signal's number. ENOTSUP elsewhere.
+   */
+  killOnParentDeath(delayMs: number): number;
+  /**
    * Linux: attaches a classic BPF program to `fd`'s SO_REUSEPORT group that picks a socket by
    * a hash of the client's address modulo `groupSize`. ENOTSUP elsewhere.
    */

@@ -1,4 +1,4 @@
-// POSIX: listeners are raw fds inherited as 3, 4, …; PDEATHSIG on Linux; signals do the rest.
+// POSIX: listeners are raw fds inherited as 3, 4, …; the orphan guard on Linux; signals do the rest.
 // What only the master needs (making sockets, the control socket) is imported when it is
 // first used, so a worker loads none of it.
 import type { ChildProcess } from 'node:child_process';
@@ -12,7 +12,11 @@ import { native, nativeAvailable } from './native.js';
 import type { Platform } from './types.js';
 
 const FIRST_LISTENER_FD = 3;
-const SIGKILL = 9;
+/**
+ * How long a worker whose master died has to exit by itself (the IPC disconnect: its `exit`
+ * handlers run) before the kernel SIGKILLs it.
+ */
+const ORPHAN_GRACE_MS = 1_000;
 
 async function receiveListeners(env: Pick<WorkerEnv, 'numFds' | 'addresses'>): Promise<Listener[]> {
   const listeners: Listener[] = [];
@@ -43,10 +47,16 @@ function signalSelf(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal);
 }
 
+/**
+ * The backstop for a worker whose master dies: the IPC channel's disconnect makes it exit
+ * normally (watchMaster), and on Linux the kernel SIGKILLs it ORPHAN_GRACE_MS after the death
+ * if it has not (an event loop that never turns). PR_SET_PDEATHSIG with SIGKILL itself would
+ * kill it before it heard the disconnect, and no `exit` handler would run.
+ */
 function guardOrphan(masterPid: number): void {
   if (process.platform !== 'linux' || !nativeAvailable()) return;
   try {
-    native().setParentDeathSignal(SIGKILL);
+    native().killOnParentDeath(ORPHAN_GRACE_MS);
   } catch (err) {
     debug('PDEATHSIG: %s', errorMessage(err));
   }

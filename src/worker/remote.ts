@@ -1,5 +1,5 @@
 // The master, as a worker reaches it: our messages over the IPC channel (send), the master's
-// death (the channel's disconnect, and PDEATHSIG where the kernel has it), and restart(),
+// death (the channel's disconnect, and the kernel's backstop where it has one), and restart(),
 // triggerUpdate() and reexec() of a program in a run() worker, asked by the restart signal or
 // over the control socket where signals cannot reach it (Windows). The control socket's client
 // is loaded only when it is used. Every start-up's worker side talks to its master through here.
@@ -19,8 +19,9 @@ export function send(m: WorkerMessage): Promise<void> {
 }
 
 /**
- * Calls `gone` when the master goes (its IPC channel closes), and has the kernel kill this
- * worker with the master where it can; a worker whose master is already gone exits at once.
+ * Calls `gone` when the master goes (its IPC channel closes), which exits this worker
+ * normally, its `exit` handlers run; where it can, the kernel kills it if it has not exited
+ * about a second after the master died. A worker whose master is already gone exits at once.
  */
 export function watchMaster(masterPid: number, gone: () => void): void {
   process.once('disconnect', gone);

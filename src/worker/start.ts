@@ -1,6 +1,6 @@
 // The worker side: receive the listeners the master passed, build State, run the program,
 // report readiness, and drain on shutdown. Workers never poll: a dead master is noticed
-// through the IPC channel's disconnect, and through PDEATHSIG where the kernel has it.
+// through the IPC channel's disconnect (a normal exit), with PDEATHSIG as the backstop.
 import { type Config, type ResolvedConfig, resolveConfig } from '../config.js';
 import { takeWorkerEnvironment, type WorkerEnv } from '../contract/env.js';
 import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';

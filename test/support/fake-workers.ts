@@ -88,6 +88,12 @@ export class FakeWorker implements WorkerHandle {
     this.settleReady(Object.assign(new Error(message), { code: 'ERR_OVERSEER_WORKER_FAILED' }));
   }
 
+  /** It was not ready within readyTimeout (the master kills it). */
+  timeOut(): void {
+    if (this.phase !== 'starting') return;
+    this.settleReady(Object.assign(new Error('not ready in time'), { code: 'ERR_OVERSEER_READY_TIMEOUT' }));
+  }
+
   exit(code: number | null = 0, signal: NodeJS.Signals | null = null): void {
     if (this.phase === 'exited') return;
     if (this.phase === 'starting') {

@@ -30,6 +30,7 @@ const posix = {
   recvFds: true,
   peerCredentials: true,
   setParentDeathSignal: true,
+  killOnParentDeath: true,
   steerReuseportBySource: true,
   reapChild: true,
   sendDatagram: true,

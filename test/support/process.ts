@@ -305,6 +305,18 @@ export async function waitGone(pids: number | readonly number[], timeoutMs = 10_
   }
 }
 
+/**
+ * Workers whose master died exit normally, as node:cluster's do: each of `pids` is gone within
+ * 1 s, and each one's `exit` handler appended its pid to `exitFile`.
+ */
+export async function exitedNormally(pids: readonly number[], exitFile: string): Promise<void> {
+  await waitGone(pids, 1_000); // else: a worker outlived its master
+  const exited = fs.existsSync(exitFile) ? fs.readFileSync(exitFile, 'utf8').trim().split('\n') : [];
+  if (exited.map(Number).sort().join() !== [...pids].sort().join()) {
+    throw new Error(`exit handlers ran in ${exited.join(', ') || 'none'} of ${pids.join(', ')}`);
+  }
+}
+
 /** The children of `pid`, across its threads (Linux; [] once it is gone). */
 export function childrenOf(pid: number): number[] {
   const out: number[] = [];
