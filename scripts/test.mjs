@@ -21,6 +21,7 @@ export const UNIT = [
   'fetcher-func',
   'fetcher-github',
   'fetcher-http',
+  'fetcher-manifest',
   'fetcher-s3',
   'health-window',
   'heap',
@@ -28,11 +29,13 @@ export const UNIT = [
   'native-surface',
   'options',
   'pacer',
+  'rollout',
   'stage',
   'state',
   'supervisor',
   'testing',
   'updater',
+  'upgrader-rollout',
   'worker-env',
 ];
 

@@ -47,6 +47,37 @@ export function renderMetrics(s: MasterStatus, uptimeSeconds: number): string {
   metric('overseer_upgrades_total', 'counter', 'Upgrade attempts by result.', [
     ['{result="upgraded"}', f?.upgrades ?? 0],
     ['{result="failed"}', f?.upgradeFailures ?? 0],
+    ['{result="rolled-back"}', f?.rollbacks ?? 0],
   ]);
+  const r = f?.release;
+  if (r) {
+    const step = r.step === null ? '' : String(r.step);
+    metric(
+      'overseer_release_info',
+      'gauge',
+      "The running version, and the release manifest's version and rollout step.",
+      [
+        [
+          `{running="${label(r.running ?? '')}",version="${label(r.version)}",step="${step}",decision="${r.decision}"}`,
+          1,
+        ],
+      ],
+    );
+    metric('overseer_rollout_percent', 'gauge', "The release manifest's rollout share now, in percent.", [
+      ['', r.percent],
+    ]);
+    metric(
+      'overseer_rollout_in_share',
+      'gauge',
+      'Whether this master is in the rollout share (1) or not (0).',
+      [['', r.inShare ? 1 : 0]],
+    );
+    metric(
+      'overseer_rollout_halted',
+      'gauge',
+      'Whether the release manifest halts the rollout (1) or not (0).',
+      [['', r.halted ? 1 : 0]],
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -2,16 +2,26 @@
 // check → swap → overlapping restart → commit, or roll back. One cycle runs at a time: a
 // trigger during a cycle joins it, except that it cuts short a fetcher that is only
 // waiting for its interval. Every failure leaves the running version serving, untouched.
+// A fetcher in manifest mode answers with a release manifest instead: the master decides
+// from it (rollout.ts) to take its version through the same pipeline, to hold, or to roll
+// back from a version marked bad to the newest good one it kept (kept-version.ts), through
+// the same sanity check, swap, restart and health window.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { codedError, errorCode, errorMessage } from '../errors.js';
-import type { FetchedVersion, Fetcher } from '../fetcher/fetcher.js';
+import {
+  type FetchedManifest,
+  type FetchedVersion,
+  type Fetcher,
+  isFetchedManifest,
+} from '../fetcher/fetcher.js';
+import type { ReleaseManifest } from '../fetcher/manifest.js';
 import { hashFile } from '../hash.js';
 import { debug, warn } from '../log.js';
 import type { Binary } from '../master/binary.js';
-import type { RestartResult, UpdateOutcome, UpgradeEvent } from '../master/events.js';
-import type { UpdaterStatus } from '../master/status.js';
+import type { RestartResult, RolloutEvent, UpdateOutcome, UpgradeEvent } from '../master/events.js';
+import type { ReleaseStatus, UpdaterStatus } from '../master/status.js';
 import { sleep } from '../sleep.js';
 import {
   checkArchive,
@@ -22,6 +32,9 @@ import {
   restoreCurrent,
   switchCurrent,
 } from './archive.js';
+import { fleetIdOf } from './fleet-id.js';
+import { type KeptVersion, keptHashes, newestGood, runningReleaseId } from './kept-version.js';
+import { decide, markedBad, type RolloutDecision, type RunningVersion, sameVersion } from './rollout.js';
 import { runSanityCheck } from './run-sanity-check.js';
 import { stage } from './stage.js';
 import { rollBack, swapIn } from './swap.js';
@@ -36,6 +49,10 @@ export interface UpdaterOptions {
   preUpgrade: ((tempPath: string) => void | Promise<void>) | undefined;
   /** ms after the new workers are ready during which a crash rolls the upgrade back. */
   upgradeHealthWindow: number;
+  /** config.fleetId: this master's id for a release manifest's share; unset: made from the machine's. */
+  fleetId?: string | undefined;
+  /** The app's name, which the default fleet id is made from; unset: binPath's base name. */
+  appName?: string | undefined;
 }
 
 /** What the updater needs from the master. */
@@ -47,6 +64,8 @@ export interface UpdaterHost {
   /** An error when a worker crashes within `ms`; undefined once it passes or `signal` aborts. */
   watchHealth(ms: number, signal: AbortSignal): Promise<Error | undefined>;
   onUpgrade(event: UpgradeEvent): void;
+  /** What the master made of a release manifest, when that changes. */
+  onRollout?(event: RolloutEvent): void;
   /** A fetcher that cannot start at all. */
   onError(err: Error): void;
 }
@@ -66,15 +85,28 @@ export class Upgrader {
   private readonly stopController = new AbortController();
   private lastStart = 0;
   private readonly bad = new Set<string>();
-  private readonly stats = { fetches: 0, fetchErrors: 0, upgrades: 0, upgradeFailures: 0 };
+  private readonly stats = { fetches: 0, fetchErrors: 0, upgrades: 0, upgradeFailures: 0, rollbacks: 0 };
   private lastCheck: Date | undefined;
   private lastResult: UpdateOutcome | undefined;
+  #fleetId: string | undefined;
+  /** Versions known by a manifest's label: entry-file hash → the label and the manifest's sha256. */
+  private readonly labels = new Map<string, { label: string; sha256: string }>();
+  private release: ReleaseStatus | null = null;
+  /** The running hash for which a rollback found no good version: said once, not every check. */
+  private stuckOn: string | undefined;
 
   constructor(
     private readonly fetcher: Fetcher,
     private readonly opts: UpdaterOptions,
     private readonly host: UpdaterHost,
   ) {}
+
+  /** Made at the first manifest: a plain fetcher never needs it. */
+  private get fleetId(): string {
+    const binPath = this.host.binary.path;
+    this.#fleetId ??= fleetIdOf(this.opts.fleetId, this.opts.appName ?? path.parse(binPath).name);
+    return this.#fleetId;
+  }
 
   /** Versions that failed before (a master handoff brings the old master's): never tried again. */
   rememberBad(hashes: readonly string[]): void {
@@ -107,6 +139,7 @@ export class Upgrader {
       lastResult: this.lastResult ?? null,
       badHashes: [...this.bad],
       ...this.stats,
+      release: this.release,
     };
   }
 
@@ -151,7 +184,7 @@ export class Upgrader {
     }
     this.lastStart = Date.now();
 
-    let got: Readable | FetchedVersion | null;
+    let got: Readable | FetchedVersion | FetchedManifest | null;
     try {
       got = await this.fetcher.fetch(signal, { immediate: cycle.immediate });
       this.stats.fetches++;
@@ -163,6 +196,11 @@ export class Upgrader {
     this.lastCheck = new Date();
     const t0 = Date.now();
     if (got === null) return this.finish(t0, { result: 'no-update' });
+    if (isFetchedManifest(got)) {
+      if (signal.aborted) return { result: 'no-update' };
+      cycle.phase = 'process';
+      return this.finish(t0, await this.follow(got, this.stopController.signal));
+    }
     const version: FetchedVersion = got instanceof Readable ? { stream: got } : got;
     if (signal.aborted) {
       version.stream.destroy();
@@ -181,6 +219,163 @@ export class Upgrader {
       version.stream.destroy();
       return fail(err, 'upgrade failed');
     }
+  }
+
+  /** A release manifest: take its version, roll back from a bad one, or hold. */
+  private async follow(got: FetchedManifest, signal: AbortSignal): Promise<UpdateOutcome> {
+    const m = got.manifest;
+    const { action } = this.decide(m);
+    if (action === 'hold') return { result: 'no-update' };
+    try {
+      return action === 'take' ? await this.take(got, signal) : await this.rollBackFrom(got, signal);
+    } finally {
+      this.decide(m); // what it runs now
+    }
+  }
+
+  /** The decision now, kept for the status, and told (the 'rollout' event) when it changed. */
+  private decide(m: ReleaseManifest): RolloutDecision {
+    const running = this.runningVersion(m);
+    const d = decide(m, this.fleetId, Date.now(), running, (sha256) => this.bad.has(sha256));
+    const event: RolloutEvent = {
+      fleetId: this.fleetId,
+      running: running.label ?? null,
+      version: m.version,
+      percent: d.percent,
+      step: d.step,
+      point: d.point,
+      inShare: d.inShare,
+      halted: m.halt,
+      decision: d.action,
+      reason: d.reason,
+    };
+    const before = this.release;
+    this.release = { ...event, manifestAt: new Date().toISOString() };
+    if (before === null || JSON.stringify({ ...before, manifestAt: undefined }) !== JSON.stringify(event)) {
+      debug('rollout: %s %s (%s)', d.action, m.version, d.reason);
+      this.host.onRollout?.(event);
+    }
+    return d;
+  }
+
+  /** What the master runs, by the hashes that name it and, when known, its label. */
+  private runningVersion(m: ReleaseManifest): RunningVersion {
+    const hash = this.host.getHash();
+    const release = runningReleaseId(this.host.binary.path);
+    let known = this.labels.get(hash);
+    const hashes = [hash, ...(release === undefined ? [] : [release])];
+    // It runs the manifest's own version: its label is known from now on, across manifests.
+    if (known === undefined && hashes.some((h) => sameVersion(m.sha256, h))) {
+      known = { label: m.version, sha256: m.sha256 };
+      this.labels.set(hash, known);
+    }
+    return { label: known?.label, hashes: known === undefined ? hashes : [...hashes, known.sha256] };
+  }
+
+  /** The manifest's version, downloaded and taken through the pipeline. */
+  private async take(got: FetchedManifest, signal: AbortSignal): Promise<UpdateOutcome> {
+    const m = got.manifest;
+    let version: FetchedVersion;
+    try {
+      version = await got.open(signal);
+    } catch (err) {
+      this.stats.fetchErrors++;
+      return fail(err, 'fetch failed');
+    }
+    const outcome = await this.upgrade(version, signal);
+    if (outcome.result !== 'failed')
+      this.labels.set(this.host.getHash(), { label: m.version, sha256: m.sha256 });
+    return outcome;
+  }
+
+  /**
+   * The running version is marked bad: never taken again, and replaced by the newest good
+   * version this master kept; with none, by the manifest's version when that is good and not
+   * halted (whatever the share: a bad version must not stay).
+   */
+  private async rollBackFrom(got: FetchedManifest, signal: AbortSignal): Promise<UpdateOutcome> {
+    const m = got.manifest;
+    const running = this.runningVersion(m);
+    const hash = this.host.getHash();
+    for (const h of running.hashes) if (h.length === 64) this.bad.add(h);
+    const isBad = (k: KeptVersion): boolean => {
+      const hashes = keptHashes(k);
+      const label = this.labels.get(k.sha256)?.label;
+      return hashes.some((h) => this.bad.has(h)) || markedBad(m.bad, { label, hashes });
+    };
+    let to: KeptVersion | undefined;
+    try {
+      to = await newestGood(this.host.binary.path, isBad);
+    } catch (err) {
+      return fail(err, 'rollback failed');
+    }
+    if (to === undefined) {
+      const manifestVersion = { label: m.version, hashes: [m.sha256] };
+      if (!m.halt && !markedBad(m.bad, manifestVersion) && !this.bad.has(m.sha256))
+        return this.take(got, signal);
+      if (this.stuckOn === hash) return { result: 'no-update' };
+      this.stuckOn = hash;
+      const which = running.label === undefined ? '' : ` ${running.label}`;
+      return {
+        result: 'failed',
+        reason: `the running version${which} is marked bad in the release manifest, and this master has no good version to go back to`,
+        code: 'ERR_OVERSEER_NO_GOOD_VERSION',
+        rolledBack: false,
+      };
+    }
+    const label = this.labels.get(to.sha256)?.label;
+    try {
+      const outcome =
+        to.kind === 'file'
+          ? await this.switchToFile(to, label, signal)
+          : await this.switchToRelease(to, label);
+      if (outcome.result !== 'upgraded') return outcome;
+      return {
+        result: 'rolled-back',
+        oldHash: outcome.oldHash,
+        newHash: outcome.newHash,
+        ...(label === undefined ? {} : { version: label }),
+        ...(running.label === undefined ? {} : { from: running.label }),
+        restarted: outcome.restarted,
+      };
+    } catch (err) {
+      return fail(err, 'rollback failed');
+    }
+  }
+
+  /** Back to `<binPath>.prev`: a copy of it is staged and swapped in, so the bad one becomes .prev. */
+  private async switchToFile(
+    to: KeptVersion & { kind: 'file' },
+    label: string | undefined,
+    signal: AbortSignal,
+  ): Promise<UpdateOutcome> {
+    const binPath = this.host.binary.path;
+    const staged = await stage(fs.createReadStream(to.path), binPath, signal);
+    try {
+      return await this.switchOver({ version: label }, staged.sha256, staged.sha256, staged.tempPath, {
+        swap: () => swapIn(staged.tempPath, binPath, this.host.binary.sea),
+        undo: () => rollBack(binPath),
+        reason: 'rollback',
+      });
+    } finally {
+      fs.rmSync(staged.tempPath, { force: true });
+    }
+  }
+
+  /** Back to a kept release directory: `current` points at it again. */
+  private switchToRelease(
+    to: KeptVersion & { kind: 'release' },
+    label: string | undefined,
+  ): Promise<UpdateOutcome> {
+    const layout = releaseLayout(this.host.binary.path);
+    let previous = '';
+    return this.switchOver({ version: label }, to.id, to.sha256, to.entry, {
+      swap: () => {
+        previous = switchCurrent(layout.current, to.dir);
+      },
+      undo: () => restoreCurrent(layout.current, previous),
+      reason: 'rollback',
+    });
   }
 
   /** A new entry file: staged beside binPath, swapped in by rename, rolled back from .prev. */
@@ -273,11 +468,11 @@ export class Upgrader {
    * success, and on failure the undo, so the old workers (which never stopped) keep serving.
    */
   private async switchOver(
-    version: FetchedVersion,
+    version: Pick<FetchedVersion, 'version' | 'commit'>,
     id: string,
     newHash: string,
     candidate: string,
-    step: { swap(): void; undo(): void },
+    step: { swap(): void; undo(): void; reason?: string },
   ): Promise<UpdateOutcome> {
     if (this.opts.preUpgrade) {
       try {
@@ -301,7 +496,7 @@ export class Upgrader {
       version.commit?.();
       return { result: 'upgraded', oldHash, newHash, ...label, restarted: false };
     }
-    const restarted = await this.host.restart('upgrade');
+    const restarted = await this.host.restart(step.reason ?? 'upgrade');
     // Ready is not enough: a version that crashes soon after is rolled back all the same.
     const unhealthy = restarted.ok
       ? await this.host.watchHealth(this.opts.upgradeHealthWindow, this.stopController.signal)
@@ -329,6 +524,13 @@ export class Upgrader {
     if (outcome.result === 'upgraded') {
       this.stats.upgrades++;
       debug('upgraded %s -> %s', outcome.oldHash.slice(0, 12), outcome.newHash.slice(0, 12));
+    } else if (outcome.result === 'rolled-back') {
+      this.stats.rollbacks++;
+      debug(
+        'rolled back from a bad version %s -> %s',
+        outcome.oldHash.slice(0, 12),
+        outcome.newHash.slice(0, 12),
+      );
     } else {
       this.stats.upgradeFailures++;
       warn(`upgrade-failed: ${outcome.reason}`, 'OVERSEER_UPGRADE_FAILED');
