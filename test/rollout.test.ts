@@ -3,6 +3,8 @@
 // percent, a cohort per version, about uniform), each decision and its reason, and the fleet id.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import {
   currentStep,
@@ -13,6 +15,7 @@ import {
 } from '../src/fetcher/manifest.js';
 import { fleetIdOf, machineId } from '../src/upgrade/fleet-id.js';
 import { decide, markedBad, type RunningVersion, sharePoint } from '../src/upgrade/rollout.js';
+import { ROOT } from './support/paths.js';
 
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);
@@ -41,6 +44,17 @@ test('a minimal manifest: everyone, no halt, nothing bad', () => {
   const sig = Buffer.alloc(64, 7);
   assert.deepEqual(parse({ ...base, signature: sig.toString('base64') }).signature, sig);
   assert.deepEqual(parse({ ...base, signature: sig.toString('hex') }).signature, sig);
+});
+
+test("the README's example manifest is a valid one", () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Fleets: a release manifest'));
+  const example = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(example, 'the Fleets section has a JSON example');
+  const m = parseManifest(Buffer.from(example), 'README');
+  assert.equal(m.version, '2.4.0');
+  assert.equal(m.signature?.length, 64);
+  assert.deepEqual(currentStep(m.rollout, Date.parse('2025-06-02T16:00:00Z')), { percent: 10, step: 2 });
 });
 
 test('every mistake is refused whole, coded, naming the field', () => {
