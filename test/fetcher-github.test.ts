@@ -365,13 +365,8 @@ test('manifest mode: manifest.json of the latest release, read again only when r
     ],
   });
   try {
-    const f = new GitHubFetcher({
-      owner: 'acme',
-      repo: 'app',
-      token: 'T0KEN',
-      baseUrl: gh.api.url,
-      manifest: true,
-    });
+    const repo = { owner: 'acme', repo: 'app', baseUrl: gh.api.url };
+    const f = new GitHubFetcher({ ...repo, token: 'T0KEN', manifest: true });
     const m = await f.fetch(signal());
     assert.deepEqual(m?.manifest.rollout, { percent: 10 });
     assert.equal(m?.source, 'https://github.com/acme/app/releases/download/v2.0.0/manifest.json');

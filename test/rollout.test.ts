@@ -92,13 +92,14 @@ test('every mistake is refused whole, coded, naming the field', () => {
       { ...base, rollout: { steps: [{ percent: 10, at: '2025-06-01T12:00:00Z', x: 1 }] } },
       /rollout.steps\[0\].x is not a known field/,
     ],
+    // 14:00+02:00 is 12:00Z: the same instant, which is not later.
     [
       {
         ...base,
         rollout: {
           steps: [
             { percent: 10, at: '2025-06-01T12:00:00Z' },
-            { percent: 50, at: '2025-06-01T12:00:00Z' },
+            { percent: 50, at: '2025-06-01T14:00:00+02:00' },
           ],
         },
       },
@@ -134,20 +135,6 @@ test('every mistake is refused whole, coded, naming the field', () => {
 });
 
 test('steps over time: the current one is the last begun, by the wall clock', () => {
-  // 14:00+02:00 is 12:00Z: the same instant, which is not later.
-  assert.throws(
-    () =>
-      parse({
-        ...base,
-        rollout: {
-          steps: [
-            { percent: 1, at: '2025-06-01T12:00:00Z' },
-            { percent: 10, at: '2025-06-01T14:00:00+02:00' },
-          ],
-        },
-      }),
-    /rollout.steps\[1\].at must be later than the step before/,
-  );
   const steps = parse({
     ...base,
     rollout: {

@@ -14,6 +14,7 @@ import { parseManifest } from '../src/fetcher/manifest.js';
 import type { RolloutEvent, UpgradeEvent } from '../src/master/events.js';
 import { fleetIdOf } from '../src/upgrade/fleet-id.js';
 import { type UpdaterHost, Upgrader } from '../src/upgrade/upgrader.js';
+import { fakeUpdaterHost, UPDATER_OPTIONS } from './support/updater.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-rollout-'));
 const bin = path.join(dir, 'app.mjs');
@@ -31,27 +32,16 @@ interface Recorded {
 function host(): Recorded {
   const rollouts: RolloutEvent[] = [];
   const upgrades: UpgradeEvent[] = [];
-  const h: UpdaterHost = {
-    binary: { path: bin, sea: false, commandFor: (file) => ({ command: process.execPath, args: [file] }) },
-    getHash: () => sha(V1),
+  const h = fakeUpdaterHost(bin, {
     setHash: () => assert.fail('nothing is swapped in these tests'),
     restart: async () => assert.fail('nothing restarts in these tests'),
-    watchHealth: async () => undefined,
     onUpgrade: (e) => upgrades.push(e),
     onRollout: (e) => rollouts.push(e),
-    onError: () => {},
-  };
+  });
   return { host: h, rollouts, upgrades };
 }
 
-const options = {
-  minFetchInterval: 0,
-  keepReleases: 3,
-  sanityCheckTimeout: 5_000,
-  noRestartAfterFetch: false,
-  preUpgrade: undefined,
-  upgradeHealthWindow: 0,
-};
+const options = UPDATER_OPTIONS;
 
 /** A manifest source whose manifest the test sets; counts the downloads it was asked for. */
 function source(): { fetcher: { fetch(): Promise<FetchedManifest> }; set(m: object): void; opened: number } {

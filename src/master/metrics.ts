@@ -63,21 +63,20 @@ export function renderMetrics(s: MasterStatus, uptimeSeconds: number): string {
         ],
       ],
     );
-    metric('overseer_rollout_percent', 'gauge', "The release manifest's rollout share now, in percent.", [
-      ['', r.percent],
-    ]);
-    metric(
-      'overseer_rollout_in_share',
-      'gauge',
-      'Whether this master is in the rollout share (1) or not (0).',
-      [['', r.inShare ? 1 : 0]],
-    );
-    metric(
-      'overseer_rollout_halted',
-      'gauge',
-      'Whether the release manifest halts the rollout (1) or not (0).',
-      [['', r.halted ? 1 : 0]],
-    );
+    const gauges: [string, string, number][] = [
+      ['overseer_rollout_percent', "The release manifest's rollout share now, in percent.", r.percent],
+      [
+        'overseer_rollout_in_share',
+        'Whether this master is in the rollout share (1) or not (0).',
+        r.inShare ? 1 : 0,
+      ],
+      [
+        'overseer_rollout_halted',
+        'Whether the release manifest halts the rollout (1) or not (0).',
+        r.halted ? 1 : 0,
+      ],
+    ];
+    for (const [name, help, value] of gauges) metric(name, 'gauge', help, [['', value]]);
   }
   return `${lines.join('\n')}\n`;
 }
