@@ -155,7 +155,10 @@ export async function runOptions(argv: readonly string[]): Promise<RunOptions | 
   const merged = invalidWhereSet(cli.fields, file.file ?? '');
   const { engine, app: a } = resolveRun({ ...file.fields, ...cli.fields }, merged);
   if (a.fetchManifest && a.fetchFile === undefined && a.fetchUrl === undefined) {
-    throw merged('fetchManifest', `needs ${merged.named('fetchFile')} or ${merged.named('fetchUrl')}`);
+    throw merged(
+      'fetchManifest',
+      'needs --fetch-file or --fetch-url (fetchFile or fetchUrl in a config file)',
+    );
   }
   // The program is the app's script, which the workers run (AppWorkers): run()'s is never called.
   const config: ResolvedConfig = { program: () => {}, ...engine };
