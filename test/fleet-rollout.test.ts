@@ -5,6 +5,7 @@
 // 100 %: nobody more; v2 marked bad: every master that took it is back on v1, from its .prev,
 // through a hitless restart. Keep-alive load on every master throughout: 0 failed requests.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { AppProcess } from './support/app.js';
 import { startServer } from './support/fetcher-server.js';
 import { get } from './support/http.js';
 import { describeErrors, type LoadRun, startLoad } from './support/load.js';
+import { CLI } from './support/paths.js';
 import { type ProcessEvent, stopAll } from './support/process.js';
 import { versionSource } from './support/versioned-app.js';
 
@@ -198,6 +200,13 @@ test('20 masters, one manifest: 10 %, 50 %, halt, and v2 marked bad, under load 
   assert.match(metrics, /^overseer_release_info\{running="v1",version="v2",step="",decision="hold"\} 1$/m);
   assert.match(metrics, /^overseer_rollout_percent 100$/m);
   assert.match(metrics, /^overseer_rollout_halted 1$/m);
+  const text = execFileSync(process.execPath, [CLI, 'status', '--socket', masters[0]!.ipc], {
+    encoding: 'utf8',
+  });
+  assert.match(
+    text,
+    /^release {3}running v1; manifest v2 at 100 %, halted, (in|not in) the share: hold \(marked-bad\)$/m,
+  );
 });
 
 /** The first 'rollout' event from index `from` on that `ok` accepts. */
