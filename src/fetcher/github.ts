@@ -61,7 +61,7 @@ export interface GitHubFetcherOptions<M extends boolean = boolean> {
   checksumAsset?: CompanionSelector;
   /** The detached ed25519 signature of the chosen asset, e.g. '{name}.sig'; needs `publicKey`. */
   signatureAsset?: CompanionSelector;
-  /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureAsset`. */
+  /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureAsset`, or `manifest` (its signatures). */
   publicKey?: string | KeyObject;
   /** The most bytes a version may have, downloaded or gunzipped. Default 1 GiB. */
   maxBytes?: number;

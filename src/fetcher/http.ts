@@ -49,7 +49,7 @@ export interface HTTPFetcherOptions<M extends boolean = boolean> {
   sha256Url?: string | URL;
   /** A detached ed25519 signature (64 raw bytes, or base64) of the file; needs `publicKey`. */
   signatureUrl?: string | URL;
-  /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureUrl`. */
+  /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureUrl`, or `manifest` (its signatures). */
   publicKey?: string | KeyObject;
   /** The most bytes a version may have, downloaded or gunzipped. Default 1 GiB. */
   maxBytes?: number;

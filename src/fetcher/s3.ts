@@ -45,6 +45,7 @@ export interface S3FetcherOptions<M extends boolean = boolean> {
   sha256Key?: string;
   /** The key of a detached ed25519 signature of the object; needs `publicKey`. */
   signatureKey?: string;
+  /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureKey`, or `manifest` (its signatures). */
   publicKey?: string | KeyObject;
   maxBytes?: number;
   minBytesPerSecond?: number;
