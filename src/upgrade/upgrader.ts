@@ -2,10 +2,10 @@
 // check → swap → overlapping restart → commit, or roll back. One cycle runs at a time: a
 // trigger during a cycle joins it, except that it cuts short a fetcher that is only
 // waiting for its interval. Every failure leaves the running version serving, untouched.
-// A fetcher in manifest mode answers with a release manifest instead: the master decides
-// from it (rollout.ts) to take its version through the same pipeline, to hold, or to roll
-// back from a version marked bad to the newest good one it kept (kept-version.ts), through
-// the same sanity check, swap, restart and health window.
+// A fetcher in manifest mode answers with a release manifest instead, which the release
+// follower (release-follower.ts) decides from: take its version through this pipeline, hold,
+// or roll back from a version marked bad to one kept on disk, through the same sanity check,
+// swap, restart and health window (switchBack).
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -16,12 +16,11 @@ import {
   type Fetcher,
   isFetchedManifest,
 } from '../fetcher/fetcher.js';
-import type { ReleaseManifest } from '../fetcher/manifest.js';
 import { hashFile } from '../hash.js';
 import { debug, warn } from '../log.js';
 import type { Binary } from '../master/binary.js';
 import type { RestartResult, RolloutEvent, UpdateOutcome, UpgradeEvent } from '../master/events.js';
-import type { ReleaseStatus, UpdaterStatus } from '../master/status.js';
+import type { UpdaterStatus } from '../master/status.js';
 import { sleep } from '../sleep.js';
 import {
   checkArchive,
@@ -33,8 +32,8 @@ import {
   switchCurrent,
 } from './archive.js';
 import { fleetIdOf } from './fleet-id.js';
-import { type KeptVersion, keptHashes, newestGood, runningReleaseId } from './kept-version.js';
-import { decide, markedBad, type RolloutDecision, type RunningVersion, sameVersion } from './rollout.js';
+import type { KeptVersion } from './kept-version.js';
+import { ReleaseFollower } from './release-follower.js';
 import { runSanityCheck } from './run-sanity-check.js';
 import { stage } from './stage.js';
 import { rollBack, swapIn } from './swap.js';
@@ -89,20 +88,31 @@ export class Upgrader {
   private lastCheck: Date | undefined;
   private lastResult: UpdateOutcome | undefined;
   #fleetId: string | undefined;
-  /** Versions known by a manifest's label: entry-file hash → the label and the manifest's sha256. */
-  private readonly labels = new Map<string, { label: string; sha256: string }>();
-  private release: ReleaseStatus | null = null;
-  /** The running hash for which a rollback found no good version: said once, not every check. */
-  private stuckOn: string | undefined;
+  /** What a fetcher in manifest mode answers is followed here. */
+  private readonly follower: ReleaseFollower;
 
   constructor(
     private readonly fetcher: Fetcher,
     private readonly opts: UpdaterOptions,
     private readonly host: UpdaterHost,
-  ) {}
+  ) {
+    this.follower = new ReleaseFollower({
+      binPath: host.binary.path,
+      runningHash: () => host.getHash(),
+      bad: this.bad,
+      fleetId: () => this.fleetId(),
+      upgrade: (version, signal) => this.upgrade(version, signal),
+      switchBack: (to, label, signal) => this.switchBack(to, label, signal),
+      fetchFailed: (err) => {
+        this.stats.fetchErrors++;
+        return fail(err, 'fetch failed');
+      },
+      onRollout: (event: RolloutEvent) => host.onRollout?.(event),
+    });
+  }
 
-  /** Made at the first manifest: a plain fetcher never needs it. */
-  private get fleetId(): string {
+  /** Made at the first manifest, so a plain fetcher never reads the machine's id. */
+  private fleetId(): string {
     const binPath = this.host.binary.path;
     this.#fleetId ??= fleetIdOf(this.opts.fleetId, this.opts.appName ?? path.parse(binPath).name);
     return this.#fleetId;
@@ -139,7 +149,7 @@ export class Upgrader {
       lastResult: this.lastResult ?? null,
       badHashes: [...this.bad],
       ...this.stats,
-      release: this.release,
+      release: this.follower.status(),
     };
   }
 
@@ -199,7 +209,7 @@ export class Upgrader {
     if (isFetchedManifest(got)) {
       if (signal.aborted) return { result: 'no-update' };
       cycle.phase = 'process';
-      return this.finish(t0, await this.follow(got, this.stopController.signal));
+      return this.finish(t0, await this.follow(got));
     }
     const version: FetchedVersion = got instanceof Readable ? { stream: got } : got;
     if (signal.aborted) {
@@ -208,6 +218,14 @@ export class Upgrader {
     }
     cycle.phase = 'process';
     return this.finish(t0, await this.upgrade(version, this.stopController.signal));
+  }
+
+  private async follow(got: FetchedManifest): Promise<UpdateOutcome> {
+    try {
+      return await this.follower.follow(got, this.stopController.signal);
+    } catch (err) {
+      return fail(err, 'following the release manifest failed');
+    }
   }
 
   private async upgrade(version: FetchedVersion, signal: AbortSignal): Promise<UpdateOutcome> {
@@ -221,123 +239,16 @@ export class Upgrader {
     }
   }
 
-  /** A release manifest: take its version, roll back from a bad one, or hold. */
-  private async follow(got: FetchedManifest, signal: AbortSignal): Promise<UpdateOutcome> {
-    const m = got.manifest;
-    const { action } = this.decide(m);
-    if (action === 'hold') return { result: 'no-update' };
+  /** Back to a version kept on disk, for a release manifest that marked the running one bad. */
+  private async switchBack(
+    to: KeptVersion,
+    label: string | undefined,
+    signal: AbortSignal,
+  ): Promise<UpdateOutcome> {
     try {
-      return action === 'take' ? await this.take(got, signal) : await this.rollBackFrom(got, signal);
-    } finally {
-      this.decide(m); // what it runs now
-    }
-  }
-
-  /** The decision now, kept for the status, and told (the 'rollout' event) when it changed. */
-  private decide(m: ReleaseManifest): RolloutDecision {
-    const running = this.runningVersion(m);
-    const d = decide(m, this.fleetId, Date.now(), running, (sha256) => this.bad.has(sha256));
-    const event: RolloutEvent = {
-      fleetId: this.fleetId,
-      running: running.label ?? null,
-      version: m.version,
-      percent: d.percent,
-      step: d.step,
-      point: d.point,
-      inShare: d.inShare,
-      halted: m.halt,
-      decision: d.action,
-      reason: d.reason,
-    };
-    const before = this.release;
-    this.release = { ...event, manifestAt: new Date().toISOString() };
-    if (before === null || JSON.stringify({ ...before, manifestAt: undefined }) !== JSON.stringify(event)) {
-      debug('rollout: %s %s (%s)', d.action, m.version, d.reason);
-      this.host.onRollout?.(event);
-    }
-    return d;
-  }
-
-  /** What the master runs, by the hashes that name it and, when known, its label. */
-  private runningVersion(m: ReleaseManifest): RunningVersion {
-    const hash = this.host.getHash();
-    const release = runningReleaseId(this.host.binary.path);
-    let known = this.labels.get(hash);
-    const hashes = [hash, ...(release === undefined ? [] : [release])];
-    // It runs the manifest's own version: its label is known from now on, across manifests.
-    if (known === undefined && hashes.some((h) => sameVersion(m.sha256, h))) {
-      known = { label: m.version, sha256: m.sha256 };
-      this.labels.set(hash, known);
-    }
-    return { label: known?.label, hashes: known === undefined ? hashes : [...hashes, known.sha256] };
-  }
-
-  /** The manifest's version, downloaded and taken through the pipeline. */
-  private async take(got: FetchedManifest, signal: AbortSignal): Promise<UpdateOutcome> {
-    const m = got.manifest;
-    let version: FetchedVersion;
-    try {
-      version = await got.open(signal);
-    } catch (err) {
-      this.stats.fetchErrors++;
-      return fail(err, 'fetch failed');
-    }
-    const outcome = await this.upgrade(version, signal);
-    if (outcome.result !== 'failed')
-      this.labels.set(this.host.getHash(), { label: m.version, sha256: m.sha256 });
-    return outcome;
-  }
-
-  /**
-   * The running version is marked bad: never taken again, and replaced by the newest good
-   * version this master kept; with none, by the manifest's version when that is good and not
-   * halted (whatever the share: a bad version must not stay).
-   */
-  private async rollBackFrom(got: FetchedManifest, signal: AbortSignal): Promise<UpdateOutcome> {
-    const m = got.manifest;
-    const running = this.runningVersion(m);
-    const hash = this.host.getHash();
-    for (const h of running.hashes) if (h.length === 64) this.bad.add(h);
-    const isBad = (k: KeptVersion): boolean => {
-      const hashes = keptHashes(k);
-      const label = this.labels.get(k.sha256)?.label;
-      return hashes.some((h) => this.bad.has(h)) || markedBad(m.bad, { label, hashes });
-    };
-    let to: KeptVersion | undefined;
-    try {
-      to = await newestGood(this.host.binary.path, isBad);
-    } catch (err) {
-      return fail(err, 'rollback failed');
-    }
-    if (to === undefined) {
-      const manifestVersion = { label: m.version, hashes: [m.sha256] };
-      if (!m.halt && !markedBad(m.bad, manifestVersion) && !this.bad.has(m.sha256))
-        return this.take(got, signal);
-      if (this.stuckOn === hash) return { result: 'no-update' };
-      this.stuckOn = hash;
-      const which = running.label === undefined ? '' : ` ${running.label}`;
-      return {
-        result: 'failed',
-        reason: `the running version${which} is marked bad in the release manifest, and this master has no good version to go back to`,
-        code: 'ERR_OVERSEER_NO_GOOD_VERSION',
-        rolledBack: false,
-      };
-    }
-    const label = this.labels.get(to.sha256)?.label;
-    try {
-      const outcome =
-        to.kind === 'file'
-          ? await this.switchToFile(to, label, signal)
-          : await this.switchToRelease(to, label);
-      if (outcome.result !== 'upgraded') return outcome;
-      return {
-        result: 'rolled-back',
-        oldHash: outcome.oldHash,
-        newHash: outcome.newHash,
-        ...(label === undefined ? {} : { version: label }),
-        ...(running.label === undefined ? {} : { from: running.label }),
-        restarted: outcome.restarted,
-      };
+      return to.kind === 'file'
+        ? await this.switchToFile(to, label, signal)
+        : await this.switchToRelease(to, label);
     } catch (err) {
       return fail(err, 'rollback failed');
     }
