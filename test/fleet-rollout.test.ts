@@ -55,7 +55,11 @@ test('20 masters, one manifest: 10 %, 50 %, halt, and v2 marked bad, under load 
   after(() => server.close());
   const fetcher = `new HTTPFetcher({ url: ${JSON.stringify(`${server.url}/manifest.json`)}, manifest: true, interval: ${INTERVAL}, timeout: 5000 })`;
   const source = (version: string): string =>
-    versionSource({ version, fetcher, extra: 'fleetId: process.env.FLEET_ID,' });
+    versionSource({
+      version,
+      fetcher,
+      extra: 'fleetId: process.env.FLEET_ID, ipcPath: process.env.IPC_PATH,',
+    });
   const v1 = source('v1');
   const v2 = source('v2');
   versions.set('/v1.mjs', v1);
@@ -77,7 +81,11 @@ test('20 masters, one manifest: 10 %, 50 %, halt, and v2 marked bad, under load 
       const bin = path.join(root, id, 'app.mjs');
       fs.mkdirSync(path.dirname(bin));
       fs.writeFileSync(bin, v1);
-      const app = new AppProcess({}, { script: bin, env: { FLEET_ID: id } });
+      // A control socket of its own, outside os.tmpdir(): 20 masters starting at once each sweep
+      // the default directory for stale sockets, and one caught between another's bind() and
+      // listen() would look stale (a race of the sweep, not of the rollout).
+      const env = { FLEET_ID: id, IPC_PATH: path.join(root, id, 'control.sock') };
+      const app = new AppProcess({}, { script: bin, env });
       const port = await app.port();
       const ipc = String((await app.nth('ipc', 1, 60_000)).path);
       return { id, app, port, ipc };
