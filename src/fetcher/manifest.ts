@@ -76,7 +76,10 @@ export function parseManifest(body: Buffer, where: string): ReleaseManifest {
   }
   let signature: Buffer | undefined;
   if (m.signature !== undefined) {
-    if (typeof m.signature !== 'string') throw bad('signature', 'must be base64 (or hex) text');
+    // Text only: 64 characters would pass as the raw bytes of a signature file.
+    if (typeof m.signature !== 'string' || m.signature.length === 64) {
+      throw bad('signature', 'must be the ed25519 signature as base64 (or hex) text');
+    }
     signature = decodeSignature(Buffer.from(m.signature), `${where}: release manifest: signature`);
   }
   if (m.halt !== undefined && typeof m.halt !== 'boolean') throw bad('halt', 'must be true or false');
