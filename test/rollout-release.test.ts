@@ -39,10 +39,10 @@ test('release archives from a manifest file: a step taken when it begins, then r
     fs.writeFileSync(`${manifest}.tmp`, JSON.stringify({ manifest: 1, ...m }));
     fs.renameSync(`${manifest}.tmp`, manifest);
   };
-  // v2 for everyone, from a step 2 s ahead: nobody's share until then.
-  const at = new Date(Date.now() + 2_000).toISOString();
+  // v2 for everyone from a step an hour ahead: nobody's share yet.
   const V2 = { version: 'v2', url: 'app-v2.tar.gz', sha256: sha(v2) };
-  write({ ...V2, rollout: { steps: [{ percent: 100, at }] } });
+  const stepAt = (ms: number): object => ({ steps: [{ percent: 100, at: new Date(ms).toISOString() }] });
+  write({ ...V2, rollout: stepAt(Date.now() + 3_600_000) });
 
   const app = new AppProcess({}, { script: path.join(root, 'current', 'app.mjs') });
   const port = await app.port();
@@ -52,9 +52,12 @@ test('release archives from a manifest file: a step taken when it begins, then r
     [before.decision, before.reason, before.step, before.percent],
     ['hold', 'out-of-share', 0, 0],
   );
+  // The step moved to a second from now: the master takes v2 when it begins.
+  const at = Date.now() + 1_000;
+  write({ ...V2, rollout: stepAt(at) });
   const up = await app.nth('upgrade', 1, 30_000);
   assert.equal(up.result, 'upgraded', JSON.stringify(up));
-  assert.ok(Date.now() >= Date.parse(at), 'taken when the step began, not before');
+  assert.ok(Date.now() >= at, 'taken when the step began, not before');
   const taken = app.events.find((e) => e.event === 'rollout' && e.decision === 'take');
   assert.deepEqual([taken?.reason, taken?.step, taken?.percent], ['in-share', 1, 100]);
   const v2Dir = fs.readlinkSync(path.join(root, 'current'));
