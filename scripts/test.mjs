@@ -21,6 +21,7 @@ export const UNIT = [
   'fetcher-func',
   'fetcher-github',
   'fetcher-http',
+  'fetcher-manifest',
   'fetcher-s3',
   'health-window',
   'heap',
@@ -28,6 +29,7 @@ export const UNIT = [
   'native-surface',
   'options',
   'pacer',
+  'rollout',
   'run-arguments',
   'slot-listens',
   'stage',
@@ -35,6 +37,7 @@ export const UNIT = [
   'supervisor',
   'testing',
   'updater',
+  'upgrader-rollout',
   'worker-env',
 ];
 

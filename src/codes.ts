@@ -52,7 +52,7 @@ const ERRORS = {
   ERR_OVERSEER_FETCH_FAILED: 'a connection to an update server failed or broke',
   ERR_OVERSEER_FETCH_TRUNCATED: 'a download ended before its Content-Length',
   ERR_OVERSEER_FETCH_BAD_RESPONSE:
-    'an update server sent something malformed (JSON, checksums, no matching asset)',
+    'an update server sent something malformed (JSON, a release manifest, checksums, no matching asset)',
   ERR_OVERSEER_FETCH_INVALID_RESULT: "a fetcherFunc's function resolved to something that is not a version",
   // upgrading
   ERR_OVERSEER_STAGE: 'the new version could not be written next to binPath',
@@ -68,6 +68,8 @@ const ERRORS = {
   ERR_OVERSEER_UPGRADE_FAILED: "the new version's workers failed to become ready; it was rolled back",
   ERR_OVERSEER_UPGRADE_UNHEALTHY:
     "a new version's worker crashed within upgradeHealthWindow; it was rolled back",
+  ERR_OVERSEER_NO_GOOD_VERSION:
+    'a release manifest marked the running version bad, and the master has no good version to go back to',
   ERR_OVERSEER_ARCHIVE_LAYOUT: 'release archives need binPath under a symlinked release directory',
   ERR_OVERSEER_ARCHIVE_UNSAFE: 'a release archive has an entry that would land outside the release',
   ERR_OVERSEER_ARCHIVE_ENTRY: 'a release archive has no file at the entry path',

@@ -89,6 +89,12 @@ export interface Config {
   ipcSecurityDescriptor?: string;
   /** How long a new version's sanity check may take, in ms. Default 10000. */
   sanityCheckTimeout?: number;
+  /**
+   * This master's stable id in a fleet: with a release manifest, whether it is in the rollout's
+   * share is decided from it. Default: this machine's id (/etc/machine-id, else the hostname)
+   * with the app's name, as a keyed hash.
+   */
+  fleetId?: string;
   /** Release archives kept for rollback, counting the running one. Default 3. */
   keepReleases?: number;
   /**

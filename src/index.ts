@@ -7,7 +7,7 @@ export type { Config, RestartMode } from './config.js';
 export type { Listener } from './contract/listener.js';
 export { sanityCheck } from './contract/sanity-check.js';
 export type { Master } from './current-master.js';
-export type { FetchedVersion, Fetcher, FetchOptions } from './fetcher/fetcher.js';
+export type { FetchedManifest, FetchedVersion, Fetcher, FetchOptions } from './fetcher/fetcher.js';
 export type {
   CrashEvent,
   ExitEvent,
@@ -17,10 +17,11 @@ export type {
   ReadyEvent,
   ReexecEvent,
   RestartResult,
+  RolloutEvent,
   UpdateOutcome,
   UpgradeEvent,
 } from './master/events.js';
-export type { MasterStatus, UpdaterStatus, WorkerStatus } from './master/status.js';
+export type { MasterStatus, ReleaseStatus, UpdaterStatus, WorkerStatus } from './master/status.js';
 export { currentMaster, reexec, restart, run, triggerUpdate } from './run.js';
 export type { State } from './worker/state.js';
 

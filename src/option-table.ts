@@ -312,6 +312,13 @@ export const OPTIONS = {
     flag: { value: 'URL' },
     doc: 'upgrade the script from URL (an `HTTPFetcher`)',
   },
+  fetchManifest: {
+    kind: 'boolean',
+    default: false,
+    file: true,
+    flag: true,
+    doc: 'the fetch file or URL is a release manifest (see Fleets)',
+  },
   fetchInterval: {
     kind: 'duration',
     min: 1,
@@ -360,6 +367,14 @@ export const OPTIONS = {
     config: true,
     file: true,
     doc: "ms after an upgrade's new workers are ready in which a crash of any of them rolls the upgrade back (0 turns it off)",
+  },
+  fleetId: {
+    kind: 'text',
+    defaultDoc: "this machine's id with the app's name",
+    config: true,
+    file: true,
+    flag: { value: 'ID' },
+    doc: "this master's stable id, from which it decides whether it is in a release manifest's rollout share",
   },
   keepReleases: {
     kind: 'integer',

@@ -346,3 +346,62 @@ test('options are validated', () => {
   assert.equal(f.interval, 300_000);
   assert.equal(f.timeout, 30_000);
 });
+
+test('manifest mode: manifest.json of the latest release, read again only when re-uploaded; the version an asset beside it', async () => {
+  const v2 = 'console.log("v2")';
+  const manifest = (percent: number): string =>
+    JSON.stringify({
+      manifest: 1,
+      version: 'v2.0.0',
+      url: 'app.js',
+      sha256: sha256(v2),
+      rollout: { percent },
+    });
+  const gh = await mockGitHub({
+    tag: 'v2.0.0',
+    files: [
+      { name: 'app.js', id: 21, body: v2 },
+      { name: 'manifest.json', id: 22, body: manifest(10) },
+    ],
+  });
+  try {
+    const repo = { owner: 'acme', repo: 'app', baseUrl: gh.api.url };
+    const f = new GitHubFetcher({ ...repo, token: 'T0KEN', manifest: true });
+    const m = await f.fetch(signal());
+    assert.deepEqual(m?.manifest.rollout, { percent: 10 });
+    assert.equal(m?.source, 'https://github.com/acme/app/releases/download/v2.0.0/manifest.json');
+    const v = await m!.open(signal());
+    assert.equal((await readStream(v.stream)).toString(), v2);
+    assert.equal(v.name, 'app.js');
+    assert.equal(v.version, 'v2.0.0');
+    assert.equal(v.sha256, sha256(v2));
+    assert.deepEqual(paths(gh.api.requests), [
+      '/repos/acme/app/releases/latest',
+      '/repos/acme/app/releases/assets/22',
+      '/repos/acme/app/releases/assets/21',
+    ]);
+    // The same manifest asset is not downloaded again; a re-uploaded one (a new id) is.
+    assert.deepEqual((await f.fetch(signal(), { immediate: true }))?.manifest.rollout, { percent: 10 });
+    assert.equal(paths(gh.api.requests).at(-1), '/repos/acme/app/releases/latest');
+    gh.release.files[1] = { name: 'manifest.json', id: 23, body: manifest(50) };
+    assert.deepEqual((await f.fetch(signal(), { immediate: true }))?.manifest.rollout, { percent: 50 });
+    // A url that is neither an asset nor an absolute URL is a coded error when opened.
+    gh.release.files[1] = {
+      name: 'manifest.json',
+      id: 24,
+      body: JSON.stringify({ manifest: 1, version: 'v2.0.0', url: 'nope.js', sha256: sha256(v2) }),
+    };
+    const bad = await f.fetch(signal(), { immediate: true });
+    await assert.rejects(bad!.open(signal()), {
+      code: 'ERR_OVERSEER_FETCH_BAD_RESPONSE',
+      message: /url "nope.js" is neither an asset of the release nor an absolute http\(s\) URL/,
+    });
+    const invalid = optionChecker((o) => new GitHubFetcher(o));
+    invalid(
+      { owner: 'acme', repo: 'app', manifest: true, checksumAsset: 'SHA256SUMS' },
+      /GitHubFetcher: options.checksumAsset does not apply with options.manifest/,
+    );
+  } finally {
+    await gh.close();
+  }
+});

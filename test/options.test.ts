@@ -114,6 +114,35 @@ test('overseer run: a mistake names the flag, or the config file and its field',
   assert.equal(o.engine.terminateTimeout, DEFAULTS.terminateTimeout);
 });
 
+test('overseer run: --fetch-manifest reads the fetch URL or file as a release manifest; --fleet-id names the master', async () => {
+  await mistake(
+    () => runOptions(['--fetch-manifest', script]),
+    /^overseer run: --fetch-manifest needs --fetch-file or --fetch-url \(fetchFile or fetchUrl in a config file\)$/,
+  );
+  const o = await runOptions([
+    '--fetch-url',
+    'http://127.0.0.1/manifest.json',
+    '--fetch-manifest',
+    '--fleet-id',
+    'web-7',
+    script,
+  ]);
+  assert.ok(o !== 'help');
+  assert.deepEqual(o.fetch, { url: 'http://127.0.0.1/manifest.json', manifest: true });
+  assert.equal(o.engine.fleetId, 'web-7');
+  const config = path.join(tmp, 'fleet.config.json');
+  fs.writeFileSync(config, JSON.stringify({ fetchManifest: true, fleetId: 'web-8' }));
+  const f = await runOptions(['--config', config, '--fetch-file', script, script]);
+  assert.ok(f !== 'help');
+  assert.equal(f.fetch.manifest, true);
+  assert.equal(f.engine.fleetId, 'web-8');
+  assert.equal(resolveConfig({ program() {} }).fleetId, undefined, "by default, made from the machine's id");
+  await mistake(
+    () => resolveConfig({ program() {}, fleetId: '' }),
+    /^overseer: config\.fleetId must be a non-empty string/,
+  );
+});
+
 test('checkOptions: a subset of the table, resolved, with the caller naming its mistakes', async () => {
   const invalid = invalidFor('overseer/cluster', 'settings.');
   const names = ['terminateTimeout', 'readyTimeout', 'upgradeGrace', 'ipcPath'] as const;

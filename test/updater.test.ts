@@ -1,7 +1,6 @@
 // The fetch loop on its own: single-flight, a trigger that cuts short a waiting fetcher,
 // minFetchInterval, and the coded errors outside overseer.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,35 +10,15 @@ import { HTTPFetcher } from '../src/fetcher/index.js';
 import { restart, triggerUpdate } from '../src/index.js';
 import { type UpdaterHost, Upgrader } from '../src/upgrade/upgrader.js';
 import { startServer } from './support/fetcher-server.js';
+import { fakeUpdaterHost, UPDATER_OPTIONS } from './support/updater.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-updater-'));
 const bin = path.join(dir, 'app.mjs');
 fs.writeFileSync(bin, 'console.log("v1")');
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function host(): UpdaterHost {
-  let hash = createHash('sha256').update(fs.readFileSync(bin)).digest('hex');
-  return {
-    binary: { path: bin, sea: false, commandFor: (file) => ({ command: process.execPath, args: [file] }) },
-    getHash: () => hash,
-    setHash: (h) => {
-      hash = h;
-    },
-    restart: async (reason) => ({ ok: true, reason, durationMs: 0, replaced: 1 }),
-    watchHealth: async () => undefined,
-    onUpgrade: () => {},
-    onError: () => {},
-  };
-}
-
-const options = {
-  minFetchInterval: 0,
-  keepReleases: 3,
-  sanityCheckTimeout: 5_000,
-  noRestartAfterFetch: false,
-  preUpgrade: undefined,
-  upgradeHealthWindow: 0,
-};
+const host = (): UpdaterHost => fakeUpdaterHost(bin);
+const options = UPDATER_OPTIONS;
 
 test('triggers during a fetch join it: one fetch, one answer', async () => {
   let calls = 0;

@@ -66,6 +66,15 @@ export function formatStatus(s: Json): string {
     lines.push(
       `fetcher   last check ${fetcher.lastCheck ? `${ago(fetcher.lastCheck)} ago` : 'never'}, last result ${last ? String(last.result) : '-'}`,
     );
+    const r = fetcher.release as Json | null | undefined;
+    if (r) {
+      const step = r.step === null ? '' : `, step ${r.step}`;
+      const halted = r.halted ? ', halted' : '';
+      lines.push(
+        `release   running ${r.running ?? 'unknown'}; manifest ${r.version} at ${r.percent} %${step}${halted}, ` +
+          `${r.inShare ? 'in' : 'not in'} the share: ${r.decision} (${r.reason})`,
+      );
+    }
   }
   lines.push('');
   const rows = [['WORKER', 'PID', 'SLOT', 'STATE', 'UP']];
@@ -81,6 +90,8 @@ export function formatUpdate(body: Json): string {
       return 'no update\n';
     case 'upgraded':
       return `upgraded ${short(body.oldHash)} -> ${short(body.newHash)}${body.restarted ? '' : ' (not restarted)'}\n`;
+    case 'rolled-back':
+      return `rolled back ${short(body.oldHash)} -> ${short(body.newHash)}${body.restarted ? '' : ' (not restarted)'}\n`;
     case 'signalled':
       return 'restart signal sent\n';
     default:

@@ -17,10 +17,13 @@ import { type RunOptions, runOptions } from './run-options.js';
 async function fetcherFor(fetch: RunOptions['fetch']): Promise<Fetcher | undefined> {
   if (fetch.file === undefined && fetch.url === undefined) return undefined;
   const { FileFetcher, HTTPFetcher } = await import('../fetcher/index.js');
-  const interval = fetch.interval === undefined ? {} : { interval: fetch.interval };
+  const options = {
+    manifest: fetch.manifest,
+    ...(fetch.interval === undefined ? {} : { interval: fetch.interval }),
+  };
   return fetch.file === undefined
-    ? new HTTPFetcher({ url: fetch.url!, ...interval })
-    : new FileFetcher({ path: fetch.file, ...interval });
+    ? new HTTPFetcher({ url: fetch.url!, ...options })
+    : new FileFetcher({ path: fetch.file, ...options });
 }
 
 /**

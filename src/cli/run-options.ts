@@ -37,7 +37,7 @@ const RUN_FLAGS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
 export interface RunOptions {
   app: AppSettings;
   engine: ResolvedConfig;
-  fetch: { file?: string; url?: string; interval?: number };
+  fetch: { file?: string; url?: string; interval?: number; manifest: boolean };
   /** Where the options came from, for the log. */
   configFile: string | undefined;
 }
@@ -158,10 +158,14 @@ export async function runOptions(argv: readonly string[]): Promise<RunOptions | 
   // the other overrides it; then together, for the rules between fields.
   const fromFileApp = resolveRun(file.fields, invalidIn(file.file ?? '')).app;
   resolveRun(cli.fields, invalidFlag);
-  const { engine, app: a } = resolveRun(
-    { ...file.fields, ...cli.fields },
-    invalidWhereSet(cli.fields, file.file ?? ''),
-  );
+  const merged = invalidWhereSet(cli.fields, file.file ?? '');
+  const { engine, app: a } = resolveRun({ ...file.fields, ...cli.fields }, merged);
+  if (a.fetchManifest && a.fetchFile === undefined && a.fetchUrl === undefined) {
+    throw merged(
+      'fetchManifest',
+      'needs --fetch-file or --fetch-url (fetchFile or fetchUrl in a config file)',
+    );
+  }
   // The program is the app's script, which the workers run (AppWorkers): run()'s is never called.
   const config: ResolvedConfig = { program: () => {}, ...engine };
   const script = scriptArg ?? fromFileApp.script;
@@ -195,6 +199,7 @@ export async function runOptions(argv: readonly string[]): Promise<RunOptions | 
       ...(a.fetchFile === undefined ? {} : { file: path.resolve(a.fetchFile) }),
       ...(a.fetchUrl === undefined ? {} : { url: a.fetchUrl }),
       ...(a.fetchInterval === undefined ? {} : { interval: a.fetchInterval }),
+      manifest: a.fetchManifest,
     },
     configFile: file.file,
   };

@@ -2,6 +2,7 @@
 // fetch() in its loop (single-flight, at least minFetchInterval apart), stages what comes
 // back next to binPath, checks it, swaps it in, and only then calls commit().
 import type { Readable } from 'node:stream';
+import type { ReleaseManifest } from './manifest.js';
 
 export interface FetchOptions {
   /** Check now, skipping the fetcher's own wait (interval or file watch): trigger-update. */
@@ -32,13 +33,43 @@ export interface FetchedVersion {
   commit?(): void;
 }
 
+/**
+ * What a fetcher in manifest mode answers at each check: the release manifest (manifest.ts),
+ * which the master decides from, and a way to download the version it names.
+ */
+export interface FetchedManifest {
+  manifest: ReleaseManifest;
+  /** Where the manifest came from, for logs. */
+  source: string;
+  /** The version the manifest names, carrying its sha256 (and signature) for the master to check. */
+  open(signal: AbortSignal): Promise<FetchedVersion>;
+}
+
+/**
+ * What a fetcher's check gives: a version, or, for one made with `manifest: true`, the release
+ * manifest; null for "no update". `M` is the type of that option, so a plain fetcher's checks
+ * are typed as versions.
+ */
+export type Fetched<M extends boolean> = (M extends true ? FetchedManifest : FetchedVersion) | null;
+
+export function isFetchedManifest(v: unknown): v is FetchedManifest {
+  const m = v as Partial<FetchedManifest> | null;
+  return (
+    typeof m === 'object' && m !== null && typeof m.manifest === 'object' && typeof m.open === 'function'
+  );
+}
+
 export interface Fetcher {
   /** Called once in the master before the first fetch. */
   init?(): void | Promise<void>;
   /**
    * One check for a new version. It may first wait (its interval, a file watch) unless
    * `options.immediate`; it must give up promptly, rejecting, when `signal` aborts.
-   * Resolves to the candidate (a stream, or a stream with metadata), or null for "no update".
+   * Resolves to the candidate (a stream, or a stream with metadata), or null for "no update";
+   * in manifest mode, to the release manifest (null: there is none).
    */
-  fetch(signal: AbortSignal, options?: FetchOptions): Promise<Readable | FetchedVersion | null>;
+  fetch(
+    signal: AbortSignal,
+    options?: FetchOptions,
+  ): Promise<Readable | FetchedVersion | FetchedManifest | null>;
 }

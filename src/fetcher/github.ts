@@ -1,6 +1,8 @@
 // GitHubFetcher: a new version is a new asset on the repository's latest release. Versions
 // are compared by release tag and asset id (a re-uploaded asset gets a new id), not by
 // ETag, and downloads go through the API so that private repositories work with a token.
+// With `manifest: true`, the chosen asset (`manifest.json` by default) is a release manifest,
+// read at each check, and the version it names is another asset of the same release.
 import type { KeyObject } from 'node:crypto';
 import { codedError, invalidFor } from '../errors.js';
 import { debug } from '../log.js';
@@ -8,17 +10,20 @@ import { type AssetSelector, matches, pickAsset } from './asset-match.js';
 import { bodyStream, readAll } from './body.js';
 import { candidate } from './candidate.js';
 import { decodeSignature, parseChecksums } from './checksums.js';
-import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
+import type { Fetched, FetchedManifest, FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import { parseRelease, rateLimitError } from './github-api.js';
 import type { GitHubAsset } from './github-types.js';
 import type { Integrity } from './integrity.js';
-import { LIMIT_OPTIONS, type TransferLimits, transferLimits } from './limits.js';
+import { LIMIT_OPTIONS, SMALL_FILE_LIMIT, type TransferLimits, transferLimits } from './limits.js';
+import { manifestIntegrity, parseManifest, type ReleaseManifest } from './manifest.js';
 import {
+  booleanOf,
   duration,
   ed25519PublicKey,
   httpUrl,
   optionalString,
   optionsObject,
+  refusedWith,
   requiredString,
 } from './options.js';
 import { Pacer } from './pacer.js';
@@ -30,10 +35,19 @@ import { type Opened, request } from './request.js';
  */
 export type CompanionSelector = string | RegExp | ((asset: GitHubAsset, chosen: GitHubAsset) => boolean);
 
-export interface GitHubFetcherOptions {
+export interface GitHubFetcherOptions<M extends boolean = boolean> {
   owner: string;
   repo: string;
-  /** Which asset is the program; default: the one named for this platform and arch (see pickDefaultAsset). */
+  /**
+   * The latest release's `manifest.json` (or `asset`) is a release manifest, whose `url` names
+   * another asset of the release, or an absolute URL. checksumAsset and signatureAsset do not
+   * apply. Default false.
+   */
+  manifest?: M;
+  /**
+   * Which asset is the program (default: the one named for this platform and arch, see
+   * pickDefaultAsset); with `manifest`, which is the manifest (default 'manifest.json').
+   */
   asset?: AssetSelector;
   /** ms between checks (the first check, and a trigger-update, do not wait). Default 5 minutes. */
   interval?: number;
@@ -47,7 +61,7 @@ export interface GitHubFetcherOptions {
   checksumAsset?: CompanionSelector;
   /** The detached ed25519 signature of the chosen asset, e.g. '{name}.sig'; needs `publicKey`. */
   signatureAsset?: CompanionSelector;
-  /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureAsset`. */
+  /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureAsset`, or `manifest` (its signatures). */
   publicKey?: string | KeyObject;
   /** The most bytes a version may have, downloaded or gunzipped. Default 1 GiB. */
   maxBytes?: number;
@@ -62,6 +76,7 @@ const invalid = invalidFor(OWNER, 'options.');
 const KNOWN = [
   'owner',
   'repo',
+  'manifest',
   'asset',
   'interval',
   'token',
@@ -73,11 +88,15 @@ const KNOWN = [
   ...LIMIT_OPTIONS,
 ] as const;
 const JSON_LIMIT = 16 << 20;
-const SMALL_FILE_LIMIT = 1 << 20;
 
-export class GitHubFetcher implements Fetcher {
+/** The manifest asset's name when `asset` does not say. */
+const MANIFEST_ASSET = 'manifest.json';
+
+export class GitHubFetcher<M extends boolean = false> implements Fetcher {
   readonly owner: string;
   readonly repo: string;
+  /** The release carries a release manifest. */
+  readonly manifest: M;
   readonly interval: number;
   readonly timeout: number;
   readonly baseUrl: URL;
@@ -89,12 +108,18 @@ export class GitHubFetcher implements Fetcher {
   readonly #publicKey: string | undefined;
   readonly #pacer: Pacer;
   #committed: { tag: string; id: number } | undefined;
+  /** The last manifest read, by its asset's id (a re-upload gets a new id). */
+  #lastManifest: { id: number; manifest: ReleaseManifest } | undefined;
 
-  constructor(options: GitHubFetcherOptions) {
+  constructor(options: GitHubFetcherOptions<M>) {
     const o = optionsObject(OWNER, options, KNOWN);
     this.owner = pathSegment(o, 'owner');
     this.repo = pathSegment(o, 'repo');
-    this.#asset = selector(o, 'asset') as AssetSelector | undefined;
+    this.manifest = booleanOf(OWNER, o, 'manifest') as M;
+    if (this.manifest) refusedWith(OWNER, o, 'manifest', ['checksumAsset', 'signatureAsset']);
+    this.#asset = (selector(o, 'asset') ?? (this.manifest ? MANIFEST_ASSET : undefined)) as
+      | AssetSelector
+      | undefined;
     this.interval = duration(OWNER, o, 'interval', 5 * 60_000, 0);
     this.timeout = duration(OWNER, o, 'timeout', 30_000, 1);
     this.#token = optionalString(OWNER, o, 'token');
@@ -103,13 +128,13 @@ export class GitHubFetcher implements Fetcher {
     this.#signatureAsset = selector(o, 'signatureAsset');
     this.#publicKey = ed25519PublicKey(OWNER, o, 'publicKey');
     this.limits = transferLimits(OWNER, o);
-    if ((this.#signatureAsset === undefined) !== (this.#publicKey === undefined)) {
+    if (!this.manifest && (this.#signatureAsset === undefined) !== (this.#publicKey === undefined)) {
       throw invalid(this.#publicKey ? 'signatureAsset' : 'publicKey', 'is needed with the other');
     }
     this.#pacer = new Pacer(this.interval);
   }
 
-  async fetch(signal: AbortSignal, options: FetchOptions = {}): Promise<FetchedVersion | null> {
+  async fetch(signal: AbortSignal, options: FetchOptions = {}): Promise<Fetched<M>> {
     await this.#pacer.wait(signal, options.immediate === true);
     const base = this.baseUrl.href.replace(/\/+$/, '');
     const latest = `${base}/repos/${encodeURIComponent(this.owner)}/${encodeURIComponent(this.repo)}/releases/latest`;
@@ -129,6 +154,7 @@ export class GitHubFetcher implements Fetcher {
         })`,
       );
     }
+    if (this.manifest) return (await this.#readManifest(signal, release.assets, chosen, tag)) as Fetched<M>;
     const last = this.#committed;
     if (last?.tag === tag && last.id === chosen.id) {
       debug('GitHubFetcher: %s/%s is still at %s (%s)', this.owner, this.repo, tag, chosen.name);
@@ -150,19 +176,80 @@ export class GitHubFetcher implements Fetcher {
       chosen.name,
       chosen.size,
     );
-    const download = await this.#get(signal, chosen.url, 'application/octet-stream');
+    const commit = (): void => {
+      this.#committed = { tag, id: chosen.id };
+    };
+    return (await this.#download(signal, chosen, integrity, tag, commit)) as Fetched<M>;
+  }
+
+  async #download(
+    signal: AbortSignal,
+    asset: Pick<GitHubAsset, 'name' | 'url' | 'browser_download_url'>,
+    integrity: Integrity,
+    version: string,
+    commit: (() => void) | undefined,
+  ): Promise<FetchedVersion> {
+    const download = await this.#get(signal, asset.url, 'application/octet-stream');
     return candidate({
       bytes: bodyStream(download, this.timeout, this.limits),
-      name: chosen.name,
+      name: asset.name,
       contentEncoding: download.response.headers.get('content-encoding'),
-      source: chosen.browser_download_url || chosen.url,
-      version: tag,
+      source: asset.browser_download_url || asset.url,
+      version,
       ...integrity,
       maxBytes: this.limits.maxBytes,
-      commit: () => {
-        this.#committed = { tag, id: chosen.id };
-      },
+      commit,
     });
+  }
+
+  /** The release's manifest (read again only when its asset changed), and the asset it names. */
+  async #readManifest(
+    signal: AbortSignal,
+    assets: GitHubAsset[],
+    chosen: GitHubAsset,
+    tag: string,
+  ): Promise<FetchedManifest> {
+    const where = `GitHubFetcher: ${chosen.name} of ${tag}`;
+    let manifest = this.#lastManifest?.id === chosen.id ? this.#lastManifest.manifest : undefined;
+    if (manifest === undefined) {
+      manifest = parseManifest(await this.#small(signal, chosen), where);
+      this.#lastManifest = { id: chosen.id, manifest };
+    }
+    const m = manifest;
+    return {
+      manifest: m,
+      source: chosen.browser_download_url || chosen.url,
+      open: async (s) => {
+        const integrity = manifestIntegrity(m, this.#publicKey, where);
+        return this.#download(s, this.#namedAsset(assets, m.url, where), integrity, m.version, undefined);
+      },
+    };
+  }
+
+  /** An asset of the release by its name, or an absolute http(s) URL (which gets no token). */
+  #namedAsset(
+    assets: GitHubAsset[],
+    url: string,
+    where: string,
+  ): Pick<GitHubAsset, 'name' | 'url' | 'browser_download_url'> {
+    const asset = assets.find((a) => a.name === url);
+    if (asset !== undefined) return asset;
+    let target: URL | undefined;
+    try {
+      target = new URL(url);
+    } catch {}
+    if (target?.protocol !== 'http:' && target?.protocol !== 'https:') {
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_FETCH_BAD_RESPONSE',
+        `${where}: url ${JSON.stringify(url)} is neither an asset of the release nor an absolute http(s) URL`,
+      );
+    }
+    return {
+      name: target.pathname.replace(/^.*\//, ''),
+      url: target.href,
+      browser_download_url: target.href,
+    };
   }
 
   async #integrity(signal: AbortSignal, assets: GitHubAsset[], chosen: GitHubAsset): Promise<Integrity> {

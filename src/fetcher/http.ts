@@ -2,22 +2,39 @@
 // validators (ETag, Last-Modified, Content-Length); a server that sends none of them gets
 // a GET whose body the master stages and compares by its sha256 with the running version
 // (the Go library never saw an update there). Bodies always stream: none is held in memory.
+// With `manifest: true`, the URL is a release manifest instead (manifest.ts): each check reads
+// it, and the version it names is downloaded (relative to it) only when the master takes it.
 import type { KeyObject } from 'node:crypto';
-import { invalidFor } from '../errors.js';
+import { codedError, invalidFor } from '../errors.js';
 import { debug } from '../log.js';
 import { bodyStream, readAll } from './body.js';
 import { candidate } from './candidate.js';
 import { decodeSignature, parseChecksums } from './checksums.js';
-import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
+import type { Fetched, FetchedManifest, FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import type { Integrity } from './integrity.js';
-import { LIMIT_OPTIONS, type TransferLimits, transferLimits } from './limits.js';
-import { duration, ed25519PublicKey, headerRecord, httpUrl, optionsObject, sha256Hex } from './options.js';
+import { LIMIT_OPTIONS, SMALL_FILE_LIMIT, type TransferLimits, transferLimits } from './limits.js';
+import { manifestIntegrity, parseManifest } from './manifest.js';
+import {
+  booleanOf,
+  duration,
+  ed25519PublicKey,
+  headerRecord,
+  httpUrl,
+  optionsObject,
+  refusedWith,
+  sha256Hex,
+} from './options.js';
 import { Pacer } from './pacer.js';
 import { request, shown } from './request.js';
 
-export interface HTTPFetcherOptions {
+export interface HTTPFetcherOptions<M extends boolean = boolean> {
   /** The new version: the entry file, a `.gz` of it (gunzipped here), or a .tar.gz/.tgz release. */
   url: string | URL;
+  /**
+   * `url` is a release manifest: the version, its sha256 and signature, and its rollout come
+   * from it (checkHeaders, sha256, sha256Url and signatureUrl do not apply). Default false.
+   */
+  manifest?: M;
   /** ms between checks (the first check, and a trigger-update, do not wait). Default 5 minutes. */
   interval?: number;
   /** Response headers whose change means a new version. Default etag, last-modified, content-length. */
@@ -32,7 +49,7 @@ export interface HTTPFetcherOptions {
   sha256Url?: string | URL;
   /** A detached ed25519 signature (64 raw bytes, or base64) of the file; needs `publicKey`. */
   signatureUrl?: string | URL;
-  /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureUrl`. */
+  /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureUrl`, or `manifest` (its signatures). */
   publicKey?: string | KeyObject;
   /** The most bytes a version may have, downloaded or gunzipped. Default 1 GiB. */
   maxBytes?: number;
@@ -46,6 +63,7 @@ const OWNER = 'HTTPFetcher';
 const invalid = invalidFor(OWNER, 'options.');
 const KNOWN = [
   'url',
+  'manifest',
   'interval',
   'checkHeaders',
   'headers',
@@ -58,7 +76,6 @@ const KNOWN = [
 ] as const;
 /** HEAD refused by the server: compare by content instead. */
 const NO_HEAD = [405, 501] as const;
-const SMALL_FILE_LIMIT = 1 << 20;
 
 /** Headers for one request, from its method and URL (S3Fetcher's SigV4 signature). */
 export type RequestSigner = (method: 'GET' | 'HEAD', url: URL) => Record<string, string>;
@@ -69,8 +86,10 @@ export interface HTTPFetcherInternals {
   sign: RequestSigner;
 }
 
-export class HTTPFetcher implements Fetcher {
+export class HTTPFetcher<M extends boolean = false> implements Fetcher {
   readonly url: URL;
+  /** The URL is a release manifest. */
+  readonly manifest: M;
   readonly interval: number;
   readonly checkHeaders: readonly string[];
   readonly timeout: number;
@@ -86,11 +105,15 @@ export class HTTPFetcher implements Fetcher {
   readonly #owner: string;
   readonly #sign: RequestSigner | undefined;
 
-  constructor(options: HTTPFetcherOptions, internals?: HTTPFetcherInternals) {
+  constructor(options: HTTPFetcherOptions<M>, internals?: HTTPFetcherInternals) {
     this.#owner = internals?.owner ?? OWNER;
     this.#sign = internals?.sign;
     const o = optionsObject(OWNER, options, KNOWN);
     this.url = httpUrl(OWNER, o, 'url', true)!;
+    this.manifest = booleanOf(OWNER, o, 'manifest') as M;
+    // The manifest names the version's bytes and how to check them.
+    if (this.manifest)
+      refusedWith(OWNER, o, 'manifest', ['checkHeaders', 'sha256', 'sha256Url', 'signatureUrl']);
     this.interval = duration(OWNER, o, 'interval', 5 * 60_000, 0);
     this.timeout = duration(OWNER, o, 'timeout', 30_000, 1);
     this.checkHeaders = checkHeaders(o.checkHeaders);
@@ -103,19 +126,22 @@ export class HTTPFetcher implements Fetcher {
     }
     this.#signatureUrl = httpUrl(OWNER, o, 'signatureUrl', false);
     this.#publicKey = ed25519PublicKey(OWNER, o, 'publicKey');
-    if ((this.#signatureUrl === undefined) !== (this.#publicKey === undefined)) {
+    if (!this.manifest && (this.#signatureUrl === undefined) !== (this.#publicKey === undefined)) {
       throw invalid(this.#publicKey ? 'signatureUrl' : 'publicKey', 'is needed with the other');
     }
     this.#pacer = new Pacer(this.interval);
   }
 
-  async fetch(signal: AbortSignal, options: FetchOptions = {}): Promise<FetchedVersion | null> {
+  async fetch(signal: AbortSignal, options: FetchOptions = {}): Promise<Fetched<M>> {
     await this.#pacer.wait(signal, options.immediate === true);
+    if (this.manifest) return (await this.#readManifest(signal)) as Fetched<M>;
     const head = await request(this.url, this.#opts(signal, 'HEAD', this.url, NO_HEAD));
     head.close();
     const validators = head.response.ok ? this.checkHeaders.map((h) => head.response.headers.get(h)) : [];
-    if (validators.some((v) => v !== null)) return this.#byValidators(signal, validators);
-    return this.#byContent(signal);
+    const version = validators.some((v) => v !== null)
+      ? await this.#byValidators(signal, validators)
+      : await this.#byContent(signal);
+    return version as Fetched<M>;
   }
 
   async #byValidators(signal: AbortSignal, validators: (string | null)[]): Promise<FetchedVersion | null> {
@@ -125,23 +151,13 @@ export class HTTPFetcher implements Fetcher {
       return null;
     }
     const integrity = await this.#integrity(signal);
-    const get = await request(this.url, this.#opts(signal, 'GET', this.url));
-    const h = get.response.headers;
-    const version =
-      h.get('etag') ?? h.get('last-modified') ?? validators.filter((v) => v !== null).join(', ');
-    debug('%s: %s changed (%s): downloading', this.#owner, get.where, validators.join(', '));
-    return candidate({
-      bytes: bodyStream(get, this.timeout, this.limits),
-      name: this.#name(),
-      contentEncoding: get.response.headers.get('content-encoding'),
-      source: get.where,
-      version,
-      ...integrity,
-      maxBytes: this.limits.maxBytes,
+    debug('%s: %s changed (%s): downloading', this.#owner, shown(this.url), validators.join(', '));
+    return this.#download(signal, this.url, integrity, (h) => ({
+      version: h.get('etag') ?? h.get('last-modified') ?? validators.filter((v) => v !== null).join(', '),
       commit: () => {
         this.#committed = validators;
       },
-    });
+    }));
   }
 
   /**
@@ -151,17 +167,53 @@ export class HTTPFetcher implements Fetcher {
    */
   async #byContent(signal: AbortSignal): Promise<FetchedVersion> {
     const integrity = await this.#integrity(signal);
-    const get = await request(this.url, this.#opts(signal, 'GET', this.url));
-    debug('%s: %s sends no validators; the master compares its content', this.#owner, get.where);
+    debug('%s: %s sends no validators; the master compares its content', this.#owner, shown(this.url));
+    return this.#download(signal, this.url, integrity, () => ({ version: undefined, commit: undefined }));
+  }
+
+  /**
+   * Reads the release manifest. The version it names is downloaded only when the master takes
+   * it; this fetcher's headers (and S3's signature) go with that request only to the manifest's
+   * own origin.
+   */
+  async #readManifest(signal: AbortSignal): Promise<FetchedManifest> {
+    const where = shown(this.url);
+    const manifest = parseManifest(await this.#small(signal, this.url), where);
+    return {
+      manifest,
+      source: where,
+      open: async (s) => {
+        const integrity = manifestIntegrity(manifest, this.#publicKey, where);
+        const url = new URL(manifest.url, this.url);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+          throw codedError(
+            Error,
+            'ERR_OVERSEER_FETCH_BAD_RESPONSE',
+            `${where}: release manifest: url must be an http(s) URL or a path, got ${url.protocol}`,
+          );
+        }
+        debug('%s: downloading %s %s', this.#owner, manifest.version, shown(url));
+        return this.#download(s, url, integrity, () => ({ version: manifest.version, commit: undefined }));
+      },
+    };
+  }
+
+  /** One version's bytes, streamed: `label` names it from the answer's headers. */
+  async #download(
+    signal: AbortSignal,
+    url: URL,
+    integrity: Integrity,
+    label: (headers: Headers) => { version: string | undefined; commit: (() => void) | undefined },
+  ): Promise<FetchedVersion> {
+    const get = await request(url, this.#opts(signal, 'GET', url));
     return candidate({
       bytes: bodyStream(get, this.timeout, this.limits),
-      name: this.#name(),
+      name: publishedName(url) || url.hostname,
       contentEncoding: get.response.headers.get('content-encoding'),
       source: get.where,
-      version: undefined,
+      ...label(get.response.headers),
       ...integrity,
       maxBytes: this.limits.maxBytes,
-      commit: undefined,
     });
   }
 
@@ -171,7 +223,7 @@ export class HTTPFetcher implements Fetcher {
     if (this.#sha256 !== undefined) out.sha256 = this.#sha256;
     if (this.#sha256Url !== undefined) {
       const text = await this.#small(signal, this.#sha256Url);
-      out.sha256 = parseChecksums(text.toString('utf8'), this.#publishedName(), shown(this.#sha256Url));
+      out.sha256 = parseChecksums(text.toString('utf8'), publishedName(this.url), shown(this.#sha256Url));
     }
     if (this.#signatureUrl !== undefined) {
       out.signature = decodeSignature(
@@ -189,22 +241,20 @@ export class HTTPFetcher implements Fetcher {
   }
 
   #opts(signal: AbortSignal, method: 'GET' | 'HEAD', url: URL, allow?: readonly number[]) {
-    const headers = this.#sign ? { ...this.#headers, ...this.#sign(method, url) } : this.#headers;
+    // A URL the manifest named on another origin (a CDN) gets none of this fetcher's credentials.
+    const own = !this.manifest || url.origin === this.url.origin;
+    const headers = !own ? {} : this.#sign ? { ...this.#headers, ...this.#sign(method, url) } : this.#headers;
     return { owner: this.#owner, method, headers, signal, timeout: this.timeout, allow };
   }
+}
 
-  /** The file name as published, which a SHA256SUMS line names. */
-  #publishedName(): string {
-    const last = this.url.pathname.replace(/^.*\//, '');
-    try {
-      return decodeURIComponent(last);
-    } catch {
-      return last;
-    }
-  }
-
-  #name(): string {
-    return this.#publishedName() || this.url.hostname;
+/** The file name as published, which a SHA256SUMS line names. */
+function publishedName(url: URL): string {
+  const last = url.pathname.replace(/^.*\//, '');
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
   }
 }
 

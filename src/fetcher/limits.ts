@@ -17,6 +17,8 @@ export interface TransferLimits {
 export const DEFAULT_MAX_BYTES = 1024 ** 3;
 export const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
 export const LIMIT_OPTIONS = ['maxBytes', 'minBytesPerSecond', 'deadline'] as const;
+/** The most bytes a small document may have: a checksum file, a signature, a release manifest. */
+export const SMALL_FILE_LIMIT = 1 << 20;
 
 export function transferLimits(owner: string, o: Options): TransferLimits {
   return {

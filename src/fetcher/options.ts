@@ -3,6 +3,7 @@
 import { createPublicKey, KeyObject } from 'node:crypto';
 import { errorMessage, type InvalidFor, invalidFor } from '../errors.js';
 import {
+  booleanOption,
   durationOption,
   integerOption,
   type Options,
@@ -41,6 +42,21 @@ export function duration(owner: string, o: Options, key: string, fallback: numbe
 
 export function integer(owner: string, o: Options, key: string, fallback: number, min: number): number {
   return integerOption(o, key, fallback, { min, max: Number.MAX_SAFE_INTEGER }, invalid(owner));
+}
+
+/** A mistake in one option of `owner`, as the checks below make it. */
+export function invalidOption(owner: string, key: string, problem: string): TypeError {
+  return invalid(owner)(key, problem);
+}
+
+export function booleanOf(owner: string, o: Options, key: string): boolean {
+  return booleanOption(o, key, false, invalid(owner));
+}
+
+/** Options that do not apply once `mode` is set: setting one is a mistake, not a silent no-op. */
+export function refusedWith(owner: string, o: Options, mode: string, keys: readonly string[]): void {
+  const set = keys.find((k) => o[k] !== undefined);
+  if (set !== undefined) throw invalid(owner)(set, `does not apply with ${invalid(owner).named(mode)}`);
 }
 
 /** An absolute http: or https: URL. */

@@ -2,14 +2,16 @@
 // read with AWS Signature Version 4 through the aws4 package. The object's ETag is its
 // validator: a HEAD each interval, a GET when it changed. Credentials come from the options
 // or the usual environment variables; without any, requests go unsigned (a public object).
+// With `manifest: true` the object is a release manifest, and the version it names is an
+// object beside it (a relative key) in the same bucket, read with the same signature.
 
 import type { KeyObject } from 'node:crypto';
 import aws4 from 'aws4';
 import { invalidFor } from '../errors.js';
-import type { FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
+import type { Fetched, Fetcher, FetchOptions } from './fetcher.js';
 import { HTTPFetcher, type HTTPFetcherOptions } from './http.js';
 import { LIMIT_OPTIONS } from './limits.js';
-import { httpUrl, optionalString, optionsObject, requiredString } from './options.js';
+import { booleanOf, httpUrl, optionalString, optionsObject, refusedWith, requiredString } from './options.js';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -18,10 +20,12 @@ export interface S3Credentials {
   sessionToken?: string;
 }
 
-export interface S3FetcherOptions {
+export interface S3FetcherOptions<M extends boolean = boolean> {
   bucket: string;
   /** The object's key: the entry file, a `.gz` of it, or a .tar.gz/.tgz release. */
   key: string;
+  /** `key` is a release manifest (see HTTPFetcher's `manifest`). Default false. */
+  manifest?: M;
   /** Default $AWS_REGION, $AWS_DEFAULT_REGION, then 'us-east-1'. */
   region?: string;
   /**
@@ -41,6 +45,7 @@ export interface S3FetcherOptions {
   sha256Key?: string;
   /** The key of a detached ed25519 signature of the object; needs `publicKey`. */
   signatureKey?: string;
+  /** The ed25519 public key (PEM or KeyObject) that signs releases; needs `signatureKey`, or `manifest` (its signatures). */
   publicKey?: string | KeyObject;
   maxBytes?: number;
   minBytesPerSecond?: number;
@@ -52,6 +57,7 @@ const invalid = invalidFor(OWNER, 'options.');
 const KNOWN = [
   'bucket',
   'key',
+  'manifest',
   'region',
   'endpoint',
   'credentials',
@@ -99,15 +105,15 @@ function credentialsFrom(v: unknown, env: NodeJS.ProcessEnv): S3Credentials | un
   };
 }
 
-export class S3Fetcher implements Fetcher {
+export class S3Fetcher<M extends boolean = false> implements Fetcher {
   readonly bucket: string;
   readonly key: string;
   readonly region: string;
   /** The object's URL. */
   readonly url: URL;
-  readonly #http: HTTPFetcher;
+  readonly #http: HTTPFetcher<M>;
 
-  constructor(options: S3FetcherOptions, env: NodeJS.ProcessEnv = process.env) {
+  constructor(options: S3FetcherOptions<M>, env: NodeJS.ProcessEnv = process.env) {
     const o = optionsObject(OWNER, options, KNOWN);
     this.bucket = requiredString(OWNER, o, 'bucket');
     this.key = requiredString(OWNER, o, 'key').replace(/^\/+/, '');
@@ -120,11 +126,13 @@ export class S3Fetcher implements Fetcher {
         ? new URL(`${endpoint.href.replace(/\/+$/, '')}/${encodeURIComponent(this.bucket)}/${keyPath(key)}`)
         : new URL(`https://${this.bucket}.s3.${this.region}.amazonaws.com/${keyPath(key)}`);
     this.url = objectUrl(this.key);
+    const manifest = booleanOf(OWNER, o, 'manifest') as M;
+    if (manifest) refusedWith(OWNER, o, 'manifest', ['sha256', 'sha256Key', 'signatureKey']);
     const sha256Key = optionalString(OWNER, o, 'sha256Key');
     const signatureKey = optionalString(OWNER, o, 'signatureKey');
-    const http: HTTPFetcherOptions = {
+    const http: HTTPFetcherOptions<M> = {
       url: this.url,
-      checkHeaders: ['etag'],
+      ...(manifest ? { manifest } : { checkHeaders: ['etag'] }),
       ...(o.interval === undefined ? {} : { interval: o.interval as number }),
       ...(o.timeout === undefined ? {} : { timeout: o.timeout as number }),
       ...(o.sha256 === undefined ? {} : { sha256: o.sha256 as string }),
@@ -165,7 +173,7 @@ export class S3Fetcher implements Fetcher {
     return this.#http.interval;
   }
 
-  fetch(signal: AbortSignal, options?: FetchOptions): Promise<FetchedVersion | null> {
+  fetch(signal: AbortSignal, options?: FetchOptions): Promise<Fetched<M>> {
     return this.#http.fetch(signal, options);
   }
 }

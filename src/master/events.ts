@@ -1,4 +1,5 @@
 // The master's events. The master is an EventEmitter; these are its payloads.
+import type { RolloutAction, RolloutReason } from '../upgrade/rollout.js';
 
 export interface ForkEvent {
   workerId: number;
@@ -31,9 +32,41 @@ export interface RestartResult {
 export type UpdateOutcome =
   | { result: 'no-update' }
   | { result: 'upgraded'; oldHash: string; newHash: string; version?: string; restarted: boolean }
-  | { result: 'failed'; reason: string; code?: string; newHash?: string; rolledBack: boolean };
+  | { result: 'failed'; reason: string; code?: string; newHash?: string; rolledBack: boolean }
+  /** A release manifest marked the running version bad, and the master went back to a good one. */
+  | {
+      result: 'rolled-back';
+      oldHash: string;
+      newHash: string;
+      /** The label of the version rolled back to, when known. */
+      version?: string;
+      /** The label of the bad version, when known. */
+      from?: string;
+      restarted: boolean;
+    };
 
 export type UpgradeEvent = UpdateOutcome & { durationMs: number };
+
+/**
+ * What a master made of a release manifest: emitted when its decision, or what it is decided
+ * from (the version, the share, the step, halt, the running version), changes.
+ */
+export interface RolloutEvent {
+  /** This master's stable id in the fleet (config.fleetId, or the machine's id with the app's name). */
+  fleetId: string;
+  /** The label of the version this master runs, when it knows it. */
+  running: string | null;
+  /** The manifest's version, its share now (percent) and the step of it (1-based; null: no steps). */
+  version: string;
+  percent: number;
+  step: number | null;
+  /** This master's point in [0, 100) for the version: it is in the share when the point is below the percent. */
+  point: number;
+  inShare: boolean;
+  halted: boolean;
+  decision: RolloutAction;
+  reason: RolloutReason;
+}
 
 /** A master handoff (reexec): a new master took over (ok), or failed and this one carries on. */
 export interface ReexecEvent {
@@ -55,6 +88,7 @@ export interface MasterEvents {
   exit: [ExitEvent];
   crash: [CrashEvent];
   upgrade: [UpgradeEvent];
+  rollout: [RolloutEvent];
   reexec: [ReexecEvent];
   error: [Error];
 }
@@ -68,6 +102,7 @@ export const LIFECYCLE_EVENTS = [
   'exit',
   'crash',
   'upgrade',
+  'rollout',
   'reexec',
 ] as const;
 

@@ -47,6 +47,36 @@ export function renderMetrics(s: MasterStatus, uptimeSeconds: number): string {
   metric('overseer_upgrades_total', 'counter', 'Upgrade attempts by result.', [
     ['{result="upgraded"}', f?.upgrades ?? 0],
     ['{result="failed"}', f?.upgradeFailures ?? 0],
+    ['{result="rolled-back"}', f?.rollbacks ?? 0],
   ]);
+  const r = f?.release;
+  if (r) {
+    const step = r.step === null ? '' : String(r.step);
+    metric(
+      'overseer_release_info',
+      'gauge',
+      "The running version, and the release manifest's version and rollout step.",
+      [
+        [
+          `{running="${label(r.running ?? '')}",version="${label(r.version)}",step="${step}",decision="${r.decision}"}`,
+          1,
+        ],
+      ],
+    );
+    const gauges: [string, string, number][] = [
+      ['overseer_rollout_percent', "The release manifest's rollout share now, in percent.", r.percent],
+      [
+        'overseer_rollout_in_share',
+        'Whether this master is in the rollout share (1) or not (0).',
+        r.inShare ? 1 : 0,
+      ],
+      [
+        'overseer_rollout_halted',
+        'Whether the release manifest halts the rollout (1) or not (0).',
+        r.halted ? 1 : 0,
+      ],
+    ];
+    for (const [name, help, value] of gauges) metric(name, 'gauge', help, [['', value]]);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,10 @@
 // What /overseer/status answers, and what the metrics are made from: plain data types.
-import type { UpdateOutcome } from './events.js';
+import type { RolloutEvent, UpdateOutcome } from './events.js';
+
+/** What the master made of the release manifest at its last read, and when that was. */
+export interface ReleaseStatus extends RolloutEvent {
+  manifestAt: string;
+}
 
 /** The fetch loop's part of the status. */
 export interface UpdaterStatus {
@@ -11,6 +16,10 @@ export interface UpdaterStatus {
   fetchErrors: number;
   upgrades: number;
   upgradeFailures: number;
+  /** Rollbacks from a version a release manifest marked bad. */
+  rollbacks: number;
+  /** With a fetcher in manifest mode, once it has read a manifest; else null. */
+  release: ReleaseStatus | null;
 }
 
 export interface WorkerStatus {

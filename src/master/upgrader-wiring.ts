@@ -1,6 +1,7 @@
 // The upgrader (upgrade/upgrader.ts) wired into run()'s master: its options from the config,
 // the binary hash it reads and swaps, its restarts, the crash watch after an upgrade, and
-// what an upgrade becomes (the 'upgrade' event, and 'error' for a failed one). The fetch
+// what an upgrade becomes (the 'upgrade' event, and 'error' for a failed one), and what a
+// release manifest's rollout comes to (the 'rollout' event). The fetch
 // pipeline loads from here, and only when a fetcher is configured.
 import type { ResolvedConfig } from '../config.js';
 import type { Master as MasterHandle } from '../current-master.js';
@@ -33,6 +34,8 @@ export async function createUpgrader(
     noRestartAfterFetch: c.noRestartAfterFetch,
     preUpgrade: c.preUpgrade,
     upgradeHealthWindow: c.upgradeHealthWindow,
+    // The app's name is left to the upgrader, which takes binPath's base name.
+    fleetId: c.fleetId,
   };
   return new Upgrader(fetcher, options, {
     binary: master.binary,
@@ -49,6 +52,7 @@ export async function createUpgrader(
       if (event.code !== undefined) err.code = event.code; // the failed step's own code
       reportError(err);
     },
+    onRollout: (event) => master.events.emit('rollout', event),
     onError: reportError,
   });
 }

@@ -126,16 +126,20 @@ export function restoreCurrent(current: string, previous: string): void {
   switchCurrent(current, path.resolve(path.dirname(current), previous));
 }
 
-/** Keeps the newest `keep` releases, and never the ones named in `protect`. */
-export function pruneReleases(releases: string, keep: number, protect: string[]): void {
-  const keepers = new Set(protect.map((p) => path.resolve(p)));
-  const dirs = fs
+/** The release directories in `releases`, newest first (none being extracted). */
+export function releasesNewestFirst(releases: string): string[] {
+  return fs
     .readdirSync(releases, { withFileTypes: true })
     .filter((d) => d.isDirectory() && !d.name.includes('.overseer-'))
     .map((d) => path.join(releases, d.name))
     .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+}
+
+/** Keeps the newest `keep` releases, and never the ones named in `protect`. */
+export function pruneReleases(releases: string, keep: number, protect: string[]): void {
+  const keepers = new Set(protect.map((p) => path.resolve(p)));
   let kept = 0;
-  for (const dir of dirs) {
+  for (const dir of releasesNewestFirst(releases)) {
     if (keepers.has(path.resolve(dir)) || kept < keep) {
       kept++;
       continue;

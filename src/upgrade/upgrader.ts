@@ -2,15 +2,24 @@
 // check → swap → overlapping restart → commit, or roll back. One cycle runs at a time: a
 // trigger during a cycle joins it, except that it cuts short a fetcher that is only
 // waiting for its interval. Every failure leaves the running version serving, untouched.
+// A fetcher in manifest mode answers with a release manifest instead, which the release
+// follower (release-follower.ts) decides from: take its version through this pipeline, hold,
+// or roll back from a version marked bad to one kept on disk, through the same sanity check,
+// swap, restart and health window (switchBack).
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { codedError, errorCode, errorMessage } from '../errors.js';
-import type { FetchedVersion, Fetcher } from '../fetcher/fetcher.js';
+import {
+  type FetchedManifest,
+  type FetchedVersion,
+  type Fetcher,
+  isFetchedManifest,
+} from '../fetcher/fetcher.js';
 import { hashFile } from '../hash.js';
 import { debug, warn } from '../log.js';
 import type { Binary } from '../master/binary.js';
-import type { RestartResult, UpdateOutcome, UpgradeEvent } from '../master/events.js';
+import type { RestartResult, RolloutEvent, UpdateOutcome, UpgradeEvent } from '../master/events.js';
 import type { UpdaterStatus } from '../master/status.js';
 import { sleep } from '../sleep.js';
 import {
@@ -22,6 +31,9 @@ import {
   restoreCurrent,
   switchCurrent,
 } from './archive.js';
+import { fleetIdOf } from './fleet-id.js';
+import type { KeptVersion } from './kept-version.js';
+import { ReleaseFollower } from './release-follower.js';
 import { runSanityCheck } from './run-sanity-check.js';
 import { stage } from './stage.js';
 import { rollBack, swapIn } from './swap.js';
@@ -36,6 +48,10 @@ export interface UpdaterOptions {
   preUpgrade: ((tempPath: string) => void | Promise<void>) | undefined;
   /** ms after the new workers are ready during which a crash rolls the upgrade back. */
   upgradeHealthWindow: number;
+  /** config.fleetId: this master's id for a release manifest's share; unset: made from the machine's. */
+  fleetId?: string | undefined;
+  /** The app's name, which the default fleet id is made from; unset: binPath's base name. */
+  appName?: string | undefined;
 }
 
 /** What the updater needs from the master. */
@@ -47,6 +63,8 @@ export interface UpdaterHost {
   /** An error when a worker crashes within `ms`; undefined once it passes or `signal` aborts. */
   watchHealth(ms: number, signal: AbortSignal): Promise<Error | undefined>;
   onUpgrade(event: UpgradeEvent): void;
+  /** What the master made of a release manifest, when that changes. */
+  onRollout?(event: RolloutEvent): void;
   /** A fetcher that cannot start at all. */
   onError(err: Error): void;
 }
@@ -66,15 +84,39 @@ export class Upgrader {
   private readonly stopController = new AbortController();
   private lastStart = 0;
   private readonly bad = new Set<string>();
-  private readonly stats = { fetches: 0, fetchErrors: 0, upgrades: 0, upgradeFailures: 0 };
+  private readonly stats = { fetches: 0, fetchErrors: 0, upgrades: 0, upgradeFailures: 0, rollbacks: 0 };
   private lastCheck: Date | undefined;
   private lastResult: UpdateOutcome | undefined;
+  #fleetId: string | undefined;
+  /** What a fetcher in manifest mode answers is followed here. */
+  private readonly follower: ReleaseFollower;
 
   constructor(
     private readonly fetcher: Fetcher,
     private readonly opts: UpdaterOptions,
     private readonly host: UpdaterHost,
-  ) {}
+  ) {
+    this.follower = new ReleaseFollower({
+      binPath: host.binary.path,
+      runningHash: () => host.getHash(),
+      bad: this.bad,
+      fleetId: () => this.fleetId(),
+      upgrade: (version, signal) => this.upgrade(version, signal),
+      switchBack: (to, label, signal) => this.switchBack(to, label, signal),
+      fetchFailed: (err) => {
+        this.stats.fetchErrors++;
+        return fail(err, 'fetch failed');
+      },
+      onRollout: (event: RolloutEvent) => host.onRollout?.(event),
+    });
+  }
+
+  /** Made at the first manifest, so a plain fetcher never reads the machine's id. */
+  private fleetId(): string {
+    const binPath = this.host.binary.path;
+    this.#fleetId ??= fleetIdOf(this.opts.fleetId, this.opts.appName ?? path.parse(binPath).name);
+    return this.#fleetId;
+  }
 
   /** Versions that failed before (a master handoff brings the old master's): never tried again. */
   rememberBad(hashes: readonly string[]): void {
@@ -107,6 +149,7 @@ export class Upgrader {
       lastResult: this.lastResult ?? null,
       badHashes: [...this.bad],
       ...this.stats,
+      release: this.follower.status(),
     };
   }
 
@@ -151,7 +194,7 @@ export class Upgrader {
     }
     this.lastStart = Date.now();
 
-    let got: Readable | FetchedVersion | null;
+    let got: Readable | FetchedVersion | FetchedManifest | null;
     try {
       got = await this.fetcher.fetch(signal, { immediate: cycle.immediate });
       this.stats.fetches++;
@@ -163,6 +206,11 @@ export class Upgrader {
     this.lastCheck = new Date();
     const t0 = Date.now();
     if (got === null) return this.finish(t0, { result: 'no-update' });
+    if (isFetchedManifest(got)) {
+      if (signal.aborted) return { result: 'no-update' };
+      cycle.phase = 'process';
+      return this.finish(t0, await this.follow(got));
+    }
     const version: FetchedVersion = got instanceof Readable ? { stream: got } : got;
     if (signal.aborted) {
       version.stream.destroy();
@@ -170,6 +218,14 @@ export class Upgrader {
     }
     cycle.phase = 'process';
     return this.finish(t0, await this.upgrade(version, this.stopController.signal));
+  }
+
+  private async follow(got: FetchedManifest): Promise<UpdateOutcome> {
+    try {
+      return await this.follower.follow(got, this.stopController.signal);
+    } catch (err) {
+      return fail(err, 'following the release manifest failed');
+    }
   }
 
   private async upgrade(version: FetchedVersion, signal: AbortSignal): Promise<UpdateOutcome> {
@@ -181,6 +237,56 @@ export class Upgrader {
       version.stream.destroy();
       return fail(err, 'upgrade failed');
     }
+  }
+
+  /** Back to a version kept on disk, for a release manifest that marked the running one bad. */
+  private async switchBack(
+    to: KeptVersion,
+    label: string | undefined,
+    signal: AbortSignal,
+  ): Promise<UpdateOutcome> {
+    try {
+      return to.kind === 'file'
+        ? await this.switchToFile(to, label, signal)
+        : await this.switchToRelease(to, label);
+    } catch (err) {
+      return fail(err, 'rollback failed');
+    }
+  }
+
+  /** Back to `<binPath>.prev`: a copy of it is staged and swapped in, so the bad one becomes .prev. */
+  private async switchToFile(
+    to: KeptVersion & { kind: 'file' },
+    label: string | undefined,
+    signal: AbortSignal,
+  ): Promise<UpdateOutcome> {
+    const binPath = this.host.binary.path;
+    const staged = await stage(fs.createReadStream(to.path), binPath, signal);
+    try {
+      return await this.switchOver({ version: label }, staged.sha256, staged.sha256, staged.tempPath, {
+        swap: () => swapIn(staged.tempPath, binPath, this.host.binary.sea),
+        undo: () => rollBack(binPath),
+        reason: 'rollback',
+      });
+    } finally {
+      fs.rmSync(staged.tempPath, { force: true });
+    }
+  }
+
+  /** Back to a kept release directory: `current` points at it again. */
+  private switchToRelease(
+    to: KeptVersion & { kind: 'release' },
+    label: string | undefined,
+  ): Promise<UpdateOutcome> {
+    const layout = releaseLayout(this.host.binary.path);
+    let previous = '';
+    return this.switchOver({ version: label }, to.id, to.sha256, to.entry, {
+      swap: () => {
+        previous = switchCurrent(layout.current, to.dir);
+      },
+      undo: () => restoreCurrent(layout.current, previous),
+      reason: 'rollback',
+    });
   }
 
   /** A new entry file: staged beside binPath, swapped in by rename, rolled back from .prev. */
@@ -273,11 +379,11 @@ export class Upgrader {
    * success, and on failure the undo, so the old workers (which never stopped) keep serving.
    */
   private async switchOver(
-    version: FetchedVersion,
+    version: Pick<FetchedVersion, 'version' | 'commit'>,
     id: string,
     newHash: string,
     candidate: string,
-    step: { swap(): void; undo(): void },
+    step: { swap(): void; undo(): void; reason?: string },
   ): Promise<UpdateOutcome> {
     if (this.opts.preUpgrade) {
       try {
@@ -301,7 +407,7 @@ export class Upgrader {
       version.commit?.();
       return { result: 'upgraded', oldHash, newHash, ...label, restarted: false };
     }
-    const restarted = await this.host.restart('upgrade');
+    const restarted = await this.host.restart(step.reason ?? 'upgrade');
     // Ready is not enough: a version that crashes soon after is rolled back all the same.
     const unhealthy = restarted.ok
       ? await this.host.watchHealth(this.opts.upgradeHealthWindow, this.stopController.signal)
@@ -329,6 +435,13 @@ export class Upgrader {
     if (outcome.result === 'upgraded') {
       this.stats.upgrades++;
       debug('upgraded %s -> %s', outcome.oldHash.slice(0, 12), outcome.newHash.slice(0, 12));
+    } else if (outcome.result === 'rolled-back') {
+      this.stats.rollbacks++;
+      debug(
+        'rolled back from a bad version %s -> %s',
+        outcome.oldHash.slice(0, 12),
+        outcome.newHash.slice(0, 12),
+      );
     } else {
       this.stats.upgradeFailures++;
       warn(`upgrade-failed: ${outcome.reason}`, 'OVERSEER_UPGRADE_FAILED');

@@ -58,7 +58,7 @@ const ready = run({
 });
 const master = currentMaster();
 if (master) {
-  for (const event of ['listening', 'fork', 'ready', 'restart', 'exit', 'crash', 'upgrade']) {
+  for (const event of ['listening', 'fork', 'ready', 'restart', 'exit', 'crash', 'upgrade', 'rollout']) {
     master.on(event, (p) => console.log(JSON.stringify({ event, ...p, ...(p.error ? { error: p.error.message } : {}) })));
   }
   master.on('ready', () => console.log(JSON.stringify({ event: 'ipc', path: master.ipcPath })));
