@@ -18,6 +18,8 @@ const ERRORS = {
   ERR_OVERSEER_WORKER_FAILED: "a new worker's program threw or rejected before it was ready",
   ERR_OVERSEER_WORKER_EXITED: 'a new worker exited before it was ready',
   ERR_OVERSEER_WORKER_STOPPED: 'a new worker was stopped (shutdown) before it was ready',
+  ERR_OVERSEER_WORKER_CONTRACT:
+    'a new worker broke the master↔worker contract before it was ready (the message says how) and was killed',
   ERR_OVERSEER_BAD_LISTENER: 'a worker inherited (or systemd passed) an fd that is not a listening socket',
   ERR_OVERSEER_SOCKET_HANDLE:
     "the master could not wrap a listening socket's fd in a libuv handle (the error has `errno`)",
@@ -76,6 +78,8 @@ const WARNINGS = {
   OVERSEER_WORKER_FAILED: 'a worker failed to start outside a restart; it is retried with backoff',
   OVERSEER_WORKER_CRASHED: 'a worker died; it is replaced with backoff (or the master exits, with noRestart)',
   OVERSEER_WORKER_KILLED: 'a draining worker had not exited at terminateTimeout and was SIGKILLed',
+  OVERSEER_WORKER_CONTRACT:
+    'a worker broke the master↔worker contract (garbage on its channel, a message over a bound, a flood, replies left unread) and was SIGKILLed; the warning says what it did',
   OVERSEER_DRAIN_TIMEOUT:
     'a draining worker closed what was still open at terminateTimeout (the warning names it)',
   OVERSEER_RESTART_FAILED: 'a restart failed; the running workers keep serving',
@@ -92,8 +96,20 @@ const WARNINGS = {
 export type ErrorCode = keyof typeof ERRORS;
 export type WarningCode = keyof typeof WARNINGS;
 
-/** System error codes that overseer raises itself, as Node would for the same failure. */
-export type SystemCode = 'EEXIST' | 'EADDRINUSE' | 'ENOTSUP';
+/**
+ * System error codes that overseer raises itself, as Node would for the same failure, and Node's
+ * own codes where overseer does Node's part (the master's end of a worker's IPC channel).
+ */
+export type SystemCode =
+  | 'EEXIST'
+  | 'EADDRINUSE'
+  | 'ENOTSUP'
+  | 'ERR_IPC_CHANNEL_CLOSED'
+  | 'ERR_IPC_DISCONNECTED'
+  | 'ERR_MISSING_ARGS'
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_HANDLE_TYPE'
+  | 'ERR_OUT_OF_RANGE';
 
 function names<T extends object>(registry: T): { readonly [K in keyof T]: K } {
   return Object.freeze(Object.fromEntries(Object.keys(registry).map((k) => [k, k]))) as {
