@@ -33,6 +33,7 @@ export const UNIT = [
   'supervisor',
   'testing',
   'updater',
+  'worker-channel',
   'worker-env',
 ];
 

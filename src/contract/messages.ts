@@ -20,7 +20,7 @@ export const CHANNEL_BOUNDS = {
   contractBurst: 1000,
   contractPerSecond: 200,
   /** Replies of the master (acks, routed sockets) a worker may leave unread. */
-  unreadReplyBytes: 64 * 1024,
+  unreadReplyBytes: 1024 * 1024,
   /** A message that goes with a handle (SCM_RIGHTS carries it in one write). */
   handleMessageBytes: 64 * 1024,
 } as const;
@@ -177,23 +177,24 @@ export function workerMessageProblem(m: object): string | undefined {
 
 /** A worker's 'failed' message, its texts clipped to what the contract takes. */
 export function failedMessage(error: string, stack?: string): WorkerMessage {
-  const clip = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
-  let m = message<WorkerMessage>({
-    act: 'failed',
-    message: clip(error, FAILURE_TEXT.message),
-    ...(stack === undefined ? {} : { stack: clip(stack, FAILURE_TEXT.stack) }),
-  });
+  const clip = (s: string, max: number): string =>
+    s.length > max ? `${s.slice(0, Math.max(0, max - 1))}…` : s;
+  let text = clip(error, FAILURE_TEXT.message);
+  let trace = stack === undefined ? undefined : clip(stack, FAILURE_TEXT.stack);
+  const make = (): WorkerMessage =>
+    message<WorkerMessage>({
+      act: 'failed',
+      message: text,
+      ...(trace === undefined ? {} : { stack: trace }),
+    });
   // Texts that take many bytes a character (escaped control characters in JSON, two bytes each
   // in V8's serialization) could still be too long to travel: half the bound leaves room for both.
-  while (Buffer.byteLength(JSON.stringify(m)) > CHANNEL_BOUNDS.contractMessageBytes / 2) {
-    const f = m as Extract<WorkerMessage, { act: 'failed' }>;
-    m = message<WorkerMessage>(
-      f.stack === undefined || f.stack.length === 0
-        ? { act: 'failed', message: clip(f.message, Math.floor(f.message.length / 2)) }
-        : { act: 'failed', message: f.message, stack: clip(f.stack, Math.floor(f.stack.length / 2)) },
-    );
+  while (Buffer.byteLength(JSON.stringify(make())) > CHANNEL_BOUNDS.contractMessageBytes / 2) {
+    if (trace !== undefined && trace.length > 1) trace = clip(trace, trace.length >> 1);
+    else if (trace !== undefined) trace = undefined;
+    else text = clip(text, text.length >> 1);
   }
-  return m;
+  return make();
 }
 
 /** One of our messages: `message<WorkerMessage>({ act: 'ready' })`. */

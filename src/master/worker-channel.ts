@@ -246,8 +246,9 @@ export class WorkerChannel {
     this.#pump();
   }
 
-  /** Stops hearing and writing now (the worker broke a bound, or is gone). */
+  /** Stops hearing and writing now, and delivers nothing more (the worker broke the contract). */
   destroy(): void {
+    this.#broken = true;
     this.#close();
   }
 

@@ -127,7 +127,7 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
     }, readyTimeout);
 
     onMessages<WorkerMessage>(this.child, (m) => {
-      if (this.phase === 'exited') return; // stale
+      if (this.phase === 'exited' || this.#broken) return; // stale, or from a worker being killed
       const problem = workerMessageProblem(m);
       if (problem !== undefined) {
         this.#broke(`sent a message that breaks the contract (${problem})`);
