@@ -44,17 +44,18 @@ export interface ChannelOptions {
 export interface SendOptions {
   /** A net.Socket sent with it stays open here too (Node's keepOpen). */
   keepOpen?: boolean;
-  swallowErrors?: boolean;
 }
 
 type Callback = (err: Error | null) => void;
 
-/** A handle on its way: its fd, Node's name for its type, and what is left to do once the worker has it. */
+/** A handle on its way: its fd, Node's name for its type, and what becomes of the master's copy. */
 interface Passing {
   fd: number;
   type: string;
   fields?: Record<string, unknown>;
-  /** After the worker's ACK (or the last NACK): a sent net.Socket closes here, as in Node. */
+  /** Once it is queued: a net.Socket sent away is not read here any more. */
+  detach(): void;
+  /** After the worker's ACK (or the last NACK): a net.Socket sent away closes here, as in Node. */
   done(): void;
 }
 
@@ -67,7 +68,6 @@ interface Outgoing {
   passing?: Passing;
   retransmissions: number;
   callback?: Callback | undefined;
-  swallowErrors: boolean;
 }
 
 function isInternal(m: unknown): m is { cmd: string } {
@@ -84,37 +84,29 @@ function fdOf(handle: unknown): number | undefined {
 const nameOf = (x: object): string | undefined => (x.constructor as { name?: string } | undefined)?.name;
 
 /** What Node's sender would send for `handle` (lib/internal/child_process.js, handleConversion). */
-function passingOf(handle: object, options: SendOptions): Passing | { fd: undefined; type: string } {
+function passingOf(handle: object, options: SendOptions): Omit<Passing, 'fd'> & { fd: number | undefined } {
   const nothing = (): void => {};
+  const keep = { detach: nothing, done: nothing };
   if (handle instanceof net.Socket) {
     const fd = fdOf((handle as unknown as { _handle?: unknown })._handle);
-    if (fd === undefined || options.keepOpen) return { fd, type: 'net.Socket', done: nothing };
-    // Not read here any more: what arrives is the worker's to read.
-    handle.pause();
-    return { fd, type: 'net.Socket', done: () => handle.destroy() };
+    if (options.keepOpen) return { fd, type: 'net.Socket', ...keep };
+    // What arrives on it is the worker's to read.
+    return { fd, type: 'net.Socket', detach: () => handle.pause(), done: () => handle.destroy() };
   }
   if (handle instanceof net.Server) {
-    return {
-      fd: fdOf((handle as unknown as { _handle?: unknown })._handle),
-      type: 'net.Server',
-      done: nothing,
-    };
+    return { fd: fdOf((handle as unknown as { _handle?: unknown })._handle), type: 'net.Server', ...keep };
   }
   if (handle instanceof dgram.Socket) {
     // Node keeps a dgram socket's handle under a private symbol.
     const state = Object.getOwnPropertySymbols(handle)
       .filter((s) => s.description === 'state symbol')
       .map((s) => (handle as unknown as Record<symbol, { handle?: unknown }>)[s])[0];
-    return {
-      fd: fdOf(state?.handle),
-      type: 'dgram.Socket',
-      fields: { dgramType: (handle as unknown as { type: string }).type },
-      done: nothing,
-    };
+    const dgramType = (handle as unknown as { type: string }).type;
+    return { fd: fdOf(state?.handle), type: 'dgram.Socket', fields: { dgramType }, ...keep };
   }
   const name = nameOf(handle);
-  if (name === 'TCP' || name === 'Pipe') return { fd: fdOf(handle), type: 'net.Native', done: nothing };
-  if (name === 'UDP') return { fd: fdOf(handle), type: 'dgram.Native', done: nothing };
+  if (name === 'TCP' || name === 'Pipe') return { fd: fdOf(handle), type: 'net.Native', ...keep };
+  if (name === 'UDP') return { fd: fdOf(handle), type: 'dgram.Native', ...keep };
   throw codedError(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent');
 }
 
@@ -185,7 +177,7 @@ export class WorkerChannel {
         throw codedError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "options" argument must be of type object.');
       }
     }
-    const opts = { swallowErrors: false, ...(options as SendOptions | undefined) };
+    const opts = (options ?? {}) as SendOptions;
     if (!this.#connected) {
       const err = codedError(Error, 'ERR_IPC_CHANNEL_CLOSED', 'Channel closed');
       if (cb) process.nextTick(cb, err);
@@ -220,6 +212,7 @@ export class WorkerChannel {
         `A message sent with a handle must take at most ${CHANNEL_BOUNDS.handleMessageBytes} bytes; this one takes ${data.length}`,
       );
     }
+    passing?.detach();
     this.#enqueue({
       data,
       contract: isInternal(message),
@@ -227,7 +220,6 @@ export class WorkerChannel {
       passing,
       retransmissions: 0,
       callback: cb,
-      swallowErrors: opts.swallowErrors === true,
     });
     return this.#queuedBytes() < BACKPRESSURE_BYTES;
   }
@@ -279,7 +271,8 @@ export class WorkerChannel {
   }
 
   #read(chunk: Buffer): void {
-    if (this.#closed || this.#ending) return; // a disconnected channel hears nothing more
+    // A disconnected channel hears nothing more but the ACK of a handle still on its way.
+    if (this.#closed || (this.#ending && this.#awaitingAck === undefined)) return;
     const problem = this.#decoder.push(chunk, (m, bytes) => this.#received(m, bytes));
     if (problem !== undefined) this.#violate(problem);
   }
@@ -288,7 +281,7 @@ export class WorkerChannel {
   #received(m: unknown, bytes: number): boolean {
     if (this.#broken) return false;
     if (!isInternal(m)) {
-      this.#emit('message', m);
+      if (!this.#ending) this.#emit('message', m);
       return true;
     }
     if (m.cmd !== 'NODE_HANDLE' && bytes > CHANNEL_BOUNDS.contractMessageBytes) {
@@ -305,6 +298,7 @@ export class WorkerChannel {
     }
     if (m.cmd === 'NODE_HANDLE_ACK') this.#handleAnswered(true);
     else if (m.cmd === 'NODE_HANDLE_NACK') this.#handleAnswered(false);
+    else if (this.#ending) return true;
     else if (m.cmd === 'NODE_HANDLE') {
       // Its handle did not come with it (libuv drops SCM_RIGHTS on a plain socket): say so,
       // as Node's receiver does when a handle is lost; the worker retries, then warns.
@@ -314,7 +308,6 @@ export class WorkerChannel {
         contract: true,
         urgent: true,
         retransmissions: 0,
-        swallowErrors: true,
       });
       return !this.#broken;
     }
@@ -445,18 +438,15 @@ export class WorkerChannel {
     );
   }
 
-  /** A write is out (or failed): the reply is taken, and the sender hears, as Node's would. */
+  /**
+   * A write is out, or failed: the reply is taken, and the sender's callback hears. A write that
+   * fails once under way raises no 'error' (Node's own ignores those too): the channel closes.
+   */
   #written(item: Outgoing, err: Error | null): void {
     if (item.contract) this.#contractBytes -= item.data.length;
     const cb = item.callback;
     item.callback = undefined;
-    if (err === null) {
-      if (cb) cb(null);
-      return;
-    }
-    if (item.swallowErrors || this.#broken) return;
-    if (cb) cb(err);
-    else if (!this.#closed) this.#child.emit('error', err);
+    cb?.(err);
   }
 
   /** Everything queued is out after disconnect(): the worker sees the end of its channel. */
