@@ -325,7 +325,7 @@ export function childrenOf(pid: number): number[] {
   return out;
 }
 
-/** Resident memory of `pid` in KiB, from /proc (Linux). Throws rather than measure nothing. */
+/** Resident memory of `pid` in KiB (now, or its peak: VmHWM), from /proc (Linux). Throws rather than measure nothing. */
 export function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no ${field} for pid ${pid}`);
