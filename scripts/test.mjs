@@ -38,6 +38,7 @@ export const UNIT = [
   'testing',
   'updater',
   'upgrader-rollout',
+  'worker-channel',
   'worker-env',
 ];
 

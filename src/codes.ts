@@ -18,6 +18,8 @@ const ERRORS = {
   ERR_OVERSEER_WORKER_FAILED: "a new worker's program threw or rejected before it was ready",
   ERR_OVERSEER_WORKER_EXITED: 'a new worker exited before it was ready',
   ERR_OVERSEER_WORKER_STOPPED: 'a new worker was stopped (shutdown) before it was ready',
+  ERR_OVERSEER_WORKER_CONTRACT:
+    'a new worker broke the master↔worker contract before it was ready (the message says how) and was killed',
   ERR_OVERSEER_BAD_LISTENER: 'a worker inherited (or systemd passed) an fd that is not a listening socket',
   ERR_OVERSEER_LISTEN_LIMIT:
     "a worker's listen() would pass the bound on routed listens, per worker or per master (README: listen routing)",
@@ -80,7 +82,7 @@ const WARNINGS = {
   OVERSEER_WORKER_FAILED: 'a worker failed to start outside a restart; it is retried with backoff',
   OVERSEER_WORKER_CRASHED: 'a worker died; it is replaced with backoff (or the master exits, with noRestart)',
   OVERSEER_WORKER_CONTRACT:
-    'a worker sent what the worker contract forbids (the warning says what); it was killed, as a crash',
+    'a worker broke the master↔worker contract (garbage on its channel, a message over a bound or outside the contract, a flood, replies left unread, a listen it was not routed) and was SIGKILLed, as a crash; the warning says what it did',
   OVERSEER_WORKER_KILLED: 'a draining worker had not exited at terminateTimeout and was SIGKILLed',
   OVERSEER_EXIT_FAILURE:
     'the master exits non-zero, and says why: the app never started, a crash loop at the stop, a worker SIGKILLed at the stop, or noRestart',
@@ -100,8 +102,20 @@ const WARNINGS = {
 export type ErrorCode = keyof typeof ERRORS;
 export type WarningCode = keyof typeof WARNINGS;
 
-/** System error codes that overseer raises itself, as Node would for the same failure. */
-export type SystemCode = 'EEXIST' | 'EADDRINUSE' | 'ENOTSUP';
+/**
+ * System error codes that overseer raises itself, as Node would for the same failure, and Node's
+ * own codes where overseer does Node's part (the master's end of a worker's IPC channel).
+ */
+export type SystemCode =
+  | 'EEXIST'
+  | 'EADDRINUSE'
+  | 'ENOTSUP'
+  | 'ERR_IPC_CHANNEL_CLOSED'
+  | 'ERR_IPC_DISCONNECTED'
+  | 'ERR_MISSING_ARGS'
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_HANDLE_TYPE'
+  | 'ERR_OUT_OF_RANGE';
 
 function names<T extends object>(registry: T): { readonly [K in keyof T]: K } {
   return Object.freeze(Object.fromEntries(Object.keys(registry).map((k) => [k, k]))) as {

@@ -264,6 +264,17 @@ for (const flavor of ['cjs', 'esm'] as const) {
       assert.equal(r.badPort, 'ERR_SOCKET_BAD_PORT');
       assert.equal(r.twice, 'ERR_SERVER_ALREADY_LISTEN');
     });
+
+    test('worker.send(message, handle): a net.Server and a net.Socket reach the worker, in order, callbacks called', async () => {
+      const a = scenario(flavor, 'handles');
+      await a.nth('report', 1);
+      await exitsByItself(a);
+      const r = only(a, 'report');
+      assert.deepEqual(r.order, ['first', 'server listening=true', 'after']);
+      assert.equal(r.viaServer, `served by ${r.workerPid}`);
+      assert.equal(r.viaSocket, `socket in ${r.workerPid}`);
+      assert.deepEqual(r.callbacks, ['first true', 'server true', 'after true', 'socket true']);
+    });
   });
 }
 

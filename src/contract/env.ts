@@ -110,6 +110,19 @@ const GO_NAMES: { readonly [name: string]: string } = {
   OVERSEER_WORKER_ID: 'OVERSEER_SLAVE_ID',
 };
 
+/**
+ * Node's own names for a child's IPC channel: which fd it is and how messages are serialized.
+ * A master whose end of the channel is its own (POSIX) spawns the worker with a plain socket at
+ * that fd and names it here; the worker's Node then makes it its ordinary IPC channel (and
+ * deletes both variables at its start).
+ */
+export function nodeChannelEnvironment(
+  fd: number,
+  serialization: 'json' | 'advanced',
+): Record<string, string> {
+  return { NODE_CHANNEL_FD: String(fd), NODE_CHANNEL_SERIALIZATION_MODE: serialization };
+}
+
 /** Outside a worker's contract: a new version's sanity check (sanity-check.ts). */
 export const ENV = {
   binCheck: 'OVERSEER_BIN_CHECK',

@@ -142,7 +142,9 @@ export class AppWorkers implements WorkerLaunch {
         args,
         env,
         listeners: { stdio: [], attach: () => {} },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        // fd 3 is the app's, as in a process of its own (not the channel, which comes after it):
+        // a library that writes to fd 3 cannot reach the master.
+        stdio: ['ignore', 'pipe', 'pipe', 'ignore'],
         // Its own process group: a terminal's Ctrl+C reaches the master, which drains the
         // workers, instead of killing them mid-request.
         options: { cwd: s.cwd, detached: platform.ownProcessGroup },

@@ -1,7 +1,10 @@
 // One worker process as the master sees it: spawn, readiness, listen routing, drain and exit.
-// Every transition happens once; a message that arrives after the exit is stale and ignored.
+// Every transition happens once; a message that arrives after the exit is stale and ignored. The
+// worker is untrusted input: a message that breaks the contract, or a channel bound it breaks
+// (worker-channel.ts, POSIX), gets it killed with a warning that says what it did.
 import { type ChildProcess, type SpawnOptions, type StdioOptions, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { nodeChannelEnvironment } from '../contract/env.js';
 import {
   type ListeningInfo,
   type ListenRequest,
@@ -10,11 +13,13 @@ import {
   onMessages,
   type RouteError,
   type WorkerMessage,
+  workerMessageProblem,
 } from '../contract/messages.js';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug, warn } from '../log.js';
-import type { ListenerPassing } from '../os/index.js';
+import { type ListenerPassing, platform } from '../os/index.js';
 import { listenLimit, ROUTED_LISTENS, routeKey } from './listen-routes.js';
+import { WorkerChannel } from './worker-channel.js';
 import type { WorkerExit, WorkerHandle, WorkerPhase } from './worker-handle.js';
 import { WorkerListens } from './worker-listens.js';
 
@@ -61,10 +66,12 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
   readonly exited: Promise<WorkerExit>;
   /** What it asked to route, was routed and listens on: checked, bounded, gone with it. */
   readonly listens = new WorkerListens(() => this.drainRequested);
-  #broken = false;
   private killTimer: NodeJS.Timeout | undefined;
   private readyTimer: NodeJS.Timeout | undefined;
   private settleReady: (err?: Error) => void = () => {};
+  /** The master's own end of the channel (POSIX); undefined where it is Node's. */
+  readonly #channel: WorkerChannel | undefined;
+  #broken = false;
 
   constructor(id: number, slot: number, spec: SpawnSpec, readyTimeout: number) {
     super();
@@ -73,11 +80,17 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
     // stdio: 0-2, the configured listeners (POSIX) at 3…, then the IPC channel.
     const io = (spec.stdio as unknown[] | undefined) ?? ['inherit', 'inherit', 'inherit'];
     // A stdio array that places the IPC channel itself (node:cluster's settings.stdio) is kept.
-    const stdio = (
+    const layout =
       io.includes('ipc') && spec.listeners.stdio.length === 0
         ? io
-        : [...io.slice(0, 3), ...spec.listeners.stdio, ...io.slice(3).filter((x) => x !== 'ipc'), 'ipc']
-    ) as StdioOptions;
+        : [...io.slice(0, 3), ...spec.listeners.stdio, ...io.slice(3).filter((x) => x !== 'ipc'), 'ipc'];
+    // POSIX: the channel is a plain socket whose end the master reads itself; the worker's Node
+    // makes its end its IPC channel, as it would Node's own.
+    const own = platform.ownChannel;
+    const channelFd = layout.indexOf('ipc');
+    const serialization = spec.options?.serialization ?? 'json';
+    const stdio = (own ? layout.map((x, i) => (i === channelFd ? 'pipe' : x)) : layout) as StdioOptions;
+    const env = own ? { ...spec.env, ...nodeChannelEnvironment(channelFd, serialization) } : spec.env;
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err ? reject(err) : resolve());
     });
@@ -92,9 +105,16 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
       serialization: 'json',
       ...spec.options,
       stdio,
-      env: spec.env,
+      env,
     });
     debug('worker %d (slot %d) spawned as pid %s', id, slot, this.child.pid);
+    this.#channel =
+      own &&
+      new WorkerChannel(this.child, channelFd, {
+        serialization,
+        sendFd: own.sendFd,
+        onViolation: (what) => this.#broke(what),
+      });
     spec.listeners.attach(this.child);
 
     this.readyTimer = setTimeout(() => {
@@ -110,7 +130,12 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
     }, readyTimeout);
 
     onMessages<WorkerMessage>(this.child, (m) => {
-      if (this.phase === 'exited' || this.#broken) return; // stale
+      if (this.phase === 'exited' || this.#broken) return; // stale, or from a worker being killed
+      const problem = workerMessageProblem(m);
+      if (problem !== undefined) {
+        this.#broke(`sent a message that breaks the contract (${problem})`);
+        return;
+      }
       switch (m.act) {
         case 'ready':
           if (spec.readiness !== 'external') this.becomeReady();
@@ -135,11 +160,11 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
           break;
         case 'listening':
           if (this.listens.listened(m.info.key)) this.emit('listening', m.info);
-          else this.violation(`a 'listening' for ${shown(m.info.key)}, which it was not routed`);
+          else this.#broke(`sent a 'listening' for ${shown(m.info.key)}, which it was not routed`);
           break;
         case 'closed':
           if (this.listens.closed(m.key)) this.emit('closed', m.key);
-          else this.violation(`a 'closed' for ${shown(m.key)}, where it did not listen`);
+          else this.#broke(`sent a 'closed' for ${shown(m.key)}, where it did not listen`);
           break;
         case 'leaving':
           this.emit('leaving');
@@ -178,20 +203,6 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
 
   get pid(): number | undefined {
     return this.child.pid;
-  }
-
-  /**
-   * It broke the worker contract (`reason` says what it sent): killed, with a warning; its
-   * exit is a crash (or, for a new worker, a failed start), and nothing more is heard from it.
-   */
-  violation(reason: string): void {
-    if (this.phase === 'exited' || this.#broken) return;
-    this.#broken = true;
-    warn(
-      `worker ${this.id} (pid ${this.child.pid}) broke the worker contract: it sent ${reason}; killed`,
-      'OVERSEER_WORKER_CONTRACT',
-    );
-    this.kill('SIGKILL');
   }
 
   /** Marks the worker ready (by its message, or by its owner when readiness is 'external'). */
@@ -241,6 +252,23 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
   /** Its exit is expected from now on (it was told to disconnect, or is leaving by itself). */
   expectExit(): void {
     this.drainRequested = true;
+  }
+
+  /**
+   * The worker broke the contract (`what` it did): it is killed, which the supervisor takes as a
+   * crash; a worker still starting fails to start (a restart's new worker fails the restart).
+   */
+  #broke(what: string): void {
+    if (this.phase === 'exited' || this.#broken) return;
+    this.#broken = true;
+    warn(`worker ${this.id} (pid ${this.child.pid}) ${what}; killed`, 'OVERSEER_WORKER_CONTRACT');
+    if (this.phase === 'starting') {
+      clearTimeout(this.readyTimer);
+      this.settleReady(codedError(Error, 'ERR_OVERSEER_WORKER_CONTRACT', `worker ${this.id} ${what}`));
+    }
+    // Killed before its channel closes, so it dies by the signal, not by its master's going.
+    this.kill('SIGKILL');
+    this.#channel?.destroy();
   }
 
   kill(signal: NodeJS.Signals): void {

@@ -1,4 +1,5 @@
-// POSIX: listeners are raw fds inherited as 3, 4, …; the orphan guard on Linux; signals do the rest.
+// POSIX: listeners are raw fds inherited as 3, 4, …; each worker's channel is the master's own
+// (handles go over it by SCM_RIGHTS); the orphan guard on Linux; signals do the rest.
 // What only the master needs (making sockets, the control socket) is imported when it is
 // first used, so a worker loads none of it.
 import type { ChildProcess } from 'node:child_process';
@@ -74,9 +75,29 @@ function killProcessGroup(child: ChildProcess): void {
   }
 }
 
+/**
+ * `data` with a copy of `fd` on a worker's channel. The write runs off the event loop, on dups of
+ * both fds: neither can be closed, and its number reused, under it.
+ */
+async function sendFd(socketFd: number, fd: number, data: Buffer, timeoutMs: number): Promise<void> {
+  const n = native();
+  const socket = n.dup(socketFd);
+  try {
+    const passed = n.dup(fd);
+    try {
+      await n.sendFds(socket, [passed], data, timeoutMs);
+    } finally {
+      n.close(passed);
+    }
+  } finally {
+    n.close(socket);
+  }
+}
+
 export const posix: Platform = {
   supported: nativeAvailable,
   openSockets: async (addrs, opts) => (await import('./posix-sockets.js')).openSockets(addrs, opts),
+  ownChannel: { sendFd },
   routedSocket: async (request, opts) =>
     (await import('./posix-sockets.js')).openRoutedSocket(request, opts?.reusePort ?? false),
   closeFd: (fd) => native().close(fd),

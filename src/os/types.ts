@@ -94,11 +94,27 @@ export interface HandoffTransport {
   connect(path: string, timeoutMs: number): Promise<HandoffConnection>;
 }
 
+/** The master's own end of each worker's channel (POSIX): what it needs of the OS for it. */
+export interface OwnChannel {
+  /**
+   * Writes `data` on the connected unix socket `socketFd` with a copy of `fd` attached
+   * (SCM_RIGHTS), off the event loop. Nothing else may write on that socket meanwhile.
+   */
+  sendFd(socketFd: number, fd: number, data: Buffer, timeoutMs: number): Promise<void>;
+}
+
 export interface Platform {
   /** Whether the master/worker model can run here (the addon and what it needs). */
   supported(): boolean;
   /** Master: makes the listening sockets, never accepting on them. */
   openSockets(addrs: readonly ListenAddress[], opts: SocketOptions): Promise<MasterSockets>;
+  /**
+   * Master: how the channel to each worker is made. Given: a plain socket whose end the master
+   * reads and writes itself, framed and bounded (master/worker-channel.ts), while the worker's
+   * Node runs its ordinary IPC channel on its end. Undefined: Node's own IPC channel (Windows,
+   * where only Node's channel can carry a socket to another process).
+   */
+  readonly ownChannel?: OwnChannel;
   /**
    * Master: the socket for what a worker asked to listen on (listen routing); with
    * `reusePort`, one of a SO_REUSEPORT group (a socket per worker slot).

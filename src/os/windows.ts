@@ -81,6 +81,8 @@ const PIPE_DIR = '\\\\.\\pipe\\';
 export const windows: Platform = {
   supported: nativeAvailable, // a Windows build of the addon always has its named pipes
   openSockets: async (addrs, opts) => (await import('./windows-sockets.js')).openSockets(addrs, opts),
+  // Node's own IPC channel to each worker: only it can carry a socket to another process here.
+  ownChannel: undefined,
   routedSocket: async (request, opts) =>
     (await import('./windows-sockets.js')).openRoutedSocket(request, opts?.reusePort ?? false),
   closeFd: () => {}, // no raw fds here: handles are Node's

@@ -3,7 +3,13 @@
 // through the IPC channel's disconnect (a normal exit), with PDEATHSIG as the backstop.
 import { type Config, type ResolvedConfig, resolveConfig } from '../config.js';
 import { takeWorkerEnvironment, type WorkerEnv } from '../contract/env.js';
-import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
+import {
+  failedMessage,
+  type MasterMessage,
+  message,
+  onMessages,
+  type WorkerMessage,
+} from '../contract/messages.js';
 import { errorMessage } from '../errors.js';
 import { configureLogging, debug } from '../log.js';
 import { platform } from '../os/index.js';
@@ -60,13 +66,7 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv<'run'>): Promise
   } catch (err) {
     debug('worker %d: program failed: %s', env.workerId, errorMessage(err));
     console.error(err);
-    await send(
-      message<WorkerMessage>({
-        act: 'failed',
-        message: errorMessage(err),
-        ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
-      }),
-    );
+    await send(failedMessage(errorMessage(err), err instanceof Error ? err.stack : undefined));
     process.exit(1);
   }
   debug('worker %d: ready', env.workerId);

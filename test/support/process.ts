@@ -342,9 +342,18 @@ export function fdCount(pid: number): number {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
 }
 
-/** Resident memory of `pid` in KiB, from /proc (Linux). Throws rather than measure nothing. */
-export function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+/** Resident memory of `pid` in KiB (now, or its peak: VmHWM), from /proc (Linux). Throws rather than measure nothing. */
+export function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no ${field} for pid ${pid}`);
   return Number(m[1]);
+}
+
+/** A process's RSS now, its peak RSS so far (VmHWM), both in MiB, and its open fds (Linux). */
+export function usage(pid: number): { rssMiB: number; peakMiB: number; fds: number } {
+  return {
+    rssMiB: Math.round(rssKiB(pid) / 1024),
+    peakMiB: Math.round(rssKiB(pid, 'VmHWM') / 1024),
+    fds: fdCount(pid),
+  };
 }

@@ -1,0 +1,177 @@
+// Node's IPC wire formats, as the master reads and writes them on a worker's channel: 'json'
+// (one JSON text a line) and 'advanced' (a 4-byte big-endian length, then V8's serialization,
+// with Node's tags for typed arrays and host objects). The worker's end is Node's own channel;
+// the master's end decodes with bounds of its own, so a line or frame longer than the bound, or
+// one that does not parse, is a problem reported in words, never a throw or a string that grows
+// without end (Node's own parser throws from inside its read callback, which kills the process).
+import v8 from 'node:v8';
+
+export type Serialization = 'json' | 'advanced';
+
+/** What the decoder hands on: a message and how many bytes it took on the wire. */
+export type OnFrame = (message: unknown, bytes: number) => boolean;
+
+const NEWLINE = 0x0a;
+const LENGTH_BYTES = 4;
+const INITIAL_CAPACITY = 64 * 1024;
+
+/**
+ * Bytes read but not yet decoded, in one buffer that grows to at most the frame bound and
+ * shrinks again once emptied: what a worker can make the master hold is that bound, whatever
+ * the size of the chunks it arrives in. Nothing handed on aliases it (a message is decoded from
+ * a copy), so its bytes move freely.
+ */
+class Pending {
+  #buf = Buffer.alloc(0);
+  #start = 0;
+  length = 0;
+
+  append(chunk: Buffer): void {
+    const need = this.length + chunk.length;
+    if (this.#start + need > this.#buf.length) {
+      const target =
+        need > this.#buf.length
+          ? Buffer.allocUnsafe(Math.max(need, this.#buf.length * 2, INITIAL_CAPACITY))
+          : this.#buf;
+      this.#buf.copy(target, 0, this.#start, this.#start + this.length);
+      this.#buf = target;
+      this.#start = 0;
+    }
+    chunk.copy(this.#buf, this.#start + this.length);
+    this.length = need;
+  }
+
+  view(): Buffer {
+    return this.#buf.subarray(this.#start, this.#start + this.length);
+  }
+
+  /** Drops the first `n` bytes. */
+  consume(n: number): void {
+    this.#start += n;
+    this.length -= n;
+    if (this.length > 0) return;
+    this.#start = 0;
+    if (this.#buf.length > INITIAL_CAPACITY) this.#buf = Buffer.alloc(0);
+  }
+}
+
+/** Node's serializer for 'advanced' (lib/internal/child_process/serialization.js), from public v8 APIs. */
+const ARRAY_BUFFER_VIEW = 0;
+const NOT_ARRAY_BUFFER_VIEW = 1;
+type HostObjects = { _writeHostObject(o: object): void; _readHostObject(): unknown };
+const defaultWrite = (v8.DefaultSerializer.prototype as unknown as HostObjects)._writeHostObject;
+const defaultRead = (v8.DefaultDeserializer.prototype as unknown as HostObjects)._readHostObject;
+
+class Serializer extends v8.DefaultSerializer {
+  _writeHostObject(object: object): void {
+    if (ArrayBuffer.isView(object)) {
+      this.writeUint32(ARRAY_BUFFER_VIEW);
+      defaultWrite.call(this, object);
+      return;
+    }
+    this.writeUint32(NOT_ARRAY_BUFFER_VIEW);
+    this.writeValue({ ...object });
+  }
+}
+
+class Deserializer extends v8.DefaultDeserializer {
+  _readHostObject(): unknown {
+    const tag = this.readUint32();
+    if (tag === ARRAY_BUFFER_VIEW) return defaultRead.call(this);
+    if (tag !== NOT_ARRAY_BUFFER_VIEW) throw new Error(`unknown host object tag ${tag}`);
+    return this.readValue();
+  }
+}
+
+/** One message as it goes on the wire (throws as Node's own send does for what it cannot encode). */
+export function encode(serialization: Serialization, message: unknown): Buffer {
+  if (serialization === 'json') return Buffer.from(`${JSON.stringify(message)}\n`);
+  const ser = new Serializer();
+  ser.writeRawBytes(Buffer.alloc(LENGTH_BYTES));
+  ser.writeHeader();
+  ser.writeValue(message);
+  const frame = ser.releaseBuffer();
+  frame.writeUInt32BE(frame.length - LENGTH_BYTES, 0);
+  return frame;
+}
+
+/**
+ * Decodes what a worker writes, a chunk at a time. `push` hands each whole message to `onFrame`
+ * (which returns false to stop), and returns what is wrong with the stream, if anything; after a
+ * problem the decoder takes nothing more.
+ */
+export class Decoder {
+  readonly #pending = new Pending();
+  #broken = false;
+
+  constructor(
+    readonly serialization: Serialization,
+    /** The longest message, in bytes on the wire (a json line without its newline; an advanced frame's body). */
+    readonly maxBytes: number,
+  ) {}
+
+  push(chunk: Buffer, onFrame: OnFrame): string | undefined {
+    if (this.#broken) return undefined;
+    const problem =
+      this.serialization === 'json' ? this.#pushJson(chunk, onFrame) : this.#pushAdvanced(chunk, onFrame);
+    if (problem !== undefined) {
+      this.#broken = true;
+      this.#pending.consume(this.#pending.length);
+    }
+    return problem;
+  }
+
+  #tooLong(): string {
+    return `sent a message longer than ${this.maxBytes} bytes`;
+  }
+
+  #pushJson(chunk: Buffer, onFrame: OnFrame): string | undefined {
+    const pending = this.#pending;
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(NEWLINE, start);
+      if (nl < 0) {
+        if (pending.length + chunk.length - start > this.maxBytes) return this.#tooLong();
+        pending.append(chunk.subarray(start));
+        return undefined;
+      }
+      let line = chunk.subarray(start, nl);
+      if (pending.length + line.length > this.maxBytes) return this.#tooLong();
+      if (pending.length > 0) {
+        pending.append(line);
+        line = pending.view();
+      }
+      start = nl + 1;
+      let message: unknown;
+      try {
+        message = JSON.parse(line.toString('utf8'));
+      } catch {
+        return 'sent a malformed message (not one JSON text a line)';
+      }
+      pending.consume(pending.length);
+      if (!onFrame(message, line.length + 1)) return undefined;
+    }
+  }
+
+  #pushAdvanced(chunk: Buffer, onFrame: OnFrame): string | undefined {
+    const pending = this.#pending;
+    pending.append(chunk);
+    while (pending.length >= LENGTH_BYTES) {
+      const body = pending.view().readUInt32BE(0);
+      if (body > this.maxBytes) return this.#tooLong();
+      const size = LENGTH_BYTES + body;
+      if (pending.length < size) return undefined;
+      let message: unknown;
+      try {
+        const de = new Deserializer(Buffer.from(pending.view().subarray(LENGTH_BYTES, size)));
+        de.readHeader();
+        message = de.readValue();
+      } catch {
+        return 'sent a malformed message (not a V8-serialized value)';
+      }
+      pending.consume(size);
+      if (!onFrame(message, size)) return undefined;
+    }
+    return undefined;
+  }
+}

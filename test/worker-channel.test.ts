@@ -1,0 +1,304 @@
+// The master's own end of a worker's channel, without a process: Node's wire formats decoded
+// within bounds, the contract's schema, and the channel's bounds (size, rate, replies left
+// unread), its writes in order with the handle protocol's ACKs, and the ChildProcess surface it
+// gives (send, disconnect, connected, the events), on a fake ChildProcess whose channel is one end
+// of an in-process unix socket pair and whose worker is the other end, written to by hand.
+import assert from 'node:assert/strict';
+import { EventEmitter, once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
+import {
+  CHANNEL_BOUNDS,
+  CMD,
+  failedMessage,
+  message,
+  type WorkerMessage,
+  workerMessageProblem,
+} from '../src/contract/messages.js';
+import { Decoder, encode, type Serialization } from '../src/master/channel-wire.js';
+import { type ChannelOptions, WorkerChannel } from '../src/master/worker-channel.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-channel-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Everything `decoder` makes of `chunks`: the messages, and the problem if there is one. */
+function decodeAll(decoder: Decoder, chunks: Buffer[]): { messages: unknown[]; problem?: string } {
+  const messages: unknown[] = [];
+  for (const chunk of chunks) {
+    const problem = decoder.push(chunk, (m) => messages.push(m) > 0);
+    if (problem !== undefined) return { messages, problem };
+  }
+  return { messages };
+}
+
+/** `buf` cut into pieces of `size` bytes. */
+const pieces = (buf: Buffer, size: number): Buffer[] =>
+  Array.from({ length: Math.ceil(buf.length / size) }, (_, i) => buf.subarray(i * size, (i + 1) * size));
+
+describe("Node's wire formats, decoded within bounds", () => {
+  for (const serialization of ['json', 'advanced'] as const) {
+    test(`${serialization}: messages whole, however the bytes are cut`, () => {
+      const sent = [{ a: 1 }, 'text', 42, { cmd: CMD, act: 'ready' }, { nested: { list: [1, 2, 3] } }];
+      const wire = Buffer.concat(sent.map((m) => encode(serialization, m)));
+      for (const size of [1, 3, 7, wire.length]) {
+        const { messages, problem } = decodeAll(new Decoder(serialization, 1024), pieces(wire, size));
+        assert.equal(problem, undefined);
+        assert.deepEqual(messages, sent);
+      }
+    });
+
+    test(`${serialization}: a message longer than the bound is a problem, before it is all read`, () => {
+      const decoder = new Decoder(serialization, 100);
+      const { messages, problem } = decodeAll(decoder, [
+        encode(serialization, 'short'),
+        encode(serialization, 'x'.repeat(200)).subarray(0, 150),
+      ]);
+      assert.deepEqual(messages, ['short']);
+      assert.match(problem ?? '', /longer than 100 bytes/);
+      // Broken for good: nothing more is decoded.
+      assert.deepEqual(decodeAll(decoder, [encode(serialization, 'more')]).messages, []);
+    });
+  }
+
+  test('json: garbage is a problem, not a throw', () => {
+    const { problem } = decodeAll(new Decoder('json', 1024), [Buffer.from('{"this is not json\n')]);
+    assert.match(problem ?? '', /malformed/);
+  });
+
+  test('advanced: what V8 serializes (Buffer, Map, BigInt, Date) comes back; garbage is a problem', () => {
+    const sent = {
+      buf: Buffer.from('hi'),
+      map: new Map([['k', 1]]),
+      big: 10n,
+      when: new Date(0),
+      u8: new Uint8Array([1, 2]),
+    };
+    const { messages } = decodeAll(new Decoder('advanced', 1024), [encode('advanced', sent)]);
+    const got = messages[0] as typeof sent;
+    assert.equal(Buffer.from(got.buf).toString(), 'hi');
+    assert.deepEqual([got.map.get('k'), got.big, got.when.getTime(), [...got.u8]], [1, 10n, 0, [1, 2]]);
+    const garbage = Buffer.from([0, 0, 0, 4, 1, 2, 3, 4]);
+    assert.match(decodeAll(new Decoder('advanced', 1024), [garbage]).problem ?? '', /malformed/);
+  });
+});
+
+describe("the contract's schema", () => {
+  const ok: WorkerMessage[] = [
+    message({ act: 'ready' }),
+    message({ act: 'failed', message: 'no', stack: 'Error: no' }),
+    message({ act: 'listen', seq: 1, request: { host: '127.0.0.1', port: 0, index: 0 } }),
+    message({ act: 'listen', seq: 2, request: { path: '/tmp/a.sock', readableAll: true, index: 1 } }),
+    message({
+      act: 'listening',
+      info: { addressType: 4, address: '127.0.0.1', port: 3000, key: 'tcp:127.0.0.1:3000' },
+    }),
+    message({
+      act: 'listening',
+      info: { addressType: -1, address: '/tmp/a.sock', port: -1, key: 'pipe:/tmp/a.sock' },
+    }),
+    message({ act: 'leaving', seq: 0 }),
+  ];
+  test('the messages a worker sends keep it; an act this master does not know is let be', () => {
+    for (const m of ok) assert.equal(workerMessageProblem(m), undefined, JSON.stringify(m));
+    assert.equal(workerMessageProblem({ cmd: CMD, act: 'from-a-newer-worker', x: 1 }), undefined);
+  });
+
+  test('each field the master reads is checked, and the problem named', () => {
+    const bad: [object, RegExp][] = [
+      [{ cmd: CMD }, /act is not a string/],
+      [{ cmd: CMD, act: 'listening', info: null }, /listening: info is not an object/],
+      [{ cmd: CMD, act: 'listening', info: { addressType: 5 } }, /info addressType is not one of/],
+      [{ cmd: CMD, act: 'listen', seq: -1, request: { index: 0 } }, /listen: seq is not a count/],
+      [
+        { cmd: CMD, act: 'listen', seq: 1, request: { port: 70_000, index: 0 } },
+        /request port is not a port/,
+      ],
+      [{ cmd: CMD, act: 'listen', seq: 1, request: { path: 'x'.repeat(5000), index: 0 } }, /longer than/],
+      [{ cmd: CMD, act: 'failed', message: 42 }, /failed: message is not a string/],
+      [{ cmd: CMD, act: 'leaving', seq: '1' }, /leaving: seq is not a count/],
+    ];
+    for (const [m, problem] of bad)
+      assert.match(workerMessageProblem(m) ?? 'kept it', problem, JSON.stringify(m));
+  });
+
+  test("a worker's failure is clipped to travel within the contract's bound", () => {
+    const m = failedMessage('\u0001'.repeat(100_000), '\u0001'.repeat(100_000));
+    assert.equal(workerMessageProblem(m), undefined);
+    assert.ok(encode('json', m).length <= CHANNEL_BOUNDS.contractMessageBytes);
+    assert.ok(encode('advanced', m).length <= CHANNEL_BOUNDS.contractMessageBytes);
+  });
+});
+
+let pairs = 0;
+
+/** A fake worker: a ChildProcess's surface, whose channel (stdio[3]) is one end of a socket pair. */
+async function worker(
+  options: Partial<ChannelOptions> = {},
+  serialization: Serialization = 'json',
+): Promise<{
+  child: EventEmitter & {
+    pid: number;
+    connected: boolean;
+    send: (...a: unknown[]) => boolean;
+    disconnect(): void;
+  };
+  channel: WorkerChannel;
+  peer: net.Socket;
+  violations: string[];
+  /** What the worker's end has read, decoded. */
+  received: unknown[];
+}> {
+  const file = path.join(tmp, `pair-${++pairs}.sock`);
+  const server = net.createServer().listen(file);
+  await once(server, 'listening');
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const peer = net.connect(file);
+  const [masterEnd] = await accepted;
+  server.close();
+  const child = Object.assign(new EventEmitter(), { pid: 1234, stdio: [null, null, null, masterEnd] });
+  const violations: string[] = [];
+  const channel = new WorkerChannel(child as never, 3, {
+    serialization,
+    sendFd: async (_socket, _fd, data) => {
+      await new Promise<void>((resolve) => masterEnd.write(data, () => resolve()));
+    },
+    onViolation: (what) => violations.push(what),
+    ...options,
+  });
+  const received: unknown[] = [];
+  const decoder = new Decoder(serialization, CHANNEL_BOUNDS.appMessageBytes);
+  peer.on('data', (chunk: Buffer) => decoder.push(chunk, (m) => received.push(m) > 0));
+  return { child: child as never, channel, peer, violations, received };
+}
+
+async function until(what: string, predicate: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("the master's end of a worker's channel", () => {
+  test("messages arrive as Node's: the program's as 'message', NODE_* ones as 'internalMessage', a tick later", async () => {
+    const { child, peer, channel } = await worker();
+    const heard: [string, unknown][] = [];
+    child.on('message', (m) => heard.push(['message', m]));
+    child.on('internalMessage', (m) => heard.push(['internalMessage', m]));
+    peer.write(Buffer.concat([encode('json', { hello: 1 }), encode('json', { cmd: CMD, act: 'online' })]));
+    await until('two messages', () => heard.length === 2);
+    assert.deepEqual(heard, [
+      ['message', { hello: 1 }],
+      ['internalMessage', { cmd: CMD, act: 'online' }],
+    ]);
+    assert.equal(child.connected, true);
+    assert.equal(channel.connected, true);
+    peer.destroy();
+  });
+
+  test("garbage: the violation is reported once, the channel goes ('disconnect'), a send after it fails as Node's does", async () => {
+    const { child, peer, violations } = await worker();
+    const disconnected = once(child, 'disconnect');
+    peer.write('{"this is not json\n{"cmd":"NODE_OVERSEER","act":"ready"}\n');
+    await disconnected;
+    assert.deepEqual(violations.length, 1);
+    assert.match(violations[0]!, /malformed/);
+    assert.equal(child.connected, false);
+    const err = await new Promise<Error | null>((resolve) => child.send({ x: 1 }, resolve));
+    assert.equal((err as NodeJS.ErrnoException).code, 'ERR_IPC_CHANNEL_CLOSED');
+    peer.destroy();
+  });
+
+  test('a contract message over its bound, and a flood past the rate, are violations', async () => {
+    const big = await worker();
+    big.peer.write(
+      encode('json', { cmd: CMD, act: 'failed', message: 'x'.repeat(CHANNEL_BOUNDS.contractMessageBytes) }),
+    );
+    await until('a violation', () => big.violations.length === 1);
+    assert.match(big.violations[0]!, /contract message of \d+ bytes/);
+    big.peer.destroy();
+
+    let now = 0;
+    const flood = await worker({ now: () => now });
+    const leaving = encode('json', { cmd: CMD, act: 'leaving', seq: 1 });
+    const burst = (n: number) => flood.peer.write(Buffer.concat(Array.from({ length: n }, () => leaving)));
+    let heard = 0;
+    flood.child.on('internalMessage', () => heard++);
+    burst(CHANNEL_BOUNDS.contractBurst);
+    await until('the burst', () => heard === CHANNEL_BOUNDS.contractBurst);
+    now += 1000; // a second later, a second's worth more may come
+    burst(CHANNEL_BOUNDS.contractPerSecond);
+    await until(
+      'a second later',
+      () => heard === CHANNEL_BOUNDS.contractBurst + CHANNEL_BOUNDS.contractPerSecond,
+    );
+    assert.deepEqual(flood.violations, []);
+    burst(1);
+    await until('a violation', () => flood.violations.length === 1);
+    assert.match(flood.violations[0]!, /more than 1000 contract messages at once/);
+    flood.peer.destroy();
+  });
+
+  test("a worker that does not read: the master's replies it leaves are bounded", async () => {
+    const { child, peer, violations } = await worker();
+    peer.pause();
+    const ack = { cmd: CMD, act: 'ack', seq: 123456 };
+    let sent = 0;
+    while (violations.length === 0 && sent < 1_000_000) {
+      child.send(ack);
+      sent++;
+      if (sent % 1000 === 0) await tick();
+    }
+    assert.match(violations[0] ?? 'none', /left more than \d+ bytes of the master's replies unread/);
+    assert.equal(child.connected, false);
+    peer.destroy();
+  });
+
+  test('a handle: what follows waits for its ACK; a NACK resends it, three times, as Node does', async () => {
+    const { child, peer, received } = await worker();
+    const server = net.createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const calls: string[] = [];
+    child.send({ n: 1 }, server, (err: Error | null) => calls.push(`1 ${err}`));
+    child.send({ n: 2 }, (err: Error | null) => calls.push(`2 ${err}`));
+    await until('the handle message', () => received.length === 1);
+    await tick();
+    assert.deepEqual(received[0], { cmd: 'NODE_HANDLE', type: 'net.Server', msg: { n: 1 } });
+    assert.deepEqual(calls, ['1 null'], 'the second waits for the ACK');
+    peer.write(encode('json', { cmd: 'NODE_HANDLE_NACK' }));
+    await until('the resend', () => received.length === 2);
+    assert.deepEqual(received[1], received[0]);
+    peer.write(encode('json', { cmd: 'NODE_HANDLE_ACK' }));
+    await until('the second message', () => received.length === 3);
+    assert.deepEqual(received[2], { n: 2 });
+    assert.deepEqual(calls, ['1 null', '2 null']);
+    // A handle from the worker cannot arrive here: it is told so (Node's NACK).
+    peer.write(encode('json', { cmd: 'NODE_HANDLE', type: 'net.Socket', msg: 'x' }));
+    await until('the NACK', () => received.length === 4);
+    assert.deepEqual(received[3], { cmd: 'NODE_HANDLE_NACK' });
+    server.close();
+    peer.destroy();
+  });
+
+  test("send()'s arguments are checked as Node's are; disconnect() ends the channel once", async () => {
+    const { child, peer } = await worker({}, 'advanced');
+    assert.throws(() => child.send(undefined), { code: 'ERR_MISSING_ARGS' });
+    assert.throws(() => child.send(() => {}), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => child.send('x', {}), { code: 'ERR_INVALID_HANDLE_TYPE' });
+    assert.equal(child.send({ big: 10n }), true);
+    const ended = once(peer, 'end');
+    const disconnected = once(child, 'disconnect');
+    child.disconnect();
+    assert.equal(child.connected, false);
+    await Promise.all([ended, disconnected]);
+    const errors: Error[] = [];
+    child.on('error', (e: Error) => errors.push(e));
+    child.disconnect();
+    assert.equal((errors[0] as NodeJS.ErrnoException).code, 'ERR_IPC_DISCONNECTED');
+    peer.destroy();
+  });
+});
