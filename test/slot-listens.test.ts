@@ -4,13 +4,14 @@
 // sockets (ListenRoutes, on real sockets in this process).
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import { test } from 'node:test';
 import type { ListenRequest } from '../src/contract/messages.js';
 import { ListenRoutes, ROUTED_LISTENS, routeKey } from '../src/master/listen-routes.js';
 import { type ListeningWorker, SlotListens } from '../src/master/slot-listens.js';
 import type { WorkerPhase } from '../src/master/worker-handle.js';
 import { WorkerListens } from '../src/master/worker-listens.js';
-import { fdCount, isLinux } from './support/native.js';
+import { isLinux } from './support/native.js';
 
 /** A worker as SlotListens sees one, driven by hand, with WorkerProcess's bookkeeping. */
 class FakeWorker extends EventEmitter implements ListeningWorker {
@@ -212,13 +213,18 @@ test('the master keeps at most its bound of sockets, and closes one nothing held
 }, async () => {
   const routes = new ListenRoutes(false, 2);
   const request = (index: number): ListenRequest => ({ host: '127.0.0.1', port: 0, index });
-  const fds0 = fdCount();
+  // The sockets' own fds, not the process's count, which other handles move under load.
+  const open = (fd: number): boolean => fs.existsSync(`/proc/self/fd/${fd}`);
+  const fds = (): number[] => routes.handoff().map((s) => s.fd);
+  let made: number[] = [];
   try {
     await routes.route(request(0));
     await routes.route(request(1));
     await assert.rejects(routes.route(request(2)), { code: 'ERR_OVERSEER_LISTEN_LIMIT' });
     await routes.route(request(0)); // the same socket again
-    assert.equal(fdCount(), fds0 + 2);
+    made = fds();
+    assert.equal(made.length, 2);
+    assert.ok(made.every(open));
     routes.holders = () => [{ key: routeKey(request(0)), slot: 0 }];
     const released: string[] = [];
     routes.onReleased = (key) => released.push(key);
@@ -232,10 +238,12 @@ test('the master keeps at most its bound of sockets, and closes one nothing held
     routes.release(1_000 + ROUTED_LISTENS.unheldMs);
     assert.deepEqual(released, [routeKey(request(1))]);
     assert.deepEqual(routes.keys(), [routeKey(request(0))]);
-    assert.equal(fdCount(), fds0 + 1);
+    assert.equal(fds().length, 1, 'one socket left');
+    assert.equal(made.filter(open).length, 1, 'the released one is closed');
     await routes.route(request(2)); // room again
+    made = [...new Set([...made, ...fds()])];
   } finally {
     routes.close();
   }
-  assert.equal(fdCount(), fds0);
+  assert.deepEqual(made.filter(open), [], 'every socket closed');
 });
