@@ -45,6 +45,11 @@ const STATUS_KEYS = [
   'ipcPath',
   'fetcher',
   'version',
+  'name',
+  'appDir',
+  'cpuPercent',
+  'cpuSeconds',
+  'rssBytes',
 ];
 
 const SIGNALS = ['SIGUSR2', 'SIGTERM', 'SIGINT', 'SIGHUP'] as const;

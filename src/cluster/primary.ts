@@ -43,13 +43,15 @@ export interface ClusterSettings {
   readyTimeout?: number;
   /** ms a draining worker leaves WebSockets and event streams to the program. Default 5000. */
   upgradeGrace?: number;
-  /** Where the control socket lives; '' disables it. Default: a fresh path, as run()'s. Read at the first setup. */
+  /** Where the control socket lives; '' disables it. Default: the name's path, as run()'s. Read at the first setup. */
   ipcPath?: string;
+  /** The primary's name, as run()'s `name` (default: from `exec`'s package.json). Read at the first setup. */
+  name?: string;
 }
 
 const invalid = invalidFor('overseer/cluster', 'settings.');
 /** overseer's own settings, checked by the option table as run()'s config is (node:cluster's are Node's). */
-const OWN = ['terminateTimeout', 'readyTimeout', 'upgradeGrace', 'ipcPath'] as const;
+const OWN = ['terminateTimeout', 'readyTimeout', 'upgradeGrace', 'ipcPath', 'name'] as const;
 
 export class ClusterPrimary extends EventEmitter {
   readonly isPrimary = true;
@@ -98,6 +100,7 @@ export class ClusterPrimary extends EventEmitter {
       },
       seams: { spawn: (slot, id) => this.#spawn(slot, id) },
       reportError: (err) => debug('cluster: %s', err.message),
+      app: () => ({ entry: this.settings.exec, name: this.settings.name }),
       ownStatus: () => ({
         binHash: '',
         binPath: this.settings.exec ?? '',
@@ -127,10 +130,12 @@ export class ClusterPrimary extends EventEmitter {
     this.#setUp = true;
     this.#core.listenForSignals({ restartSignal: 'SIGUSR2', restart: () => void this.reload() });
     passedFds(); // socket activation: for the workers' listens, and out of their environment
+    this.#core.titleProcess();
     // The control socket (`overseer status`, `overseer restart`) never keeps the primary alive.
+    // The primary is the program itself: another primary of its name is a warning, not an exit.
     void this.#core.openControlSocket(
       () => (this.settings.ipcPath === '' ? undefined : { path: this.settings.ipcPath }),
-      { unref: true },
+      { unref: true, nameInUse: 'warn' },
     );
   }
 

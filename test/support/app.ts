@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { AppOptions } from './fixtures/app.js';
 import { fixture } from './paths.js';
 import { type ProcessEvent, TestProcess } from './process.js';
+import { uniqueName } from './runtime-dir.js';
 
 export const APP = fixture('app.js');
 
@@ -11,6 +12,9 @@ export const APP = fixture('app.js');
 export type AppEvent = ProcessEvent;
 
 export class AppProcess extends TestProcess {
+  /** The master's name (unique, unless the options give one). */
+  readonly name: string;
+
   constructor(
     options: AppOptions,
     opts: {
@@ -24,7 +28,10 @@ export class AppProcess extends TestProcess {
   ) {
     const node = [process.execPath, ...(opts.nodeArgs ?? []), opts.script ?? APP, ...(opts.args ?? [])];
     const [command, ...args] = [...(opts.launcher ?? []), ...node];
-    super(command!, args, { env: { ...opts.env, APP: JSON.stringify(options) }, label: 'app' });
+    // Each its own name, so that the masters a test file runs side by side never meet by it.
+    const named = { ...options, overseer: { name: uniqueName('app'), ...options.overseer } };
+    super(command!, args, { env: { ...opts.env, APP: JSON.stringify(named) }, label: 'app' });
+    this.name = named.overseer.name;
   }
 
   /** The port of the first listener, from the 'listening' event. */
