@@ -25,6 +25,7 @@ export const UNIT = [
   'health-window',
   'heap',
   'master-core',
+  'names',
   'native-surface',
   'options',
   'pacer',
@@ -32,7 +33,9 @@ export const UNIT = [
   'state',
   'supervisor',
   'testing',
+  'top-view',
   'updater',
+  'usage',
   'worker-env',
 ];
 
