@@ -64,7 +64,10 @@ test('a master sweeps its directory of stale default sockets, and nothing else',
     ].sort();
     assert.deepEqual(left, expected);
     // Its own socket is its name's, in this user's runtime directory.
-    assert.equal(String(ipc.path), path.join(String(process.env.XDG_RUNTIME_DIR), 'overseer', `${a.name}.sock`));
+    assert.equal(
+      String(ipc.path),
+      path.join(String(process.env.XDG_RUNTIME_DIR), 'overseer', `${a.name}.sock`),
+    );
     assert.ok(fs.lstatSync(target).isSocket(), "the symlink's target is untouched");
     await a.stop();
   } finally {
