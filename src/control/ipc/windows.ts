@@ -67,7 +67,11 @@ function listIPCPaths(): string[] {
 
 /** Per user and name; the DACL, not the name, keeps other users out. */
 function namedPath(name: string): string {
-  return `${PIPE_DIR}${PREFIX}${toName(os.userInfo().username) || 'user'}-${name}`;
+  let user = process.env.USERNAME ?? '';
+  try {
+    user = os.userInfo().username;
+  } catch {} // an account without a profile: USERNAME, as the shell has it
+  return `${PIPE_DIR}${PREFIX}${toName(user) || 'user'}-${name}`;
 }
 
 export const windows: IpcPlatform = {
