@@ -13,7 +13,7 @@ let ipcPath: string;
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, OVERSEER_IPC_PATH: '', ...env },
+    env: { ...process.env, OVERSEER_IPC_PATH: '', XDG_RUNTIME_DIR: app.runtimeDir, ...env },
     timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

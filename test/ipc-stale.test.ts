@@ -63,11 +63,8 @@ test('a master sweeps its directory of stale default sockets, and nothing else',
       ...(others ? ['overseer-other-user.sock'] : []),
     ].sort();
     assert.deepEqual(left, expected);
-    // Its own socket is its name's, in this user's runtime directory.
-    assert.equal(
-      String(ipc.path),
-      path.join(String(process.env.XDG_RUNTIME_DIR), 'overseer', `${a.name}.sock`),
-    );
+    // Its own socket is its name's, in its runtime directory.
+    assert.equal(String(ipc.path), path.join(a.runtimeDir, 'overseer', `${a.name}.sock`));
     assert.ok(fs.lstatSync(target).isSocket(), "the symlink's target is untouched");
     await a.stop();
   } finally {

@@ -145,9 +145,9 @@ describe('two named apps', { skip }, () => {
   });
 
   test('run(): the same refusal is a coded error with the pid', async () => {
-    const one = new AppProcess({ overseer: { address: '127.0.0.1:0', name: 'twin' } });
+    const one = new AppProcess({ overseer: { address: '127.0.0.1:0', name: 'twin' } }, { env: apps.env });
     await one.nth('ready', 1);
-    const two = new AppProcess({ overseer: { address: '127.0.0.1:0', name: 'twin' } });
+    const two = new AppProcess({ overseer: { address: '127.0.0.1:0', name: 'twin' } }, { env: apps.env });
     assert.notEqual((await two.exited).code, 0);
     await two.until(() => two.stderr.some((l) => l.includes("code: 'ERR_OVERSEER_NAME_IN_USE'")), 5_000);
     assert.ok(
