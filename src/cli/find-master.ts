@@ -66,12 +66,15 @@ export async function findMaster(which: Which, cwd = process.cwd()): Promise<Fou
     throw new Error(`no master named '${which.name}' is running (see \`overseer ls\`)`);
   }
   if (socket) {
+    let r: { status: number; body: unknown };
     try {
-      const r = await ipcRequest(socket, 'GET', '/overseer/status', which.timeout);
-      return { socket, status: (typeof r.body === 'object' && r.body !== null ? r.body : {}) as Json };
+      r = await ipcRequest(socket, 'GET', '/overseer/status', which.timeout);
     } catch (err) {
       throw new Error(`cannot reach the master at ${socket}: ${errorMessage(err)}`);
     }
+    const body = (typeof r.body === 'object' && r.body !== null ? r.body : {}) as Json;
+    if (r.status !== 200) throw new Error(`status: ${String(body.error ?? `HTTP ${r.status}`)}`);
+    return { socket, status: body };
   }
   const masters = await liveMasters(which.timeout);
   const here = ofDirectory(masters, cwd);

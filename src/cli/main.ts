@@ -126,11 +126,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** The master the command names, or the one of this directory (find-master.ts). */
-function target(opts: Options): Promise<Found> {
-  return findMaster(opts);
-}
-
 async function call(
   m: Found,
   opts: Options,
@@ -161,17 +156,16 @@ async function ls(opts: Options): Promise<number> {
   return 0;
 }
 
+/** Finding the master asked for its status already. */
 async function status(opts: Options): Promise<number> {
-  const m = await target(opts);
-  const { status: code, body } = await call(m, opts, 'GET', '/overseer/status');
-  if (code !== 200) throw new CommandError(`status: ${String(body.error ?? `HTTP ${code}`)}`);
+  const { status: body } = await findMaster(opts);
   print(opts, body, () => formatStatus(body));
   return 0;
 }
 
 /** Each command that acts says on which master: `restarted in 250 ms (api, pid 4242)`. */
 async function restart(opts: Options): Promise<number> {
-  const m = await target(opts);
+  const m = await findMaster(opts);
   const { body } = await call(m, opts, 'POST', '/overseer/restart');
   print(opts, body, () =>
     body.ok
@@ -182,7 +176,7 @@ async function restart(opts: Options): Promise<number> {
 }
 
 async function reexec(opts: Options): Promise<number> {
-  const m = await target(opts);
+  const m = await findMaster(opts);
   const { body } = await call(m, opts, 'POST', '/overseer/reexec');
   print(opts, body, () =>
     body.ok
@@ -193,14 +187,14 @@ async function reexec(opts: Options): Promise<number> {
 }
 
 async function triggerUpdate(opts: Options): Promise<number> {
-  const m = await target(opts);
+  const m = await findMaster(opts);
   const { body } = await call(m, opts, 'POST', '/overseer/trigger-update');
   print(opts, body, () => `${formatUpdate(body).trimEnd()} (${actedOn(m)})\n`);
   return body.ok && body.result !== 'failed' ? 0 : 1;
 }
 
 async function events(opts: Options): Promise<number> {
-  const { socket } = await target(opts);
+  const { socket } = await findMaster(opts);
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {
@@ -218,7 +212,7 @@ async function events(opts: Options): Promise<number> {
 
 /** The workers' lines as the master printed them, stdout's to stdout and stderr's to stderr. */
 async function logs(opts: Options): Promise<number> {
-  const m = await target(opts);
+  const m = await findMaster(opts);
   const socket = m.socket;
   const prefix = opts.prefix ? `[${String(m.status.name ?? m.status.pid)}] ` : '';
   const controller = new AbortController();

@@ -1,16 +1,14 @@
 // Runs an example as its users would (`node [flags] examples/…`), on a free port, from the
 // repository root, and reads what it prints: the `listening on …:PORT` line, and a
-// `restart done` line per restart. Each in a runtime directory of its own: the examples share
-// one default name (the repository's package.json), and a test file may run several at once.
+// `restart done` line per restart.
 import { ROOT, repoPath } from './paths.js';
 import { TestProcess } from './process.js';
-import { ownRuntimeDir } from './runtime-dir.js';
 
 export class Example extends TestProcess {
   /** `file`: a compiled example (dist/examples/<name>/server.js), or any file under the repository. */
   constructor(file: string, opts: { nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv } = {}) {
     super(process.execPath, [...(opts.nodeArgs ?? []), repoPath(file)], {
-      env: { PORT: '0', XDG_RUNTIME_DIR: ownRuntimeDir(), ...opts.env },
+      env: { PORT: '0', ...opts.env },
       cwd: ROOT,
       label: file,
     });
