@@ -26,6 +26,7 @@ export const UNIT = [
   'health-window',
   'heap',
   'master-core',
+  'names',
   'native-surface',
   'options',
   'pacer',
@@ -36,8 +37,10 @@ export const UNIT = [
   'state',
   'supervisor',
   'testing',
+  'top-view',
   'updater',
   'upgrader-rollout',
+  'usage',
   'worker-channel',
   'worker-env',
 ];

@@ -33,6 +33,10 @@ const ERRORS = {
     'state.serve() takes a net.Server, a request handler or an app with callback()',
   // the control socket
   ERR_OVERSEER_IPC_UNSUPPORTED: 'this build of the addon has no control socket for this platform',
+  ERR_OVERSEER_NAME_IN_USE:
+    'a master with this name already runs (the error has its `pid`): stop it, or replace it with reexec',
+  ERR_OVERSEER_IPC_DIR:
+    "the directory of this user's control sockets is another user's, writable by others, or not a directory",
   ERR_OVERSEER_IPC_UNREACHABLE: "a worker's triggerUpdate() could not reach the control socket",
   ERR_OVERSEER_NOT_FOUND: 'no control-socket route with that path (HTTP 404)',
   ERR_OVERSEER_METHOD: 'a control-socket route was called with the wrong method (HTTP 405)',

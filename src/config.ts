@@ -13,6 +13,7 @@ import { constants } from 'node:os';
 import { type ListenAddress, parseAddress } from './address.js';
 import { type Invalid, type InvalidFor, invalidConfig } from './errors.js';
 import type { Fetcher } from './fetcher/fetcher.js';
+import { nameProblem } from './name.js';
 import {
   type ConfigName,
   type Kind,
@@ -83,7 +84,16 @@ export interface Config {
   reusePort?: boolean;
   /** Listen backlog of the sockets the master makes. Default 511, as Node's. */
   backlog?: number;
-  /** Where the control socket lives; '' disables it. Default: a fresh path in os.tmpdir(). */
+  /**
+   * The master's name: `overseer status NAME` finds it, and the control socket's default path is
+   * made from it. 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit.
+   * Default: the name in the package.json above the program's entry file, else its base name.
+   */
+  name?: string;
+  /**
+   * Where the control socket lives; '' disables it. Default: `<name>.sock` in a directory only
+   * this user can use ($XDG_RUNTIME_DIR/overseer, else overseer-<uid> in os.tmpdir()).
+   */
   ipcPath?: string;
   /** Windows: the control pipe's security descriptor (SDDL). Default: this user, SYSTEM and Administrators. */
   ipcSecurityDescriptor?: string;
@@ -185,6 +195,13 @@ const CHECKS: { [K in Kind]: Check<K> } = {
     return a;
   },
   ipcPath: (o, key, _, invalid) => ipcPath(o[key], invalid, key) as string,
+  name: (o, key, _, invalid) => {
+    const v = o[key];
+    if (typeof v !== 'string') throw invalid(key, 'must be a string');
+    const problem = nameProblem(v);
+    if (problem !== undefined) throw invalid(key, problem);
+    return v;
+  },
   fetcher: (o, key, _, invalid) => {
     const v = o[key] as { fetch?: unknown } | null;
     if (typeof v !== 'object' || v === null || typeof v.fetch !== 'function') {

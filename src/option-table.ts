@@ -50,6 +50,8 @@ export interface Kinds {
   tcpAddress: [string, ListenAddress & { kind: 'tcp' }];
   /** '' (none), or where the control socket lives, in this platform's form. */
   ipcPath: [string, string];
+  /** A master's name: a safe file-name component (name.ts). */
+  name: [string, string];
   fetcher: [Fetcher, Fetcher];
   program: [(state: State) => void | Promise<void>, (state: State) => void | Promise<void>];
   /** A hook on a staged version's path. */
@@ -281,9 +283,17 @@ export const OPTIONS = {
     flag: true,
     doc: "silence overseer's warnings (`OverseerWarning`)",
   },
+  name: {
+    kind: 'name',
+    defaultDoc: "the app's `package.json` name, else the script's base name",
+    config: true,
+    file: true,
+    flag: { value: 'NAME' },
+    doc: "the master's name, which the CLI takes (`overseer restart NAME`) and its control socket's path is made from: 1 to 64 letters, digits, `.`, `_` or `-`",
+  },
   ipcPath: {
     kind: 'ipcPath',
-    defaultDoc: 'a fresh path in `os.tmpdir()`',
+    defaultDoc: "the name's path in a directory only this user can use (see Names)",
     config: true,
     file: true,
     flag: { value: 'PATH' },

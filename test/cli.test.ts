@@ -13,7 +13,7 @@ let ipcPath: string;
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, OVERSEER_IPC_PATH: '', ...env },
+    env: { ...process.env, OVERSEER_IPC_PATH: '', XDG_RUNTIME_DIR: app.runtimeDir, ...env },
     timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -34,7 +34,7 @@ after(stopAll);
 test('ls lists the running master in a table', () => {
   const r = cli(['ls']);
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /^PID\s+UP\s+WORKERS\s+RESTARTS\s+BINARY\s+SOCKET/);
+  assert.match(r.stdout, /^NAME\s+PID\s+UP\s+WORKERS\s+CPU\s+MEM\s+RESTARTS\s+APP\s+SOCKET/);
   assert.ok(r.stdout.includes(String(app.pid)));
   assert.ok(r.stdout.includes(ipcPath));
 });
@@ -65,7 +65,7 @@ test('restart returns when the new workers are ready', async () => {
 test('trigger-update reports the result', () => {
   const r = cli(['trigger-update', '-s', ipcPath]);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, 'no update\n');
+  assert.equal(r.stdout, `no update (${app.name}, pid ${app.pid})\n`);
   const json = cli(['trigger-update', '-s', ipcPath, '--json']);
   assert.deepEqual(JSON.parse(json.stdout), { ok: true, result: 'no-update' });
 });

@@ -61,9 +61,10 @@ test('a master sweeps its directory of stale default sockets, and nothing else',
       'overseer-link.sock',
       'overseer-live.sock',
       ...(others ? ['overseer-other-user.sock'] : []),
-      path.basename(String(ipc.path)),
     ].sort();
     assert.deepEqual(left, expected);
+    // Its own socket is its name's, in its runtime directory.
+    assert.equal(String(ipc.path), path.join(a.runtimeDir, 'overseer', `${a.name}.sock`));
     assert.ok(fs.lstatSync(target).isSocket(), "the symlink's target is untouched");
     await a.stop();
   } finally {

@@ -14,11 +14,13 @@ import { after, test } from 'node:test';
 import { ClusterPrimary } from '../src/cluster/primary.js';
 import { resolveConfig } from '../src/config.js';
 import { Master } from '../src/current-master.js';
+import { appIdentity } from '../src/master/app-identity.js';
 import type { Binary } from '../src/master/binary.js';
 import { MasterCore, type OwnStatus } from '../src/master/core.js';
 import type { HandoffMessage } from '../src/master/handoff/protocol.js';
 import type { WorkerLaunch } from '../src/master/launch.js';
 import { MasterProcess } from '../src/master/master-process.js';
+import type { ProcessUsage } from '../src/os/process-usage.js';
 import type { HandoffConnection, Platform, SocketOptions } from '../src/os/types.js';
 import { fakeIpc, fakePlatform, fakeSockets, ipcAddress } from './support/fake-platform.js';
 import { FakeClock, FakeWorker, settle } from './support/fake-workers.js';
@@ -45,6 +47,11 @@ const STATUS_KEYS = [
   'ipcPath',
   'fetcher',
   'version',
+  'name',
+  'appDir',
+  'cpuPercent',
+  'cpuSeconds',
+  'rssBytes',
 ];
 
 const SIGNALS = ['SIGUSR2', 'SIGTERM', 'SIGINT', 'SIGHUP'] as const;
@@ -421,4 +428,44 @@ test('the cluster primary on a fake OS: the same status shape, and its own API',
   assert.equal((await ask(ipcPath, 'POST', '/overseer/reexec')).status, 409);
   const reload = await ask(ipcPath, 'POST', '/overseer/restart');
   assert.deepEqual([reload.status, reload.body.ok, reload.body.replaced], [200, true, 0]);
+});
+
+test("the core's status and metrics carry each worker's and the master's CPU and memory, and nothing when unknown", async () => {
+  const usage = new Map<number, ProcessUsage>([
+    [process.pid, { cpuSeconds: 2, rssBytes: 40 * 2 ** 20 }],
+    [10_001, { cpuSeconds: 3, rssBytes: 60 * 2 ** 20 }],
+  ]);
+  const { core, workers } = coreOn(fakePlatform({ processUsage: (pid) => usage.get(pid) }));
+  core.supervisor.start();
+  for (const w of workers) w.becomeReady();
+  await settle();
+  const s = core.status();
+  const name = appIdentity(process.argv[1], undefined).name;
+  assert.deepEqual([s.name, s.cpuSeconds, s.rssBytes], [name, 2, 40 * 2 ** 20]);
+  assert.equal(typeof s.cpuPercent, 'number');
+  assert.deepEqual(
+    s.workers.map((w) => [w.id, w.cpuSeconds, w.rssBytes, w.slotRestarts]),
+    [
+      [1, 3, 60 * 2 ** 20, 0],
+      [2, null, null, 0],
+    ],
+  );
+  const metrics = core.metrics();
+  assert.match(
+    metrics,
+    new RegExp(`^overseer_info\\{version="[^"]+",bin_hash="h1",name="${name}"\\} 1$`, 'm'),
+  );
+  assert.match(
+    metrics,
+    new RegExp(`^overseer_cpu_seconds_total\\{name="${name}",process="master"\\} 2$`, 'm'),
+  );
+  assert.match(
+    metrics,
+    /^overseer_cpu_seconds_total\{name="[^"]+",process="worker",worker="1",slot="0"\} 3$/m,
+  );
+  assert.match(
+    metrics,
+    /^overseer_resident_memory_bytes\{name="[^"]+",process="worker",worker="1",slot="0"\} 62914560$/m,
+  );
+  assert.doesNotMatch(metrics, /worker="2"/, 'a worker the OS says nothing of has no sample');
 });

@@ -12,11 +12,14 @@ import { Example } from './support/example.js';
 import { describeErrors, startLoad } from './support/load.js';
 import { stopAll } from './support/process.js';
 import { restartsUnderLoad } from './support/restarts.js';
+import { ownRuntimeDir } from './support/runtime-dir.js';
 
 after(stopAll);
 
+// Each in a runtime directory of its own: the examples share one default name (the
+// repository's package.json's), and each runs until the end of this file.
 const start = (file: string, opts?: ConstructorParameters<typeof Example>[1]): Example =>
-  new Example(file, opts);
+  new Example(file, { ...opts, env: { XDG_RUNTIME_DIR: ownRuntimeDir(), ...opts?.env } });
 
 for (const [name, file, opts] of [
   ['Express, app.listen(state.listener)', 'dist/examples/express/server.js', {}],

@@ -34,28 +34,78 @@ export function ago(iso: unknown): string {
 
 const short = (hash: unknown): string => (typeof hash === 'string' ? hash.slice(0, 12) : '-');
 
+/** A CPU share of one core as the status gives it: `12.5%`; '-' where the OS does not tell. */
+export function cpu(percent: unknown): string {
+  return typeof percent === 'number' ? `${percent.toFixed(1)}%` : '-';
+}
+
+/** Bytes, short: `512K`, `48.2M`, `1.50G`; '-' where the OS does not tell. */
+export function bytes(n: unknown): string {
+  if (typeof n !== 'number') return '-';
+  if (n < 1024 ** 2) return `${Math.round(n / 1024)}K`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)}M`;
+  return `${(n / 1024 ** 3).toFixed(2)}G`;
+}
+
+/** The workers of a status. */
+export function workersOf(s: Json): Json[] {
+  return (Array.isArray(s.workers) ? s.workers : []) as Json[];
+}
+
+/** A master's CPU and memory with its workers', for `ls`; '-' unless the OS told each one. */
+export function totals(s: Json): { cpu: string; rss: string } {
+  const all = [s, ...workersOf(s)];
+  const sum = (field: string): number | null => {
+    const known = all.map((p) => p[field]).filter((v): v is number => typeof v === 'number');
+    return known.length < all.length ? null : known.reduce((a, b) => a + b, 0);
+  };
+  const c = sum('cpuPercent');
+  return { cpu: cpu(c === null ? null : Math.round(c * 10) / 10), rss: bytes(sum('rssBytes')) };
+}
+
+/** `overseer ls`: one line per master, its CPU and memory the master's and its workers' together. */
 export function formatLs(masters: { socket: string; status: Json }[]): string {
   if (masters.length === 0) return 'no running masters\n';
-  const rows = [['PID', 'UP', 'WORKERS', 'RESTARTS', 'BINARY', 'SOCKET']];
+  const rows = [['NAME', 'PID', 'UP', 'WORKERS', 'CPU', 'MEM', 'RESTARTS', 'APP', 'SOCKET']];
   for (const { socket, status: s } of masters) {
-    const workers = Array.isArray(s.workers) ? s.workers.length : 0;
+    const t = totals(s);
     rows.push([
+      typeof s.name === 'string' ? s.name : '-',
       String(s.pid),
       ago(s.startedAt),
-      String(workers),
+      String(workersOf(s).length),
+      t.cpu,
+      t.rss,
       String(s.restarts),
-      String(s.binPath),
+      String(s.appDir ?? s.binPath),
       socket,
     ]);
   }
   return table(rows);
 }
 
+/** The worker table of `status` and `top`. */
+export function workerRows(s: Json): string[][] {
+  const rows = [['WORKER', 'PID', 'SLOT', 'STATE', 'UP', 'CPU', 'MEM', 'RESTARTS']];
+  for (const w of workersOf(s))
+    rows.push([
+      String(w.id),
+      String(w.pid),
+      String(w.slot),
+      String(w.state),
+      ago(w.startedAt),
+      cpu(w.cpuPercent),
+      bytes(w.rssBytes),
+      String(w.slotRestarts ?? '-'),
+    ]);
+  return rows;
+}
+
 export function formatStatus(s: Json): string {
-  const workers = (Array.isArray(s.workers) ? s.workers : []) as Json[];
   const fetcher = s.fetcher as Json | null;
   const lines = [
-    `master    pid ${s.pid}, up ${ago(s.startedAt)}, overseer ${s.version}`,
+    ...(typeof s.name === 'string' ? [`name      ${s.name}, app in ${s.appDir}`] : []),
+    `master    pid ${s.pid}, up ${ago(s.startedAt)}, overseer ${s.version}, cpu ${cpu(s.cpuPercent)}, mem ${bytes(s.rssBytes)}`,
     `binary    ${s.binPath} (sha256 ${short(s.binHash)})`,
     `listens   ${(s.addresses as string[]).join(', ') || '-'}`,
     `restarts  ${s.restarts} (${s.restartFailures} failed), crashes ${s.crashes}${s.restarting ? ', restarting now' : ''}` +
@@ -77,10 +127,7 @@ export function formatStatus(s: Json): string {
     }
   }
   lines.push('');
-  const rows = [['WORKER', 'PID', 'SLOT', 'STATE', 'UP']];
-  for (const w of workers)
-    rows.push([String(w.id), String(w.pid), String(w.slot), String(w.state), ago(w.startedAt)]);
-  return `${lines.join('\n')}\n${table(rows)}`;
+  return `${lines.join('\n')}\n${table(workerRows(s))}`;
 }
 
 export function formatUpdate(body: Json): string {
@@ -99,10 +146,12 @@ export function formatUpdate(body: Json): string {
   }
 }
 
+/** An event line: its time, the master's name (where the stream gives it), the event and its fields. */
 export function formatEvent(e: Json): string {
-  const { event, time, ...rest } = e;
+  const { event, time, name, ...rest } = e;
   const detail = Object.entries(rest)
     .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' ');
-  return `${String(time).slice(11, 23)}  ${String(event).padEnd(9)} ${detail}\n`;
+  const who = typeof name === 'string' ? `${name}  ` : '';
+  return `${String(time).slice(11, 23)}  ${who}${String(event).padEnd(9)} ${detail}\n`;
 }

@@ -5,25 +5,33 @@
 import { parseArgs } from 'node:util';
 import { ipcLines, ipcRequest } from '../control/client.js';
 import { errorCode, errorMessage } from '../errors.js';
-import { platform } from '../os/index.js';
 import { version } from '../version.js';
+import { actedOn, type Found, findMaster, liveMasters } from './find-master.js';
 import { formatEvent, formatLs, formatStatus, formatUpdate } from './format.js';
 
-const USAGE = `usage: overseer <command> [options]
+const USAGE = `usage: overseer <command> [NAME] [options]
 
 commands:
   run <script>     run an unmodified app with hitless restarts (overseer run --help)
   ls               list this user's running masters
-  status           show a master's status
-  restart          restart its workers (returns when they are ready)
-  trigger-update   check for a new version now and report the result
-  reexec           replace the master itself with a new one, on the same sockets
-  events           follow its lifecycle events
-  logs             print its workers' output (overseer run): -n LINES (default 100), -f to follow
+  status [NAME]    show a master's status, its workers' CPU and memory
+  restart [NAME]   restart its workers (returns when they are ready)
+  trigger-update [NAME]
+                   check for a new version now and report the result
+  reexec [NAME]    replace the master itself with a new one, on the same sockets
+  events [NAME]    follow its lifecycle events
+  logs [NAME]      print its workers' output (overseer run): -n LINES (default 100),
+                   -f to follow, --prefix to begin each line with [NAME]
+  top [NAME]       a live view of every master (or NAME): workers, CPU, memory, events,
+                   logs; keys: r restart, l logs, q quit (--once: one plain snapshot)
+
+NAME is a master's name (overseer run --name api; by default its package.json name).
+Without one, a command acts on the master whose app is in this directory (or a parent),
+else on the only one running.
 
 options:
-  -s, --socket PATH   the master's control socket (default: $OVERSEER_IPC_PATH,
-                      or the only running master)
+  -s, --socket PATH   the master's control socket, instead of a name
+                      (default: $OVERSEER_IPC_PATH)
       --json          print JSON
   -t, --timeout MS    how long to wait for an answer (default 60000)
   -h, --help          show this help
@@ -35,10 +43,14 @@ class CommandError extends Error {}
 
 interface Options {
   socket?: string;
+  /** The master's name, when the command line gives one. */
+  name?: string;
   json: boolean;
   timeout: number;
   follow: boolean;
   lines: number;
+  prefix: boolean;
+  once: boolean;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -57,6 +69,8 @@ async function main(argv: string[]): Promise<number> {
       version: { type: 'boolean', short: 'v' },
       follow: { type: 'boolean', short: 'f', default: false },
       lines: { type: 'string', short: 'n', default: '100' },
+      prefix: { type: 'boolean', default: false },
+      once: { type: 'boolean', default: false },
     },
   });
   if (values.version) {
@@ -72,16 +86,22 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`--timeout must be a positive number of ms`);
   const lines = Number(values.lines);
   if (!Number.isInteger(lines) || lines < 0) throw new UsageError(`-n must be a number of lines`);
+  const [command, name, ...extra] = positionals;
   const opts: Options = {
     json: values.json === true,
     timeout,
     follow: values.follow === true,
     lines,
+    prefix: values.prefix === true,
+    once: values.once === true,
     ...(values.socket ? { socket: values.socket } : {}),
+    ...(name === undefined ? {} : { name }),
   };
-  const [command, ...extra] = positionals;
   if (command === undefined) throw new UsageError('a command is required');
-  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  if (extra.length > 0 || (command === 'ls' && name !== undefined))
+    throw new UsageError(`unexpected argument '${command === 'ls' ? name : extra[0]}'`);
+  if (opts.socket !== undefined && name !== undefined)
+    throw new UsageError('name a master, or give its --socket, not both');
   switch (command) {
     case 'ls':
       return ls(opts);
@@ -97,47 +117,23 @@ async function main(argv: string[]): Promise<number> {
       return logs(opts);
     case 'reexec':
       return reexec(opts);
+    case 'top': {
+      const { top } = await import('./top.js');
+      return top(opts);
+    }
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
 }
 
-/** Masters that answer; stale socket files (a killed master's) are skipped. */
-async function liveMasters(timeout: number): Promise<{ socket: string; status: Record<string, unknown> }[]> {
-  const ipc = await platform.controlSocket();
-  const found = await Promise.all(
-    ipc.listIPCPaths().map(async (socket) => {
-      try {
-        const r = await ipcRequest(socket, 'GET', '/overseer/status', Math.min(timeout, 2_000));
-        return r.status === 200 ? { socket, status: r.body as Record<string, unknown> } : undefined;
-      } catch {
-        return undefined;
-      }
-    }),
-  );
-  return found.filter((m) => m !== undefined);
-}
-
-async function pickSocket(opts: Options): Promise<string> {
-  if (opts.socket) return opts.socket;
-  if (process.env.OVERSEER_IPC_PATH) return process.env.OVERSEER_IPC_PATH;
-  const masters = await liveMasters(opts.timeout);
-  if (masters.length === 1) return masters[0]!.socket;
-  if (masters.length === 0)
-    throw new CommandError('no running master found (see `overseer ls`, or pass --socket)');
-  throw new CommandError(
-    `${masters.length} masters are running; pick one with --socket (see \`overseer ls\`)`,
-  );
-}
-
 async function call(
+  m: Found,
   opts: Options,
   method: string,
   path: string,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const socket = await pickSocket(opts);
   try {
-    const r = await ipcRequest(socket, method, path, opts.timeout);
+    const r = await ipcRequest(m.socket, method, path, opts.timeout);
     return {
       status: r.status,
       body: (typeof r.body === 'object' && r.body !== null ? r.body : { raw: r.body }) as Record<
@@ -146,7 +142,7 @@ async function call(
       >,
     };
   } catch (err) {
-    throw new CommandError(`cannot reach the master at ${socket}: ${errorMessage(err)}`);
+    throw new CommandError(`cannot reach the master at ${m.socket}: ${errorMessage(err)}`);
   }
 }
 
@@ -160,39 +156,45 @@ async function ls(opts: Options): Promise<number> {
   return 0;
 }
 
+/** Finding the master asked for its status already. */
 async function status(opts: Options): Promise<number> {
-  const { status: code, body } = await call(opts, 'GET', '/overseer/status');
-  if (code !== 200) throw new CommandError(`status: ${String(body.error ?? `HTTP ${code}`)}`);
+  const { status: body } = await findMaster(opts);
   print(opts, body, () => formatStatus(body));
   return 0;
 }
 
+/** Each command that acts says on which master: `restarted in 250 ms (api, pid 4242)`. */
 async function restart(opts: Options): Promise<number> {
-  const { body } = await call(opts, 'POST', '/overseer/restart');
+  const m = await findMaster(opts);
+  const { body } = await call(m, opts, 'POST', '/overseer/restart');
   print(opts, body, () =>
-    body.ok ? `restarted in ${body.durationMs} ms\n` : `restart failed: ${body.error}\n`,
+    body.ok
+      ? `restarted in ${body.durationMs} ms (${actedOn(m)})\n`
+      : `restart failed (${actedOn(m)}): ${body.error}\n`,
   );
   return body.ok ? 0 : 1;
 }
 
 async function reexec(opts: Options): Promise<number> {
-  const { body } = await call(opts, 'POST', '/overseer/reexec');
+  const m = await findMaster(opts);
+  const { body } = await call(m, opts, 'POST', '/overseer/reexec');
   print(opts, body, () =>
     body.ok
-      ? `a new master (pid ${body.pid}) took over in ${body.durationMs} ms\n`
-      : `reexec failed: ${body.error}\n`,
+      ? `a new master (pid ${body.pid}) took over in ${body.durationMs} ms (${actedOn(m)})\n`
+      : `reexec failed (${actedOn(m)}): ${body.error}\n`,
   );
   return body.ok ? 0 : 1;
 }
 
 async function triggerUpdate(opts: Options): Promise<number> {
-  const { body } = await call(opts, 'POST', '/overseer/trigger-update');
-  print(opts, body, () => formatUpdate(body));
+  const m = await findMaster(opts);
+  const { body } = await call(m, opts, 'POST', '/overseer/trigger-update');
+  print(opts, body, () => `${formatUpdate(body).trimEnd()} (${actedOn(m)})\n`);
   return body.ok && body.result !== 'failed' ? 0 : 1;
 }
 
 async function events(opts: Options): Promise<number> {
-  const socket = await pickSocket(opts);
+  const { socket } = await findMaster(opts);
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {
@@ -210,7 +212,9 @@ async function events(opts: Options): Promise<number> {
 
 /** The workers' lines as the master printed them, stdout's to stdout and stderr's to stderr. */
 async function logs(opts: Options): Promise<number> {
-  const socket = await pickSocket(opts);
+  const m = await findMaster(opts);
+  const socket = m.socket;
+  const prefix = opts.prefix ? `[${String(m.status.name ?? m.status.pid)}] ` : '';
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const path = `/overseer/logs?n=${opts.lines}${opts.follow ? '&follow=1' : ''}`;
@@ -222,7 +226,8 @@ async function logs(opts: Options): Promise<number> {
         if (opts.json) process.stdout.write(`${JSON.stringify(l)}\n`);
         else if (typeof l.missed === 'number') {
           process.stderr.write(`overseer: ${l.missed} lines missed (this reader fell behind)\n`);
-        } else (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${String(l.text)}\n`);
+        } else
+          (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${prefix}${String(l.text)}\n`);
       },
       controller.signal,
     );

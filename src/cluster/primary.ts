@@ -48,13 +48,15 @@ export interface ClusterSettings {
   readyTimeout?: number;
   /** ms a draining worker leaves WebSockets and event streams to the program. Default 5000. */
   upgradeGrace?: number;
-  /** Where the control socket lives; '' disables it. Default: a fresh path, as run()'s. Read at the first setup. */
+  /** Where the control socket lives; '' disables it. Default: the name's path, as run()'s. Read at the first setup. */
   ipcPath?: string;
+  /** The primary's name, as run()'s `name` (default: from `exec`'s package.json). Read at the first setup. */
+  name?: string;
 }
 
 const invalid = invalidFor('overseer/cluster', 'settings.');
 /** overseer's own settings, checked by the option table as run()'s config is (node:cluster's are Node's). */
-const OWN = ['terminateTimeout', 'readyTimeout', 'upgradeGrace', 'ipcPath'] as const;
+const OWN = ['terminateTimeout', 'readyTimeout', 'upgradeGrace', 'ipcPath', 'name'] as const;
 
 export class ClusterPrimary extends EventEmitter {
   readonly isPrimary = true;
@@ -108,6 +110,7 @@ export class ClusterPrimary extends EventEmitter {
       // A worker starts outside any handler's context: a fork() in its own handlers is a fork.
       seams: { spawn: (slot, id) => this.#replacements.outside(() => this.#spawn(slot, id)) },
       reportError: (err) => debug('cluster: %s', err.message),
+      app: () => ({ entry: this.settings.exec, name: this.settings.name }),
       ownStatus: () => ({
         binHash: '',
         binPath: this.settings.exec ?? '',
@@ -141,10 +144,12 @@ export class ClusterPrimary extends EventEmitter {
       shutdown: (signal) => this.#stop(signal),
     });
     passedFds(); // socket activation: for the workers' listens, and out of their environment
+    this.#core.titleProcess();
     // The control socket (`overseer status`, `overseer restart`) never keeps the primary alive.
+    // The primary is the program itself: another primary of its name is a warning, not an exit.
     void this.#core.openControlSocket(
       () => (this.settings.ipcPath === '' ? undefined : { path: this.settings.ipcPath }),
-      { unref: true },
+      { unref: true, nameInUse: 'warn' },
     );
   }
 

@@ -1,13 +1,15 @@
-// GET /overseer/events: the master's lifecycle events as newline-delimited JSON.
+// GET /overseer/events: the master's lifecycle events as newline-delimited JSON, each with the
+// master's name, so that the streams of several masters can be merged.
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorCode, errorMessage } from '../errors.js';
 import { LIFECYCLE_EVENTS, type MasterEvents } from '../master/events.js';
 import { ndjsonStream } from './ndjson-stream.js';
 
-/** Where the stream reports what its readers lost. */
+/** Where the stream reports what its readers lost, and the name each line carries. */
 export interface DropCounter {
   countDroppedEvents(n: number): void;
+  name?(): string;
 }
 
 /** Memory per reader is bounded by its socket's own buffer (ndjson-stream.ts). */
@@ -25,15 +27,16 @@ export function streamEvents(
     },
   });
   const listeners = LIFECYCLE_EVENTS.map((event) => {
-    const listener = (payload: object): void => stream.push(eventLine(event, payload));
+    const listener = (payload: object): void => stream.push(eventLine(event, drops.name?.(), payload));
     events.on(event, listener as never);
     return [event, listener] as const;
   });
 }
 
 /** An event as JSON: Error objects become their message (and code). */
-function eventLine(event: string, payload: object): object {
+function eventLine(event: string, name: string | undefined, payload: object): object {
   const out: Record<string, unknown> = { event, time: new Date().toISOString() };
+  if (name !== undefined) out.name = name;
   for (const [k, v] of Object.entries(payload)) out[k] = v instanceof Error ? errorBody(v) : v;
   return out;
 }

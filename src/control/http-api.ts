@@ -32,6 +32,8 @@ export interface ApiTarget {
   metrics(): string;
   /** Events an events reader lost because it did not keep up. */
   countDroppedEvents(n: number): void;
+  /** The master's name, which each event line carries. */
+  name?(): string;
   /** The workers' output, when the master keeps it (`overseer run`). */
   readonly logs?: LogBuffer | undefined;
 }

@@ -1,22 +1,25 @@
 // The master core: what run()'s master (master-process.ts) and the overseer/cluster primary
-// (cluster/primary.ts) share. It owns the supervisor, the master's events, the status and
-// the metrics made from it, the control socket (never fatal: a warning when it cannot
-// listen) and the signal handlers. Each master composes it and adds its own: sockets,
+// (cluster/primary.ts) share. It owns the supervisor, the master's events, its name, the
+// status (with each process's CPU and memory) and the metrics made from it, the control socket
+// (never fatal but for a name another master has: a warning when it cannot listen) and the
+// signal handlers. Each master composes it and adds its own: sockets,
 // handoff, updater, systemd for run(); node:cluster's API for the primary. The OS seam and
 // the clock are passed in, so the core runs in a test on fakes.
 import { EventEmitter } from 'node:events';
 import type { ControlSocket, ControlSocketOptions } from '../control/control-socket.js';
 import type { ApiTarget } from '../control/http-api.js';
-import { codedError, errorMessage } from '../errors.js';
+import { codedError, errorCode, errorMessage } from '../errors.js';
 import { warn } from '../log.js';
 import { platform as realPlatform } from '../os/index.js';
 import type { Platform } from '../os/types.js';
 import { version } from '../version.js';
+import { type AppIdentity, appIdentity } from './app-identity.js';
 import { type Clock, realClock } from './clock.js';
 import type { MasterEvents } from './events.js';
 import { renderMetrics } from './metrics.js';
 import type { MasterStatus, WorkerStatus } from './status.js';
 import { Supervisor, type SupervisorOptions, type SupervisorSeams } from './supervisor.js';
+import { UsageSampler } from './usage-sampler.js';
 
 /** The part of the status only the master that composes the core knows. */
 export type OwnStatus = Pick<MasterStatus, 'binHash' | 'binPath' | 'addresses' | 'health' | 'fetcher'>;
@@ -32,6 +35,12 @@ export interface MasterCoreOptions {
   seams: Pick<SupervisorSeams, 'spawn' | 'allReady' | 'restarting' | 'restarted' | 'settled'>;
   /** The composing master's part of the status. */
   ownStatus(): OwnStatus;
+  /**
+   * The app's entry file and its configured name (undefined: the default), read once, when the
+   * name is first needed (the cluster primary knows them at its first setup). By default this
+   * process's main script, and the default name.
+   */
+  app?(): { entry: string | undefined; name: string | undefined };
   /** What the control socket asks of the composing master. */
   api: Pick<ApiTarget, 'restart' | 'triggerUpdate' | 'reexec' | 'logs'>;
   /** The master's EventEmitter (the handle currentMaster() gave out); a private one by default. */
@@ -55,14 +64,23 @@ export class MasterCore {
 
   readonly #opts: MasterCoreOptions;
   readonly #signalHandlers = new Map<NodeJS.Signals, () => void>();
+  readonly #usage: UsageSampler;
+  /** Workers started in each slot so far. */
+  readonly #slotStarts = new Map<number, number>();
   #control: ControlSocket | undefined;
+  #identity: AppIdentity | undefined;
 
   constructor(opts: MasterCoreOptions) {
     this.#opts = opts;
     this.platform = opts.platform ?? realPlatform;
     this.events = opts.events ?? new EventEmitter<MasterEvents>();
+    this.#usage = new UsageSampler((pid) => this.platform.processUsage(pid));
     this.supervisor = new Supervisor(opts.supervisor, {
       ...opts.seams,
+      spawn: (slot, id) => {
+        this.#slotStarts.set(slot, (this.#slotStarts.get(slot) ?? 0) + 1);
+        return opts.seams.spawn(slot, id);
+      },
       clock: opts.clock ?? realClock,
       emit: (event, ...payload) => this.events.emit(event, ...(payload as never)),
       warn,
@@ -75,21 +93,42 @@ export class MasterCore {
     return this.#control;
   }
 
-  /** What GET /overseer/status answers, for either master. */
+  /** The master's name and its app's directory, fixed when first asked. */
+  get identity(): AppIdentity {
+    if (this.#identity === undefined) {
+      const { entry, name } = this.#opts.app?.() ?? { entry: process.argv[1], name: undefined };
+      this.#identity = appIdentity(entry, name);
+    }
+    return this.#identity;
+  }
+
+  /** The process title says which master this is (`ps`, `top`): `overseer: NAME`. */
+  titleProcess(): void {
+    process.title = `overseer: ${this.identity.name}`;
+  }
+
+  /**
+   * What GET /overseer/status answers, for either master. Asking reads each process's CPU and
+   * memory from the OS (at most once a second each).
+   */
   status(): MasterStatus {
     const s = this.supervisor;
     const own = this.#opts.ownStatus();
-    const workers: WorkerStatus[] = s
-      .workers()
-      .filter((w) => w.phase !== 'exited')
-      .map((w) => ({
-        id: w.id,
-        pid: w.pid,
-        slot: w.slot,
-        state: w.phase as WorkerStatus['state'],
-        startedAt: w.startedAt.toISOString(),
-        readyAt: w.readyAt?.toISOString() ?? null,
-      }));
+    const live = s.workers().filter((w) => w.phase !== 'exited');
+    const [master, ...usage] = this.#usage.sample([
+      { pid: process.pid, startedAt: this.startedAt.getTime() },
+      ...live.map((w) => ({ pid: w.pid, startedAt: w.startedAt.getTime() })),
+    ]);
+    const workers: WorkerStatus[] = live.map((w, i) => ({
+      id: w.id,
+      pid: w.pid,
+      slot: w.slot,
+      state: w.phase as WorkerStatus['state'],
+      startedAt: w.startedAt.toISOString(),
+      readyAt: w.readyAt?.toISOString() ?? null,
+      slotRestarts: Math.max(0, (this.#slotStarts.get(w.slot) ?? 1) - 1),
+      ...usage[i]!,
+    }));
     return {
       pid: process.pid,
       binHash: own.binHash,
@@ -109,6 +148,9 @@ export class MasterCore {
       ...(own.health === undefined ? {} : { health: own.health }),
       fetcher: own.fetcher,
       version,
+      name: this.identity.name,
+      appDir: this.identity.appDir,
+      ...master!,
     };
   }
 
@@ -140,25 +182,39 @@ export class MasterCore {
   }
 
   /**
-   * Serves the API on the control socket. `options` is read once the control socket's code
-   * has loaded (undefined: none). Never fatal: without it, signals still restart and stop
-   * the master; the failure is one warning.
+   * Serves the API on the control socket, at the name's path unless `options` gives one.
+   * `options` is read once the control socket's code has loaded (undefined: none). Never fatal
+   * (without it, signals still restart and stop the master; the failure is one warning), but
+   * where another master serves this master's name (ERR_OVERSEER_NAME_IN_USE), which rejects,
+   * unless `how.nameInUse` is 'warn'.
    */
   async openControlSocket(
-    options: () => ControlSocketOptions | undefined,
-    how: { unref?: boolean } = {},
+    options: () => Omit<ControlSocketOptions, 'name'> | undefined,
+    how: { unref?: boolean; nameInUse?: 'throw' | 'warn' } = {},
   ): Promise<void> {
     try {
       const { ControlSocket } = await import('../control/control-socket.js');
       const opts = options();
       if (opts === undefined) return;
-      this.#control = await ControlSocket.open(this.#apiTarget(), opts, this.platform);
+      const named = { ...opts, name: this.identity.name };
+      this.#control = await ControlSocket.open(this.#apiTarget(), named, this.platform);
       if (how.unref) this.#control.unref();
       this.ipcPath = this.#control.path;
     } catch (err) {
+      if (errorCode(err) === 'ERR_OVERSEER_NAME_IN_USE' && how.nameInUse !== 'warn') throw err;
       warn(`ipc listen failed (${errorMessage(err)}). control socket disabled.`, 'OVERSEER_IPC_DISABLED');
       this.reportError(err);
     }
+  }
+
+  /**
+   * Rejects with ERR_OVERSEER_NAME_IN_USE when another master serves this master's name, before
+   * this one makes a socket or starts a worker (openControlSocket makes sure of it).
+   */
+  async refuseTakenName(): Promise<void> {
+    const { nameInUse } = await import('../control/control-socket.js');
+    const err = await nameInUse(this.identity.name, this.platform);
+    if (err) throw err;
   }
 
   /**
@@ -196,6 +252,7 @@ export class MasterCore {
       countDroppedEvents: (n) => {
         this.eventsDropped += n;
       },
+      name: () => this.identity.name,
       restart,
       triggerUpdate,
       ...(reexec === undefined ? {} : { reexec }),

@@ -78,6 +78,7 @@ export class MasterProcess implements RunningMaster {
         restarted: (r) => systemd?.restarted(r),
         settled: () => this.#compactor.soon(),
       },
+      app: () => ({ entry: binary.path, name: config.name }),
       ownStatus: () => ({
         binHash: this.binHash,
         binPath: this.binPath,
@@ -114,11 +115,20 @@ export class MasterProcess implements RunningMaster {
     return this.#core.ipcPath;
   }
 
+  /** This master's name (config.name, else the app's own). */
+  get name(): string {
+    return this.#core.identity.name;
+  }
+
   /** Makes the sockets, installs the signal handlers and starts the first workers. */
   async start(): Promise<void> {
     const c = this.#config;
     await this.#core.platform.reapOrphans(); // before the first spawn, so that every child of ours is known
     const inherited = await this.#handoff.take();
+    this.#core.titleProcess();
+    // A second master of one name stops here, before it makes a socket (a new master of a
+    // handoff takes the old one's control socket: the name is its own).
+    if (!inherited && c.ipcPath === undefined) await this.#core.refuseTakenName();
     try {
       const sockets = await this.#core.platform.openSockets(c.addresses, {
         sets: c.reusePort ? c.workers : 1,
@@ -147,7 +157,13 @@ export class MasterProcess implements RunningMaster {
     if (c.ipcPath !== '') {
       const { path = c.ipcPath, fd } = inherited?.control ?? {};
       const opts = { path, fd, handler: c.handler, securityDescriptor: c.ipcSecurityDescriptor };
-      await this.#core.openControlSocket(() => opts);
+      await this.#core
+        .openControlSocket(() => opts)
+        .catch((err: unknown) => {
+          // Another master of this name came up since refuseTakenName(): nothing of ours runs yet.
+          this.#letGo();
+          throw err;
+        });
     }
     this.#core.supervisor.start();
     // After the forks: the first fetch never delays the first worker.

@@ -13,8 +13,8 @@ export function renderMetrics(s: MasterStatus, uptimeSeconds: number): string {
     for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
   };
   const label = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-  metric('overseer_info', 'gauge', 'overseer version and the running binary.', [
-    [`{version="${label(s.version)}",bin_hash="${label(s.binHash)}"}`, 1],
+  metric('overseer_info', 'gauge', "overseer version, the running binary and the master's name.", [
+    [`{version="${label(s.version)}",bin_hash="${label(s.binHash)}",name="${label(s.name)}"}`, 1],
   ]);
   metric('overseer_uptime_seconds', 'gauge', 'Seconds since the master started.', [
     ['', Math.round(uptimeSeconds)],
@@ -38,6 +38,29 @@ export function renderMetrics(s: MasterStatus, uptimeSeconds: number): string {
     'gauge',
     'Worker processes by state.',
     states.map((st) => [`{state="${st}"}`, s.workers.filter((w) => w.state === st).length]),
+  );
+  // The master's and each worker's CPU and memory, where the OS tells them (usage-sampler.ts).
+  const name = `name="${label(s.name)}"`;
+  const processes = [
+    { labels: `{${name},process="master"}`, u: s },
+    ...s.workers.map((w) => ({
+      labels: `{${name},process="worker",worker="${w.id}",slot="${w.slot}"}`,
+      u: w,
+    })),
+  ];
+  const known = (field: 'cpuSeconds' | 'rssBytes'): [string, number][] =>
+    processes.flatMap(({ labels, u }) => (u[field] === null ? [] : [[labels, u[field]]]));
+  metric(
+    'overseer_cpu_seconds_total',
+    'counter',
+    'CPU time (user and system) of the master and each worker.',
+    known('cpuSeconds'),
+  );
+  metric(
+    'overseer_resident_memory_bytes',
+    'gauge',
+    'Resident memory of the master and each worker.',
+    known('rssBytes'),
   );
   const f = s.fetcher;
   metric('overseer_fetches_total', 'counter', 'Completed fetcher checks.', [['', f?.fetches ?? 0]]);

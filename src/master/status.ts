@@ -1,5 +1,6 @@
 // What /overseer/status answers, and what the metrics are made from: plain data types.
 import type { RolloutEvent, UpdateOutcome } from './events.js';
+import type { UsageFigures } from './usage-sampler.js';
 
 /** What the master made of the release manifest at its last read, and when that was. */
 export interface ReleaseStatus extends RolloutEvent {
@@ -22,16 +23,20 @@ export interface UpdaterStatus {
   release: ReleaseStatus | null;
 }
 
-export interface WorkerStatus {
+/** A worker, with its CPU and memory (usage-sampler.ts). */
+export interface WorkerStatus extends UsageFigures {
   id: number;
   pid: number | undefined;
   slot: number;
   state: 'starting' | 'ready' | 'draining';
   startedAt: string;
   readyAt: string | null;
+  /** Workers started in its slot before it (restarts, and replacements of crashed ones). */
+  slotRestarts: number;
 }
 
-export interface MasterStatus {
+/** The cpuPercent, cpuSeconds and rssBytes at the top level are the master's own. */
+export interface MasterStatus extends UsageFigures {
   pid: number;
   binHash: string;
   binPath: string;
@@ -57,4 +62,8 @@ export interface MasterStatus {
   fetcher: UpdaterStatus | null;
   /** overseer's version. */
   version: string;
+  /** The master's name (`overseer status NAME`). */
+  name: string;
+  /** Where its app lives (app-identity.ts): the CLI acts on the master whose appDir holds its cwd. */
+  appDir: string;
 }

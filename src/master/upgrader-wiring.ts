@@ -17,6 +17,8 @@ export interface UpdatedMaster {
   readonly binary: Binary;
   binHash: string;
   readonly events: MasterHandle;
+  /** The master's name (config.name, else the app's package.json name): with the machine, the fleet id. */
+  readonly name: string;
   restart(reason: string): Promise<RestartResult>;
 }
 
@@ -34,8 +36,8 @@ export async function createUpgrader(
     noRestartAfterFetch: c.noRestartAfterFetch,
     preUpgrade: c.preUpgrade,
     upgradeHealthWindow: c.upgradeHealthWindow,
-    // The app's name is left to the upgrader, which takes binPath's base name.
     fleetId: c.fleetId,
+    appName: master.name,
   };
   return new Upgrader(fetcher, options, {
     binary: master.binary,

@@ -10,6 +10,7 @@ import type { Listener } from '../contract/listener.js';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import { native, nativeAvailable } from './native.js';
+import { ownUsage, procfsUsage } from './process-usage.js';
 import type { Platform } from './types.js';
 
 const FIRST_LISTENER_FD = 3;
@@ -116,6 +117,8 @@ export const posix: Platform = {
   forwardSignals: true,
   ownProcessGroup: true,
   killProcessGroup,
+  // macOS and the BSDs have no procfs: there, only the master's own (proc_pidinfo is not in the addon).
+  processUsage: process.platform === 'linux' ? procfsUsage : ownUsage,
   replaceFile: (tempPath, binPath) => fs.renameSync(tempPath, binPath),
   cleanupAfterUpgrade: () => {},
 };

@@ -8,6 +8,7 @@ import type { Listener } from '../contract/listener.js';
 import type { ListenRequest } from '../contract/messages.js';
 import type { IpcPlatform } from '../control/ipc/types.js';
 import type { HandoffMessage } from '../master/handoff/protocol.js';
+import type { ProcessUsage } from './process-usage.js';
 
 export interface SocketOptions {
   /** How many sets of sockets: one per worker slot with reusePort, otherwise one. */
@@ -154,6 +155,11 @@ export interface Platform {
   killProcessGroup(child: ChildProcess): void;
   /** The master handoff's channel (reexec); rejects where a master cannot hand its sockets over. */
   handoff(): Promise<HandoffTransport>;
+  /**
+   * The CPU time and memory of a process of ours (a worker, the master itself), read from the OS
+   * without asking it; undefined where the platform cannot tell (or it has gone).
+   */
+  processUsage(pid: number): ProcessUsage | undefined;
   /** Puts a staged file in binPath's place; `sea`: binPath is the running executable. */
   replaceFile(tempPath: string, binPath: string, sea: boolean): void;
   /** Master start: removes what an earlier upgrade could not (a renamed-aside .exe). */

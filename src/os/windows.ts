@@ -9,6 +9,7 @@ import type { Listener } from '../contract/listener.js';
 import { type MasterMessage, message, onMessages, type WorkerMessage } from '../contract/messages.js';
 import { codedError, errorCode } from '../errors.js';
 import { nativeAvailable } from './native.js';
+import { ownUsage } from './process-usage.js';
 import type { Platform } from './types.js';
 
 const LISTENERS_TIMEOUT_MS = 30_000;
@@ -120,6 +121,8 @@ export const windows: Platform = {
   killProcessGroup: (child) => {
     child.kill('SIGKILL');
   },
+  // Another process's times need GetProcessTimes on a handle, which is not in the addon.
+  processUsage: ownUsage,
   replaceFile,
   cleanupAfterUpgrade,
 };

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { AppOptions } from './fixtures/app.js';
 import { fixture } from './paths.js';
 import { type ProcessEvent, TestProcess } from './process.js';
+import { ownRuntimeDir, uniqueName } from './runtime-dir.js';
 
 export const APP = fixture('app.js');
 
@@ -11,6 +12,14 @@ export const APP = fixture('app.js');
 export type AppEvent = ProcessEvent;
 
 export class AppProcess extends TestProcess {
+  /**
+   * The name it asks run() for (unique, unless the options give one; a script that does not
+   * read APP takes its default name).
+   */
+  readonly name: string;
+  /** Its XDG_RUNTIME_DIR: its own, unless `env` gives one, so the same app runs side by side. */
+  readonly runtimeDir: string;
+
   constructor(
     options: AppOptions,
     opts: {
@@ -24,7 +33,13 @@ export class AppProcess extends TestProcess {
   ) {
     const node = [process.execPath, ...(opts.nodeArgs ?? []), opts.script ?? APP, ...(opts.args ?? [])];
     const [command, ...args] = [...(opts.launcher ?? []), ...node];
-    super(command!, args, { env: { ...opts.env, APP: JSON.stringify(options) }, label: 'app' });
+    // Each its own name and runtime directory, so that the masters a test file runs side by
+    // side never meet by name (a pipe's name, on Windows, is the name's alone).
+    const named = { ...options, overseer: { name: uniqueName('app'), ...options.overseer } };
+    const env = { XDG_RUNTIME_DIR: ownRuntimeDir(), ...opts.env, APP: JSON.stringify(named) };
+    super(command!, args, { env, label: 'app' });
+    this.name = named.overseer.name;
+    this.runtimeDir = env.XDG_RUNTIME_DIR;
   }
 
   /** The port of the first listener, from the 'listening' event. */

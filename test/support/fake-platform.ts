@@ -33,6 +33,7 @@ export function fakePlatform(parts: Partial<Platform> = {}): Platform {
     handoff: notFaked('handoff'),
     replaceFile: notFaked('replaceFile'),
     cleanupAfterUpgrade: () => {},
+    processUsage: () => undefined,
     ...parts,
   };
 }
@@ -67,7 +68,8 @@ export function fakeIpc(dir: string): IpcPlatform & { cleaned: string[] } {
         server.listen(at, () => resolve(server));
       }),
     dialIPC: notFaked('dialIPC'),
-    ipcPath: (token) => ipcAddress(dir, token),
+    namedPath: (name) => ipcAddress(dir, name),
+    namedPaths: (name) => [ipcAddress(dir, name)],
     listIPCPaths: () => [],
     sweepStaleIPC: async () => [],
     cleanupIPC: (at) => {

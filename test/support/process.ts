@@ -7,6 +7,7 @@ import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import './runtime-dir.js';
 
 export interface ProcessEvent {
   event: string;

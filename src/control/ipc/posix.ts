@@ -1,16 +1,20 @@
-// The control socket on POSIX: a unix socket in os.tmpdir(), mode 0600 from the moment it
-// exists (bound under umask 177), whose clients are admitted by their peer uid.
+// The control socket on POSIX: a unix socket, by default `<name>.sock` in this user's
+// directory of them (posix-names-dir.ts), mode 0600 from the moment it exists (bound under
+// umask 177), whose clients are admitted by their peer uid.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { codedError, errorMessage } from '../../errors.js';
+import { errorMessage } from '../../errors.js';
 import { debug, warn } from '../../log.js';
 import { native } from '../../os/native.js';
-import { probe, socketFileState } from '../../os/posix-stale-socket.js';
+import { probe } from '../../os/posix-stale-socket.js';
 import { gateConnections } from '../connection-gate.js';
+import { claimSocketPath } from './posix-claim.js';
+import { namesDirs, ownNamesDir } from './posix-names-dir.js';
 import type { IpcListenOptions, IpcPlatform } from './types.js';
 
+/** Sockets of earlier versions: `overseer-<token>.sock` in os.tmpdir(). */
 const PREFIX = 'overseer-';
 const SUFFIX = '.sock';
 
@@ -18,16 +22,17 @@ async function listenIPC(socketPath: string, options: IpcListenOptions = {}): Pr
   const n = native(); // the peer check needs the addon: without it there is no control socket
   let fd = options.fd;
   if (fd === undefined) {
-    await clearStale(socketPath);
     // The addon binds, not libuv: libuv removes a socket file it bound when its server
     // closes, and after a handoff the file is a new master's. The umask makes it 0600 from
     // the moment it exists.
-    const previous = process.umask(0o177);
-    try {
-      fd = n.unixListen(socketPath, 511);
-    } finally {
-      process.umask(previous);
-    }
+    fd = await claimSocketPath(socketPath, () => {
+      const previous = process.umask(0o177);
+      try {
+        return n.unixListen(socketPath, 511);
+      } finally {
+        process.umask(previous);
+      }
+    });
   }
   const server = options.server ?? net.createServer();
   const extra = options.admit;
@@ -80,27 +85,15 @@ function samePeerUser(socket: net.Socket): boolean {
   return false;
 }
 
-/** A socket file that nothing listens on any more (a SIGKILLed master's) is removed. */
-async function clearStale(socketPath: string): Promise<void> {
-  const state = await socketFileState(socketPath).catch((err: Error) => {
-    throw codedError(Error, 'EEXIST', `ipc: ${err.message}`);
-  });
-  if (state === 'live')
-    throw codedError(Error, 'EADDRINUSE', `ipc: another master is listening on ${socketPath}`);
-  if (state === 'stale') {
-    debug('ipc: removing stale %s', socketPath);
-    fs.rmSync(socketPath, { force: true });
-  }
-}
-
 /**
- * The default sockets of this user's masters that were killed (SIGKILL, a crash, a power
- * cut) pile up in os.tmpdir(), a fresh token each start: each one that is a socket (never
- * a symlink), owned by us, and refuses connections is removed. Returns what was removed.
+ * The sockets that masters of earlier versions made at a fresh path in os.tmpdir() each start
+ * pile up there when they are killed (SIGKILL, a crash, a power cut): each one that is a socket
+ * (never a symlink), owned by us, and refuses connections is removed. Returns what was removed.
+ * (A named socket needs no sweep: the next master of its name takes its place.)
  */
 async function sweepStaleIPC(): Promise<string[]> {
   const stale = await Promise.all(
-    listIPCPaths().map(async (p) => ((await probe(p)) === 'stale' ? p : undefined)),
+    earlierSockets().map(async (p) => ((await probe(p)) === 'stale' ? p : undefined)),
   );
   const removed: string[] = [];
   for (const p of stale) {
@@ -112,8 +105,17 @@ async function sweepStaleIPC(): Promise<string[]> {
   return removed;
 }
 
+/** This user's named sockets, and those of masters of earlier versions in os.tmpdir(). */
 function listIPCPaths(): string[] {
-  const dir = os.tmpdir();
+  return [...namesDirs().flatMap((dir) => sockets(dir, () => true)), ...earlierSockets()];
+}
+
+function earlierSockets(): string[] {
+  return sockets(os.tmpdir(), (n) => n.startsWith(PREFIX));
+}
+
+/** The sockets (never symlinks) of this user in `dir` whose file names pass `pick`. */
+function sockets(dir: string, pick: (name: string) => boolean): string[] {
   const uid = process.getuid?.();
   let names: string[];
   try {
@@ -122,7 +124,7 @@ function listIPCPaths(): string[] {
     return [];
   }
   return names
-    .filter((n) => n.startsWith(PREFIX) && n.endsWith(SUFFIX))
+    .filter((n) => n.endsWith(SUFFIX) && pick(n))
     .map((n) => path.join(dir, n))
     .filter((p) => {
       try {
@@ -146,7 +148,8 @@ export const posix: IpcPlatform = {
       });
       socket.once('error', reject);
     }),
-  ipcPath: (token) => path.join(os.tmpdir(), `${PREFIX}${token}${SUFFIX}`),
+  namedPath: (name) => path.join(ownNamesDir(), `${name}${SUFFIX}`),
+  namedPaths: (name) => namesDirs().map((dir) => path.join(dir, `${name}${SUFFIX}`)),
   listIPCPaths,
   sweepStaleIPC,
   cleanupIPC: (socketPath) => fs.rmSync(socketPath, { force: true }),

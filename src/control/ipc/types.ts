@@ -17,8 +17,13 @@ export interface IpcPlatform {
   listenIPC(path: string, options?: IpcListenOptions): Promise<net.Server>;
   /** A socket connected to a control socket. */
   dialIPC(path: string): Promise<net.Socket>;
-  /** Where the control socket of a master with this token lives. */
-  ipcPath(token: string): string;
+  /**
+   * Where this process, as the master named `name`, puts its control socket by default: in a
+   * place only this user can use, made when missing, and checked (ERR_OVERSEER_IPC_DIR).
+   */
+  namedPath(name: string): string;
+  /** Where a master named `name` of this user may listen (each place checked), for clients. */
+  namedPaths(name: string): string[];
   /** The control sockets of this user's masters that may be running (for `overseer ls`). */
   listIPCPaths(): string[];
   /** Removes the default control sockets of this user's masters that died without cleaning up. */

@@ -1,11 +1,14 @@
-// The control socket on Windows: a named pipe made by the addon, whose DACL admits only this
-// user, SYSTEM and Administrators (Node's own pipes give Everyone read access, and Node
-// cannot set a DACL: nodejs/node#47086). Remote clients are rejected and the name cannot be
-// squatted (first-instance flag). Connected pipes arrive as ordinary net.Sockets.
+// The control socket on Windows: a named pipe made by the addon, by default
+// `\\.\pipe\overseer-<user>-<name>`, whose DACL admits only this user, SYSTEM and
+// Administrators (Node's own pipes give Everyone read access, and Node cannot set a DACL:
+// nodejs/node#47086). Remote clients are rejected, and a second server cannot join a pipe
+// that runs (first-instance flag). Connected pipes arrive as ordinary net.Sockets.
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { codedError } from '../../errors.js';
 import { debug } from '../../log.js';
+import { toName } from '../../name.js';
 import { native, type PipeServer } from '../../os/native.js';
 import type { IpcListenOptions, IpcPlatform } from './types.js';
 
@@ -62,10 +65,20 @@ function listIPCPaths(): string[] {
   }
 }
 
+/** Per user and name; the DACL, not the name, keeps other users out. */
+function namedPath(name: string): string {
+  let user = process.env.USERNAME ?? '';
+  try {
+    user = os.userInfo().username;
+  } catch {} // an account without a profile: USERNAME, as the shell has it
+  return `${PIPE_DIR}${PREFIX}${toName(user) || 'user'}-${name}`;
+}
+
 export const windows: IpcPlatform = {
   listenIPC,
   dialIPC,
-  ipcPath: (token) => `${PIPE_DIR}${PREFIX}${token}`,
+  namedPath,
+  namedPaths: (name) => [namedPath(name)],
   listIPCPaths,
   sweepStaleIPC: async () => [], // a pipe goes away with its server
   cleanupIPC: (path) => {

@@ -1,0 +1,206 @@
+// Two apps on one machine, started from their own folders with `overseer run` (issue #23): every
+// command typed in one folder acts on that app, every command with a name on the named one, and
+// each says which; the socket paths stay across restarts and a master handoff; a second master of
+// a name refuses to start and names the first's pid; a killed master's socket is taken over; the
+// CPU and memory of each worker are in the status, `ls` and the metrics.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ipcRequest } from '../src/control/client.js';
+import { AppProcess } from './support/app.js';
+import { NamedApps } from './support/named-apps.js';
+import { signalAll, stopAll, type TestProcess } from './support/process.js';
+
+type Json = Record<string, unknown>;
+const skip = process.platform !== 'linux' && 'procfs, and unix sockets';
+
+describe('two named apps', { skip }, () => {
+  const apps = new NamedApps();
+  /** Masters no TestProcess knows: a handoff's new masters. */
+  const adopted: number[] = [];
+  let a: string;
+  let b: string;
+  let alpha: TestProcess;
+  let beta: TestProcess;
+
+  before(async () => {
+    a = apps.app('shop-a', 'alpha');
+    b = apps.app('shop-b', '@acme/beta');
+    alpha = apps.start(a, ['-w', '2']);
+    beta = apps.start(b);
+    await Promise.all([apps.status('alpha'), apps.status('acme-beta')]);
+  });
+  after(async () => {
+    signalAll(adopted, 'SIGTERM');
+    await stopAll();
+    apps.cleanup();
+  });
+
+  test('in its folder (or below) a command acts on that app; with a name, on the named one; each says which', () => {
+    fs.mkdirSync(path.join(a, 'src', 'routes'), { recursive: true });
+    for (const [cwd, name, pid, dir] of [
+      [a, 'alpha', alpha.pid, a],
+      [path.join(a, 'src', 'routes'), 'alpha', alpha.pid, a],
+      [b, 'acme-beta', beta.pid, b],
+    ] as const) {
+      const s = JSON.parse(apps.cli(cwd, ['status', '--json']).stdout) as Json;
+      assert.deepEqual([s.name, s.pid, s.appDir], [name, pid, dir], `status in ${cwd}`);
+      const r = apps.cli(cwd, ['restart']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        new RegExp(`^restarted in \\d+ ms \\(${name}, pid ${pid}\\)\\n$`),
+        `restart in ${cwd}`,
+      );
+    }
+    // A name wins over the folder.
+    const other = apps.cli(a, ['restart', 'acme-beta']);
+    assert.match(other.stdout, new RegExp(`^restarted in \\d+ ms \\(acme-beta, pid ${beta.pid}\\)`));
+    const update = apps.cli(b, ['trigger-update', 'alpha']);
+    assert.equal(update.code, 1);
+    assert.match(update.stdout, new RegExp(`no fetcher is configured \\(alpha, pid ${alpha.pid}\\)`));
+    // In a folder of neither, with two running: no guess, the list to choose from.
+    const neither = apps.cli(apps.root, ['restart']);
+    assert.equal(neither.code, 1);
+    assert.match(neither.stderr, /^overseer: 2 masters are running, and none has its app in .*; name one:\n/);
+    assert.match(neither.stderr, new RegExp(`^ {2}acme-beta +pid ${beta.pid} +${b}$`, 'm'));
+    assert.match(neither.stderr, new RegExp(`^ {2}alpha +pid ${alpha.pid} +${a}$`, 'm'));
+    const unknown = apps.cli(a, ['status', 'gamma']);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.stderr, "overseer: no master named 'gamma' is running (see `overseer ls`)\n");
+    assert.equal(apps.cli(a, ['status', '../alpha']).code, 2, 'a name is no path');
+    // Log lines with the name, when asked.
+    const logs = apps.cli(apps.root, ['logs', '-n', '3', '--prefix', 'alpha']);
+    assert.match(logs.stdout, /^\[alpha\] (listening on|tick from) /m);
+  });
+
+  test("CPU and memory per worker: in the status, ls's totals and the metrics", async () => {
+    const s = await apps.status('alpha');
+    const workers = s.workers as Json[];
+    assert.equal(workers.length, 2);
+    for (const p of [s, ...workers]) {
+      assert.equal(typeof p.cpuPercent, 'number');
+      assert.ok((p.cpuSeconds as number) > 0, JSON.stringify(p));
+      assert.ok((p.rssBytes as number) > 10 * 2 ** 20, JSON.stringify(p));
+    }
+    const ls = apps.cli(apps.root, ['ls']);
+    assert.match(ls.stdout, /^NAME\s+PID\s+UP\s+WORKERS\s+CPU\s+MEM\s+RESTARTS\s+APP\s+SOCKET$/m);
+    assert.match(
+      ls.stdout,
+      new RegExp(`^alpha\\s+${alpha.pid}\\s+\\S+\\s+2\\s+\\d+\\.\\d%\\s+\\d+\\.\\dM\\s+\\d+\\s+${a}\\s`, 'm'),
+    );
+    assert.match(ls.stdout, new RegExp(`^acme-beta\\s+${beta.pid}\\s+\\S+\\s+1\\s+\\d+\\.\\d%`, 'm'));
+    const text = apps.cli(a, ['status']).stdout;
+    assert.match(text, /^WORKER\s+PID\s+SLOT\s+STATE\s+UP\s+CPU\s+MEM\s+RESTARTS$/m);
+    assert.match(text, /^\d+\s+\d+\s+[01]\s+ready\s+\S+\s+\d+\.\d%\s+\d+\.\dM\s+\d+$/m);
+    const metrics = await ipcRequest(String(s.ipcPath), 'GET', '/overseer/metrics');
+    const body = String(metrics.body);
+    assert.match(body, /^overseer_cpu_seconds_total\{name="alpha",process="master"\} [\d.]+$/m);
+    assert.match(
+      body,
+      /^overseer_resident_memory_bytes\{name="alpha",process="worker",worker="\d+",slot="1"\} \d+$/m,
+    );
+  });
+
+  test('the socket paths stay the same across a restart and a master handoff (reexec)', async () => {
+    const path0 = path.join(apps.socketDir, 'alpha.sock');
+    assert.equal((await apps.status('alpha')).ipcPath, path0);
+    assert.equal(apps.cli(a, ['restart']).code, 0);
+    assert.equal((await apps.status('alpha')).ipcPath, path0);
+    const r = apps.cli(a, ['reexec']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = /^a new master \(pid (\d+)\) took over in \d+ ms \(alpha, pid (\d+)\)$/m.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    assert.equal(Number(m[2]), alpha.pid);
+    adopted.push(Number(m[1]));
+    await alpha.waitExit(30_000);
+    const after = await apps.status('alpha');
+    assert.deepEqual([after.pid, after.ipcPath, after.name], [Number(m[1]), path0, 'alpha']);
+    assert.equal(
+      JSON.parse(apps.cli(a, ['status', '--json']).stdout).pid,
+      Number(m[1]),
+      'its folder finds it',
+    );
+  });
+
+  test("a second master of a name refuses to start, and names the first's pid; another name starts", async () => {
+    const first = (await apps.status('acme-beta')).pid;
+    const again = apps.start(b);
+    const exit = await again.waitExit(20_000);
+    assert.equal(exit.code, 1);
+    assert.match(
+      again.stderr.join('\n'),
+      new RegExp(`a master named 'acme-beta' is already running \\(pid ${first}, at .*acme-beta\\.sock\\)`),
+    );
+    assert.ok(!again.lines.some((l) => l.startsWith('listening on')), 'no worker started');
+    const named = apps.start(b, ['--name', 'beta-2']);
+    const s = await apps.status('beta-2');
+    assert.equal(s.appDir, b);
+    // Two masters of one folder: a command typed there asks which.
+    const there = apps.cli(b, ['status']);
+    assert.equal(there.code, 1);
+    assert.match(there.stderr, new RegExp(`^overseer: 2 masters have their app in ${b}; name one:`));
+    await named.stop();
+  });
+
+  test('run(): the same refusal is a coded error with the pid', async () => {
+    const one = new AppProcess({ overseer: { address: '127.0.0.1:0', name: 'twin' } }, { env: apps.env });
+    await one.nth('ready', 1);
+    const two = new AppProcess({ overseer: { address: '127.0.0.1:0', name: 'twin' } }, { env: apps.env });
+    assert.notEqual((await two.exited).code, 0);
+    await two.until(() => two.stderr.some((l) => l.includes("code: 'ERR_OVERSEER_NAME_IN_USE'")), 5_000);
+    assert.ok(
+      two.stderr.some((l) => l.includes(`pid: ${one.pid}`)),
+      two.stderr.join('\n'),
+    );
+    assert.equal(two.count('fork'), 0);
+    await one.stop();
+  });
+
+  test("a killed master's socket is taken over by the next master of its name, at the same path", async () => {
+    const path0 = path.join(apps.socketDir, 'acme-beta.sock');
+    beta.kill();
+    await beta.waitExit();
+    assert.ok(fs.lstatSync(path0).isSocket(), 'the killed master left its socket behind');
+    const next = apps.start(b);
+    const s = await apps.status('acme-beta');
+    assert.deepEqual([s.pid, s.ipcPath], [next.pid, path0]);
+    assert.deepEqual(
+      fs.readdirSync(apps.socketDir).filter((f) => f.endsWith('.lock')),
+      [],
+      'no lock is left',
+    );
+  });
+});
+
+test('a runtime directory others can write to is refused: the master runs on without a control socket, and the CLI says why', {
+  skip: process.platform === 'win32' && 'POSIX directories',
+}, async () => {
+  const apps = new NamedApps();
+  try {
+    // No runtime directory: the tmpdir's overseer-<uid>, made by someone else, writable by all.
+    const env = { XDG_RUNTIME_DIR: path.join(apps.root, 'none') };
+    const dir = path.join(String(apps.env.TMPDIR), `overseer-${process.getuid!()}`);
+    fs.mkdirSync(dir);
+    fs.chmodSync(dir, 0o777);
+    const app = new AppProcess({ overseer: { address: '127.0.0.1:0' } }, { env: { ...apps.env, ...env } });
+    const error = await app.nth('error', 1);
+    assert.equal(error.code, 'ERR_OVERSEER_IPC_DIR');
+    await app.nth('ready', 1);
+    assert.ok(
+      app.stderr.some((l) => l.includes('OVERSEER_IPC_DISABLED')),
+      app.stderr.join('\n'),
+    );
+    assert.deepEqual(fs.readdirSync(dir), [], 'nothing was put there');
+    const ls = apps.cli(apps.root, ['ls']);
+    assert.equal(ls.code, 1);
+    assert.match(
+      ls.stderr,
+      /overseer-\d+ is writable by others \(mode 777\); control sockets need a directory only this user can use/,
+    );
+    await app.stop();
+  } finally {
+    apps.cleanup();
+  }
+});
