@@ -7,15 +7,14 @@ import { createRequire } from 'node:module';
 import { CHILD_KEY, isWorkerOf } from '../contract/env.js';
 import type { RestartResult } from '../master/events.js';
 import type { ChildCluster } from './child.js';
-import type { ClusterSettings } from './primary.js';
+import type { SCHED_NONE, SCHED_RR } from './scheduling.js';
+import type { ClusterSettings } from './settings.js';
 import type { Worker } from './worker.js';
 
 export type { RestartResult } from '../master/events.js';
-export type { ClusterSettings } from './primary.js';
+export { SCHED_NONE, SCHED_RR } from './scheduling.js';
+export type { ClusterSettings } from './settings.js';
 export type { Worker, WorkerOptions, WorkerState } from './worker.js';
-
-export const SCHED_NONE = 1;
-export const SCHED_RR = 2;
 
 /**
  * node:cluster's object. The primary-only members (fork, setupPrimary, disconnect, reload,

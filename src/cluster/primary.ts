@@ -6,11 +6,7 @@
 // overlapping, readiness-gated restart, which keeps the program's worker count: a fork() it
 // makes for a retired worker returns the worker the reload put in its place (replacements.ts).
 
-import type { StdioOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { checkOptions } from '../config.js';
-import { preloadArgs, workerEnvironment } from '../contract/env.js';
-import { invalidFor } from '../errors.js';
 import { debug } from '../log.js';
 import { MasterCore, noFetcher } from '../master/core.js';
 import type { RestartResult } from '../master/events.js';
@@ -24,39 +20,12 @@ import { platform as realPlatform } from '../os/index.js';
 import type { Platform } from '../os/types.js';
 import { PrimaryWorker } from './primary-worker.js';
 import { type InPlace, Replacements } from './replacements.js';
+import { policyFromEnv, SCHED_NONE, SCHED_RR } from './scheduling.js';
+import { type ClusterSettings, checkSettings, workerSpawnSpec } from './settings.js';
 import { Worker } from './worker.js';
 
-export const SCHED_NONE = 1;
-export const SCHED_RR = 2;
-
-/** cluster.setupPrimary()'s settings: node:cluster's, and overseer's bounds. */
-export interface ClusterSettings {
-  exec?: string;
-  args?: string[];
-  execArgv?: string[];
-  silent?: boolean;
-  stdio?: StdioOptions;
-  cwd?: string;
-  serialization?: 'json' | 'advanced';
-  windowsHide?: boolean;
-  uid?: number;
-  gid?: number;
-  inspectPort?: number | (() => number);
-  /** ms a retired worker may take to drain before it is killed (reload). Default 30000. */
-  terminateTimeout?: number;
-  /** ms a reload's new worker may take to become ready. Default 30000. */
-  readyTimeout?: number;
-  /** ms a draining worker leaves WebSockets and event streams to the program. Default 5000. */
-  upgradeGrace?: number;
-  /** Where the control socket lives; '' disables it. Default: the name's path, as run()'s. Read at the first setup. */
-  ipcPath?: string;
-  /** The primary's name, as run()'s `name` (default: from `exec`'s package.json). Read at the first setup. */
-  name?: string;
-}
-
-const invalid = invalidFor('overseer/cluster', 'settings.');
-/** overseer's own settings, checked by the option table as run()'s config is (node:cluster's are Node's). */
-const OWN = ['terminateTimeout', 'readyTimeout', 'upgradeGrace', 'ipcPath', 'name'] as const;
+export type { ClusterSettings };
+export { SCHED_NONE, SCHED_RR };
 
 export class ClusterPrimary extends EventEmitter {
   readonly isPrimary = true;
@@ -134,7 +103,7 @@ export class ClusterPrimary extends EventEmitter {
       ...options,
     };
     const settings = this.settings;
-    checkOptions(settings as Record<string, unknown>, OWN, invalid);
+    checkSettings(settings);
     process.nextTick(() => this.emit('setup', settings));
     if (this.#setUp) return;
     this.#setUp = true;
@@ -192,47 +161,10 @@ export class ClusterPrimary extends EventEmitter {
     const s = this.settings;
     if (!this.#envs.has(slot)) this.#envs.set(slot, this.#nextEnv);
     const predecessor = this.#slot(slot)?.current as WorkerProcess | undefined;
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...this.#envs.get(slot),
-      ...workerEnvironment('cluster', {
-        workerId: id,
-        masterPid: process.pid,
-        terminateTimeout: s.terminateTimeout,
-        upgradeGrace: s.upgradeGrace,
-      }),
-    };
-    const stdio = s.stdio ?? (s.silent ? ['pipe', 'pipe', 'pipe'] : ['inherit', 'inherit', 'inherit']);
-    const execArgv = [...(s.execArgv ?? [])];
-    if (execArgv.some((a) => /^--inspect(-brk|-wait)?(=|$)/.test(a))) {
-      const port =
-        typeof s.inspectPort === 'function' ? s.inspectPort() : (s.inspectPort ?? process.debugPort + id);
-      execArgv.push(`--inspect-port=${port}`);
-    }
     const handle = new WorkerProcess(
       id,
       slot,
-      {
-        command: process.execPath,
-        args: [
-          ...execArgv,
-          ...preloadArgs(execArgv, env.NODE_OPTIONS),
-          s.exec ?? process.argv[1] ?? '',
-          ...(s.args ?? []),
-        ],
-        env,
-        listeners: { stdio: [], attach: () => {} },
-        stdio,
-        options: {
-          ...(s.cwd === undefined ? {} : { cwd: s.cwd }),
-          ...(s.serialization === undefined ? {} : { serialization: s.serialization }),
-          ...(s.windowsHide === undefined ? {} : { windowsHide: s.windowsHide }),
-          ...(s.uid === undefined ? {} : { uid: s.uid }),
-          ...(s.gid === undefined ? {} : { gid: s.gid }),
-        },
-        route: this.#slots.route(slot),
-        readiness: 'external',
-      },
+      workerSpawnSpec(s, id, this.#envs.get(slot) ?? {}, this.#slots.route(slot)),
       s.readyTimeout ?? DEFAULTS.readyTimeout,
     );
     const worker = new PrimaryWorker(
@@ -295,10 +227,3 @@ export class ClusterPrimary extends EventEmitter {
 
 /** The one primary-side cluster object of this process. */
 export const cluster = new ClusterPrimary();
-
-function policyFromEnv(): number {
-  const p = process.env.NODE_CLUSTER_SCHED_POLICY;
-  if (p === 'rr') return SCHED_RR;
-  if (p === 'none') return SCHED_NONE;
-  return process.platform === 'win32' ? SCHED_NONE : SCHED_RR;
-}
