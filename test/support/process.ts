@@ -7,6 +7,9 @@ import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Startup, workerEnvironment } from '../../src/contract/env.js';
+
+const STARTUPS: readonly Startup[] = ['run', 'cluster', 'app'];
 
 export interface ProcessEvent {
   event: string;
@@ -226,9 +229,14 @@ export class TestProcess {
     return exit;
   }
 
-  /** Its live children (Linux): a master's workers. */
+  /**
+   * Its live workers (Linux): the children that carry a worker's contract naming it as their
+   * master. Not every child of a master is a worker: a loader's helper is one too (tsx starts
+   * esbuild's service process when its cache misses, and that lives as long as the master).
+   */
   workers(): number[] {
-    return this.child.pid === undefined ? [] : childrenOf(this.child.pid);
+    const pid = this.child.pid;
+    return pid === undefined ? [] : childrenOf(pid).filter((child) => isWorkerOf(child, pid));
   }
 
   /** Waits until only `n` children are left, i.e. the drained workers have exited (Linux). */
@@ -323,6 +331,21 @@ export function childrenOf(pid: number): number[] {
     }
   }
   return out;
+}
+
+/** Whether `pid` was started as a worker of master `masterPid` (any start-up), from its environment. */
+function isWorkerOf(pid: number, masterPid: number): boolean {
+  let environ: string[];
+  try {
+    environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  } catch {
+    return false; // gone meanwhile
+  }
+  return STARTUPS.some((startup) =>
+    Object.entries(workerEnvironment(startup, { masterPid })).every(([name, value]) =>
+      environ.includes(`${name}=${value}`),
+    ),
+  );
 }
 
 /** Resident memory of `pid` in KiB, from /proc (Linux). Throws rather than measure nothing. */
