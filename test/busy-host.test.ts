@@ -1,0 +1,100 @@
+// Restarts on a busy host (issue #20, row 14): while other processes keep every core busy,
+// restarts under keep-alive load lose nothing. On a busy host a process waits for the CPU, and
+// sometimes waits long: a client that gets no CPU for a while just as an old worker begins
+// to drain has answers it has not read yet, and sends its next request on the same
+// connection when it runs again. The drain must not take that silence for a client that is
+// done (a connection it closes as idle resets the request the client then sends: the
+// ECONNRESET × 12 of a full suite run). The stalls here are made the way a busy host makes
+// them, but on cue: the process is stopped (SIGSTOP) for a bounded time, then continued.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppProcess } from './support/app.js';
+import { burnCpu } from './support/cpu-burners.js';
+import { fixture } from './support/paths.js';
+import { node, stopAll } from './support/process.js';
+
+after(stopAll);
+
+/** Stops each process for `ms`, as a busy host stalls it, then lets them run again in order. */
+async function stall(pids: readonly number[], ms: number): Promise<void> {
+  const signal = (sig: NodeJS.Signals): void => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  };
+  signal('SIGSTOP');
+  try {
+    await sleep(ms);
+  } finally {
+    signal('SIGCONT');
+  }
+}
+
+/**
+ * `restarts` restarts of a program that takes 300 ms to become ready, under keep-alive load
+ * from a client process, while burners keep every core busy; as each old worker begins to
+ * drain (its successor is ready), `stalled` picks the processes to stall for `ms`.
+ */
+async function restartsOnABusyHost(opts: {
+  restarts: number;
+  ms: number;
+  stalled: (p: { client: number; oldWorker: number }) => number[];
+}): Promise<void> {
+  const burners = await burnCpu({ maxMs: 120_000 });
+  try {
+    const a = new AppProcess({ overseer: { address: '127.0.0.1:0' }, readyDelayMs: 300 });
+    const port = await a.port();
+    await a.nth('ready', 1);
+    const load = { port, concurrency: 16, keepAlive: true, maxMs: 120_000, maxRequests: 2_000_000 };
+    const client = node(fixture('load-client.js'), [], {
+      env: { LOAD: JSON.stringify(load) },
+      label: 'load',
+    });
+    await client.nth('started', 1);
+    await sleep(300);
+    for (let i = 0; i < opts.restarts; i++) {
+      const ready = a.count('ready');
+      const oldWorker = Number(a.events.filter((e) => e.event === 'ready').at(-1)!.pid);
+      a.signal('SIGUSR2');
+      await a.nth('ready', ready + 1, 30_000); // the master drains the old worker now
+      await stall(opts.stalled({ client: client.pid, oldWorker }), opts.ms);
+      const r = await a.nth('restart', i + 1, 30_000);
+      assert.equal(r.ok, true, `restart ${i + 1}: ${JSON.stringify(r)}`);
+    }
+    await sleep(300);
+    client.signal('SIGTERM');
+    const r = await client.nth('result', 1, 30_000);
+    console.log(
+      `busy host (${opts.ms} ms stalls): ${r.ok} ok, ${r.failed} failed ${JSON.stringify(r.errors)}`,
+    );
+    assert.equal(r.failed, 0, `failed requests: ${JSON.stringify(r.errors)}`);
+    assert.ok(Number(r.ok) > 100, `too little load got through (${r.ok})`);
+    assert.ok((r.pids as string[]).length >= 2, 'answers came from more than one worker');
+    assert.deepEqual(
+      a.stderr.filter((l) => /Warning/.test(l)),
+      [],
+      'no warnings (drain timeouts, kills)',
+    );
+    assert.equal((await a.stop()).code, 0);
+  } finally {
+    await burners.stop();
+  }
+}
+
+test('busy host: the client stalls 600 ms as each old worker begins to drain; 8 restarts lose nothing', async () => {
+  await restartsOnABusyHost({ restarts: 8, ms: 600, stalled: ({ client }) => [client] });
+});
+
+test('busy host: the whole host stalls 1.5 s (the old worker and the client) as the drain begins; 4 restarts lose nothing', async () => {
+  await restartsOnABusyHost({
+    restarts: 4,
+    ms: 1_500,
+    // The worst order for the drain: the old worker runs again first.
+    stalled: ({ client, oldWorker }) => [oldWorker, client],
+  });
+});
