@@ -10,6 +10,8 @@ const ERRORS = {
   ERR_OVERSEER_UNSUPPORTED: 'this platform cannot run the master/worker model and config.required is set',
   ERR_OVERSEER_NATIVE_UNAVAILABLE: 'the native addon could not be loaded; `cause` says why',
   ERR_OVERSEER_NO_ENTRY: 'there is no entry script to run in the workers',
+  ERR_OVERSEER_UNTRUSTED_FILE:
+    "a config or env file that another user than the master's (or root) could have written, itself or a directory above it; the message says which",
   ERR_OVERSEER_HANDOFF:
     'a master handoff (reexec) failed: the new master exited, timed out or broke the channel',
   ERR_OVERSEER_SHUTTING_DOWN: 'the master is shutting down, so it refused a restart or cut one short',

@@ -119,6 +119,12 @@ export interface Platform {
   guardOrphan(masterPid: number): void;
   /** The control socket's listener and client for this platform, loaded when first needed. */
   controlSocket(): Promise<IpcPlatform>;
+  /**
+   * Why another user than this process's (root excepted) could have written `file`, a file
+   * the master trusts (a config file, an env file), or undefined. POSIX judges owners and
+   * modes as ssh's StrictModes does; Windows leaves it to the file's ACL and says undefined.
+   */
+  untrustedFile(file: string): string | undefined;
   /** Why `path` cannot be a control socket here (a config mistake), or undefined. */
   ipcPathProblem(path: string): string | undefined;
   /** Signals that shut a master (and a worker) down gracefully. */
