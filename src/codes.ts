@@ -86,6 +86,8 @@ const WARNINGS = {
   OVERSEER_FETCH_INIT: "the fetcher's init() failed; there are no automatic updates",
   OVERSEER_IPC_DISABLED: 'the control socket could not be created; signals still work',
   OVERSEER_IPC_REFUSED: 'the control socket refused a client of another user',
+  OVERSEER_FD_EXHAUSTED:
+    'the master ran out of file descriptors (EMFILE, ENFILE): a worker start, a routed listen or a control connection failed; it carries on',
   OVERSEER_HEALTH_FAILED: 'the health endpoint (config.healthAddress) could not listen after a handoff',
   OVERSEER_ENV_FILE:
     "`overseer run`'s env file could not be read at a worker's start; its last contents were used",

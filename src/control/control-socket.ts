@@ -16,6 +16,8 @@ export interface ControlSocketOptions {
   fd?: number;
   handler?: RequestListener | undefined;
   securityDescriptor?: string | undefined;
+  /** An accept failed (out of fds): the socket pauses and accepts again a moment later. */
+  onAcceptError?: ((err: Error) => void) | undefined;
 }
 
 export class ControlSocket {
@@ -46,6 +48,7 @@ export class ControlSocket {
       server,
       ...(sddl === undefined ? {} : { securityDescriptor: sddl }),
       ...(opts.fd === undefined ? {} : { fd: opts.fd }),
+      ...(opts.onAcceptError === undefined ? {} : { onAcceptError: opts.onAcceptError }),
     });
     debug('control socket at %s', path);
     // The default place fills up with the sockets of killed masters; tidy it, in the background.

@@ -7,6 +7,7 @@
 import type { ListenRequest } from '../contract/messages.js';
 import { debug } from '../log.js';
 import { platform, type RoutedSocket } from '../os/index.js';
+import { noteFdExhaustion } from './fd-exhaustion.js';
 
 /** The socket a request names: listen(0) twice in one worker is two ports, in two workers one. */
 export function routeKey(r: ListenRequest): string {
@@ -51,7 +52,10 @@ export class ListenRoutes {
           if (s.fd !== undefined && s.adopted !== true) this.onMade?.(socketKey, s.fd);
           debug('routed listen %s: socket made', key);
         },
-        () => this.#sockets.delete(socketKey),
+        (err: unknown) => {
+          this.#sockets.delete(socketKey);
+          noteFdExhaustion(err, `the socket for a worker's listen on ${key} could not be made`);
+        },
       );
     }
     return { key, handle: (await socket).handle };
