@@ -88,6 +88,8 @@ const WARNINGS = {
   OVERSEER_IPC_REFUSED: 'the control socket refused a client of another user',
   OVERSEER_FD_EXHAUSTED:
     'the master ran out of file descriptors (EMFILE, ENFILE): a worker start, a routed listen or a control connection failed; it carries on',
+  OVERSEER_HANDOFF_TAKEOVER:
+    'the old master died during a handoff, before its commit; the new master serves in its place',
   OVERSEER_HEALTH_FAILED: 'the health endpoint (config.healthAddress) could not listen after a handoff',
   OVERSEER_ENV_FILE:
     "`overseer run`'s env file could not be read at a worker's start; its last contents were used",

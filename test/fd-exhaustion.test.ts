@@ -13,7 +13,7 @@ import { ipcRequest } from '../src/control/client.js';
 import { ControlSocket } from '../src/control/control-socket.js';
 import { freePort, get } from './support/http.js';
 import { CLI, fixture } from './support/paths.js';
-import { rssKiB, stopAll, TestProcess } from './support/process.js';
+import { eventually, rssKiB, stopAll, TestProcess } from './support/process.js';
 
 const LIMIT = 64;
 const skip = process.platform === 'linux' ? false : 'fd limits and /proc: Linux';
@@ -68,17 +68,6 @@ async function status(socket: string): Promise<{ workers: { state: string }[] }>
   return (await ipcRequest(socket, 'GET', '/overseer/status', 5_000)).body as {
     workers: { state: string }[];
   };
-}
-
-/** Polls `fn` until it gives a value, for up to `ms`. */
-async function eventually<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 const outOfFds = (m: TestProcess): string[] =>

@@ -28,6 +28,8 @@ export class ControlSocket {
     readonly path: string,
     server: Server,
     private readonly ipc: IpcPlatform,
+    /** Listens at `path` anew, on a new socket. */
+    private readonly bindAgain: () => Promise<Server>,
   ) {
     this.server = server;
     process.once('exit', this.onExit);
@@ -42,20 +44,24 @@ export class ControlSocket {
     const ipc = await platform.controlSocket();
     // The token keeps masters apart and the path unguessable; it is not a secret.
     const path = opts.path ?? ipc.ipcPath(randomBytes(12).toString('hex'));
-    const server = createApiServer(target, opts.handler);
     const sddl = opts.securityDescriptor;
-    await ipc.listenIPC(path, {
-      server,
-      ...(sddl === undefined ? {} : { securityDescriptor: sddl }),
-      ...(opts.fd === undefined ? {} : { fd: opts.fd }),
-      ...(opts.onAcceptError === undefined ? {} : { onAcceptError: opts.onAcceptError }),
-    });
+    const listen = async (fd: number | undefined): Promise<Server> => {
+      const server = createApiServer(target, opts.handler);
+      await ipc.listenIPC(path, {
+        server,
+        ...(sddl === undefined ? {} : { securityDescriptor: sddl }),
+        ...(fd === undefined ? {} : { fd }),
+        ...(opts.onAcceptError === undefined ? {} : { onAcceptError: opts.onAcceptError }),
+      });
+      return server;
+    };
+    const server = await listen(opts.fd);
     debug('control socket at %s', path);
     // The default place fills up with the sockets of killed masters; tidy it, in the background.
     if (opts.path === undefined) {
       ipc.sweepStaleIPC().catch((err: unknown) => debug('ipc: sweep failed: %s', errorMessage(err)));
     }
-    return new ControlSocket(path, server, ipc);
+    return new ControlSocket(path, server, ipc, () => listen(undefined));
   }
 
   /** The socket no longer keeps the process alive (a cluster primary exits with its workers). */
@@ -70,6 +76,27 @@ export class ControlSocket {
 
   /** Set once a new master serves this path (a handoff): closing leaves the file to it. */
   keepFile = false;
+
+  /**
+   * A new master whose old one died mid-handoff: when the path no longer leads to a socket that
+   * listens (the old master's end removed the file, or left one of its own), it listens at the
+   * path again, on a new socket; clients find this master there as before.
+   */
+  async rebindIfGone(): Promise<void> {
+    const old = this.server;
+    if (!old) return;
+    const reached = await this.ipc.dialIPC(this.path).then(
+      (socket) => {
+        socket.destroy();
+        return true;
+      },
+      () => false,
+    );
+    if (reached) return;
+    debug('control socket: %s is gone; listening there again', this.path);
+    this.server = await this.bindAgain();
+    old.close();
+  }
 
   /** A new master serves this socket now: new clients reach it; requests under way finish here. */
   handOver(): void {

@@ -167,8 +167,12 @@ export class MasterProcess implements RunningMaster {
     return this.#handoff.reexec(command);
   }
 
-  /** Graceful shutdown: forwards `signal`, waits up to terminateTimeout, then SIGKILLs. */
+  /**
+   * Graceful shutdown: forwards `signal`, waits up to terminateTimeout, then SIGKILLs. A
+   * handoff under way is ended first (its new master killed), unless its commit is on the way.
+   */
   shutdown(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    if (this.#handoff.inProgress) return this.#handoff.abort().then(() => this.shutdown(signal));
     const supervisor = this.#core.supervisor;
     if (this.#health.delayedShutdown) return this.#health.delayedShutdown;
     if (!supervisor.stopping) {

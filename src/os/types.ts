@@ -92,6 +92,10 @@ export interface HandoffListener {
 export interface HandoffTransport {
   listen(): Promise<HandoffListener>;
   connect(path: string, timeoutMs: number): Promise<HandoffConnection>;
+  /** A new master whose old one died mid-handoff: removes what that one's listener at `path` left. */
+  forget?(path: string): void;
+  /** At a master's start: removes what the listeners of this user's dead masters left. */
+  sweep?(): void;
 }
 
 export interface Platform {

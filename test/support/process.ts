@@ -313,6 +313,21 @@ export async function waitGone(pids: number | readonly number[], timeoutMs = 10_
   }
 }
 
+/** Asks `ask` until it gives a value (a rejection counts as none yet), for up to `timeoutMs`. */
+export async function eventually<T>(
+  ask: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await ask().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
 /** The children of `pid`, across its threads (Linux; [] once it is gone). */
 export function childrenOf(pid: number): number[] {
   const out: number[] = [];

@@ -29,6 +29,7 @@ interface HandoffSource {
 export async function handOver(
   master: HandoffHost,
   command: readonly string[] | undefined,
+  abort: AbortSignal,
 ): Promise<ReexecResult> {
   const t0 = Date.now();
   const refuse = (message: string): ReexecResult => ({
@@ -54,17 +55,22 @@ export async function handOver(
     control: control && controlFd !== undefined ? { path: control.path, fd: controlFd } : undefined,
     state: { ...master.core.supervisor.counters(), badHashes: master.badHashes() },
   };
-  const result = await startNewMaster(master, source, command);
+  const result = await startNewMaster(master, source, command, abort);
   master.core.events.emit('reexec', result);
   if (!result.ok) await master.health.serve().catch(() => {});
   return result;
 }
 
-/** Starts the new master and hands it `source`; commits once it is ready. */
+/**
+ * Starts the new master and hands it `source`; commits once it is ready. `abort` (this master
+ * is asked to stop) ends it before the commit: the new master is killed, and gone before this
+ * resolves, so this master's end (which removes the socket files) never leaves it serving.
+ */
 async function startNewMaster(
   master: HandoffHost,
   source: HandoffSource,
   command: readonly string[] | undefined,
+  abort: AbortSignal,
 ): Promise<ReexecResult> {
   const t0 = Date.now();
   const readyTimeout = master.readyTimeout;
@@ -83,10 +89,24 @@ async function startNewMaster(
     child.once('error', (err) => why(`could not start (${err.message})`));
   });
   gone.catch(() => {});
+  const exited = new Promise<void>((resolve) => {
+    if (child.pid === undefined) resolve();
+    child.once('exit', () => resolve());
+    child.once('error', () => child.pid === undefined && resolve());
+  });
+  const aborted = new Promise<never>((_, reject) => {
+    const stop = (): void =>
+      reject(codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: aborted, this master is stopping'));
+    if (abort.aborted) stop();
+    else abort.addEventListener('abort', stop, { once: true });
+  });
+  aborted.catch(() => {});
+  /** What the new master may end the handoff with, besides its answer. */
+  const ends = [gone, aborted];
   let conn: HandoffConnection | undefined;
   try {
     const deadline = t0 + readyTimeout;
-    conn = await Promise.race([listener.accept(child.pid ?? -1, readyTimeout), gone]);
+    conn = await Promise.race([listener.accept(child.pid ?? -1, readyTimeout), ...ends]);
     const fds: number[] = [];
     const index = (fd: number): number => fds.push(fd) - 1;
     const message: HandoffSockets = {
@@ -97,10 +117,15 @@ async function startNewMaster(
       state: source.state,
     };
     await conn.send(message, fds);
-    const { message: answer } = await Promise.race([conn.receive(Math.max(1, deadline - Date.now())), gone]);
+    const { message: answer } = await Promise.race([
+      conn.receive(Math.max(1, deadline - Date.now())),
+      ...ends,
+    ]);
     if (answer.kind === 'failed') throw codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${answer.error}`);
     if (answer.kind !== 'ready')
       throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: an unexpected answer');
+    if (abort.aborted) await aborted;
+    // From here on the new master is the one: a stop now is the new master's carrying on.
     // The health port goes to the new master with the commit.
     master.health.close();
     await conn.send({ kind: 'commit' });
@@ -108,6 +133,7 @@ async function startNewMaster(
     return { ok: true, pid: answer.pid, durationMs: Date.now() - t0 };
   } catch (err) {
     child.kill('SIGKILL');
+    await exited;
     const error =
       (err as { code?: string }).code === 'ETIMEDOUT'
         ? codedError(
