@@ -31,7 +31,7 @@ function connection(fd: number): HandoffConnection {
       await n.sendFds(fd, fds, Buffer.from(`${JSON.stringify(message)}\n`), 10_000);
     },
     async receive(timeoutMs: number): Promise<{ message: HandoffMessage; fds: number[] }> {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = performance.now() + timeoutMs;
       for (;;) {
         const nl = buffered.indexOf(10);
         if (nl >= 0) {
@@ -41,7 +41,7 @@ function connection(fd: number): HandoffConnection {
           pendingFds = [];
           return { message: JSON.parse(text) as HandoffMessage, fds };
         }
-        const left = deadline - Date.now();
+        const left = deadline - performance.now();
         if (left <= 0) throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: no answer in time');
         const got = await n.recvFds(fd, MAX_FDS, 64 * 1024, left);
         pendingFds.push(...got.fds);
@@ -74,14 +74,14 @@ async function listen(): Promise<HandoffListener> {
   return {
     path: socketPath,
     async accept(expectedPid: number, timeoutMs: number): Promise<HandoffConnection> {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = performance.now() + timeoutMs;
       for (;;) {
-        const c = await n.accept(fd, Math.max(1, deadline - Date.now()));
+        const c = await n.accept(fd, Math.max(1, deadline - performance.now()));
         const peer = n.peerCredentials(c);
         if (peer.pid === expectedPid && (peer.uid === process.getuid?.() || peer.uid === 0))
           return connection(c);
         n.close(c); // anyone else: not the master we started
-        if (Date.now() >= deadline)
+        if (performance.now() >= deadline)
           throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: the new master never connected');
       }
     },

@@ -64,7 +64,8 @@ export class Upgrader {
   private cycle: Cycle | undefined;
   private stopped = false;
   private readonly stopController = new AbortController();
-  private lastStart = 0;
+  /** When the last cycle started, on the monotonic clock (a step of the wall clock moves no interval). */
+  private lastStart = Number.NEGATIVE_INFINITY;
   private readonly bad = new Set<string>();
   private readonly stats = { fetches: 0, fetchErrors: 0, upgrades: 0, upgradeFailures: 0 };
   private lastCheck: Date | undefined;
@@ -143,13 +144,13 @@ export class Upgrader {
     const signal = AbortSignal.any([cycle.abort.signal, this.stopController.signal]);
     // minFetchInterval between the starts of two cycles, triggered ones included.
     // Always through a timer, so a fetcher that answers at once cannot starve the event loop.
-    const wait = Math.max(0, this.lastStart + this.opts.minFetchInterval - Date.now());
+    const wait = Math.max(0, this.lastStart + this.opts.minFetchInterval - performance.now());
     try {
       await sleep(wait, signal);
     } catch {
       return { result: 'no-update' }; // cut short: by a trigger, or shutdown
     }
-    this.lastStart = Date.now();
+    this.lastStart = performance.now();
 
     let got: Readable | FetchedVersion | null;
     try {
@@ -158,10 +159,10 @@ export class Upgrader {
     } catch (err) {
       if (signal.aborted) return { result: 'no-update' }; // cut short: by a trigger, or shutdown
       this.stats.fetchErrors++;
-      return this.finish(Date.now(), fail(err, 'fetch failed'));
+      return this.finish(performance.now(), fail(err, 'fetch failed'));
     }
     this.lastCheck = new Date();
-    const t0 = Date.now();
+    const t0 = performance.now();
     if (got === null) return this.finish(t0, { result: 'no-update' });
     const version: FetchedVersion = got instanceof Readable ? { stream: got } : got;
     if (signal.aborted) {
@@ -333,7 +334,7 @@ export class Upgrader {
       this.stats.upgradeFailures++;
       warn(`upgrade-failed: ${outcome.reason}`, 'OVERSEER_UPGRADE_FAILED');
     }
-    this.host.onUpgrade({ ...outcome, durationMs: Date.now() - t0 });
+    this.host.onUpgrade({ ...outcome, durationMs: Math.round(performance.now() - t0) });
     return outcome;
   }
 }

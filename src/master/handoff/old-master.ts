@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { codedError, errorMessage } from '../../errors.js';
 import { debug } from '../../log.js';
 import type { HandedSockets, HandoffConnection } from '../../os/types.js';
+import { realClock } from '../clock.js';
 import type { HandoffHost } from './host.js';
 import { HANDOFF_ENV, type HandedRoute, type HandoffSockets, type ReexecResult } from './protocol.js';
 
@@ -31,10 +32,10 @@ export async function handOver(
   command: readonly string[] | undefined,
   abort: AbortSignal,
 ): Promise<ReexecResult> {
-  const t0 = Date.now();
+  const t0 = realClock.now();
   const refuse = (message: string): ReexecResult => ({
     ok: false,
-    durationMs: Date.now() - t0,
+    durationMs: Math.round(realClock.now() - t0),
     error: codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${message}`),
   });
   if (master.core.supervisor.stopping) return refuse('the master is shutting down');
@@ -43,7 +44,7 @@ export async function handOver(
     try {
       await master.core.platform.handoff(); // the platform's own refusal, when it has one
     } catch (err) {
-      return { ok: false, durationMs: Date.now() - t0, error: err as Error };
+      return { ok: false, durationMs: Math.round(realClock.now() - t0), error: err as Error };
     }
     return refuse('this master cannot hand its sockets over');
   }
@@ -72,7 +73,7 @@ async function startNewMaster(
   command: readonly string[] | undefined,
   abort: AbortSignal,
 ): Promise<ReexecResult> {
-  const t0 = Date.now();
+  const t0 = realClock.now();
   const readyTimeout = master.readyTimeout;
   const transport = await master.core.platform.handoff();
   const listener = await transport.listen();
@@ -118,7 +119,7 @@ async function startNewMaster(
     };
     await conn.send(message, fds);
     const { message: answer } = await Promise.race([
-      conn.receive(Math.max(1, deadline - Date.now())),
+      conn.receive(Math.max(1, deadline - realClock.now())),
       ...ends,
     ]);
     if (answer.kind === 'failed') throw codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${answer.error}`);
@@ -130,7 +131,7 @@ async function startNewMaster(
     master.health.close();
     await conn.send({ kind: 'commit' });
     debug('handoff: new master %d is ready; committed', answer.pid);
-    return { ok: true, pid: answer.pid, durationMs: Date.now() - t0 };
+    return { ok: true, pid: answer.pid, durationMs: Math.round(realClock.now() - t0) };
   } catch (err) {
     child.kill('SIGKILL');
     await exited;
@@ -147,7 +148,7 @@ async function startNewMaster(
     if ((error as { code?: string }).code === undefined)
       (error as Error & { code: string }).code = 'ERR_OVERSEER_HANDOFF';
     debug('handoff failed: %s', errorMessage(error));
-    return { ok: false, durationMs: Date.now() - t0, error };
+    return { ok: false, durationMs: Math.round(realClock.now() - t0), error };
   } finally {
     conn?.close();
     listener.close();
