@@ -41,7 +41,8 @@ function connection(fd: number): HandoffConnection {
           pendingFds = [];
           return { message: JSON.parse(text) as HandoffMessage, fds };
         }
-        const left = deadline - performance.now();
+        // The addon takes whole milliseconds.
+        const left = Math.ceil(deadline - performance.now());
         if (left <= 0) throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: no answer in time');
         const got = await n.recvFds(fd, MAX_FDS, 64 * 1024, left);
         pendingFds.push(...got.fds);
@@ -76,7 +77,7 @@ async function listen(): Promise<HandoffListener> {
     async accept(expectedPid: number, timeoutMs: number): Promise<HandoffConnection> {
       const deadline = performance.now() + timeoutMs;
       for (;;) {
-        const c = await n.accept(fd, Math.max(1, deadline - performance.now()));
+        const c = await n.accept(fd, Math.max(1, Math.ceil(deadline - performance.now())));
         const peer = n.peerCredentials(c);
         if (peer.pid === expectedPid && (peer.uid === process.getuid?.() || peer.uid === 0))
           return connection(c);

@@ -119,7 +119,7 @@ async function startNewMaster(
     };
     await conn.send(message, fds);
     const { message: answer } = await Promise.race([
-      conn.receive(Math.max(1, deadline - realClock.now())),
+      conn.receive(Math.max(1, Math.ceil(deadline - realClock.now()))),
       ...ends,
     ]);
     if (answer.kind === 'failed') throw codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${answer.error}`);
