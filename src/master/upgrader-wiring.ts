@@ -17,6 +17,8 @@ export interface UpdatedMaster {
   binHash: string;
   readonly events: MasterHandle;
   restart(reason: string): Promise<RestartResult>;
+  /** An upgrade's switch and a master handoff take turns. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export async function createUpgrader(
@@ -41,6 +43,7 @@ export async function createUpgrader(
       master.binHash = hash;
     },
     restart: (reason) => master.restart(reason),
+    exclusive: (fn) => master.exclusive(fn),
     watchHealth: (ms, signal) => crashWithin(master.events, ms, signal),
     onUpgrade: (event) => {
       master.events.emit('upgrade', event);

@@ -46,6 +46,8 @@ export interface UpdaterHost {
   restart(reason: string): Promise<RestartResult>;
   /** An error when a worker crashes within `ms`; undefined once it passes or `signal` aborts. */
   watchHealth(ms: number, signal: AbortSignal): Promise<Error | undefined>;
+  /** Runs a switch (swap to commit or undo) while no master handoff runs; by default at once. */
+  exclusive?<T>(fn: () => Promise<T>): Promise<T>;
   onUpgrade(event: UpgradeEvent): void;
   /** A fetcher that cannot start at all. */
   onError(err: Error): void;
@@ -294,6 +296,28 @@ export class Upgrader {
     }
     const { command, args, env } = this.host.binary.commandFor(candidate);
     await runSanityCheck(command, args, this.opts.sanityCheckTimeout, env);
+    const exclusive = this.host.exclusive ?? ((fn) => fn());
+    return exclusive(() => this.switchTo(version, id, newHash, step));
+  }
+
+  /**
+   * The swap and the overlapping restart; the commit once the version is healthy, otherwise the
+   * undo. It runs while no master handoff does (host.exclusive): a new master never starts on a
+   * version this one may yet roll back, nor hashes a file that is about to change under it.
+   */
+  private async switchTo(
+    version: FetchedVersion,
+    id: string,
+    newHash: string,
+    step: { swap(): void; undo(): void },
+  ): Promise<UpdateOutcome> {
+    if (this.stopped) {
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_SHUTTING_DOWN',
+        'overseer: shutting down (a new master took over)',
+      );
+    }
     const oldHash = this.host.getHash();
     step.swap();
     this.host.setHash(newHash);
