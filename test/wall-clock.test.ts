@@ -11,8 +11,8 @@ import type { HandoffHost } from '../src/master/handoff/host.js';
 import { handOver } from '../src/master/handoff/old-master.js';
 import { Supervisor } from '../src/master/supervisor.js';
 import type { HandoffConnection, HandoffTransport } from '../src/os/types.js';
-import { FakeWorker, settle } from './support/fake-workers.js';
 import { fakePlatform } from './support/fake-platform.js';
+import { FakeWorker, settle } from './support/fake-workers.js';
 
 const HOUR = 3_600_000;
 
