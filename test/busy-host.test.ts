@@ -16,38 +16,33 @@ import { node, stopAll } from './support/process.js';
 
 after(stopAll);
 
-/** Stops each process for `ms`, as a busy host stalls it, then lets them run again in order. */
-async function stall(pids: readonly number[], ms: number): Promise<void> {
-  const signal = (sig: NodeJS.Signals): void => {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // gone meanwhile
-      }
+/** Sends `sig` to each of `pids` that still runs. */
+function signal(pids: readonly number[], sig: 'SIGSTOP' | 'SIGCONT'): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // gone meanwhile
     }
-  };
-  signal('SIGSTOP');
-  try {
-    await sleep(ms);
-  } finally {
-    signal('SIGCONT');
   }
 }
 
 /**
  * `restarts` restarts of a program that takes 300 ms to become ready, under keep-alive load
- * from a client process, while burners keep every core busy; as each old worker begins to
- * drain (its successor is ready), `stalled` picks the processes to stall for `ms`.
+ * from a client process, while burners keep every core busy. As each old worker begins to
+ * drain (its successor is ready), the client stalls for `ms`; with `wholeHost`, the old worker
+ * stalls too, from the moment it says its drain has begun (its debug log) to the client's end,
+ * and runs again first: the worst order for the drain.
  */
 async function restartsOnABusyHost(opts: {
   restarts: number;
   ms: number;
-  stalled: (p: { client: number; oldWorker: number }) => number[];
+  wholeHost: boolean;
 }): Promise<void> {
   const burners = await burnCpu({ maxMs: 120_000 });
   try {
-    const a = new AppProcess({ overseer: { address: '127.0.0.1:0' }, readyDelayMs: 300 });
+    const env = opts.wholeHost ? { NODE_DEBUG: 'overseer' } : {};
+    const a = new AppProcess({ overseer: { address: '127.0.0.1:0' }, readyDelayMs: 300 }, { env });
     const port = await a.port();
     await a.nth('ready', 1);
     const load = { port, concurrency: 16, keepAlive: true, maxMs: 120_000, maxRequests: 2_000_000 };
@@ -60,9 +55,23 @@ async function restartsOnABusyHost(opts: {
     for (let i = 0; i < opts.restarts; i++) {
       const ready = a.count('ready');
       const oldWorker = Number(a.events.filter((e) => e.event === 'ready').at(-1)!.pid);
+      const from = a.stderr.length;
       a.signal('SIGUSR2');
       await a.nth('ready', ready + 1, 30_000); // the master drains the old worker now
-      await stall(opts.stalled({ client: client.pid, oldWorker }), opts.ms);
+      const stalled = [client.pid];
+      signal(stalled, 'SIGSTOP');
+      try {
+        const ends = Date.now() + opts.ms;
+        if (opts.wholeHost) {
+          const begun = `OVERSEER ${oldWorker}: drain:`;
+          await a.until(() => a.stderr.slice(from).some((l) => l.startsWith(begun)), 10_000, 'the drain');
+          stalled.unshift(oldWorker);
+          signal([oldWorker], 'SIGSTOP');
+        }
+        await sleep(Math.max(0, ends - Date.now()));
+      } finally {
+        signal(stalled, 'SIGCONT');
+      }
       const r = await a.nth('restart', i + 1, 30_000);
       assert.equal(r.ok, true, `restart ${i + 1}: ${JSON.stringify(r)}`);
     }
@@ -87,14 +96,9 @@ async function restartsOnABusyHost(opts: {
 }
 
 test('busy host: the client stalls 600 ms as each old worker begins to drain; 8 restarts lose nothing', async () => {
-  await restartsOnABusyHost({ restarts: 8, ms: 600, stalled: ({ client }) => [client] });
+  await restartsOnABusyHost({ restarts: 8, ms: 600, wholeHost: false });
 });
 
-test('busy host: the whole host stalls 1.5 s (the old worker and the client) as the drain begins; 4 restarts lose nothing', async () => {
-  await restartsOnABusyHost({
-    restarts: 4,
-    ms: 1_500,
-    // The worst order for the drain: the old worker runs again first.
-    stalled: ({ client, oldWorker }) => [oldWorker, client],
-  });
+test('busy host: the whole host stalls 1.5 s (the client, and the old worker once its drain has begun); 4 restarts lose nothing', async () => {
+  await restartsOnABusyHost({ restarts: 4, ms: 1_500, wholeHost: true });
 });
