@@ -10,6 +10,8 @@ const ERRORS = {
   ERR_OVERSEER_UNSUPPORTED: 'this platform cannot run the master/worker model and config.required is set',
   ERR_OVERSEER_NATIVE_UNAVAILABLE: 'the native addon could not be loaded; `cause` says why',
   ERR_OVERSEER_NO_ENTRY: 'there is no entry script to run in the workers',
+  ERR_OVERSEER_UNTRUSTED_FILE:
+    "a config or env file that another user than the master's (or root) could have written, itself or a directory above it; the message says which",
   ERR_OVERSEER_HANDOFF:
     'a master handoff (reexec) failed: the new master exited, timed out or broke the channel',
   ERR_OVERSEER_SHUTTING_DOWN: 'the master is shutting down, so it refused a restart or cut one short',
@@ -98,6 +100,10 @@ const WARNINGS = {
   OVERSEER_FETCH_INIT: "the fetcher's init() failed; there are no automatic updates",
   OVERSEER_IPC_DISABLED: 'the control socket could not be created; signals still work',
   OVERSEER_IPC_REFUSED: 'the control socket refused a client of another user',
+  OVERSEER_FD_EXHAUSTED:
+    'the master ran out of file descriptors (EMFILE, ENFILE): a worker start, a routed listen or a control connection failed; it carries on',
+  OVERSEER_HANDOFF_TAKEOVER:
+    'the old master died during a handoff, before its commit; the new master serves in its place',
   OVERSEER_HEALTH_FAILED: 'the health endpoint (config.healthAddress) could not listen after a handoff',
   OVERSEER_ENV_FILE:
     "`overseer run`'s env file could not be read at a worker's start; its last contents were used",

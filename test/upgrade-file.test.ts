@@ -198,3 +198,32 @@ test('noRestartAfterFetch swaps the new version in but leaves the restart to you
   assert.equal(r.ok, true);
   assert.equal(await fresh(port), 'v2');
 });
+
+test('a handoff asked for during an upgrade waits for it: after the rollback the new master serves v1, names it, and knows the bad one', async () => {
+  const { dir, bin, app, port, ipc, offer, v1 } = await setup();
+  const bad = offer({ version: 'v2-crashes', crashAfterReadyMs: 100 });
+  await app.nth('fork', 2, 20_000); // the upgrade's restart has begun: v2 is on disk
+  const handed = (await ipcRequest(ipc, 'POST', '/overseer/reexec', 60_000)).body as {
+    ok: boolean;
+    pid: number;
+  };
+  assert.equal(handed.ok, true, JSON.stringify(handed));
+  try {
+    // The old master settled its upgrade (rolled back) before it handed over.
+    const up = app.events.find((e) => e.event === 'upgrade');
+    assert.deepEqual([up?.result, up?.rolledBack], ['failed', true], JSON.stringify(up));
+    assert.equal(fs.readFileSync(bin, 'utf8'), v1, 'binPath restored from .prev');
+    const status = (await ipcRequest(ipc, 'GET', '/overseer/status')).body as {
+      pid: number;
+      binHash: string;
+      fetcher: { badHashes: string[] };
+    };
+    assert.equal(status.pid, handed.pid);
+    assert.equal(status.binHash, sha(v1), 'the status names the version that serves');
+    assert.deepEqual(status.fetcher.badHashes, [sha(bad)]);
+    assert.equal(await fresh(port), 'v1');
+    assert.deepEqual(leftovers(dir), []);
+  } finally {
+    process.kill(handed.pid, 'SIGTERM');
+  }
+});

@@ -13,6 +13,7 @@ import { errorMessage, type InvalidFor, invalidFor } from '../errors.js';
 import type { AppSettings } from '../master/app-workers.js';
 import { flagName, OPTIONS, type OptionSpec, optionNames } from '../option-table.js';
 import { type Options, onlyKnown } from '../options.js';
+import { mustTrust } from '../trusted-file.js';
 import { scriptPath } from './script-path.js';
 
 /** The config file's fields (the option table's `file`). */
@@ -114,6 +115,7 @@ async function fromFile(
   }
   const shown = path.relative(process.cwd(), file) || file;
   const invalid = invalidIn(shown);
+  mustTrust(file, shown);
   let loaded: unknown;
   try {
     if (file.endsWith('.json')) loaded = JSON.parse(fs.readFileSync(file, 'utf8'));

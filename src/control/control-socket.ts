@@ -19,6 +19,8 @@ export interface ControlSocketOptions {
   fd?: number;
   handler?: RequestListener | undefined;
   securityDescriptor?: string | undefined;
+  /** An accept failed (out of fds): the socket pauses and accepts again a moment later. */
+  onAcceptError?: ((err: Error) => void) | undefined;
 }
 
 export class ControlSocket {
@@ -29,6 +31,8 @@ export class ControlSocket {
     readonly path: string,
     server: Server,
     private readonly ipc: IpcPlatform,
+    /** Listens at `path` anew, on a new socket. */
+    private readonly bindAgain: () => Promise<Server>,
   ) {
     this.server = server;
     process.once('exit', this.onExit);
@@ -42,14 +46,20 @@ export class ControlSocket {
   ): Promise<ControlSocket> {
     const ipc = await platform.controlSocket();
     const path = opts.path ?? ipc.namedPath(opts.name);
-    const server = createApiServer(target, opts.handler);
     const sddl = opts.securityDescriptor;
-    try {
+    const listen = async (fd: number | undefined): Promise<Server> => {
+      const server = createApiServer(target, opts.handler);
       await ipc.listenIPC(path, {
         server,
         ...(sddl === undefined ? {} : { securityDescriptor: sddl }),
-        ...(opts.fd === undefined ? {} : { fd: opts.fd }),
+        ...(fd === undefined ? {} : { fd }),
+        ...(opts.onAcceptError === undefined ? {} : { onAcceptError: opts.onAcceptError }),
       });
+      return server;
+    };
+    let server: Server;
+    try {
+      server = await listen(opts.fd);
     } catch (err) {
       if (opts.path === undefined && errorCode(err) === 'EADDRINUSE') {
         throw (await answeringAt(opts.name, path, true)) ?? err;
@@ -61,7 +71,7 @@ export class ControlSocket {
     if (opts.path === undefined) {
       ipc.sweepStaleIPC().catch((err: unknown) => debug('ipc: sweep failed: %s', errorMessage(err)));
     }
-    return new ControlSocket(path, server, ipc);
+    return new ControlSocket(path, server, ipc, () => listen(undefined));
   }
 
   /** The socket no longer keeps the process alive (a cluster primary exits with its workers). */
@@ -76,6 +86,27 @@ export class ControlSocket {
 
   /** Set once a new master serves this path (a handoff): closing leaves the file to it. */
   keepFile = false;
+
+  /**
+   * A new master whose old one died mid-handoff: when the path no longer leads to a socket that
+   * listens (the old master's end removed the file, or left one of its own), it listens at the
+   * path again, on a new socket; clients find this master there as before.
+   */
+  async rebindIfGone(): Promise<void> {
+    const old = this.server;
+    if (!old) return;
+    const reached = await this.ipc.dialIPC(this.path).then(
+      (socket) => {
+        socket.destroy();
+        return true;
+      },
+      () => false,
+    );
+    if (reached) return;
+    debug('control socket: %s is gone; listening there again', this.path);
+    this.server = await this.bindAgain();
+    old.close();
+  }
 
   /** A new master serves this socket now: new clients reach it; requests under way finish here. */
   handOver(): void {

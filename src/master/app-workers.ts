@@ -9,6 +9,7 @@ import { workerEnvironment } from '../contract/env.js';
 import { codedError, errorMessage } from '../errors.js';
 import { warn } from '../log.js';
 import { platform } from '../os/index.js';
+import { mustTrust } from '../trusted-file.js';
 import type { Binary } from './binary.js';
 import type { LaunchContext, WorkerLaunch } from './launch.js';
 import { ListenRoutes } from './listen-routes.js';
@@ -38,8 +39,9 @@ export interface AppSettings {
   upgradeGrace: number;
 }
 
-/** Reads a dotenv file; a coded error names it when it cannot be read. */
+/** Reads a dotenv file; a coded error names it when it cannot be read or is not to be trusted. */
 export function readEnvFile(file: string): Record<string, string> {
+  mustTrust(file, `envFile ${file}`);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

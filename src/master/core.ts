@@ -9,13 +9,14 @@ import { EventEmitter } from 'node:events';
 import type { ControlSocket, ControlSocketOptions } from '../control/control-socket.js';
 import type { ApiTarget } from '../control/http-api.js';
 import { codedError, errorCode, errorMessage } from '../errors.js';
-import { warn } from '../log.js';
+import { debug, warn } from '../log.js';
 import { platform as realPlatform } from '../os/index.js';
 import type { Platform } from '../os/types.js';
 import { version } from '../version.js';
 import { type AppIdentity, appIdentity } from './app-identity.js';
 import { type Clock, realClock } from './clock.js';
 import type { MasterEvents } from './events.js';
+import { noteFdExhaustion, reportFdExhaustionTo } from './fd-exhaustion.js';
 import { renderMetrics } from './metrics.js';
 import type { MasterStatus, WorkerStatus } from './status.js';
 import { Supervisor, type SupervisorOptions, type SupervisorSeams } from './supervisor.js';
@@ -86,6 +87,7 @@ export class MasterCore {
       warn,
       reportError: (err) => this.reportError(err),
     });
+    reportFdExhaustionTo((err) => this.reportError(err));
   }
 
   /** The control socket, while it listens. */
@@ -196,7 +198,12 @@ export class MasterCore {
       const { ControlSocket } = await import('../control/control-socket.js');
       const opts = options();
       if (opts === undefined) return;
-      const named = { ...opts, name: this.identity.name };
+      const onAcceptError = (err: Error): void => {
+        if (noteFdExhaustion(err, 'a control connection could not be accepted')) return;
+        debug('control socket: accept failed: %s', errorMessage(err));
+        this.reportError(err);
+      };
+      const named = { ...opts, name: this.identity.name, onAcceptError };
       this.#control = await ControlSocket.open(this.#apiTarget(), named, this.platform);
       if (how.unref) this.#control.unref();
       this.ipcPath = this.#control.path;

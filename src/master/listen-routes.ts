@@ -9,6 +9,7 @@ import type { ListenRequest } from '../contract/messages.js';
 import { codedError } from '../errors.js';
 import { debug } from '../log.js';
 import { platform, type RoutedSocket } from '../os/index.js';
+import { noteFdExhaustion } from './fd-exhaustion.js';
 import type { HandedRoute } from './handoff/protocol.js';
 
 /**
@@ -97,7 +98,10 @@ export class ListenRoutes {
           if (s.fd !== undefined && s.adopted !== true) this.onMade?.(socketKey, s.fd);
           debug('routed listen %s: socket made', key);
         },
-        () => this.#sockets.delete(socketKey),
+        (err: unknown) => {
+          this.#sockets.delete(socketKey);
+          noteFdExhaustion(err, `the socket for a worker's listen on ${key} could not be made`);
+        },
       );
     }
     return { key, handle: (await socket).handle };

@@ -52,6 +52,10 @@ export class MasterProcess implements RunningMaster {
   readonly #handoff: MasterHandoff;
   #sockets: MasterSockets | undefined;
   #updater: Upgrader | undefined;
+  /** The end of the last turn taken: an upgrade's switch, or a handoff (exclusive()). */
+  #turn: Promise<unknown> = Promise.resolve();
+  /** A handoff asked for, waiting for its turn or under way: a second request joins it. */
+  #reexec: Promise<ReexecEvent> | undefined;
 
   constructor({ config, binary, binHash, events, launch, platform = realPlatform, clock }: MasterOptions) {
     this.#config = config;
@@ -179,13 +183,31 @@ export class MasterProcess implements RunningMaster {
     return this.#core.supervisor.restart(reason);
   }
 
-  /** Hands the sockets to a new master (`command`, or this command line); a call while one runs joins it. */
+  /**
+   * Hands the sockets to a new master (`command`, or this command line); a call while one runs
+   * joins it. An upgrade under way settles first (committed or rolled back): the new master
+   * hashes, runs and remembers what this one ended with, never a version it rolls back after.
+   */
   reexec(command?: readonly string[]): Promise<ReexecEvent> {
-    return this.#handoff.reexec(command);
+    this.#reexec ??= this.exclusive(() => this.#handoff.reexec(command)).finally(() => {
+      this.#reexec = undefined;
+    });
+    return this.#reexec;
   }
 
-  /** Graceful shutdown: forwards `signal`, waits up to terminateTimeout, then SIGKILLs. */
+  /** Runs `fn` once the turn before it is over: an upgrade's switch and a handoff never overlap. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = this.#turn.then(fn);
+    this.#turn = turn.catch(() => {});
+    return turn;
+  }
+
+  /**
+   * Graceful shutdown: forwards `signal`, waits up to terminateTimeout, then SIGKILLs. A
+   * handoff under way is ended first (its new master killed), unless its commit is on the way.
+   */
   shutdown(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    if (this.#handoff.inProgress) return this.#handoff.abort().then(() => this.shutdown(signal));
     const supervisor = this.#core.supervisor;
     if (this.#health.delayedShutdown) return this.#health.delayedShutdown;
     if (!supervisor.stopping) {

@@ -97,6 +97,8 @@ export class Supervisor {
   readonly #opts: SupervisorOptions;
   readonly #seams: SupervisorSeams;
   readonly #alive = new Set<WorkerHandle>();
+  /** When each worker started and became ready, on the clock (a worker's own Dates are the wall's). */
+  readonly #times = new WeakMap<WorkerHandle, { started: number; ready?: number }>();
   /** Workers a restart started: their failure is the restart's, not a crash. */
   readonly #forRestart = new WeakSet<WorkerHandle>();
   #nextSlot = 0;
@@ -225,6 +227,7 @@ export class Supervisor {
   /** Starts the slot's next worker and wires up what becomes of it. */
   #spawn(slot: Slot, forRestart = false): WorkerHandle {
     const w = this.#seams.spawn(slot.index, this.nextWorkerId++);
+    this.#times.set(w, { started: this.#seams.clock.now() });
     this.#alive.add(w);
     if (forRestart) this.#forRestart.add(w);
     slot.begin(w);
@@ -242,7 +245,9 @@ export class Supervisor {
     if (slot.incoming !== w) return; // stopped before it was ready: stale
     this.newestReady = Math.max(this.newestReady, w.id);
     this.#failing.delete(slot);
-    const startupMs = (w.readyAt ?? new Date(this.#seams.clock.now())).getTime() - w.startedAt.getTime();
+    const times = this.#times.get(w)!;
+    times.ready = this.#seams.clock.now();
+    const startupMs = Math.round(times.ready - times.started);
     this.#seams.emit('ready', { workerId: w.id, pid: w.pid, slot: slot.index, startupMs });
     const old = slot.promote(w);
     if (old) void old.drain(this.#opts.terminateTimeout);
@@ -361,7 +366,8 @@ export class Supervisor {
       this.#forget(slot);
       return;
     }
-    const healthyFor = w.readyAt ? this.#seams.clock.now() - w.readyAt.getTime() : 0;
+    const readyAt = this.#times.get(w)?.ready;
+    const healthyFor = readyAt === undefined ? 0 : this.#seams.clock.now() - readyAt;
     // A slot that still has a worker starting, or that a restart holds, needs no replacement.
     const delay = slot.state === 'empty' && !slot.claimed ? this.#replaceLater(slot, healthyFor) : undefined;
     const started = w.readyAt === undefined ? `failed to start (${how})` : `died (${how})`;
@@ -400,8 +406,8 @@ export class Supervisor {
         replaced++;
       }
       this.restarts++;
-      this.restartedAt = new Date(this.#seams.clock.now());
-      result = { ok: true, reason, durationMs: this.#seams.clock.now() - t0, replaced };
+      this.restartedAt = new Date();
+      result = { ok: true, reason, durationMs: Math.round(this.#seams.clock.now() - t0), replaced };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       this.restartFailures++;
@@ -410,7 +416,7 @@ export class Supervisor {
         'OVERSEER_RESTART_FAILED',
       );
       this.#seams.reportError(error);
-      result = { ok: false, reason, durationMs: this.#seams.clock.now() - t0, replaced, error };
+      result = { ok: false, reason, durationMs: Math.round(this.#seams.clock.now() - t0), replaced, error };
     }
     this.#seams.restarted?.(result);
     this.#seams.emit('restart', result);

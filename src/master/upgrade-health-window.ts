@@ -14,7 +14,7 @@ export function crashWithin(
   signal: AbortSignal,
 ): Promise<Error | undefined> {
   if (ms <= 0 || signal.aborted) return Promise.resolve(undefined);
-  const t0 = Date.now();
+  const t0 = performance.now();
   return new Promise((resolve) => {
     const done = (err?: Error): void => {
       clearTimeout(timer);
@@ -24,7 +24,7 @@ export function crashWithin(
     };
     const onCrash = (e: CrashEvent): void => {
       const how = e.signal ?? `code ${e.code}`;
-      const message = `worker ${e.workerId} died (${how}) ${Date.now() - t0} ms after the new workers were ready`;
+      const message = `worker ${e.workerId} died (${how}) ${Math.round(performance.now() - t0)} ms after the new workers were ready`;
       done(codedError(Error, 'ERR_OVERSEER_UPGRADE_UNHEALTHY', message));
     };
     const onAbort = (): void => done();

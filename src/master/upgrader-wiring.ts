@@ -20,6 +20,8 @@ export interface UpdatedMaster {
   /** The master's name (config.name, else the app's package.json name): with the machine, the fleet id. */
   readonly name: string;
   restart(reason: string): Promise<RestartResult>;
+  /** An upgrade's switch and a master handoff take turns. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export async function createUpgrader(
@@ -46,6 +48,7 @@ export async function createUpgrader(
       master.binHash = hash;
     },
     restart: (reason) => master.restart(reason),
+    exclusive: (fn) => master.exclusive(fn),
     watchHealth: (ms, signal) => crashWithin(master.events, ms, signal),
     onUpgrade: (event) => {
       master.events.emit('upgrade', event);

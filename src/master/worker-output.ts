@@ -20,9 +20,10 @@ export class WorkerOutput {
     private readonly out: { stdout: Writable; stderr: Writable } = process,
   ) {}
 
-  /** Passes on what worker `id` writes to `source`, until it ends. */
-  attach(id: number, stream: 'stdout' | 'stderr', source: Readable | null): void {
-    if (source === null) return;
+  /** Passes on what worker `id` writes to `source`, until it ends; none when it could not be started. */
+  attach(id: number, stream: 'stdout' | 'stderr', source: Readable | null | undefined): void {
+    // A spawn that failed for want of fds (EMFILE, ENFILE) leaves the child without stdio at all.
+    if (source === null || source === undefined) return;
     const sink = this.out[stream];
     const prefix = this.prefix ? `[worker ${id}] ` : '';
     let partial = '';

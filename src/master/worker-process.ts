@@ -15,9 +15,10 @@ import {
   type WorkerMessage,
   workerMessageProblem,
 } from '../contract/messages.js';
-import { codedError, errorCode, errorMessage } from '../errors.js';
+import { causeCode, codedError, errorCode, errorMessage } from '../errors.js';
 import { debug, warn } from '../log.js';
 import { type ListenerPassing, platform } from '../os/index.js';
+import { noteFdExhaustion } from './fd-exhaustion.js';
 import { listenLimit, ROUTED_LISTENS, routeKey } from './listen-routes.js';
 import { WorkerChannel } from './worker-channel.js';
 import type { WorkerExit, WorkerHandle, WorkerPhase } from './worker-handle.js';
@@ -195,9 +196,13 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
     };
     this.child.on('exit', onExit);
     this.child.on('error', (err) => {
-      // spawn failed (EAGAIN, ENOMEM…): there will be no 'exit' event.
       debug('worker %d: %s', id, err.message);
-      if (this.child.pid === undefined) onExit(null, null);
+      if (this.child.pid !== undefined) return; // a failed send or kill: it still runs
+      // spawn failed (EMFILE, EAGAIN, ENOMEM…): there will be no 'exit' event.
+      const why = `worker ${id} could not be started: ${err.message}`;
+      noteFdExhaustion(err, `worker ${id} could not be started`);
+      this.settleReady(codedError(Error, causeCode(err, 'ERR_OVERSEER_WORKER_FAILED'), why, err));
+      onExit(null, null);
     });
   }
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { codedError } from '../errors.js';
+import { codedError, errorCode } from '../errors.js';
 import type { HandoffMessage } from '../master/handoff/protocol.js';
 import { native } from './native.js';
 import type { HandoffConnection, HandoffListener, HandoffTransport } from './types.js';
@@ -31,7 +31,7 @@ function connection(fd: number): HandoffConnection {
       await n.sendFds(fd, fds, Buffer.from(`${JSON.stringify(message)}\n`), 10_000);
     },
     async receive(timeoutMs: number): Promise<{ message: HandoffMessage; fds: number[] }> {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = performance.now() + timeoutMs;
       for (;;) {
         const nl = buffered.indexOf(10);
         if (nl >= 0) {
@@ -41,7 +41,8 @@ function connection(fd: number): HandoffConnection {
           pendingFds = [];
           return { message: JSON.parse(text) as HandoffMessage, fds };
         }
-        const left = deadline - Date.now();
+        // The addon takes whole milliseconds.
+        const left = Math.ceil(deadline - performance.now());
         if (left <= 0) throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: no answer in time');
         const got = await n.recvFds(fd, MAX_FDS, 64 * 1024, left);
         pendingFds.push(...got.fds);
@@ -62,22 +63,26 @@ function connection(fd: number): HandoffConnection {
   };
 }
 
+/** A listener's private directory: `overseer-handoff-<its master's pid>-XXXXXX` in os.tmpdir(). */
+const DIR_PREFIX = 'overseer-handoff-';
+const DIR_NAME = /^overseer-handoff-(\d+)-[A-Za-z0-9]{6}$/;
+
 async function listen(): Promise<HandoffListener> {
   const n = native();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-handoff-')); // mode 0700
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${DIR_PREFIX}${process.pid}-`)); // mode 0700
   const socketPath = path.join(dir, 'h.sock');
   const fd = n.unixListen(socketPath, 1);
   return {
     path: socketPath,
     async accept(expectedPid: number, timeoutMs: number): Promise<HandoffConnection> {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = performance.now() + timeoutMs;
       for (;;) {
-        const c = await n.accept(fd, Math.max(1, deadline - Date.now()));
+        const c = await n.accept(fd, Math.max(1, Math.ceil(deadline - performance.now())));
         const peer = n.peerCredentials(c);
         if (peer.pid === expectedPid && (peer.uid === process.getuid?.() || peer.uid === 0))
           return connection(c);
         n.close(c); // anyone else: not the master we started
-        if (Date.now() >= deadline)
+        if (performance.now() >= deadline)
           throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: the new master never connected');
       }
     },
@@ -92,4 +97,47 @@ async function connect(socketPath: string, timeoutMs: number): Promise<HandoffCo
   return connection(await native().unixConnect(socketPath, timeoutMs));
 }
 
-export const posixHandoff: HandoffTransport = { listen, connect };
+/** Removes a listener's directory, `dir`, if it is one and this user's. */
+function removeDir(dir: string): void {
+  try {
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || !DIR_NAME.test(path.basename(dir)) || st.uid !== process.getuid?.()) return;
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // gone already
+  }
+}
+
+/** Whether the process `pid` still runs (a zombie too: its parent has yet to hear). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errorCode(err) !== 'ESRCH';
+  }
+}
+
+/**
+ * A SIGKILLed master's handoff leaves its directory: each one of this user's whose master
+ * is gone is removed.
+ */
+function sweep(): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(os.tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(DIR_NAME.exec(name)?.[1] ?? Number.NaN);
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) removeDir(path.join(os.tmpdir(), name));
+  }
+}
+
+export const posixHandoff: HandoffTransport = {
+  listen,
+  connect,
+  forget: (socketPath) => removeDir(path.dirname(socketPath)),
+  sweep,
+};

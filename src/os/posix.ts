@@ -10,6 +10,7 @@ import type { Listener } from '../contract/listener.js';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import { native, nativeAvailable } from './native.js';
+import { untrustedFile } from './posix-file-trust.js';
 import { ownUsage, procfsUsage } from './process-usage.js';
 import type { Platform } from './types.js';
 
@@ -111,6 +112,7 @@ export const posix: Platform = {
   signalSelf,
   controlSocket: async () => (await import('../control/ipc/posix.js')).posix,
   handoff: async () => (await import('./posix-handoff.js')).posixHandoff,
+  untrustedFile,
   ipcPathProblem: (p) => (path.isAbsolute(p) ? undefined : `must be '' or an absolute path, got '${p}'`),
   shutdownSignals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
   restartSignal: true,

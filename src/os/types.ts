@@ -93,6 +93,10 @@ export interface HandoffListener {
 export interface HandoffTransport {
   listen(): Promise<HandoffListener>;
   connect(path: string, timeoutMs: number): Promise<HandoffConnection>;
+  /** A new master whose old one died mid-handoff: removes what that one's listener at `path` left. */
+  forget?(path: string): void;
+  /** At a master's start: removes what the listeners of this user's dead masters left. */
+  sweep?(): void;
 }
 
 /** The master's own end of each worker's channel (POSIX): what it needs of the OS for it. */
@@ -136,6 +140,12 @@ export interface Platform {
   guardOrphan(masterPid: number): void;
   /** The control socket's listener and client for this platform, loaded when first needed. */
   controlSocket(): Promise<IpcPlatform>;
+  /**
+   * Why another user than this process's (root excepted) could have written `file`, a file
+   * the master trusts (a config file, an env file), or undefined. POSIX judges owners and
+   * modes as ssh's StrictModes does; Windows leaves it to the file's ACL and says undefined.
+   */
+  untrustedFile(file: string): string | undefined;
   /** Why `path` cannot be a control socket here (a config mistake), or undefined. */
   ipcPathProblem(path: string): string | undefined;
   /** Signals that shut a master (and a worker) down gracefully. */

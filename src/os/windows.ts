@@ -109,6 +109,8 @@ export const windows: Platform = {
         'overseer: a master handoff (reexec) is not supported on Windows; restart the service instead',
       ),
     ),
+  // No owners and modes to judge: a file's ACL decides who may write it (README, "Config files").
+  untrustedFile: () => undefined,
   ipcPathProblem: (p) =>
     p.toLowerCase().startsWith(PIPE_DIR) && p.length > PIPE_DIR.length
       ? undefined

@@ -62,6 +62,8 @@ export interface UpdaterHost {
   restart(reason: string): Promise<RestartResult>;
   /** An error when a worker crashes within `ms`; undefined once it passes or `signal` aborts. */
   watchHealth(ms: number, signal: AbortSignal): Promise<Error | undefined>;
+  /** Runs a switch (swap to commit or undo) while no master handoff runs; by default at once. */
+  exclusive?<T>(fn: () => Promise<T>): Promise<T>;
   onUpgrade(event: UpgradeEvent): void;
   /** What the master made of a release manifest, when that changes. */
   onRollout?(event: RolloutEvent): void;
@@ -82,7 +84,8 @@ export class Upgrader {
   private cycle: Cycle | undefined;
   private stopped = false;
   private readonly stopController = new AbortController();
-  private lastStart = 0;
+  /** When the last cycle started, on the monotonic clock (a step of the wall clock moves no interval). */
+  private lastStart = Number.NEGATIVE_INFINITY;
   private readonly bad = new Set<string>();
   private readonly stats = { fetches: 0, fetchErrors: 0, upgrades: 0, upgradeFailures: 0, rollbacks: 0 };
   private lastCheck: Date | undefined;
@@ -186,13 +189,13 @@ export class Upgrader {
     const signal = AbortSignal.any([cycle.abort.signal, this.stopController.signal]);
     // minFetchInterval between the starts of two cycles, triggered ones included.
     // Always through a timer, so a fetcher that answers at once cannot starve the event loop.
-    const wait = Math.max(0, this.lastStart + this.opts.minFetchInterval - Date.now());
+    const wait = Math.max(0, this.lastStart + this.opts.minFetchInterval - performance.now());
     try {
       await sleep(wait, signal);
     } catch {
       return { result: 'no-update' }; // cut short: by a trigger, or shutdown
     }
-    this.lastStart = Date.now();
+    this.lastStart = performance.now();
 
     let got: Readable | FetchedVersion | FetchedManifest | null;
     try {
@@ -201,10 +204,10 @@ export class Upgrader {
     } catch (err) {
       if (signal.aborted) return { result: 'no-update' }; // cut short: by a trigger, or shutdown
       this.stats.fetchErrors++;
-      return this.finish(Date.now(), fail(err, 'fetch failed'));
+      return this.finish(performance.now(), fail(err, 'fetch failed'));
     }
     this.lastCheck = new Date();
-    const t0 = Date.now();
+    const t0 = performance.now();
     if (got === null) return this.finish(t0, { result: 'no-update' });
     if (isFetchedManifest(got)) {
       if (signal.aborted) return { result: 'no-update' };
@@ -399,6 +402,28 @@ export class Upgrader {
     }
     const { command, args, env } = this.host.binary.commandFor(candidate);
     await runSanityCheck(command, args, this.opts.sanityCheckTimeout, env);
+    const exclusive = this.host.exclusive ?? ((fn) => fn());
+    return exclusive(() => this.switchTo(version, id, newHash, step));
+  }
+
+  /**
+   * The swap and the overlapping restart; the commit once the version is healthy, otherwise the
+   * undo. It runs while no master handoff does (host.exclusive): a new master never starts on a
+   * version this one may yet roll back, nor hashes a file that is about to change under it.
+   */
+  private async switchTo(
+    version: Pick<FetchedVersion, 'version' | 'commit'>,
+    id: string,
+    newHash: string,
+    step: { swap(): void; undo(): void; reason?: string },
+  ): Promise<UpdateOutcome> {
+    if (this.stopped) {
+      throw codedError(
+        Error,
+        'ERR_OVERSEER_SHUTTING_DOWN',
+        'overseer: shutting down (a new master took over)',
+      );
+    }
     const oldHash = this.host.getHash();
     step.swap();
     this.host.setHash(newHash);
@@ -446,7 +471,7 @@ export class Upgrader {
       this.stats.upgradeFailures++;
       warn(`upgrade-failed: ${outcome.reason}`, 'OVERSEER_UPGRADE_FAILED');
     }
-    this.host.onUpgrade({ ...outcome, durationMs: Date.now() - t0 });
+    this.host.onUpgrade({ ...outcome, durationMs: Math.round(performance.now() - t0) });
     return outcome;
   }
 }

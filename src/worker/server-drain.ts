@@ -7,7 +7,9 @@
 //      request listener registered before the app's, so the header is set before it is sent;
 //      close a connection only once it is idle, has served a request, and has stayed idle
 //      for IDLE_MS (a keep-alive client may have a request on the wire); give a connection
-//      that has sent nothing SILENT_GRACE_MS to send its request;
+//      that has sent nothing SILENT_GRACE_MS to send its request. Quiet time counts from the
+//      drain's start at the earliest, and time this worker did not run (a stalled host: its
+//      clients stalled too) does not count;
 //   3. HTTP/2: GOAWAY (session.close()): streams in flight finish, new ones go elsewhere;
 //   4. upgraded connections (WebSocket) and event streams (SSE) are the program's, which
 //      hears gracefulShutdown: at upgradeGrace what is left of them is ended;
@@ -19,7 +21,14 @@ import net from 'node:net';
 import type tls from 'node:tls';
 import { debug, warn } from '../log.js';
 
-const IDLE_MS = 250;
+/**
+ * How long a connection that has served must stay quiet during the drain before it is closed
+ * as idle. Closing an idle keep-alive connection always races the client's next request (HTTP/1
+ * has no way to say "closing" but on a response), and the race is lost when the client sent
+ * nothing for this long only because it did not run: a busy host stalls a client for hundreds
+ * of ms (test/busy-host.test.ts; 250 ms here lost 12 requests in a full suite run).
+ */
+const IDLE_MS = 1_000;
 const SILENT_GRACE_MS = 2_000;
 const TICK_MS = 50;
 /** The worker closes what is left this long before the master's SIGKILL, so it can say what. */
@@ -64,7 +73,7 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
   const track = (socket: net.Socket): Connection => {
     let c = conns.get(socket);
     if (!c) {
-      const now = Date.now();
+      const now = performance.now();
       const h2 = isHttp2 && (!isTls || (socket as tls.TLSSocket).alpnProtocol === 'h2');
       c = { acceptedAt: now, idleSince: now, served: 0, inflight: new Set(), upgraded: false, h2 };
       conns.set(socket, c);
@@ -94,7 +103,7 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
       response.once('close', () => {
         c.inflight.delete(response);
         c.served++;
-        c.idleSince = Date.now();
+        c.idleSince = performance.now();
       });
     });
     // An upgraded socket is the 'upgrade' handler's. Watched from emit, because adding an
@@ -119,7 +128,11 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
   return new Promise<void>((resolve) => {
     const start = (): void => {
       draining = true;
-      const t0 = Date.now();
+      // The monotonic clock: a step of the wall clock is no time a client was quiet.
+      const t0 = performance.now();
+      /** Quiet time counts from here at the earliest: moved on by the time this worker stalled. */
+      let from = t0;
+      let lastTick = t0;
       debug('drain: %d connections, %d HTTP/2 sessions open', conns.size, sessions.size);
       const done = (): void => {
         clearInterval(tick);
@@ -137,18 +150,29 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
       }
       const idle = (c: Connection, now: number): boolean => {
         if (c.inflight.size > 0 || c.upgraded || c.h2) return false;
-        const idleServed = c.served > 0 && now - c.idleSince >= IDLE_MS;
-        const silentTooLong = c.served === 0 && now - c.acceptedAt >= SILENT_GRACE_MS;
-        return idleServed || silentTooLong;
+        if (c.served > 0) return now - Math.max(c.idleSince, from) >= IDLE_MS;
+        return now - Math.max(c.acceptedAt, from) >= SILENT_GRACE_MS;
       };
       const tick = setInterval(() => {
+        // A tick that comes late: this worker did not run (a GC pause, a busy or stalled
+        // host, which stalls its clients as well); that time is no client's quiet.
+        const now = performance.now();
+        const late = now - lastTick - TICK_MS;
+        lastTick = now;
+        if (late > TICK_MS) {
+          from += late;
+          for (const c of conns.values()) {
+            c.idleSince += late;
+            c.acceptedAt += late;
+          }
+        }
         if (!isHttp1) return;
-        if (![...conns.values()].some((c) => idle(c, Date.now()))) return;
+        if (![...conns.values()].some((c) => idle(c, now))) return;
         // Timers run before the loop reads its sockets: after a stall (a GC pause, a slow CPU)
         // a request may be waiting unread on a connection that looks idle. Asked again after
         // this turn's poll phase, which has read it (http emits 'request' as it parses).
         setImmediate(() => {
-          const now = Date.now();
+          const now = performance.now();
           for (const [socket, c] of conns) if (idle(c, now)) socket.destroy();
         });
       }, TICK_MS);
@@ -182,7 +206,9 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
         },
         Math.max(
           0,
-          opts.terminateTimeout - Math.min(FORCE_MARGIN_MS, opts.terminateTimeout / 10) - (Date.now() - t0),
+          opts.terminateTimeout -
+            Math.min(FORCE_MARGIN_MS, opts.terminateTimeout / 10) -
+            (performance.now() - t0),
         ),
       );
       force.unref();

@@ -23,6 +23,7 @@ export function fakePlatform(parts: Partial<Platform> = {}): Platform {
     receiveListeners: notFaked('receiveListeners'),
     guardOrphan: notFaked('guardOrphan'),
     controlSocket: notFaked('controlSocket'),
+    untrustedFile: notFaked('untrustedFile'),
     ipcPathProblem: () => undefined,
     shutdownSignals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
     restartSignal: true,

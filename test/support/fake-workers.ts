@@ -59,10 +59,11 @@ export class FakeWorker implements WorkerHandle {
   private settleReady!: (err?: Error) => void;
   private settleExit!: (e: WorkerExit) => void;
 
+  /** `clock`: where its Dates come from (the fake clock, or the wall's as a real worker's). */
   constructor(
     readonly id: number,
     readonly slot: number,
-    private readonly clock: FakeClock,
+    private readonly clock: Pick<Clock, 'now'>,
   ) {
     this.pid = 10_000 + id;
     this.startedAt = new Date(clock.now());

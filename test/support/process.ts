@@ -8,6 +8,9 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import './runtime-dir.js';
+import { type Startup, workerEnvironment } from '../../src/contract/env.js';
+
+const STARTUPS: readonly Startup[] = ['run', 'cluster', 'app'];
 
 export interface ProcessEvent {
   event: string;
@@ -227,9 +230,14 @@ export class TestProcess {
     return exit;
   }
 
-  /** Its live children (Linux): a master's workers. */
+  /**
+   * Its live workers (Linux): the children that carry a worker's contract naming it as their
+   * master. Not every child of a master is a worker: a loader's helper is one too (tsx starts
+   * esbuild's service process when its cache misses, and that lives as long as the master).
+   */
   workers(): number[] {
-    return this.child.pid === undefined ? [] : childrenOf(this.child.pid);
+    const pid = this.child.pid;
+    return pid === undefined ? [] : childrenOf(pid).filter((child) => isWorkerOf(child, pid));
   }
 
   /** Waits until only `n` children are left, i.e. the drained workers have exited (Linux). */
@@ -318,6 +326,21 @@ export async function exitedNormally(pids: readonly number[], exitFile: string):
   }
 }
 
+/** Asks `ask` until it gives a value (a rejection counts as none yet), for up to `timeoutMs`. */
+export async function eventually<T>(
+  ask: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await ask().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
 /** The children of `pid`, across its threads (Linux; [] once it is gone). */
 export function childrenOf(pid: number): number[] {
   const out: number[] = [];
@@ -336,6 +359,21 @@ export function childrenOf(pid: number): number[] {
     }
   }
   return out;
+}
+
+/** Whether `pid` was started as a worker of master `masterPid` (any start-up), from its environment. */
+function isWorkerOf(pid: number, masterPid: number): boolean {
+  let environ: string[];
+  try {
+    environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  } catch {
+    return false; // gone meanwhile
+  }
+  return STARTUPS.some((startup) =>
+    Object.entries(workerEnvironment(startup, { masterPid })).every(([name, value]) =>
+      environ.includes(`${name}=${value}`),
+    ),
+  );
 }
 
 /** How many fds `pid` has open, from /proc (Linux). */

@@ -27,7 +27,7 @@ export async function claimSocketPath<T>(socketPath: string, bind: () => T): Pro
 }
 
 async function takeLock(lock: string): Promise<void> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
+  const deadline = performance.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
       fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
@@ -38,7 +38,7 @@ async function takeLock(lock: string): Promise<void> {
     if (lockIsStale(lock)) {
       debug('ipc: removing the stale lock %s', lock);
       fs.rmSync(lock, { force: true });
-    } else if (Date.now() > deadline) {
+    } else if (performance.now() > deadline) {
       throw codedError(Error, 'EEXIST', `ipc: ${lock} is held by another starting master`);
     } else await sleep(20);
   }

@@ -50,7 +50,83 @@ async function listenIPC(socketPath: string, options: IpcListenOptions = {}): Pr
     }
     throw err;
   });
+  let spare: number;
+  try {
+    spare = n.dup(fd!);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  keepAccepting(server, spare, options.onAcceptError);
   return server;
+}
+
+/** Each server's spare: a dup of its listening socket, which outlives a pause (serverFd gives it). */
+const spares = new WeakMap<net.Server, number>();
+const RETRY_MS = { first: 100, max: 5_000 };
+
+/**
+ * An accept that fails (out of fds: EMFILE, ENFILE) must not end the master, nor spin it: libuv
+ * first accepts and closes what waits with a spare fd of its own, and once that is gone too it
+ * calls back with the error again and again in one turn of the loop. So at the first error the
+ * server stops listening (closing its handle ends libuv's loop) and says so (`onError`); the
+ * socket stays open in `spare`, where connections queue, and the server listens again on a new
+ * dup of it once one can be made. A close of the server's own (the master's end, a handoff)
+ * ends all of it, the spare too.
+ */
+function keepAccepting(server: net.Server, spare: number, onError?: (err: Error) => void): void {
+  const n = native();
+  spares.set(server, spare);
+  let stopped = false;
+  let paused = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wait = RETRY_MS.first;
+  /** The dup being listened on, until it listens. */
+  let pending: number | undefined;
+  const later = (): void => {
+    paused = true;
+    timer = setTimeout(resume, wait).unref();
+    wait = Math.min(RETRY_MS.max, wait * 2);
+  };
+  const resume = (): void => {
+    if (stopped) return;
+    try {
+      pending = n.dup(spare);
+    } catch {
+      later(); // still no fd
+      return;
+    }
+    server.listen({ fd: pending }, () => {
+      pending = undefined;
+      paused = false;
+      wait = RETRY_MS.first;
+      debug('ipc: accepting again');
+    });
+  };
+  server.on('error', (err: Error) => {
+    if (stopped) return;
+    if (paused) {
+      // Listening again failed: its dup is no one's; try later.
+      if (pending !== undefined) n.close(pending);
+      pending = undefined;
+      later();
+      return;
+    }
+    if (!server.listening) return;
+    onError?.(err);
+    net.Server.prototype.close.call(server);
+    later();
+  });
+  const close = server.close.bind(server);
+  server.close = (callback?: (err?: Error) => void) => {
+    if (!stopped) {
+      stopped = true;
+      clearTimeout(timer);
+      spares.delete(server);
+      n.close(spare);
+    }
+    return close(callback);
+  };
 }
 
 /**
@@ -138,7 +214,7 @@ function sockets(dir: string, pick: (name: string) => boolean): string[] {
 
 export const posix: IpcPlatform = {
   listenIPC,
-  serverFd: (server) => (server as unknown as { _handle?: { fd?: number } })._handle?.fd,
+  serverFd: (server) => spares.get(server),
   dialIPC: (socketPath) =>
     new Promise((resolve, reject) => {
       const socket = net.connect(socketPath);

@@ -10,6 +10,8 @@ export interface IpcListenOptions {
   securityDescriptor?: string;
   /** POSIX: listen on this socket, already bound at the path (an old master's, after a handoff). */
   fd?: number;
+  /** An accept failed (no fd left: EMFILE, ENFILE); POSIX pauses accepting and tries again. */
+  onAcceptError?(err: Error): void;
 }
 
 export interface IpcPlatform {

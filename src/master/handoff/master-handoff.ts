@@ -4,7 +4,7 @@
 // new master took over (this one then drains and exits with 0). Each side is loaded only
 // when it has something to do.
 import { errorMessage } from '../../errors.js';
-import { warn } from '../../log.js';
+import { debug, warn } from '../../log.js';
 import type { HandoffHost } from './host.js';
 import type { Inherited } from './new-master.js';
 import { HANDOFF_ENV, type ReexecResult } from './protocol.js';
@@ -15,6 +15,8 @@ export class MasterHandoff {
   /** A new master's inheritance, until the old master has committed. */
   #inherited: Inherited | undefined;
   #running: Promise<ReexecResult> | undefined;
+  /** Ends the running handoff before its commit (this master is asked to stop). */
+  #abort: AbortController | undefined;
 
   constructor(private readonly host: HandoffHost) {}
 
@@ -28,8 +30,32 @@ export class MasterHandoff {
     return this.#handedOff;
   }
 
-  /** A master's start: what an old master handed over, when this is a new master. */
+  /** A handoff of this master's is under way (before its commit, or committing). */
+  get inProgress(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /**
+   * A stop during a handoff: the new master is killed unless the commit is on its way (then it
+   * serves, and this master drains as after any handoff). Resolves once that is settled, so the
+   * stop that follows never leaves a new master serving without its socket files.
+   */
+  async abort(): Promise<void> {
+    this.#abort?.abort();
+    await this.#running?.catch(() => {});
+  }
+
+  /**
+   * A master's start: what an old master handed over, when this is a new master. Either way,
+   * what handoffs of this user's masters that were killed left behind goes.
+   */
   async take(env: NodeJS.ProcessEnv = process.env): Promise<Inherited | undefined> {
+    Promise.resolve()
+      .then(() => this.host.core.platform.handoff())
+      .then(
+        (transport) => transport.sweep?.(),
+        () => {}, // no handoffs on this platform
+      );
     if (!env[HANDOFF_ENV]) {
       delete env[HANDOFF_ENV]; // its workers are not new masters
       return undefined;
@@ -41,12 +67,31 @@ export class MasterHandoff {
     return this.#inherited;
   }
 
-  /** Every slot is ready: a new master tells the old one, which commits; then the files and the health port are its. */
+  /**
+   * Every slot is ready: a new master tells the old one, which commits; then the files and the
+   * health port are its. An old master that is still there and did not commit is ending the
+   * handoff (it kills this master): this one stops too, so there are never two. One that died
+   * before its commit left this master the only one: it carries on, with the files, its control
+   * socket bound again if the old one's end removed it, and without the handoff's directory.
+   */
   async settle(): Promise<void> {
     const inherited = this.#inherited;
     this.#inherited = undefined;
-    if (!inherited || !(await inherited.ready())) return;
-    this.#ownFiles(true);
+    if (!inherited) return;
+    if (!(await inherited.ready())) {
+      if (!(await inherited.oldMasterGone())) {
+        debug('handoff: the old master did not commit; this master stops');
+        this.host.drain();
+        return;
+      }
+      warn(
+        `the old master (pid ${inherited.oldPid}) died during the handoff, before its commit; this master serves in its place`,
+        'OVERSEER_HANDOFF_TAKEOVER',
+      );
+      inherited.forget();
+      this.#ownFiles(true);
+      await this.host.core.control?.rebindIfGone();
+    } else this.#ownFiles(true);
     await this.host.health.serve().catch((err: unknown) => {
       warn(`the health endpoint could not listen: ${errorMessage(err)}`, 'OVERSEER_HEALTH_FAILED');
     });
@@ -54,15 +99,20 @@ export class MasterHandoff {
 
   /** Hands the sockets to a new master (`command`, or this process's own command line); a second call joins the first. */
   reexec(command?: readonly string[]): Promise<ReexecResult> {
-    this.#running ??= this.#handOver(command).finally(() => {
-      this.#running = undefined;
-    });
+    if (this.#running === undefined) {
+      const abort = new AbortController();
+      this.#abort = abort;
+      this.#running = this.#handOver(command, abort.signal).finally(() => {
+        this.#running = undefined;
+        this.#abort = undefined;
+      });
+    }
     return this.#running;
   }
 
-  async #handOver(command: readonly string[] | undefined): Promise<ReexecResult> {
+  async #handOver(command: readonly string[] | undefined, abort: AbortSignal): Promise<ReexecResult> {
     const { handOver } = await import('./old-master.js');
-    const result = await handOver(this.host, command);
+    const result = await handOver(this.host, command, abort);
     if (!result.ok) return result;
     // Committed: the new master serves every socket and its files; this one drains and goes.
     this.#handedOff = true;

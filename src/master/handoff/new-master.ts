@@ -1,7 +1,8 @@
 // The new master's side of a handoff (reexec), when this process is one (OVERSEER_HANDOFF):
 // it takes the sockets the old master handed over, adopts them (its routed sockets and its
 // counters too), starts its workers on them and says it is ready; the old master commits.
-import { codedError, errorMessage } from '../../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { codedError, errorCode, errorMessage } from '../../errors.js';
 import { debug } from '../../log.js';
 import type { HandedSockets } from '../../os/types.js';
 import type { HandoffHost } from './host.js';
@@ -21,7 +22,16 @@ export interface Inherited {
   fail(err: unknown): void;
   /** Says it is ready (every slot is); true once the old master has committed (it drains now). */
   ready(): Promise<boolean>;
+  /** The old master's pid. */
+  readonly oldPid: number;
+  /** Whether the old master has died (after a ready() without a commit). */
+  oldMasterGone(): Promise<boolean>;
+  /** Removes what the old master's side of the channel left (it died before it could). */
+  forget(): void;
 }
+
+/** How long a new master waits for a dead old master's exit to become plain (its children reparented). */
+const GONE_WITHIN_MS = 2_000;
 
 /** What the old master handed over, when this process is a new master; undefined otherwise. */
 export async function takeHandoff(
@@ -33,6 +43,7 @@ export async function takeHandoff(
   if (!at) return undefined;
   const transport = await master.core.platform.handoff();
   const conn = await transport.connect(at, 10_000);
+  const oldPid = conn.peerPid();
   const { message, fds } = await conn.receive(10_000);
   if (message.kind !== 'sockets') {
     conn.close();
@@ -66,6 +77,21 @@ export async function takeHandoff(
     fail(err: unknown): void {
       void conn.send({ kind: 'failed', error: errorMessage(err) }).finally(() => conn.close());
     },
+    oldPid,
+    async oldMasterGone(): Promise<boolean> {
+      // Its end closes the channel before the kernel hands its children (this master) to
+      // another parent: a moment may pass between the two.
+      const deadline = performance.now() + GONE_WITHIN_MS;
+      while (process.ppid === oldPid && performance.now() < deadline) await sleep(20);
+      if (process.ppid !== oldPid) return true;
+      try {
+        process.kill(oldPid, 0);
+        return false;
+      } catch (err) {
+        return errorCode(err) === 'ESRCH';
+      }
+    },
+    forget: () => transport.forget?.(at),
     async ready(): Promise<boolean> {
       try {
         await conn.send({ kind: 'ready', pid: process.pid });

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { codedError, errorMessage } from '../../errors.js';
 import { debug } from '../../log.js';
 import type { HandedSockets, HandoffConnection } from '../../os/types.js';
+import { realClock } from '../clock.js';
 import type { HandoffHost } from './host.js';
 import { HANDOFF_ENV, type HandedRoute, type HandoffSockets, type ReexecResult } from './protocol.js';
 
@@ -29,11 +30,12 @@ interface HandoffSource {
 export async function handOver(
   master: HandoffHost,
   command: readonly string[] | undefined,
+  abort: AbortSignal,
 ): Promise<ReexecResult> {
-  const t0 = Date.now();
+  const t0 = realClock.now();
   const refuse = (message: string): ReexecResult => ({
     ok: false,
-    durationMs: Date.now() - t0,
+    durationMs: Math.round(realClock.now() - t0),
     error: codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${message}`),
   });
   if (master.core.supervisor.stopping) return refuse('the master is shutting down');
@@ -42,7 +44,7 @@ export async function handOver(
     try {
       await master.core.platform.handoff(); // the platform's own refusal, when it has one
     } catch (err) {
-      return { ok: false, durationMs: Date.now() - t0, error: err as Error };
+      return { ok: false, durationMs: Math.round(realClock.now() - t0), error: err as Error };
     }
     return refuse('this master cannot hand its sockets over');
   }
@@ -54,19 +56,24 @@ export async function handOver(
     control: control && controlFd !== undefined ? { path: control.path, fd: controlFd } : undefined,
     state: { ...master.core.supervisor.counters(), badHashes: master.badHashes() },
   };
-  const result = await startNewMaster(master, source, command);
+  const result = await startNewMaster(master, source, command, abort);
   master.core.events.emit('reexec', result);
   if (!result.ok) await master.health.serve().catch(() => {});
   return result;
 }
 
-/** Starts the new master and hands it `source`; commits once it is ready. */
+/**
+ * Starts the new master and hands it `source`; commits once it is ready. `abort` (this master
+ * is asked to stop) ends it before the commit: the new master is killed, and gone before this
+ * resolves, so this master's end (which removes the socket files) never leaves it serving.
+ */
 async function startNewMaster(
   master: HandoffHost,
   source: HandoffSource,
   command: readonly string[] | undefined,
+  abort: AbortSignal,
 ): Promise<ReexecResult> {
-  const t0 = Date.now();
+  const t0 = realClock.now();
   const readyTimeout = master.readyTimeout;
   const transport = await master.core.platform.handoff();
   const listener = await transport.listen();
@@ -83,10 +90,24 @@ async function startNewMaster(
     child.once('error', (err) => why(`could not start (${err.message})`));
   });
   gone.catch(() => {});
+  const exited = new Promise<void>((resolve) => {
+    if (child.pid === undefined) resolve();
+    child.once('exit', () => resolve());
+    child.once('error', () => child.pid === undefined && resolve());
+  });
+  const aborted = new Promise<never>((_, reject) => {
+    const stop = (): void =>
+      reject(codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: aborted, this master is stopping'));
+    if (abort.aborted) stop();
+    else abort.addEventListener('abort', stop, { once: true });
+  });
+  aborted.catch(() => {});
+  /** What the new master may end the handoff with, besides its answer. */
+  const ends = [gone, aborted];
   let conn: HandoffConnection | undefined;
   try {
     const deadline = t0 + readyTimeout;
-    conn = await Promise.race([listener.accept(child.pid ?? -1, readyTimeout), gone]);
+    conn = await Promise.race([listener.accept(child.pid ?? -1, readyTimeout), ...ends]);
     const fds: number[] = [];
     const index = (fd: number): number => fds.push(fd) - 1;
     const message: HandoffSockets = {
@@ -97,17 +118,23 @@ async function startNewMaster(
       state: source.state,
     };
     await conn.send(message, fds);
-    const { message: answer } = await Promise.race([conn.receive(Math.max(1, deadline - Date.now())), gone]);
+    const { message: answer } = await Promise.race([
+      conn.receive(Math.max(1, Math.ceil(deadline - realClock.now()))),
+      ...ends,
+    ]);
     if (answer.kind === 'failed') throw codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${answer.error}`);
     if (answer.kind !== 'ready')
       throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: an unexpected answer');
+    if (abort.aborted) await aborted;
+    // From here on the new master is the one: a stop now is the new master's carrying on.
     // The health port goes to the new master with the commit.
     master.health.close();
     await conn.send({ kind: 'commit' });
     debug('handoff: new master %d is ready; committed', answer.pid);
-    return { ok: true, pid: answer.pid, durationMs: Date.now() - t0 };
+    return { ok: true, pid: answer.pid, durationMs: Math.round(realClock.now() - t0) };
   } catch (err) {
     child.kill('SIGKILL');
+    await exited;
     const error =
       (err as { code?: string }).code === 'ETIMEDOUT'
         ? codedError(
@@ -121,7 +148,7 @@ async function startNewMaster(
     if ((error as { code?: string }).code === undefined)
       (error as Error & { code: string }).code = 'ERR_OVERSEER_HANDOFF';
     debug('handoff failed: %s', errorMessage(error));
-    return { ok: false, durationMs: Date.now() - t0, error };
+    return { ok: false, durationMs: Math.round(realClock.now() - t0), error };
   } finally {
     conn?.close();
     listener.close();
