@@ -138,11 +138,14 @@ export class WorkerChannel {
   constructor(child: ChildProcess, index: number, options: ChannelOptions) {
     this.#child = child;
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => performance.now());
     this.#tokensAt = this.#now();
     this.#decoder = new Decoder(options.serialization, CHANNEL_BOUNDS.appMessageBytes);
-    this.#socket = child.stdio[index] as net.Socket;
-    (child.stdio as unknown as unknown[])[index] = null;
+    // A worker whose spawn failed (EMFILE, EAGAIN…) has no channel: a socket that never connected
+    // stands in for it, and closes below.
+    const stdio = child.stdio as unknown as unknown[] | undefined; // none when spawn failed
+    this.#socket = (stdio?.[index] as net.Socket | null | undefined) ?? new net.Socket();
+    if (stdio) stdio[index] = null;
     this.#connected = child.pid !== undefined;
     // A worker that never started had no channel to lose.
     this.#disconnectEmitted = !this.#connected;
