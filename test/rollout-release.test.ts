@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { extractRelease } from '../src/upgrade/archive.js';
 import { AppProcess } from './support/app.js';
+import { get } from './support/http.js';
 import { describeErrors, startLoad } from './support/load.js';
 import { stopAll } from './support/process.js';
 import { tarGz } from './support/tarball.js';
@@ -62,7 +63,8 @@ test('release archives from a manifest file: a step taken when it begins, then r
   assert.deepEqual([taken?.reason, taken?.step, taken?.percent], ['in-share', 1, 100]);
   const v2Dir = fs.readlinkSync(path.join(root, 'current'));
   assert.equal(v2Dir, `releases/${sha(v2).slice(0, 16)}`);
-  assert.equal(await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()), 'v2');
+  await app.settle(1, 10_000); // v1's worker drained
+  assert.equal((await get(port)).body, 'v2');
 
   // Marked bad by its sha256: back to the kept v1 release, through `current`.
   write({ ...V2, bad: [sha(v2)] });
@@ -73,7 +75,9 @@ test('release archives from a manifest file: a step taken when it begins, then r
   assert.equal(fs.readlinkSync(path.join(root, 'current')), 'releases/v1');
   assert.equal(r.failed, 0, describeErrors(r));
   assert.ok(r.ok > 100, `too little load got through (${r.ok})`);
-  assert.equal(await fetch(`http://127.0.0.1:${port}/`).then((res) => res.text()), 'v1');
+  // Once v2's worker has drained (a kept-alive connection of the load may reach it until then).
+  await app.settle(1, 10_000);
+  assert.equal((await get(port)).body, 'v1');
   await app.until(
     () => app.events.find((e) => e.event === 'rollout' && e.reason === 'marked-bad'),
     10_000,
