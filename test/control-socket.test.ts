@@ -12,6 +12,7 @@ import { ipcLines, ipcRequest } from '../src/control/client.js';
 import { AppProcess } from './support/app.js';
 import { get } from './support/http.js';
 import { stopAll } from './support/process.js';
+import { RUNTIME_DIR } from './support/runtime-dir.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-ctl-'));
 const sock = path.join(tmp, 'ctl.sock');
@@ -294,7 +295,9 @@ test('a client running as another uid is refused before any byte is read', async
   if (process.getuid?.() !== 0) return t.skip('needs root to run a client as nobody');
   const runner = ['setpriv', 'runuser'].find((c) => spawnSync('which', [c]).status === 0);
   if (!runner) return t.skip('neither setpriv nor runuser is available');
-  // Open the file mode up, so that only the peer-credential check stands in the way.
+  // Open the file mode up, so that only the peer-credential check stands in the way: the
+  // socket's directory lies in this file's runtime directory, which nobody may not traverse.
+  fs.chmodSync(RUNTIME_DIR, 0o711);
   fs.chmodSync(tmp, 0o755);
   fs.chmodSync(sock, 0o666);
   try {
@@ -325,6 +328,7 @@ test('a client running as another uid is refused before any byte is read', async
   } finally {
     fs.chmodSync(sock, 0o600);
     fs.chmodSync(tmp, 0o700);
+    fs.chmodSync(RUNTIME_DIR, 0o700);
   }
 });
 
