@@ -56,6 +56,14 @@ export interface TreeCpu {
   root: number;
   /** Processes alive in the tree when it was read. */
   processes: number;
+  /** Seconds: each direct child's own utime + stime (the workers), by pid. */
+  children: Map<number, number>;
+  /**
+   * Over a window (treeCpuSince): the busiest child's CPU over the children's mean, for the
+   * children alive at both ends; 1 is an even spread. How evenly the kernel (a shared accept
+   * queue, or SO_REUSEPORT's hash) or a round-robin primary spread the load.
+   */
+  busiest?: number;
 }
 
 /** The CPU time of `root` and all its descendants; undefined when `root` is gone. */
@@ -80,11 +88,24 @@ export function treeCpu(root: number): TreeCpu | undefined {
     processes++;
     todo.push(...(children.get(pid) ?? []));
   }
-  return { tree, root: rootStat.own, processes };
+  const own = new Map((children.get(root) ?? []).map((pid) => [pid, stats.get(pid)!.own]));
+  return { tree, root: rootStat.own, processes, children: own };
 }
 
 /** What a tree spent between two readings; undefined when either is missing. */
 export function treeCpuSince(before: TreeCpu | undefined, after: TreeCpu | undefined): TreeCpu | undefined {
   if (!before || !after) return undefined;
-  return { tree: after.tree - before.tree, root: after.root - before.root, processes: after.processes };
+  const spent = new Map<number, number>();
+  for (const [pid, s] of after.children) {
+    const b = before.children.get(pid);
+    if (b !== undefined) spent.set(pid, s - b);
+  }
+  const mean = [...spent.values()].reduce((t, s) => t + s, 0) / spent.size;
+  return {
+    tree: after.tree - before.tree,
+    root: after.root - before.root,
+    processes: after.processes,
+    children: spent,
+    ...(spent.size >= 2 && mean > 0 ? { busiest: Math.max(...spent.values()) / mean } : {}),
+  };
 }

@@ -44,6 +44,8 @@ export function cpuTable(plan: Plan, rows: Summary[], m: Machine, v: Versions): 
     'Server CPU per request: user + system CPU time of the server process and all its descendants (master and workers;',
     'workers that exit count through their parent, from /proc/<pid>/stat), over the measured window, divided by the',
     'requests answered in it. "master" is the root process alone: the node:cluster primary, the pm2 God daemon, the overseer master.',
+    '"busiest worker" is the CPU of the busiest worker over the workers\' mean (1.00 = an even spread): how evenly a shared',
+    "accept queue, SO_REUSEPORT's hash or a round-robin primary spread the connections.",
   ].join('\n');
   const header = [
     'setup',
@@ -53,6 +55,7 @@ export function cpuTable(plan: Plan, rows: Summary[], m: Machine, v: Versions): 
     'range over rounds',
     'vs SCHED_NONE',
     'master µs / request',
+    'busiest worker',
     'p99 ms',
     'failed',
   ];
@@ -67,6 +70,7 @@ export function cpuTable(plan: Plan, rows: Summary[], m: Machine, v: Versions): 
       `${num(r.cpuUsPerRequestMin, 1)} – ${num(r.cpuUsPerRequestMax, 1)}`,
       none ? times(r.cpuUsPerRequest / none.cpuUsPerRequest) : '-',
       num(r.rootUsPerRequest, 2),
+      Number.isFinite(r.busiest) ? times(r.busiest) : '-',
       num(r.p99Ms, 2),
       r.errors.length ? `${num(r.failed)} (${r.errors.length} rounds failed)` : num(r.failed),
     ];

@@ -113,6 +113,8 @@ export interface Window {
   rootUsPerRequest: number;
   /** Processes alive in the tree at the end of the window. */
   processes: number;
+  /** The busiest worker's CPU over the workers' mean (1 = even); absent with one worker. */
+  busiest?: number;
 }
 
 export interface RestartWindow extends Window {
@@ -191,6 +193,7 @@ function window(stats: WrkStats, cpu: TreeCpu | undefined): Window {
     cpuUsPerRequest: (cpu.tree * 1e6) / stats.ok,
     rootUsPerRequest: (cpu.root * 1e6) / stats.ok,
     processes: cpu.processes,
+    ...(cpu.busiest === undefined ? {} : { busiest: cpu.busiest }),
   };
 }
 
@@ -330,6 +333,8 @@ export interface Summary {
   cpuUsPerRequestMin: number;
   cpuUsPerRequestMax: number;
   rootUsPerRequest: number;
+  /** The median over rounds of the busiest worker's CPU over the workers' mean (NaN: one worker). */
+  busiest: number;
   p99Ms: number;
   /** Summed over the rounds. */
   failed: number;
@@ -365,6 +370,7 @@ export function summarize(plan: Plan, samples: Sample[]): Summary[] {
         cpuUsPerRequestMin: Math.min(...cpu),
         cpuUsPerRequestMax: Math.max(...cpu),
         rootUsPerRequest: median(steady.map((w) => w.rootUsPerRequest)),
+        busiest: median(steady.flatMap((w) => (w.busiest === undefined ? [] : [w.busiest]))),
         p99Ms: median(steady.map((w) => w.p99Ms)),
         failed: steady.reduce((t, w) => t + w.failed, 0),
         restartErrors: mine.flatMap((s) => (s.restartError ? [s.restartError] : [])),
