@@ -1,4 +1,4 @@
-// The many-core mode: the per-request bench alone (Tables 7 to 9), sized for a larger machine
+// The many-core mode: the per-request bench alone (Tables 7 to 10), sized for a larger machine
 // than the 2-core one the rest of the bench runs on. By default W = cores/2 and cores, 3 rounds
 // of 5 s windows (on 16 cores: W = 8 and 16, about 7 minutes), and no round begins that would
 // not end within 540 s (BENCH_DEADLINE_S). It needs no network and no npm:
@@ -51,7 +51,10 @@ log(
 const { samples, rounds } = await runPlan(plan, log, (soFar) =>
   write('samples.json', JSON.stringify(soFar, null, 1)),
 );
-const { markdown, results } = perRequestReport({ ...plan, rounds }, samples, m, versions);
+const report = perRequestReport({ ...plan, rounds }, samples, m, versions);
+const { measureSpread, spreadTable } = await import('./spread.js');
+const markdown = `${report.markdown}\n${spreadTable(await measureSpread(log))}`;
+const { results } = report;
 const seconds = (Date.now() - t0) / 1000;
 write('results.json', JSON.stringify({ ...results, seconds }, null, 1));
 write('tables.md', markdown);

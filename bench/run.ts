@@ -1,9 +1,10 @@
 // `npm run bench`: overseer against bare node, node:cluster and pm2, with the same hello app
 // (bench/apps/hello.ts) and the same keep-alive load (autocannon, see load.ts), then the
-// per-request bench (per-request.ts: server CPU per request with wrk, Tables 7 to 9). Prints
-// markdown tables on stdout and progress on stderr. Each peer that fails becomes a row
-// with its error; every process and pm2 daemon it starts is stopped before the next one.
-// The BENCH_* variables (settings.ts) size it; BENCH_ONLY=per-request runs Tables 7 to 9 alone.
+// per-request bench (per-request.ts: server CPU per request with wrk, Tables 7 to 9) and the
+// connection spread (spread.ts, Table 10). Prints markdown tables on stdout and progress on
+// stderr. Each peer that fails becomes a row with its error; every process and pm2 daemon it
+// starts is stopped before the next one. The BENCH_* variables (settings.ts) size it;
+// BENCH_ONLY=per-request runs Tables 7 to 10 alone.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { statusOverSocket } from './control-socket.js';
 import { cost, costTable } from './cost.js';
@@ -25,6 +26,7 @@ import { perRequestReport, type Versions } from './per-request-tables.js';
 import { rssMiB } from './rss.js';
 import { settings } from './settings.js';
 import { type Soak, soak } from './soak.js';
+import { measureSpread, spreadTable } from './spread.js';
 import { markdownTable, num } from './table.js';
 import { wrkVersion } from './wrk.js';
 
@@ -227,7 +229,9 @@ async function perRequest(): Promise<{ markdown: string; results: object; versio
     `per-request bench: W = ${plan.workers.join(', ')}, ${plan.rounds} rounds of ${plan.seconds} s windows`,
   );
   const { samples, rounds } = await runPlan(plan, log);
-  return { ...perRequestReport({ ...plan, rounds }, samples, machine(), versions), versions };
+  const report = perRequestReport({ ...plan, rounds }, samples, machine(), versions);
+  const spread = spreadTable(await measureSpread(log));
+  return { ...report, markdown: `${report.markdown}\n${spread}`, versions };
 }
 
 async function main(): Promise<void> {

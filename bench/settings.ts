@@ -61,4 +61,8 @@ export const settings = {
   deadlineS: int('BENCH_DEADLINE_S', 0),
   /** BENCH_RESTART_ALL=1: the per-request bench also restarts node:cluster and pm2 under load, not only overseer. */
   restartAll: process.env.BENCH_RESTART_ALL === '1',
+  /** BENCH_SPREAD_WORKERS: workers of the connection-spread table (Table 10). */
+  spreadWorkers: int('BENCH_SPREAD_WORKERS', 8, 2),
+  /** BENCH_SPREAD_ROUNDS: rounds of the connection-spread table. */
+  spreadRounds: int('BENCH_SPREAD_ROUNDS', 5, 1),
 };
