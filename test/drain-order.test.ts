@@ -16,7 +16,7 @@ function workerState(retire: AbortSignal, upgradeGrace = 5_000): State {
     id: 'x',
     workerId: 1,
     listeners: [{ host: '127.0.0.1', port: 0, address: '127.0.0.1:0' }],
-    gracefulShutdown: retire,
+    retire,
     binPath: '',
     ipcPath: '',
     terminateTimeout: 10_000,
@@ -45,7 +45,12 @@ async function closingProgram(state: State) {
     server.close();
   });
   await state.serve(server);
-  return { server, port: (server.address() as net.AddressInfo).port, arrivedWhileClosing, abortedAt: () => abortedAt };
+  return {
+    server,
+    port: (server.address() as net.AddressInfo).port,
+    arrivedWhileClosing,
+    abortedAt: () => abortedAt,
+  };
 }
 
 test('gracefulShutdown aborts once the keep-alive clients are off this worker, not when the drain begins; drained after', async () => {

@@ -10,7 +10,7 @@ import { WorkerDrains } from '../src/worker/worker-drains.js';
 
 /** serve() as a worker has it, with the drain's bounds. */
 function serving(listeners: Listener[], signal: AbortSignal, terminateTimeout: number, upgradeGrace = 5_000) {
-  return makeServe(listeners, new WorkerDrains({ signal, terminateTimeout, upgradeGrace }));
+  return makeServe(listeners, new WorkerDrains({ retire: signal, terminateTimeout, upgradeGrace }));
 }
 
 async function served(terminateTimeout = 5_000) {
@@ -373,12 +373,13 @@ test('a WebSocket the program leaves open is closed with 1012 (Service Restart) 
       });
     }),
   );
+  const closed = new Promise((r) => server.once('close', r));
   const t0 = Date.now();
   controller.abort();
   const codes = await Promise.all(clients.map((c) => c.code));
   assert.deepEqual(codes, [1012, 1012, 1012]);
   assert.ok(Date.now() - t0 >= 350, 'at upgradeGrace, not before');
-  await new Promise((r) => server.once('close', r));
+  await closed;
   wss.close();
 });
 
