@@ -194,15 +194,28 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
       const listensForRequests = isHttp1 || (isHttp && server.listenerCount('request') > 0);
       if (listensForRequests) server.prependListener('request', onRequest);
 
+      let isOff = false;
       /** No plain HTTP/1 client left: only what needs the program (or nothing). */
       const checkClientsOff = (): void => {
+        if (isOff) return;
         for (const socket of sockets) {
           if (h2(socket) || upgraded(socket)) continue;
           const res = inFlight(socket);
           if (res !== undefined && isEventStream(res)) continue;
           return;
         }
+        isOff = true;
         clientsOff();
+      };
+      /** Asked once per turn of the loop however many connections close in it. */
+      let queued = false;
+      const checkSoon = (): void => {
+        if (queued || isOff) return;
+        queued = true;
+        setImmediate(() => {
+          queued = false;
+          checkClientsOff();
+        });
       };
       const finish = (): void => {
         clearInterval(tick);
@@ -231,7 +244,7 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
       onAccepted = (socket) => {
         known.set(socket, { since: performance.now(), busyAt: 0 });
       };
-      if (isHttp1) onGone = checkClientsOff;
+      if (isHttp1) onGone = checkSoon;
       else clientsOff(); // HTTP/2's GOAWAY tells its clients; a plain net.Server has none
 
       const idle = (socket: HttpSocket, now: number): boolean => {
