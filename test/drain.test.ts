@@ -409,3 +409,39 @@ test('a WebSocket server added after serve() is known too; an upgrade that is no
   server.off('upgrade', onUpgrade);
   assert.equal(server.listenerCount('upgrade'), 0);
 });
+
+test('an HTTP/2 event stream the program does not end is ended cleanly at upgradeGrace (streams read from the session when needed)', async () => {
+  const http2 = await import('node:http2');
+  const controller = new AbortController();
+  const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
+  const server = http2.createServer();
+  server.on('stream', (stream) => {
+    stream.respond({ ':status': 200, 'content-type': 'text/event-stream' });
+    stream.write('data: hi\n\n');
+  });
+  await serving([listener], controller.signal, 5_000, 300)(server as unknown as net.Server);
+  const port = (server.address() as net.AddressInfo).port;
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  client.on('error', () => {});
+  const req = client.request({ ':path': '/' });
+  req.setEncoding('utf8');
+  let text = '';
+  await new Promise<void>((resolve) =>
+    req.on('data', (d: string) => {
+      text += d;
+      resolve();
+    }),
+  );
+  const t0 = Date.now();
+  controller.abort();
+  const how = await new Promise<string>((resolve) => {
+    req.on('end', () => resolve('end'));
+    req.on('error', (err: Error) => resolve(`error ${err.message}`));
+  });
+  const ms = Date.now() - t0;
+  assert.equal(how, 'end');
+  assert.equal(text, 'data: hi\n\n');
+  assert.ok(ms >= 250 && ms < 1_500, `ended after ${ms} ms`);
+  client.close();
+  await new Promise((r) => server.once('close', r));
+});

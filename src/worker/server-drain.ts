@@ -385,8 +385,10 @@ function eventStreams(sockets: Set<HttpSocket>, sessions: Set<Http2Session>): An
 function streamsOf(session: Http2Session): ServerHttp2Stream[] {
   const key = Object.getOwnPropertySymbols(session).find((s) => s.description === 'state');
   const state = key === undefined ? undefined : (session as unknown as Record<symbol, unknown>)[key];
-  const streams = (state as { streams?: unknown } | undefined)?.streams;
-  return streams instanceof Map ? [...(streams.values() as Iterable<ServerHttp2Stream>)] : [];
+  // A Map of node's own primordials (SafeMap), which is no `instanceof Map` here.
+  const streams = (state as { streams?: { values?: unknown } } | undefined)?.streams;
+  if (typeof streams?.values !== 'function') return [];
+  return [...(streams as Map<number, ServerHttp2Stream>).values()];
 }
 
 /** A response that streams events for as long as it is open (SSE), its head already sent. */
