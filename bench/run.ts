@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { statusOverSocket } from './control-socket.js';
 import { cost, costTable } from './cost.js';
 import { cpuSeconds, cpuSince } from './cpu.js';
+import { drainCost } from './drain-cost.js';
 import { describeKinds, type LoadStats, startLoad } from './load.js';
 import { machine, packageVersion } from './machine.js';
 import {
@@ -238,6 +239,10 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   if (settings.only === 'per-request') {
     process.stdout.write(`${(await perRequest()).markdown}\n`);
+    return;
+  }
+  if (settings.only === 'drain-cost') {
+    process.stdout.write(`${await drainCost(log)}\n`);
     return;
   }
   if (settings.only === 'cost') {

@@ -17,6 +17,7 @@ export const UNIT = [
   'codes',
   'config',
   'drain',
+  'drain-order',
   'fetcher-file',
   'fetcher-func',
   'fetcher-github',

@@ -10,7 +10,7 @@ import { WorkerDrains } from '../src/worker/worker-drains.js';
 
 /** serve() as a worker has it, with the drain's bounds. */
 function serving(listeners: Listener[], signal: AbortSignal, terminateTimeout: number, upgradeGrace = 5_000) {
-  return makeServe(listeners, new WorkerDrains({ signal, terminateTimeout, upgradeGrace }));
+  return makeServe(listeners, new WorkerDrains({ retire: signal, terminateTimeout, upgradeGrace }));
 }
 
 async function served(terminateTimeout = 5_000) {
@@ -157,6 +157,15 @@ async function upgrading(upgradeGrace: number) {
   return { port: (server.address() as net.AddressInfo).port, controller, server };
 }
 
+/** A server whose 'upgrade' handler the test adds after serve(). */
+async function upgradingOnly(upgradeGrace: number) {
+  const controller = new AbortController();
+  const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
+  const server = http.createServer((_req, res) => res.end('ok'));
+  await serving([listener], controller.signal, 5_000, upgradeGrace)(server);
+  return { port: (server.address() as net.AddressInfo).port, controller, server };
+}
+
 test('an upgraded connection (a WebSocket) is the program’s until upgradeGrace, then it is ended', async () => {
   const { port, controller } = await upgrading(600);
   const socket = await connect(port);
@@ -265,4 +274,174 @@ test('serve() takes a request handler or an app with callback(), and refuses any
   }
   controller.abort();
   await Promise.all([fromHandler, fromApp].map((s) => new Promise((r) => s.once('close', r))));
+});
+
+test('before a drain begins, nothing is added to a request: no request or upgrade listener, no wrapped emit, no listener on a response', async () => {
+  const controller = new AbortController();
+  const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
+  /** How many 'close' and 'finish' listeners a response carries when the program sees it. */
+  const seen: number[] = [];
+  const handler = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+    seen.push(res.listenerCount('close') + res.listenerCount('finish'));
+    res.end('ok');
+  };
+  const bare = http.createServer(handler);
+  await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+  await fetch(`http://127.0.0.1:${(bare.address() as net.AddressInfo).port}/`).then((r) => r.text());
+  bare.close();
+  const server = http.createServer(handler);
+  await serving([listener], controller.signal, 5_000)(server);
+  await fetch(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`).then((r) => r.text());
+  assert.equal(server.listenerCount('request'), 1, "only the program's request listener");
+  assert.equal(server.listenerCount('upgrade'), 0, 'no upgrade listener while the program has none');
+  assert.equal(Object.hasOwn(server, 'emit'), false, 'emit is not wrapped');
+  assert.equal(seen.length, 2);
+  assert.equal(seen[1], seen[0], 'a response carries no listener of the drain');
+  controller.abort();
+  await new Promise((r) => server.once('close', r));
+});
+
+/** The program's own server.close(cb), as a SIGTERM handler calls it: `cb`'s error and the 'close' events. */
+function closeOf(server: net.Server): Promise<{ err: unknown; closes: number }> {
+  let closes = 0;
+  server.on('close', () => closes++);
+  return new Promise((resolve) => {
+    server.close((err) => {
+      // Any second 'close' would come on the next turns.
+      setTimeout(() => resolve({ err, closes }), 50);
+    });
+  });
+}
+
+test("the program's own server.close(cb) after the drain: cb gets no error, and 'close' has fired once", async () => {
+  const { server, port, controller, closed } = await served();
+  const socket = await connect(port);
+  await exchange(socket);
+  controller.abort();
+  await closed;
+  let closes = 1;
+  server.on('close', () => closes++);
+  const err = await new Promise((resolve) => server.close(resolve));
+  await sleep(50);
+  assert.equal(err, undefined);
+  assert.equal(closes, 1, "no second 'close'");
+});
+
+test("the program's own server.close(cb) during the drain: cb gets no error once the drain has closed the server", async () => {
+  const { server, port, controller } = await served();
+  const socket = await connect(port);
+  const pending = exchange(socket, '/?ms=200');
+  await sleep(30);
+  controller.abort();
+  const t0 = Date.now();
+  const { err, closes } = await closeOf(server);
+  assert.equal(err, undefined);
+  assert.equal(closes, 1);
+  assert.match(await pending, /connection: close/i, 'the request in flight was answered');
+  assert.ok(Date.now() - t0 >= 150, 'cb came once the server had closed, not before');
+});
+
+test("the program's own server.close(cb) before the drain closes as without overseer, and the drain still ends", async () => {
+  const { server, port, controller } = await served();
+  const socket = await connect(port);
+  await exchange(socket);
+  const { err, closes } = await closeOf(server);
+  assert.equal(err, undefined);
+  assert.equal(closes, 1);
+  controller.abort(); // the drain of a server the program has closed: nothing to do, nothing said
+  await sleep(50);
+  assert.equal(closes, 1);
+});
+
+test('a WebSocket the program leaves open is closed with 1012 (Service Restart) at upgradeGrace; every client sees it', async () => {
+  const { WebSocketServer, WebSocket } = await import('ws');
+  const controller = new AbortController();
+  const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
+  const server = http.createServer((_req, res) => res.end('ok'));
+  const wss = new WebSocketServer({ server }); // its 'upgrade' listener comes before the drain's
+  wss.on('connection', (ws) => ws.send('hi'));
+  await serving([listener], controller.signal, 5_000, 400)(server);
+  const port = (server.address() as net.AddressInfo).port;
+  const clients = await Promise.all(
+    Array.from({ length: 3 }, () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+      const code = new Promise<number>((resolve) => ws.once('close', (c: number) => resolve(c)));
+      // Wrapped: a promise resolved with a promise would wait for it.
+      return new Promise<{ code: Promise<number> }>((resolve, reject) => {
+        ws.once('message', () => resolve({ code }));
+        ws.once('error', reject);
+      });
+    }),
+  );
+  const closed = new Promise((r) => server.once('close', r));
+  const t0 = Date.now();
+  controller.abort();
+  const codes = await Promise.all(clients.map((c) => c.code));
+  assert.deepEqual(codes, [1012, 1012, 1012]);
+  assert.ok(Date.now() - t0 >= 350, 'at upgradeGrace, not before');
+  await closed;
+  wss.close();
+});
+
+test('a WebSocket server added after serve() is known too; an upgrade that is not a WebSocket gets a plain FIN', async () => {
+  const { WebSocketServer, WebSocket } = await import('ws');
+  const { port, controller, server } = await upgradingOnly(400);
+  const wss = new WebSocketServer({ noServer: true });
+  const onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
+    if (req.headers.upgrade === 'websocket') wss.handleUpgrade(req, socket, head, () => {});
+    else socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n');
+  };
+  server.on('upgrade', onUpgrade);
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+  const code = new Promise<number>((resolve) => ws.once('close', (c: number) => resolve(c)));
+  await new Promise((r) => ws.once('open', r));
+  const raw = await connect(port);
+  raw.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n');
+  await new Promise((r) => raw.once('data', r));
+  let after = 0;
+  raw.on('data', (d: Buffer) => (after += d.length));
+  controller.abort();
+  await new Promise((r) => raw.once('end', r));
+  assert.equal(after, 0, 'no close frame on what is not a WebSocket');
+  assert.equal(await code, 1012);
+  raw.destroy();
+  // With the program's listener gone, the drain's goes too: http treats Upgrade requests as before.
+  server.off('upgrade', onUpgrade);
+  assert.equal(server.listenerCount('upgrade'), 0);
+});
+
+test('an HTTP/2 event stream the program does not end is ended cleanly at upgradeGrace (streams read from the session when needed)', async () => {
+  const http2 = await import('node:http2');
+  const controller = new AbortController();
+  const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
+  const server = http2.createServer();
+  server.on('stream', (stream) => {
+    stream.respond({ ':status': 200, 'content-type': 'text/event-stream' });
+    stream.write('data: hi\n\n');
+  });
+  await serving([listener], controller.signal, 5_000, 300)(server as unknown as net.Server);
+  const port = (server.address() as net.AddressInfo).port;
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  client.on('error', () => {});
+  const req = client.request({ ':path': '/' });
+  req.setEncoding('utf8');
+  let text = '';
+  await new Promise<void>((resolve) =>
+    req.on('data', (d: string) => {
+      text += d;
+      resolve();
+    }),
+  );
+  const t0 = Date.now();
+  controller.abort();
+  const how = await new Promise<string>((resolve) => {
+    req.on('end', () => resolve('end'));
+    req.on('error', (err: Error) => resolve(`error ${err.message}`));
+  });
+  const ms = Date.now() - t0;
+  assert.equal(how, 'end');
+  assert.equal(text, 'data: hi\n\n');
+  assert.ok(ms >= 250 && ms < 1_500, `ended after ${ms} ms`);
+  client.close();
+  await new Promise((r) => server.once('close', r));
 });

@@ -38,7 +38,7 @@ for (const [name, file, opts] of [
   });
 }
 
-test('Fastify: its own listen() drains, and fastify.close() on gracefulShutdown is gentle; onClose runs once per worker', async () => {
+test('Fastify with its defaults (503 on closing): its own listen() drains, fastify.close() on gracefulShutdown sees no request after it began; onClose runs once per worker', async () => {
   const e = start('dist/examples/fastify/server.js');
   await restartsUnderLoad(e);
   assert.deepEqual(

@@ -8,7 +8,7 @@ import { drainWhatListensOn, WorkerDrains } from '../src/worker/worker-drains.js
 
 function state(signal: AbortSignal) {
   const listeners = [{ host: '127.0.0.1', port: 0, address: '127.0.0.1:0' }];
-  const drains = new WorkerDrains({ signal, terminateTimeout: 2_000, upgradeGrace: 500 });
+  const drains = new WorkerDrains({ retire: signal, terminateTimeout: 2_000, upgradeGrace: 500 });
   drainWhatListensOn(listeners, drains);
   const s = makeState({
     enabled: true,

@@ -71,7 +71,7 @@ function setUp(): ChildCluster {
   const { workerId: id, masterPid, terminateTimeout, upgradeGrace } = takeWorkerEnvironment('cluster');
 
   const retire = new AbortController();
-  const drains = new WorkerDrains({ signal: retire.signal, terminateTimeout, upgradeGrace });
+  const drains = new WorkerDrains({ retire: retire.signal, terminateTimeout, upgradeGrace });
   let worker: ChildWorker | undefined;
   const leaving = (): boolean => worker?.exitedAfterDisconnect === true;
   const routed = routeListens(

@@ -13,7 +13,7 @@ import { WorkerDrains } from '../worker/worker-drains.js';
 export function startAppWorker(env: WorkerEnv<'app'>): void {
   const retire = new AbortController();
   const drains = new WorkerDrains({
-    signal: retire.signal,
+    retire: retire.signal,
     terminateTimeout: env.terminateTimeout,
     upgradeGrace: env.upgradeGrace,
   });

@@ -25,7 +25,10 @@ export interface TestStateOptions {
 export interface TestState {
   /** Hand this to the program: `await program(t.state)`. */
   readonly state: State;
-  /** Aborts state.gracefulShutdown, as a restart or the master's shutdown does. */
+  /**
+   * Retires the State, as a restart or the master's shutdown does: its servers begin to drain,
+   * and state.gracefulShutdown aborts once their plain HTTP/1 clients are off.
+   */
   shutdown(reason?: string): void;
   /** Shuts down (if not yet) and closes the sockets it made. */
   close(): void;
@@ -50,7 +53,7 @@ export async function createTestState(options: TestStateOptions = {}): Promise<T
     id: options.id ?? 'test',
     workerId: options.workerId ?? 1,
     listeners: sockets.inProcess(0),
-    gracefulShutdown: controller.signal,
+    retire: controller.signal,
     binPath: process.argv[1] ?? '',
     ipcPath: '',
     terminateTimeout: options.terminateTimeout ?? DEFAULTS.terminateTimeout,

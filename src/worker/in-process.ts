@@ -10,9 +10,9 @@ import { platform } from '../os/index.js';
 import { buildState } from './state.js';
 
 export async function startInProcess(config: ResolvedConfig, id: string, binPath: string): Promise<void> {
-  const controller = new AbortController();
+  const retire = new AbortController();
   for (const sig of platform.shutdownSignals) {
-    process.once(sig, () => controller.abort(new Error(`overseer: ${sig}`)));
+    process.once(sig, () => retire.abort(new Error(`overseer: ${sig}`)));
   }
   const addresses = config.addresses.length > 0 ? config.addresses : activatedByDefault();
   const state = buildState({
@@ -20,7 +20,7 @@ export async function startInProcess(config: ResolvedConfig, id: string, binPath
     id,
     workerId: 0,
     listeners: addresses.flatMap(toListenOptions),
-    gracefulShutdown: controller.signal,
+    retire: retire.signal,
     binPath,
     ipcPath: '',
     terminateTimeout: config.terminateTimeout,

@@ -2,19 +2,27 @@
 // server.close() drops one request per keep-alive connection, because Node reaps idle
 // sockets at once and resets accepted-but-silent ones. This drain loses none:
 //   1. stop accepting (the listener only, without http's reaping of idle sockets; a
-//      server.close() of the app's own during the drain is made as gentle);
+//      server.close() of the app's own during or after the drain is made as gentle, and its
+//      callback hears what it would have heard had it come first: no error, one 'close');
 //   2. HTTP/1: answer in-flight and further requests with `Connection: close`, from a
 //      request listener registered before the app's, so the header is set before it is sent;
-//      close a connection only once it is idle, has served a request, and has stayed idle
+//      close a connection only once it is idle, has sent something, and has stayed idle
 //      for IDLE_MS (a keep-alive client may have a request on the wire); give a connection
 //      that has sent nothing SILENT_GRACE_MS to send its request. Quiet time counts from the
 //      drain's start at the earliest, and time this worker did not run (a stalled host: its
 //      clients stalled too) does not count;
 //   3. HTTP/2: GOAWAY (session.close()): streams in flight finish, new ones go elsewhere;
 //   4. upgraded connections (WebSocket) and event streams (SSE) are the program's, which
-//      hears gracefulShutdown: at upgradeGrace what is left of them is ended;
+//      hears gracefulShutdown once no plain HTTP/1 client is left (`clientsOff`): at
+//      upgradeGrace what is left of them is ended, a WebSocket with a 1012 close frame;
 //   5. at terminateTimeout (a little before the master's SIGKILL) whatever is still open is
 //      closed, and a warning names it.
+// Until the drain begins it costs nothing per request (issue #22): what it keeps is per
+// connection (a Set of sockets, of HTTP/2 sessions) and what it needs of each request it
+// reads from http's own state when it begins: `socket._httpMessage` is the response in
+// flight, a socket whose parser http has freed was taken over by an 'upgrade' handler, and
+// `bytesRead` says whether the client has sent anything. The 'request' listener is added
+// when the drain begins.
 import type http from 'node:http';
 import type { Http2Server, Http2Session, ServerHttp2Stream } from 'node:http2';
 import net from 'node:net';
@@ -33,55 +41,78 @@ const SILENT_GRACE_MS = 2_000;
 const TICK_MS = 50;
 /** The worker closes what is left this long before the master's SIGKILL, so it can say what. */
 const FORCE_MARGIN_MS = 250;
+/**
+ * The longest the program waits for gracefulShutdown once the drain has begun: a keep-alive
+ * client is off after IDLE_MS of quiet, and a request that takes longer (or a client that
+ * connected and sent nothing) must not keep the program from closing what is its own.
+ */
+export const CLIENTS_OFF_BOUND_MS = IDLE_MS + 1_250;
+/** A server's WebSocket close frame (unmasked), code 1012: Service Restart (RFC 6455, IANA). */
+const CLOSE_1012 = Buffer.from([0x88, 0x02, 0x03, 0xf4]);
 
 export interface DrainOptions {
-  /** Aborts when the drain must begin. */
-  signal: AbortSignal;
+  /** Aborts when the drain must begin: the worker is retired. */
+  retire: AbortSignal;
   terminateTimeout: number;
   /** ms the program gets to close upgraded connections and event streams itself. */
   upgradeGrace: number;
 }
 
-interface Connection {
-  acceptedAt: number;
-  idleSince: number;
-  served: number;
-  inflight: Set<http.ServerResponse>;
-  /** Taken over by an 'upgrade' handler (a WebSocket): no longer HTTP. */
-  upgraded: boolean;
-  /** An HTTP/2 connection: its session drains it. */
-  h2: boolean;
+export interface Drain {
+  /**
+   * Resolves once the drain has begun and no plain HTTP/1 client is left on the server: what
+   * is left (upgraded connections, event streams, HTTP/2 sessions) needs the program.
+   */
+  clientsOff: Promise<void>;
+  /** Resolves once the server is closed. */
+  closed: Promise<void>;
+}
+
+/** What http keeps on a server's socket, read when the drain begins. */
+interface HttpSocket extends net.Socket {
+  /** The response in flight on it. */
+  _httpMessage?: http.ServerResponse | null;
+  /** Set by http on each HTTP/1 connection; null once freed (an 'upgrade' handler has it). */
+  parser?: unknown;
+  alpnProtocol?: string | false | null;
+}
+
+/** What the drain knows of a connection once it has begun (nothing before). */
+interface Draining {
+  /** When it was accepted, or the drain's start for one accepted before it. */
+  since: number;
+  /** The last time it was seen busy (a response in flight) during the drain; 0 if never. */
+  busyAt: number;
 }
 
 type AnyResponse = http.ServerResponse | { stream: ServerHttp2Stream };
 
-/** Tracks a server's connections from now on, and drains them when `signal` aborts. */
-export function installDrain(server: net.Server, opts: DrainOptions): Promise<void> {
-  const { signal } = opts;
+/** Tracks a server's connections from now on, and drains them when `retire` aborts. */
+export function installDrain(server: net.Server, opts: DrainOptions): Drain {
+  const { retire } = opts;
   const isHttp2 = typeof (server as Partial<Http2Server>).updateSettings === 'function';
   const isHttp1 = typeof (server as Partial<http.Server>).closeIdleConnections === 'function';
   // TLS servers hand requests the TLS socket, not the raw one. (Asked without loading tls,
   // which a plain http worker never needs.)
   const isTls = typeof (server as Partial<tls.Server>).setSecureContext === 'function';
   const isHttp = isHttp1 || isHttp2;
-  const conns = new Map<net.Socket, Connection>();
+  const sockets = new Set<HttpSocket>();
   const sessions = new Set<Http2Session>();
-  /** Every response still open, HTTP/1 and HTTP/2: at upgradeGrace the event streams end. */
-  const responses = new Set<AnyResponse>();
+  /** Sockets an 'upgrade' handler took as WebSockets: at upgradeGrace they get a close frame. */
+  const webSockets = new WeakSet<net.Socket>();
   let draining = false;
+  /** Set while the drain runs: hears a connection come and go. */
+  let onAccepted: ((socket: HttpSocket) => void) | undefined;
+  let onGone: (() => void) | undefined;
 
-  const track = (socket: net.Socket): Connection => {
-    let c = conns.get(socket);
-    if (!c) {
-      const now = performance.now();
-      const h2 = isHttp2 && (!isTls || (socket as tls.TLSSocket).alpnProtocol === 'h2');
-      c = { acceptedAt: now, idleSince: now, served: 0, inflight: new Set(), upgraded: false, h2 };
-      conns.set(socket, c);
-      socket.once('close', () => conns.delete(socket));
-    }
-    return c;
-  };
-  server.on(isTls ? 'secureConnection' : 'connection', track);
+  server.on(isTls ? 'secureConnection' : 'connection', (socket: HttpSocket) => {
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      onGone?.();
+    });
+    onAccepted?.(socket);
+  });
 
   if (isHttp2) {
     server.on('session', (session: Http2Session) => {
@@ -90,30 +121,12 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
       if (draining) goAway(session);
     });
   }
+  if (isHttp) watchUpgrades(server, webSockets);
 
-  if (isHttp) {
-    server.prependListener('request', (req: http.IncomingMessage, res: AnyResponse) => {
-      responses.add(res);
-      onClose(res, () => responses.delete(res));
-      if (req.httpVersionMajor >= 2) return; // HTTP/2 has no Connection header: GOAWAY does it
-      const response = res as http.ServerResponse;
-      const c = track(req.socket);
-      c.inflight.add(response);
-      if (draining) response.setHeader('Connection', 'close');
-      response.once('close', () => {
-        c.inflight.delete(response);
-        c.served++;
-        c.idleSince = performance.now();
-      });
-    });
-    // An upgraded socket is the 'upgrade' handler's. Watched from emit, because adding an
-    // 'upgrade' listener would change how http treats Upgrade requests.
-    const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
-    server.emit = (event: string | symbol, ...args: unknown[]): boolean => {
-      if (event === 'upgrade') track(args[1] as net.Socket).upgraded = true;
-      return emit(event, ...args);
-    };
-  }
+  const h2 = (socket: HttpSocket): boolean => isHttp2 && (!isTls || socket.alpnProtocol === 'h2');
+  const upgraded = (socket: HttpSocket): boolean =>
+    isHttp && !h2(socket) && socket.parser === null && !socket.destroyed;
+  const inFlight = (socket: HttpSocket): http.ServerResponse | undefined => socket._httpMessage ?? undefined;
 
   if (isHttp1) {
     // Node's server.close() reaps idle keep-alive sockets at once, and a request may be on
@@ -121,11 +134,33 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
     const h1 = server as http.Server;
     const closeIdle = h1.closeIdleConnections.bind(h1);
     h1.closeIdleConnections = () => {
-      if (!signal.aborted) closeIdle();
+      if (!retire.aborted) closeIdle();
     };
   }
 
-  return new Promise<void>((resolve) => {
+  // The drain closes the listener itself; the program's own close() afterwards (its SIGTERM
+  // handler, fastify.close()) would get ERR_SERVER_NOT_RUNNING and a second 'close' from net.
+  // It hears what it would have heard had its close come first: its callback, with no error,
+  // once the server is closed.
+  let closedByDrain = false;
+  let closed = false;
+  let programClosed = false;
+  const close = server.close;
+  server.close = function (this: net.Server, cb?: (err?: Error) => void) {
+    if (!closedByDrain || programClosed) return close.call(this, cb);
+    programClosed = true;
+    if (typeof cb === 'function') {
+      if (closed) process.nextTick(cb);
+      else this.once('close', () => cb());
+    }
+    return this;
+  } as typeof server.close;
+
+  let clientsOff: () => void = () => {};
+  const off = new Promise<void>((resolve) => {
+    clientsOff = resolve;
+  });
+  const done = new Promise<void>((resolve) => {
     const start = (): void => {
       draining = true;
       // The monotonic clock: a step of the wall clock is no time a client was quiet.
@@ -133,25 +168,95 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
       /** Quiet time counts from here at the earliest: moved on by the time this worker stalled. */
       let from = t0;
       let lastTick = t0;
-      debug('drain: %d connections, %d HTTP/2 sessions open', conns.size, sessions.size);
-      const done = (): void => {
+      debug('drain: %d connections, %d HTTP/2 sessions open', sockets.size, sessions.size);
+      const known = new Map<HttpSocket, Draining>();
+      const know = (socket: HttpSocket): Draining => {
+        let d = known.get(socket);
+        if (!d) {
+          d = { since: from, busyAt: 0 };
+          known.set(socket, d);
+        }
+        return d;
+      };
+      /** A response's end: its connection was busy until now. */
+      const watch = (socket: HttpSocket, res: http.ServerResponse): void => {
+        res.once('close', () => {
+          know(socket).busyAt = performance.now();
+        });
+      };
+      // From now on each HTTP/1 request is told to close its connection. (An HTTP/2 server's
+      // 'request' is its compatibility API, which a listener of ours would switch on.)
+      const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+        if (req.httpVersionMajor >= 2) return; // HTTP/2 has no Connection header: GOAWAY does it
+        res.setHeader('Connection', 'close');
+        watch(req.socket as HttpSocket, res);
+      };
+      const listensForRequests = isHttp1 || (isHttp && server.listenerCount('request') > 0);
+      if (listensForRequests) server.prependListener('request', onRequest);
+
+      let isOff = false;
+      /** No plain HTTP/1 client left: only what needs the program (or nothing). */
+      const checkClientsOff = (): void => {
+        if (isOff) return;
+        for (const socket of sockets) {
+          if (h2(socket) || upgraded(socket)) continue;
+          const res = inFlight(socket);
+          if (res !== undefined && isEventStream(res)) continue;
+          return;
+        }
+        isOff = true;
+        clientsOff();
+      };
+      /** Asked once per turn of the loop however many connections close in it. */
+      let queued = false;
+      const checkSoon = (): void => {
+        if (queued || isOff) return;
+        queued = true;
+        setImmediate(() => {
+          queued = false;
+          checkClientsOff();
+        });
+      };
+      const finish = (): void => {
         clearInterval(tick);
         clearTimeout(grace);
         clearTimeout(force);
+        onAccepted = undefined;
+        onGone = undefined;
+        if (listensForRequests) server.off('request', onRequest);
+        closed = true;
+        clientsOff();
         resolve();
       };
       // net's close, not http's: http.Server#close() also closes idle keep-alive sockets.
-      if (server.listening) net.Server.prototype.close.call(server, done);
-      else if (conns.size === 0 && sessions.size === 0) queueMicrotask(done);
-      else server.once('close', done); // the program closed it already
+      if (server.listening) {
+        closedByDrain = true;
+        net.Server.prototype.close.call(server, finish);
+      } else if (sockets.size === 0 && sessions.size === 0) queueMicrotask(finish);
+      else server.once('close', finish); // the program closed it already
       for (const session of sessions) goAway(session);
-      for (const c of conns.values()) {
-        for (const res of c.inflight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      for (const socket of sockets) {
+        const res = inFlight(socket);
+        if (res === undefined) continue;
+        if (!res.headersSent) res.setHeader('Connection', 'close');
+        watch(socket, res);
       }
-      const idle = (c: Connection, now: number): boolean => {
-        if (c.inflight.size > 0 || c.upgraded || c.h2) return false;
-        if (c.served > 0) return now - Math.max(c.idleSince, from) >= IDLE_MS;
-        return now - Math.max(c.acceptedAt, from) >= SILENT_GRACE_MS;
+      onAccepted = (socket) => {
+        known.set(socket, { since: performance.now(), busyAt: 0 });
+      };
+      if (isHttp1) onGone = checkSoon;
+      else clientsOff(); // HTTP/2's GOAWAY tells its clients; a plain net.Server has none
+
+      const idle = (socket: HttpSocket, now: number): boolean => {
+        if (h2(socket) || upgraded(socket)) return false;
+        const d = know(socket);
+        if (inFlight(socket) !== undefined) {
+          // Pipelined responses come one after another: busy until the last has gone.
+          d.busyAt = now;
+          return false;
+        }
+        if (socket.bytesRead > 0) return now - Math.max(d.busyAt, d.since, from) >= IDLE_MS;
+        return now - Math.max(d.since, from) >= SILENT_GRACE_MS;
       };
       const tick = setInterval(() => {
         // A tick that comes late: this worker did not run (a GC pause, a busy or stalled
@@ -161,40 +266,47 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
         lastTick = now;
         if (late > TICK_MS) {
           from += late;
-          for (const c of conns.values()) {
-            c.idleSince += late;
-            c.acceptedAt += late;
+          for (const d of known.values()) {
+            d.since += late;
+            if (d.busyAt > 0) d.busyAt += late;
           }
         }
         if (!isHttp1) return;
-        if (![...conns.values()].some((c) => idle(c, now))) return;
+        checkClientsOff();
+        let some = false;
+        for (const socket of sockets) if (idle(socket, now)) some = true;
+        if (!some) return;
         // Timers run before the loop reads its sockets: after a stall (a GC pause, a slow CPU)
         // a request may be waiting unread on a connection that looks idle. Asked again after
         // this turn's poll phase, which has read it (http emits 'request' as it parses).
         setImmediate(() => {
           const now = performance.now();
-          for (const [socket, c] of conns) if (idle(c, now)) socket.destroy();
+          for (const socket of sockets) if (idle(socket, now)) socket.destroy();
         });
       }, TICK_MS);
       const grace = setTimeout(
         () => {
-          const upgraded = [...conns].filter(([, c]) => c.upgraded);
-          const events = [...responses].filter(isEventStream);
-          if (upgraded.length + events.length > 0) {
+          const left = [...sockets].filter(upgraded);
+          const events = eventStreams(sockets, sessions);
+          if (left.length + events.length > 0) {
             debug(
               'drain: upgradeGrace over: ending %d upgraded, %d event streams',
-              upgraded.length,
+              left.length,
               events.length,
             );
           }
-          for (const [socket] of upgraded) socket.end();
+          for (const socket of left) {
+            // A WebSocket hears why (1012: Service Restart), and its client reconnects.
+            if (webSockets.has(socket) && socket.writable) socket.write(CLOSE_1012);
+            socket.end();
+          }
           for (const res of events) endStream(res);
         },
         Math.min(opts.upgradeGrace, opts.terminateTimeout),
       );
       const force = setTimeout(
         () => {
-          const open = describeOpen(conns, sessions, responses);
+          const open = describeOpen(sockets, sessions, upgraded, h2);
           if (open !== '') {
             warn(
               `drain: terminateTimeout (${opts.terminateTimeout} ms) reached with ${open} still open; closing them`,
@@ -202,7 +314,7 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
             );
           }
           for (const session of sessions) session.destroy();
-          for (const socket of conns.keys()) socket.destroy();
+          for (const socket of sockets) socket.destroy();
         },
         Math.max(
           0,
@@ -213,10 +325,33 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
       );
       force.unref();
       grace.unref();
+      if (isHttp1) checkClientsOff();
     };
-    if (signal.aborted) start();
-    else signal.addEventListener('abort', start, { once: true });
+    if (retire.aborted) start();
+    else retire.addEventListener('abort', start, { once: true });
   });
+  return { clientsOff: off, closed: done };
+}
+
+/**
+ * Marks the sockets an 'upgrade' handler takes as WebSockets. http answers an Upgrade request
+ * itself when the server has no 'upgrade' listener, so the drain has one only while the
+ * program has one, ahead of it; upgrades are rare, and no request pays for this.
+ */
+function watchUpgrades(server: net.Server, webSockets: WeakSet<net.Socket>): void {
+  const mark = (req: http.IncomingMessage, socket: net.Socket): void => {
+    if (String(req.headers.upgrade).toLowerCase() === 'websocket') webSockets.add(socket);
+  };
+  const ours = (): boolean => server.listeners('upgrade').includes(mark);
+  server.on('newListener', (event: string | symbol, fn: unknown) => {
+    if (event === 'upgrade' && fn !== mark && !ours()) server.prependListener('upgrade', mark);
+  });
+  server.on('removeListener', (event: string | symbol, fn: unknown) => {
+    if (event === 'upgrade' && fn !== mark && server.listenerCount('upgrade') === 1 && ours()) {
+      server.off('upgrade', mark);
+    }
+  });
+  if (server.listenerCount('upgrade') > 0) server.prependListener('upgrade', mark);
 }
 
 /**
@@ -228,6 +363,32 @@ export function installDrain(server: net.Server, opts: DrainOptions): Promise<vo
  */
 function goAway(session: Http2Session): void {
   if (!session.closed && !session.destroyed) session.close();
+}
+
+/** The event streams open on the server's connections, HTTP/1 and HTTP/2. */
+function eventStreams(sockets: Set<HttpSocket>, sessions: Set<Http2Session>): AnyResponse[] {
+  const found: AnyResponse[] = [];
+  for (const socket of sockets) {
+    const res = socket._httpMessage;
+    if (res && isEventStream(res)) found.push(res);
+  }
+  for (const session of sessions) {
+    for (const stream of streamsOf(session)) if (isEventStream({ stream })) found.push({ stream });
+  }
+  return found;
+}
+
+/**
+ * The streams a session has open. Node keeps them in the session's internal state and offers
+ * no list; read only when a drain needs them, so that no stream pays for being counted.
+ */
+function streamsOf(session: Http2Session): ServerHttp2Stream[] {
+  const key = Object.getOwnPropertySymbols(session).find((s) => s.description === 'state');
+  const state = key === undefined ? undefined : (session as unknown as Record<symbol, unknown>)[key];
+  // A Map of node's own primordials (SafeMap), which is no `instanceof Map` here.
+  const streams = (state as { streams?: { values?: unknown } } | undefined)?.streams;
+  if (typeof streams?.values !== 'function') return [];
+  return [...(streams as Map<number, ServerHttp2Stream>).values()];
 }
 
 /** A response that streams events for as long as it is open (SSE), its head already sent. */
@@ -244,11 +405,6 @@ function isEventStream(res: AnyResponse): boolean {
   return typeof head === 'string' && /^content-type:\s*text\/event-stream/im.test(head);
 }
 
-function onClose(res: AnyResponse, fn: () => void): void {
-  const emitter = 'stream' in res ? res.stream : res;
-  emitter.once('close', fn);
-}
-
 /** Ends an event stream cleanly, so that EventSource reconnects (to a new worker). */
 function endStream(res: AnyResponse): void {
   if ('stream' in res) res.stream.end();
@@ -256,23 +412,25 @@ function endStream(res: AnyResponse): void {
 }
 
 function describeOpen(
-  conns: Map<net.Socket, Connection>,
+  sockets: Set<HttpSocket>,
   sessions: Set<Http2Session>,
-  responses: Set<AnyResponse>,
+  upgraded: (socket: HttpSocket) => boolean,
+  h2: (socket: HttpSocket) => boolean,
 ): string {
-  const events = [...responses].filter(isEventStream).length;
+  const events = eventStreams(sockets, sessions).length;
   let requests = 0;
-  let upgraded = 0;
+  let upgrades = 0;
   let idle = 0;
-  for (const c of conns.values()) {
-    if (c.h2) continue;
-    if (c.upgraded) upgraded++;
-    else if (c.inflight.size > 0) requests += c.inflight.size;
-    else idle++;
+  for (const socket of sockets) {
+    if (h2(socket)) continue;
+    const res = socket._httpMessage;
+    if (upgraded(socket)) upgrades++;
+    else if (res && !isEventStream(res)) requests++;
+    else if (!res) idle++;
   }
   const parts = [
     requests > 0 ? `${requests} request(s) in flight` : '',
-    upgraded > 0 ? `${upgraded} upgraded connection(s) (WebSocket)` : '',
+    upgrades > 0 ? `${upgrades} upgraded connection(s) (WebSocket)` : '',
     events > 0 ? `${events} event stream(s)` : '',
     sessions.size > 0 ? `${sessions.size} HTTP/2 session(s)` : '',
     idle > 0 ? `${idle} other connection(s)` : '',

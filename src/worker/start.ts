@@ -36,11 +36,12 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv<'run'>): Promise
     debug('worker %d: the master is gone, exiting', env.workerId);
     process.exit(1);
   });
-  const controller = new AbortController();
+  // Retired: the drain begins, and gracefulShutdown follows once the clients are off.
+  const retire = new AbortController();
   const beginShutdown = (why: string): void => {
-    if (controller.signal.aborted) return;
+    if (retire.signal.aborted) return;
     debug('worker %d: graceful shutdown (%s)', env.workerId, why);
-    controller.abort(new Error(`overseer: worker shutdown (${why})`));
+    retire.abort(new Error(`overseer: worker shutdown (${why})`));
     // From here on the worker lives only as long as its own handles: once the program
     // has closed its servers, it exits by itself. The master SIGKILLs at terminateTimeout.
     process.channel?.unref();
@@ -56,7 +57,7 @@ async function runWorker(config: ResolvedConfig, env: WorkerEnv<'run'>): Promise
       id: env.binHash,
       workerId: env.workerId,
       listeners: await platform.receiveListeners(env),
-      gracefulShutdown: controller.signal,
+      retire: retire.signal,
       binPath: env.binPath,
       ipcPath: env.ipcPath,
       terminateTimeout: config.terminateTimeout,

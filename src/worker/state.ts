@@ -23,14 +23,20 @@ export interface State {
   /** The first address ('' when none), with the real port for ':0'. */
   readonly address: string;
   readonly addresses: readonly string[];
-  /** Aborts when this worker must stop: a restart, an upgrade or the master's shutdown. */
+  /**
+   * Aborts when this worker must stop (a restart, an upgrade or the master's shutdown), once
+   * the drain has moved every plain HTTP/1 client off this worker (at most about 2 s after it
+   * began, and never after half of upgradeGrace): a framework's own close then sees no request
+   * arrive after it began, and what is left (WebSockets, event streams, HTTP/2 sessions) is
+   * the program's to close.
+   */
   readonly gracefulShutdown: AbortSignal;
   /** The program's entry file, absolute and not resolved through symlinks. */
   readonly binPath: string;
   /** The control socket's path; '' when there is none. */
   readonly ipcPath: string;
   /**
-   * Resolves once gracefulShutdown has aborted and every server that listens on this
+   * Resolves after gracefulShutdown has aborted, once every server that listens on this
    * worker's listeners has drained: the place for cleanup that must wait for the requests.
    */
   readonly drained: Promise<void>;
@@ -51,12 +57,14 @@ export interface StateParts {
   gracefulShutdown: AbortSignal;
   binPath: string;
   ipcPath: string;
-  /** The drains of this worker's servers (they share gracefulShutdown and the bounds). */
+  /** The drains of this worker's servers (they share the retire signal and the bounds). */
   drains: WorkerDrains;
 }
 
 /** What a worker's State is built from: its parts, and the bounds of its servers' drain (ms). */
-export interface WorkerStateParts extends Omit<StateParts, 'drains'> {
+export interface WorkerStateParts extends Omit<StateParts, 'drains' | 'gracefulShutdown'> {
+  /** Aborts when the worker is retired: its drain begins, and gracefulShutdown follows. */
+  retire: AbortSignal;
   terminateTimeout: number;
   upgradeGrace: number;
   /** When the State is done with (overseer/testing's close()); a worker's lasts as long as it does. */
@@ -64,14 +72,17 @@ export interface WorkerStateParts extends Omit<StateParts, 'drains'> {
 }
 
 /**
- * A worker's State: its servers drain when gracefulShutdown aborts, those it serves and those
- * the program listens with on its listeners itself.
+ * A worker's State: its servers drain when it is retired, those it serves and those the
+ * program listens with on its listeners itself; gracefulShutdown aborts once they have no
+ * plain HTTP/1 client left (two moments: a framework's close must not meet a request).
  */
 export function buildState(p: WorkerStateParts): State {
-  const { terminateTimeout, upgradeGrace, closed, ...parts } = p;
-  const drains = new WorkerDrains({ signal: p.gracefulShutdown, terminateTimeout, upgradeGrace });
+  const { terminateTimeout, upgradeGrace, closed, retire, ...parts } = p;
+  const drains = new WorkerDrains({ retire, terminateTimeout, upgradeGrace });
   drainWhatListensOn(p.listeners, drains, closed);
-  return makeState({ ...parts, drains });
+  const gracefulShutdown = new AbortController();
+  void drains.clientsOff.then(() => gracefulShutdown.abort(retire.reason));
+  return makeState({ ...parts, gracefulShutdown: gracefulShutdown.signal, drains });
 }
 
 /** A frozen State; what it hands out (the listeners) is fresh on every read. */
@@ -94,7 +105,12 @@ export function makeState(p: StateParts): State {
     gracefulShutdown: p.gracefulShutdown,
     binPath: p.binPath,
     ipcPath: p.ipcPath,
-    drained: p.drains.drained,
+    drained: aborted(p.gracefulShutdown).then(() => p.drains.drained),
     serve: makeServe(listeners, p.drains),
   });
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }

@@ -1,33 +1,52 @@
 // Every server a worker drains, however it came to listen on an inherited listener:
 // state.serve(), or the program's (or its framework's) own server.listen(state.listener):
 // `app.listen(state.listener)` (Express), `fastify.listen({ ...state.listener })`, a plain
-// `server.listen(state.listener)`. `drained` resolves once all of them have drained, after
-// gracefulShutdown.
+// `server.listen(state.listener)`. When the worker is retired they all begin to drain; once
+// they have moved their plain HTTP/1 clients off this worker (or after a bound) the program
+// may hear it (`clientsOff`: a State's gracefulShutdown), and `drained` resolves once all of
+// them are closed.
 import net from 'node:net';
 import type { Listener } from '../contract/listener.js';
-import { type DrainOptions, installDrain } from './server-drain.js';
+import { CLIENTS_OFF_BOUND_MS, type Drain, type DrainOptions, installDrain } from './server-drain.js';
 
 export class WorkerDrains {
   readonly #servers = new WeakSet<net.Server>();
-  readonly #pending: Promise<void>[] = [];
-  /** Resolves once gracefulShutdown has aborted and every server drained so far is closed. */
+  readonly #drains: Drain[] = [];
+  /**
+   * Resolves once the worker is retired and every server drained so far has no plain HTTP/1
+   * client left, or after CLIENTS_OFF_BOUND_MS, and never later than half of upgradeGrace:
+   * the program then still has time to close its WebSockets and event streams itself.
+   */
+  readonly clientsOff: Promise<void>;
+  /** Resolves after clientsOff, once every server drained so far is closed. */
   readonly drained: Promise<void>;
 
   constructor(private readonly opts: DrainOptions) {
-    this.drained = new Promise((resolve) => {
-      const after = (): void => {
-        void Promise.allSettled(this.#pending).then(() => resolve());
-      };
-      if (opts.signal.aborted) after();
-      else opts.signal.addEventListener('abort', after, { once: true });
+    const retired = new Promise<void>((resolve) => {
+      if (opts.retire.aborted) resolve();
+      else opts.retire.addEventListener('abort', () => resolve(), { once: true });
     });
+    // The drains begin on the same abort, before these run.
+    this.clientsOff = retired.then(
+      () =>
+        new Promise<void>((resolve) => {
+          const bound = setTimeout(resolve, Math.min(CLIENTS_OFF_BOUND_MS, opts.upgradeGrace / 2));
+          void Promise.allSettled(this.#drains.map((d) => d.clientsOff)).then(() => {
+            clearTimeout(bound);
+            resolve();
+          });
+        }),
+    );
+    this.drained = retired
+      .then(() => Promise.allSettled([this.clientsOff, ...this.#drains.map((d) => d.closed)]))
+      .then(() => {});
   }
 
-  /** WorkerDrains `server` on shutdown; a server is drained once however often it is added. */
+  /** Drains `server` when the worker is retired; a server is drained once however often it is added. */
   add(server: net.Server): void {
     if (this.#servers.has(server)) return;
     this.#servers.add(server);
-    this.#pending.push(installDrain(server, this.opts).catch(() => {}));
+    this.#drains.push(installDrain(server, this.opts));
   }
 }
 
