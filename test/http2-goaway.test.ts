@@ -1,0 +1,218 @@
+// HTTP/2's graceful shutdown (RFC 9113 §6.8) as Node's own http2 client sees it: that client
+// never retries a stream, so a stream the server refuses is a failed request. A draining worker
+// first tells the client to stop opening streams (GOAWAY with the largest stream id), waits a
+// round trip (a PING), and only then names the last stream it took: the streams that crossed the
+// first GOAWAY on the wire are served, not refused.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Listener } from '../src/contract/listener.js';
+import { makeServe } from '../src/worker/serve.js';
+import { WorkerDrains } from '../src/worker/worker-drains.js';
+import { Example } from './support/example.js';
+import { repoPath } from './support/paths.js';
+import { stopAll } from './support/process.js';
+import { ownRuntimeDir } from './support/runtime-dir.js';
+
+after(stopAll);
+
+const MAX_STREAM_ID = 2 ** 31 - 1;
+
+/** An HTTP/2 server drained as a worker's state.serve() drains it. */
+async function served(opts: { tls?: boolean; ms?: number; terminateTimeout?: number } = {}) {
+  const controller = new AbortController();
+  const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
+  const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
+    const ms = Number(new URL(req.url, 'http://x').searchParams.get('ms') ?? opts.ms ?? 0);
+    const answer = setTimeout(() => res.end(`ok ${req.url}`), ms);
+    res.on('close', () => clearTimeout(answer));
+  };
+  const tls = new URL('../../examples/tls/', import.meta.url); // dist/test → examples/tls
+  const server = opts.tls
+    ? http2.createSecureServer(
+        { key: fs.readFileSync(new URL('key.pem', tls)), cert: fs.readFileSync(new URL('cert.pem', tls)) },
+        handler,
+      )
+    : http2.createServer(handler);
+  const drains = new WorkerDrains({
+    signal: controller.signal,
+    terminateTimeout: opts.terminateTimeout ?? 10_000,
+    upgradeGrace: 5_000,
+  });
+  await makeServe([listener], drains)(server);
+  const port = (server.address() as net.AddressInfo).port;
+  const closed = new Promise<number>((resolve) => {
+    const t0 = performance.now();
+    server.once('close', () => resolve(performance.now() - t0));
+  });
+  return { server, port, controller, closed, url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}` };
+}
+
+/** One stream: resolves with its status and body, or with the error it failed with. */
+function fetchStream(
+  session: http2.ClientHttp2Session,
+  path: string,
+): Promise<{ status?: number; body: string; error?: string }> {
+  return new Promise((resolve) => {
+    const req = session.request({ ':path': path });
+    let status: number | undefined;
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (d: string) => (body += d));
+    req.on('end', () => resolve({ status, body }));
+    req.on('error', (err: Error & { code?: string }) =>
+      resolve({ body, error: `${err.code} (rstCode ${req.rstCode})` }),
+    );
+    req.end();
+  });
+}
+
+function goaways(session: http2.ClientHttp2Session): number[] {
+  const ids: number[] = [];
+  session.on('goaway', (_code: number, lastStreamID: number) => ids.push(lastStreamID));
+  return ids;
+}
+
+test('h2c: a stream that crosses the first GOAWAY on the wire is served, and the last GOAWAY names it', async () => {
+  const { url, controller, closed } = await served({ ms: 50 });
+  const client = http2.connect(url);
+  client.on('error', () => {});
+  const seen = goaways(client);
+  assert.equal((await fetchStream(client, '/before')).body, 'ok /before');
+  // The drain starts, and in the same turn the client opens a stream: it goes out before the
+  // client has read anything the server sent, so it crosses the server's first GOAWAY.
+  controller.abort();
+  const crossing = fetchStream(client, '/crossing');
+  assert.deepEqual(await crossing, { status: 200, body: 'ok /crossing' });
+  await closed;
+  client.close();
+  assert.equal(seen[0], MAX_STREAM_ID, `GOAWAYs seen: ${seen}`);
+  assert.equal(seen.at(-1), 3, `GOAWAYs seen: ${seen}`); // streams 1 and 3 were taken
+});
+
+test('h2c: a client that never answers the PING does not hold the drain: the last GOAWAY follows anyway', async () => {
+  const { port, controller, closed } = await served({ terminateTimeout: 30_000 });
+  // A raw client: the connection preface and its SETTINGS, then silence (it acks nothing).
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  const frames: number[] = [];
+  let buf = Buffer.alloc(0);
+  socket.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= 9) {
+      const len = buf.readUIntBE(0, 3);
+      if (buf.length < 9 + len) break;
+      frames.push(buf[3] ?? -1);
+      buf = buf.subarray(9 + len);
+    }
+  });
+  socket.write(
+    Buffer.concat([
+      Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+      Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
+    ]),
+  );
+  while (!frames.includes(4)) await sleep(10); // the server's SETTINGS: its session is up
+  controller.abort();
+  const ms = await closed;
+  socket.destroy();
+  assert.ok(ms < 10_000, `the drain took ${Math.round(ms)} ms`);
+  const GOAWAY = 7;
+  const PING = 6;
+  assert.deepEqual(
+    frames.filter((t) => t === GOAWAY || t === PING),
+    [GOAWAY, PING, GOAWAY],
+    `frame types: ${frames}`,
+  );
+});
+
+test('TLS (h2 over ALPN): the drain lets the streams in flight finish and closes the session', async () => {
+  const { url, controller, closed } = await served({ tls: true });
+  const client = http2.connect(url, { rejectUnauthorized: false });
+  client.on('error', () => {});
+  const seen = goaways(client);
+  assert.equal((await fetchStream(client, '/before')).body, 'ok /before');
+  const inflight = fetchStream(client, '/slow?ms=300');
+  await sleep(50);
+  controller.abort();
+  assert.deepEqual(await inflight, { status: 200, body: 'ok /slow?ms=300' });
+  await closed;
+  client.close();
+  assert.ok(seen.length > 0, 'no GOAWAY');
+  assert.ok(seen.at(-1) === 3, `GOAWAYs seen: ${seen}`);
+});
+
+test('h2c under overseer: Node’s own http2 client, which never retries, loses no stream through 3 restarts', async () => {
+  const e = new Example('dist/test/support/fixtures/h2c.js', { env: { XDG_RUNTIME_DIR: ownRuntimeDir() } });
+  assert.ok(fs.existsSync(repoPath('dist/test/support/fixtures/h2c.js')));
+  const port = await e.port();
+  await e.settle(1);
+  let session: http2.ClientHttp2Session | undefined;
+  let sessionGoaways = 0;
+  const connect = (): http2.ClientHttp2Session => {
+    const s = http2.connect(`http://127.0.0.1:${port}`);
+    s.on('error', () => {});
+    s.on('goaway', () => {
+      sessionGoaways++;
+      if (session === s) session = undefined; // the next stream opens a new session
+    });
+    return s;
+  };
+  let ok = 0;
+  const failures: string[] = [];
+  const pids = new Set<string>();
+  let stop = false;
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      session ??= connect();
+      let req: http2.ClientHttp2Stream;
+      try {
+        req = session.request({ ':path': '/' });
+      } catch (err) {
+        failures.push(`request(): ${(err as Error & { code?: string }).code}`);
+        session = undefined;
+        resolve();
+        return;
+      }
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('response', (h) => pids.add(String(h['x-pid'])));
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        if (/^hello over HTTP\/2\.0/.test(body)) ok++;
+        else failures.push(`body ${JSON.stringify(body)}`);
+        resolve();
+      });
+      req.on('error', (err: Error & { code?: string }) => {
+        failures.push(`${err.code} (rstCode ${req.rstCode})`);
+        resolve();
+      });
+      req.end();
+    });
+  const loops = Array.from({ length: 8 }, async () => {
+    while (!stop) await one();
+  });
+  await sleep(300);
+  for (let i = 0; i < 3; i++) {
+    await e.restart();
+    await e.settle(1);
+  }
+  stop = true;
+  await Promise.all(loops);
+  session?.close();
+  console.log(
+    `h2c restarts: ${ok} streams ok, ${failures.length} failed, ${sessionGoaways} GOAWAYs, ${pids.size} workers`,
+  );
+  assert.deepEqual(failures, []);
+  assert.ok(ok > 200, `${ok} streams`);
+  assert.ok(sessionGoaways >= 3, `${sessionGoaways} GOAWAYs`);
+  assert.ok(pids.size >= 4, `served by ${pids.size} workers`);
+  assert.deepEqual(
+    e.stderr.filter((l) => /Warning/.test(l)),
+    [],
+  );
+});
