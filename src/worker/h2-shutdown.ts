@@ -23,6 +23,8 @@ import { debug } from '../log.js';
 
 /** A client gone or stalled must not keep the session past this: the last GOAWAY goes anyway. */
 const PING_TIMEOUT_MS = 2_000;
+/** How long to look for a quiet round trip before the notice (see awaitQuiet). */
+const QUIET_MS = 1_000;
 /** Turns a new session may take to hand the socket its preface (SETTINGS), which must go first. */
 const PREFACE_TURNS = 10;
 
@@ -55,26 +57,65 @@ function notice(session: Http2Session, turn: number): void {
     else session.close();
     return;
   }
-  socket.write(SHUTDOWN_NOTICE);
-  let timer: NodeJS.Timeout | undefined;
-  const last = (): void => {
-    clearTimeout(timer);
-    if (!session.closed && !session.destroyed) session.close();
-  };
-  const sent = session.ping((err) => {
-    if (!err) debug('h2: PING acked after the GOAWAY notice: last GOAWAY');
-    last();
+  awaitQuiet(session, socket, performance.now() + QUIET_MS, 1);
+}
+
+/**
+ * Waits for a round trip in which this side wrote nothing: the client has then read all it was
+ * sent, and reads the notice first in its next read. Node's client fails the streams it opened
+ * but has not sent yet when it reads a GOAWAY (its HEADERS are never sent), and it opens them as
+ * the answers before the GOAWAY in the same read come in; with nothing unread ahead of it, the
+ * notice reaches it before any such answer.
+ */
+function awaitQuiet(session: Http2Session, socket: net.Socket, until: number, round: number): void {
+  let mark = -1;
+  roundTrip(session, until - performance.now(), (acked) => {
+    if (session.closed || session.destroyed) return;
+    const quiet = acked && bytesWritten(socket) === mark;
+    if (acked && !quiet && performance.now() < until) awaitQuiet(session, socket, until, round + 1);
+    else {
+      debug('h2: GOAWAY notice after %d round trip(s), %s', round, quiet ? 'quiet' : 'not quiet');
+      sendNotice(session, socket);
+    }
   });
-  if (!sent) {
-    last(); // too many PINGs outstanding: no round trip to wait for
+  // What the socket has been handed once this PING is out (nghttp2 writes from an immediate,
+  // which runs before this one).
+  setImmediate(() => {
+    mark = bytesWritten(socket);
+  });
+}
+
+/** The notice, a round trip, then the GOAWAY with the last stream id. */
+function sendNotice(session: Http2Session, socket: net.Socket): void {
+  socket.write(SHUTDOWN_NOTICE);
+  roundTrip(session, PING_TIMEOUT_MS, (acked) => {
+    if (session.closed || session.destroyed) return; // closed already, on the client's own GOAWAY
+    if (!acked) debug('h2: no PING ack after the GOAWAY notice: last GOAWAY anyway');
+    session.close();
+  });
+}
+
+/** A PING; `then(true)` on its ack, `then(false)` if none comes within `ms` (or none can go). */
+function roundTrip(session: Http2Session, ms: number, then: (acked: boolean) => void): void {
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (acked: boolean): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    session.off('close', gone);
+    then(acked);
+  };
+  const gone = (): void => finish(false);
+  // false: too many PINGs outstanding (the callback then never runs).
+  const sent = session.ping((err) => finish(err === null));
+  if (sent === false || ms <= 0) {
+    finish(false);
     return;
   }
-  timer = setTimeout(() => {
-    debug('h2: no PING ack in %d ms after the GOAWAY notice: last GOAWAY anyway', PING_TIMEOUT_MS);
-    last();
-  }, PING_TIMEOUT_MS);
+  timer = setTimeout(gone, ms);
   timer.unref();
-  session.once('close', () => clearTimeout(timer));
+  session.once('close', gone);
 }
 
 /**
