@@ -30,7 +30,10 @@ const GOAWAY = 7;
 async function served(opts: { tls?: boolean; ms?: number; terminateTimeout?: number } = {}) {
   const controller = new AbortController();
   const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
+  /** The paths of the requests the server has taken, as they arrive. */
+  const received: string[] = [];
   const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
+    received.push(req.url);
     const ms = Number(new URL(req.url, 'http://x').searchParams.get('ms') ?? opts.ms ?? 0);
     const answer = setTimeout(() => res.end(`ok ${req.url}`), ms);
     res.on('close', () => clearTimeout(answer));
@@ -53,7 +56,14 @@ async function served(opts: { tls?: boolean; ms?: number; terminateTimeout?: num
     const t0 = performance.now();
     server.once('close', () => resolve(performance.now() - t0));
   });
-  return { server, port, controller, closed, url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}` };
+  return {
+    server,
+    port,
+    controller,
+    closed,
+    received,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+  };
 }
 
 /** One stream: resolves with its status and body, or with the error it failed with. */
@@ -207,13 +217,13 @@ test('h2c: a client that never answers the PING does not hold the drain: the las
 });
 
 test('TLS (h2 over ALPN): the drain lets the streams in flight finish and closes the session', async () => {
-  const { url, controller, closed } = await served({ tls: true });
+  const { url, controller, closed, received } = await served({ tls: true });
   const client = http2.connect(url, { rejectUnauthorized: false });
   client.on('error', () => {});
   const seen = goaways(client);
   assert.equal((await fetchStream(client, '/before')).body, 'ok /before');
   const inflight = fetchStream(client, '/slow?ms=300');
-  await sleep(50);
+  while (!received.includes('/slow?ms=300')) await sleep(5); // in flight: the server has it
   controller.abort();
   assert.deepEqual(await inflight, { status: 200, body: 'ok /slow?ms=300' });
   await closed;

@@ -87,6 +87,10 @@ function awaitQuiet(session: Http2Session, socket: net.Socket, until: number, ro
 
 /** The notice, a round trip, then the GOAWAY with the last stream id. */
 function sendNotice(session: Http2Session, socket: net.Socket): void {
+  if (socket.destroyed || !socket.writable) {
+    session.close();
+    return;
+  }
   socket.write(SHUTDOWN_NOTICE);
   roundTrip(session, PING_TIMEOUT_MS, (acked) => {
     if (session.closed || session.destroyed) return; // closed already, on the client's own GOAWAY
