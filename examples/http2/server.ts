@@ -1,6 +1,9 @@
 // HTTP/2 over TLS (with HTTP/1.1 for clients that do not speak it). On drain each session gets
 // a GOAWAY: the streams in flight finish and the client opens its next session elsewhere,
-// on the new worker. No Connection header (HTTP/2 has none), no warning.
+// on the new worker. No Connection header (HTTP/2 has none), no warning. (Over TLS the GOAWAY
+// comes alone, and a stream that crosses it is refused, safe to retry; served without TLS, with
+// http2.createServer(), a session gets RFC 9113's two-step GOAWAY and none is refused: see the
+// README's drain section.)
 import fs from 'node:fs';
 import http2 from 'node:http2';
 import { currentMaster, run } from 'overseer';

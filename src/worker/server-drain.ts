@@ -28,6 +28,7 @@ import type { Http2Server, Http2Session, ServerHttp2Stream } from 'node:http2';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { debug, warn } from '../log.js';
+import { goAway } from './h2-shutdown.js';
 
 /**
  * How long a connection that has served must stay quiet during the drain before it is closed
@@ -352,17 +353,6 @@ function watchUpgrades(server: net.Server, webSockets: WeakSet<net.Socket>): voi
     }
   });
   if (server.listenerCount('upgrade') > 0) server.prependListener('upgrade', mark);
-}
-
-/**
- * GOAWAY: the streams the session has taken finish, and the client opens its next session
- * elsewhere. (RFC 9113's two-step shutdown would also accept the streams that cross this
- * GOAWAY on the wire, but a first GOAWAY from Node cannot be nghttp2's shutdown notice: any
- * GOAWAY it sends makes it ignore new streams. Those few are refused with REFUSED_STREAM,
- * which tells the client they were not processed and are safe to retry.)
- */
-function goAway(session: Http2Session): void {
-  if (!session.closed && !session.destroyed) session.close();
 }
 
 /** The event streams open on the server's connections, HTTP/1 and HTTP/2. */
