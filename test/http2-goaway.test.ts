@@ -46,7 +46,7 @@ async function served(opts: { tls?: boolean; ms?: number; terminateTimeout?: num
       )
     : http2.createServer(handler);
   const drains = new WorkerDrains({
-    signal: controller.signal,
+    retire: controller.signal,
     terminateTimeout: opts.terminateTimeout ?? 10_000,
     upgradeGrace: 5_000,
   });
