@@ -25,6 +25,8 @@ interface Loaded {
   esm: string[];
   cjs: string[];
   builtins: string[];
+  /** Every addon the process opened (required or dlopen()ed). */
+  addons: string[];
 }
 
 /** overseer's own modules, as paths below dist/src ('master/master-process.js'). */
@@ -78,6 +80,8 @@ test('a worker loads no master, control-socket, fetcher or upgrade module, and n
     'a master without a fetcher loaded zlib',
   );
   assert.ok(own(master).includes('master/supervisor.js'));
+  // The master makes its sockets with the addon, however it opened it: the record sees addons.
+  assert.ok(master.addons.length > 0, 'the record lists no addon of the master');
 });
 
 test("`import 'overseer'` loads neither side, and not the addon", () => {
@@ -95,6 +99,7 @@ test("`import 'overseer'` loads neither side, and not the addon", () => {
     [],
   );
   assert.ok(!loaded.cjs.some((p) => p.endsWith('.node')), 'the addon is loaded on first use only');
+  assert.deepEqual(loaded.addons, [], 'the addon is loaded on first use only');
   assert.ok(!loaded.builtins.includes('child_process') && !loaded.builtins.includes('http'));
 });
 
