@@ -66,6 +66,14 @@ test('a worker loads no master, control-socket, fetcher or upgrade module, and n
   assert.deepEqual(rooms(worker, 'master', 'control', 'fetcher', 'upgrade', 'cli', 'cluster'), []);
   assert.deepEqual(tar(worker), []);
   assert.ok(own(worker).includes('worker/start.js'), 'the record is of a real worker');
+  // The addon this machine built opens without node-gyp-build (os/native.ts: a few ms of each
+  // worker's start); a prebuild (PREBUILDS_ONLY, as the arm64 and Windows lanes set) goes through it.
+  if (!process.env.PREBUILDS_ONLY && fs.existsSync(repoPath('build/Release/overseer.node'))) {
+    assert.deepEqual(
+      worker.cjs.filter((p) => /node-gyp-build/.test(p)),
+      [],
+    );
+  }
   // Node builtins the worker side has no use for, beyond what a bare http app loads on this
   // Node (22 loads crypto with http). (Not v8: the recorder's own loader hooks load it.)
   const bare = bareHttpBuiltins();
