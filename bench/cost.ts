@@ -1,12 +1,17 @@
 // What overseer costs beside bare node and node:cluster, from one run: the import, a worker's
-// and the master's memory, the time from fork to ready, and a restart under load. Targets
-// (issue 10): worker RSS ≤ bare node + 3 MB; master RSS ≤ the cluster primary + 3 MB;
+// and the master's memory (run()'s, the overseer/cluster primary's and `overseer run`'s), the
+// time from fork to ready, and a restart under load. Targets (issues 10 and 22): worker RSS ≤
+// bare node + 3 MB; each master's RSS ≤ the cluster primary + 3 MB;
 // fork → ready ≤ 1.1 × cluster's fork → 'listening'; import ≤ 10 ms; a restart under load no
 // slower than the hand-written cluster rolling restart, and req/s while restarting ≥ 1.0×.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startLoad } from './load.js';
+import { overseerCluster } from './peers.js';
 import { freePort, NodeProcess, waitForHttp } from './proc.js';
 import { rssMiB } from './rss.js';
 import { median } from './stats.js';
@@ -84,7 +89,7 @@ export interface Cost {
   importMs: number;
   importMiB: number;
   workerMiB: { overseer?: number; bare?: number; cluster?: number };
-  masterMiB: { overseer?: number; cluster?: number };
+  masterMiB: { overseer?: number; cluster?: number; overseerCluster?: number; overseerRun?: number };
   forkReadyMs: { overseer: number; cluster: number };
   restartMs: { overseer: number; cluster: number };
   reqPerSec: { overseer: number; cluster: number };
@@ -99,6 +104,35 @@ function importCost(): { ms: number; mib: number } {
     ms: median(runs.map((r) => r.ms)),
     mib: median(runs.map((r) => (r.rssAfter - r.rssBefore) / 2 ** 20)),
   };
+}
+
+/**
+ * The overseer/cluster primary's RSS and `overseer run`'s master's, each with one worker and its
+ * control socket listening, idle after the same short load as the others (nothing asks the
+ * control socket anything: readiness is the port answering).
+ */
+async function otherMasters(): Promise<{ overseerCluster?: number; overseerRun?: number }> {
+  const primary = await overseerCluster('overseer/cluster', 1).start();
+  let clusterMiB: number | undefined;
+  try {
+    await warm(primary.port);
+    clusterMiB = rssMiB(primary.masterPid);
+  } finally {
+    await primary.stop();
+  }
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-bench-cost-'));
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const args = ['run', '-w', '1', '--ipc-path', path.join(dir, 'ctl.sock'), app('plain.js')];
+  const run = new NodeProcess(cli, { PORT: String(port) }, args);
+  try {
+    await waitForHttp(port);
+    await warm(port);
+    return { overseerCluster: clusterMiB, overseerRun: rssMiB(run.pid) };
+  } finally {
+    await run.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function idleMemory(s: Setup): Promise<{ worker?: number; master?: number }> {
@@ -144,6 +178,8 @@ export async function cost(log: (m: string) => void): Promise<Cost> {
   }
   // Both run side by side and the measurements alternate between them, so that what the
   // machine does meanwhile (this is a shared 2-core box) falls on both alike.
+  log('cost: the overseer/cluster primary and `overseer run`');
+  const others = await otherMasters();
   log('cost: overseer and node:cluster, alternating');
   const both = [await startOverseer(), await startCluster()] as const;
   try {
@@ -178,7 +214,7 @@ export async function cost(log: (m: string) => void): Promise<Cost> {
       importMs: imp.ms,
       importMiB: imp.mib,
       workerMiB: { overseer: o.worker, bare: bareMiB, cluster: c.worker },
-      masterMiB: { overseer: o.master, cluster: c.master },
+      masterMiB: { overseer: o.master, cluster: c.master, ...others },
       forkReadyMs: { overseer: o.fork, cluster: c.fork },
       restartMs: { overseer: o.restartMs, cluster: c.restartMs },
       reqPerSec: { overseer: o.reqPerSec, cluster: c.reqPerSec },
@@ -218,11 +254,25 @@ export function costTable(c: Cost): string {
       check((c.workerMiB.overseer ?? Infinity) <= (c.workerMiB.bare ?? 0) + 3),
     ],
     [
-      'master RSS, idle, control socket on, no fetcher (MiB)',
+      'master RSS, run(), idle, control socket on, no fetcher (MiB)',
       mb(c.masterMiB.overseer),
       `node:cluster primary ${mb(c.masterMiB.cluster)}`,
       `≤ primary + 3 MiB (${plus(c.masterMiB.overseer, c.masterMiB.cluster)})`,
       check((c.masterMiB.overseer ?? Infinity) <= (c.masterMiB.cluster ?? 0) + 3),
+    ],
+    [
+      'master RSS, overseer/cluster primary, idle, control socket on (MiB)',
+      mb(c.masterMiB.overseerCluster),
+      `node:cluster primary ${mb(c.masterMiB.cluster)}`,
+      `≤ primary + 3 MiB (${plus(c.masterMiB.overseerCluster, c.masterMiB.cluster)})`,
+      check((c.masterMiB.overseerCluster ?? Infinity) <= (c.masterMiB.cluster ?? 0) + 3),
+    ],
+    [
+      'master RSS, `overseer run`, idle, control socket on (MiB)',
+      mb(c.masterMiB.overseerRun),
+      `node:cluster primary ${mb(c.masterMiB.cluster)}`,
+      `≤ primary + 3 MiB (${plus(c.masterMiB.overseerRun, c.masterMiB.cluster)})`,
+      check((c.masterMiB.overseerRun ?? Infinity) <= (c.masterMiB.cluster ?? 0) + 3),
     ],
     [
       `fork → ready, idle (ms, median of ${FORKS})`,

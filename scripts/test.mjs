@@ -26,6 +26,7 @@ export const UNIT = [
   'fetcher-s3',
   'health-window',
   'heap',
+  'lazy-api',
   'master-core',
   'names',
   'native-surface',

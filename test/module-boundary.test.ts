@@ -25,6 +25,8 @@ interface Loaded {
   esm: string[];
   cjs: string[];
   builtins: string[];
+  /** Every addon the process opened (required or dlopen()ed). */
+  addons: string[];
 }
 
 /** overseer's own modules, as paths below dist/src ('master/master-process.js'). */
@@ -64,6 +66,14 @@ test('a worker loads no master, control-socket, fetcher or upgrade module, and n
   assert.deepEqual(rooms(worker, 'master', 'control', 'fetcher', 'upgrade', 'cli', 'cluster'), []);
   assert.deepEqual(tar(worker), []);
   assert.ok(own(worker).includes('worker/start.js'), 'the record is of a real worker');
+  // The addon this machine built opens without node-gyp-build (os/native.ts: a few ms of each
+  // worker's start); a prebuild (PREBUILDS_ONLY, as the arm64 and Windows lanes set) goes through it.
+  if (!process.env.PREBUILDS_ONLY && fs.existsSync(repoPath('build/Release/overseer.node'))) {
+    assert.deepEqual(
+      worker.cjs.filter((p) => /node-gyp-build/.test(p)),
+      [],
+    );
+  }
   // Node builtins the worker side has no use for, beyond what a bare http app loads on this
   // Node (22 loads crypto with http). (Not v8: the recorder's own loader hooks load it.)
   const bare = bareHttpBuiltins();
@@ -78,6 +88,8 @@ test('a worker loads no master, control-socket, fetcher or upgrade module, and n
     'a master without a fetcher loaded zlib',
   );
   assert.ok(own(master).includes('master/supervisor.js'));
+  // The master makes its sockets with the addon, however it opened it: the record sees addons.
+  assert.ok(master.addons.length > 0, 'the record lists no addon of the master');
 });
 
 test("`import 'overseer'` loads neither side, and not the addon", () => {
@@ -95,6 +107,7 @@ test("`import 'overseer'` loads neither side, and not the addon", () => {
     [],
   );
   assert.ok(!loaded.cjs.some((p) => p.endsWith('.node')), 'the addon is loaded on first use only');
+  assert.deepEqual(loaded.addons, [], 'the addon is loaded on first use only');
   assert.ok(!loaded.builtins.includes('child_process') && !loaded.builtins.includes('http'));
 });
 
@@ -158,4 +171,26 @@ test("`overseer run`: the app's workers load the preload and the worker side onl
   assert.deepEqual(express(primary), [], 'the master never loads it');
   assert.deepEqual(rooms(primary, 'preload', 'worker', 'cluster', 'fetcher', 'upgrade'), []);
   assert.ok(own(primary).includes('master/app-workers.js'));
+});
+
+test("`overseer run`'s master, its control socket listening, loads no HTTP until a client asks", async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'lazy-http-'));
+  const master = node(CLI, ['run', '--name', `lazy-http-${process.pid}`, fixture('run/express.mjs')], {
+    nodeArgs: [`--import=${recorder}`],
+    env: { RECORD_MODULES_DIR: dir, PORT: '0' },
+  });
+  await master.line(/listening on/, 0, 15_000);
+  await sleep(500);
+  await master.stop();
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const loaded = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Loaded);
+  const primary = loaded.find((l) => l.role === 'master');
+  assert.ok(primary, `records: ${files.join(', ')}; ${master.describe()}`);
+  assert.ok(own(primary).includes('control/control-socket.js'), 'the control socket listened');
+  // node:http, the API and the HTTP client load with the first connection (control/lazy-api.ts).
+  assert.ok(!primary.builtins.includes('http'), 'the master loaded node:http');
+  assert.deepEqual(
+    own(primary).filter((p) => ['control/http-api.js', 'control/client.js'].includes(p)),
+    [],
+  );
 });

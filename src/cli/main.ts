@@ -3,11 +3,9 @@
 // (`overseer run`, loaded only for it) the master of an unmodified app.
 // Exit codes: 0 done, 1 failed (or no master), 2 bad usage; `run`: the master's own.
 import { parseArgs } from 'node:util';
-import { ipcLines, ipcRequest } from '../control/client.js';
 import { errorCode, errorMessage } from '../errors.js';
 import { version } from '../version.js';
-import { actedOn, type Found, findMaster, liveMasters } from './find-master.js';
-import { formatEvent, formatLs, formatStatus, formatUpdate } from './format.js';
+import type { Options } from './commands.js';
 
 const USAGE = `usage: overseer <command> [NAME] [options]
 
@@ -39,19 +37,6 @@ options:
 `;
 
 class UsageError extends Error {}
-class CommandError extends Error {}
-
-interface Options {
-  socket?: string;
-  /** The master's name, when the command line gives one. */
-  name?: string;
-  json: boolean;
-  timeout: number;
-  follow: boolean;
-  lines: number;
-  prefix: boolean;
-  once: boolean;
-}
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'run') {
@@ -102,21 +87,23 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`unexpected argument '${command === 'ls' ? name : extra[0]}'`);
   if (opts.socket !== undefined && name !== undefined)
     throw new UsageError('name a master, or give its --socket, not both');
+  // The control socket's commands load only for them: `overseer run` is a master, and carries none.
+  const commands = await import('./commands.js');
   switch (command) {
     case 'ls':
-      return ls(opts);
+      return commands.ls(opts);
     case 'status':
-      return status(opts);
+      return commands.status(opts);
     case 'restart':
-      return restart(opts);
+      return commands.restart(opts);
     case 'trigger-update':
-      return triggerUpdate(opts);
+      return commands.triggerUpdate(opts);
     case 'events':
-      return events(opts);
+      return commands.events(opts);
     case 'logs':
-      return logs(opts);
+      return commands.logs(opts);
     case 'reexec':
-      return reexec(opts);
+      return commands.reexec(opts);
     case 'top': {
       const { top } = await import('./top.js');
       return top(opts);
@@ -124,117 +111,6 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
-}
-
-async function call(
-  m: Found,
-  opts: Options,
-  method: string,
-  path: string,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  try {
-    const r = await ipcRequest(m.socket, method, path, opts.timeout);
-    return {
-      status: r.status,
-      body: (typeof r.body === 'object' && r.body !== null ? r.body : { raw: r.body }) as Record<
-        string,
-        unknown
-      >,
-    };
-  } catch (err) {
-    throw new CommandError(`cannot reach the master at ${m.socket}: ${errorMessage(err)}`);
-  }
-}
-
-function print(opts: Options, body: unknown, human: () => string): void {
-  process.stdout.write(opts.json ? `${JSON.stringify(body, null, 2)}\n` : human());
-}
-
-async function ls(opts: Options): Promise<number> {
-  const masters = await liveMasters(opts.timeout);
-  print(opts, masters, () => formatLs(masters));
-  return 0;
-}
-
-/** Finding the master asked for its status already. */
-async function status(opts: Options): Promise<number> {
-  const { status: body } = await findMaster(opts);
-  print(opts, body, () => formatStatus(body));
-  return 0;
-}
-
-/** Each command that acts says on which master: `restarted in 250 ms (api, pid 4242)`. */
-async function restart(opts: Options): Promise<number> {
-  const m = await findMaster(opts);
-  const { body } = await call(m, opts, 'POST', '/overseer/restart');
-  print(opts, body, () =>
-    body.ok
-      ? `restarted in ${body.durationMs} ms (${actedOn(m)})\n`
-      : `restart failed (${actedOn(m)}): ${body.error}\n`,
-  );
-  return body.ok ? 0 : 1;
-}
-
-async function reexec(opts: Options): Promise<number> {
-  const m = await findMaster(opts);
-  const { body } = await call(m, opts, 'POST', '/overseer/reexec');
-  print(opts, body, () =>
-    body.ok
-      ? `a new master (pid ${body.pid}) took over in ${body.durationMs} ms (${actedOn(m)})\n`
-      : `reexec failed (${actedOn(m)}): ${body.error}\n`,
-  );
-  return body.ok ? 0 : 1;
-}
-
-async function triggerUpdate(opts: Options): Promise<number> {
-  const m = await findMaster(opts);
-  const { body } = await call(m, opts, 'POST', '/overseer/trigger-update');
-  print(opts, body, () => `${formatUpdate(body).trimEnd()} (${actedOn(m)})\n`);
-  return body.ok && body.result !== 'failed' ? 0 : 1;
-}
-
-async function events(opts: Options): Promise<number> {
-  const { socket } = await findMaster(opts);
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  try {
-    await ipcLines(
-      socket,
-      '/overseer/events',
-      (e) => process.stdout.write(opts.json ? `${JSON.stringify(e)}\n` : formatEvent(e)),
-      controller.signal,
-    );
-  } catch (err) {
-    throw new CommandError(`cannot follow events at ${socket}: ${errorMessage(err)}`);
-  }
-  return 0;
-}
-
-/** The workers' lines as the master printed them, stdout's to stdout and stderr's to stderr. */
-async function logs(opts: Options): Promise<number> {
-  const m = await findMaster(opts);
-  const socket = m.socket;
-  const prefix = opts.prefix ? `[${String(m.status.name ?? m.status.pid)}] ` : '';
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  const path = `/overseer/logs?n=${opts.lines}${opts.follow ? '&follow=1' : ''}`;
-  try {
-    await ipcLines(
-      socket,
-      path,
-      (l) => {
-        if (opts.json) process.stdout.write(`${JSON.stringify(l)}\n`);
-        else if (typeof l.missed === 'number') {
-          process.stderr.write(`overseer: ${l.missed} lines missed (this reader fell behind)\n`);
-        } else
-          (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${prefix}${String(l.text)}\n`);
-      },
-      controller.signal,
-    );
-  } catch (err) {
-    throw new CommandError(`cannot read logs at ${socket}: ${errorMessage(err)}`);
-  }
-  return 0;
 }
 
 const argv = process.argv.slice(2);

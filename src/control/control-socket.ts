@@ -1,14 +1,15 @@
 // The master's control socket: where it lives (by default, a path made from the master's name),
 // bringing it up, and taking it down again, its socket file included, however the process
 // ends. A master whose name's socket another master serves does not start (NAME_IN_USE).
-import type { RequestListener, Server } from 'node:http';
+import type { RequestListener } from 'node:http';
+import net from 'node:net';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import { platform as realPlatform } from '../os/index.js';
 import type { Platform } from '../os/types.js';
-import { ipcRequest } from './client.js';
-import { type ApiTarget, createApiServer } from './http-api.js';
+import type { ApiTarget } from './http-api.js';
 import type { IpcPlatform } from './ipc/types.js';
+import { LazyApi } from './lazy-api.js';
 
 export interface ControlSocketOptions {
   /** undefined: the name's path; '' is handled by the caller (none). */
@@ -24,15 +25,16 @@ export interface ControlSocketOptions {
 }
 
 export class ControlSocket {
-  private server: Server | undefined;
+  private server: net.Server | undefined;
   private readonly onExit = (): void => this.close();
 
   private constructor(
     readonly path: string,
-    server: Server,
+    server: net.Server,
     private readonly ipc: IpcPlatform,
+    private readonly api: LazyApi,
     /** Listens at `path` anew, on a new socket. */
-    private readonly bindAgain: () => Promise<Server>,
+    private readonly bindAgain: () => Promise<net.Server>,
   ) {
     this.server = server;
     process.once('exit', this.onExit);
@@ -47,8 +49,13 @@ export class ControlSocket {
     const ipc = await platform.controlSocket();
     const path = opts.path ?? ipc.namedPath(opts.name);
     const sddl = opts.securityDescriptor;
-    const listen = async (fd: number | undefined): Promise<Server> => {
-      const server = createApiServer(target, opts.handler);
+    const api = new LazyApi(async () => {
+      const { createApiServer } = await import('./http-api.js');
+      return createApiServer(target, opts.handler);
+    });
+    const listen = async (fd: number | undefined): Promise<net.Server> => {
+      const server = net.createServer();
+      api.serve(server);
       await ipc.listenIPC(path, {
         server,
         ...(sddl === undefined ? {} : { securityDescriptor: sddl }),
@@ -57,12 +64,12 @@ export class ControlSocket {
       });
       return server;
     };
-    let server: Server;
+    let server: net.Server;
     try {
       server = await listen(opts.fd);
     } catch (err) {
       if (opts.path === undefined && errorCode(err) === 'EADDRINUSE') {
-        throw (await answeringAt(opts.name, path, true)) ?? err;
+        throw (await answeringAt(ipc, opts.name, path, true)) ?? err;
       }
       throw err;
     }
@@ -71,7 +78,7 @@ export class ControlSocket {
     if (opts.path === undefined) {
       ipc.sweepStaleIPC().catch((err: unknown) => debug('ipc: sweep failed: %s', errorMessage(err)));
     }
-    return new ControlSocket(path, server, ipc, () => listen(undefined));
+    return new ControlSocket(path, server, ipc, api, () => listen(undefined));
   }
 
   /** The socket no longer keeps the process alive (a cluster primary exits with its workers). */
@@ -117,7 +124,7 @@ export class ControlSocket {
   close(): void {
     if (!this.server) return;
     this.server.close();
-    this.server.closeAllConnections();
+    this.api.closeAllConnections();
     this.server = undefined;
     process.off('exit', this.onExit);
     if (!this.keepFile) this.ipc.cleanupIPC(this.path);
@@ -140,16 +147,24 @@ export async function nameInUse(
     return undefined;
   }
   for (const path of paths) {
-    const err = await answeringAt(name, path);
+    const err = await answeringAt(ipc, name, path);
     if (err) return err;
   }
   return undefined;
 }
 
 /** The error for `name`, when a master answers at `path`; `surely`: one listens, answering or not. */
-async function answeringAt(name: string, path: string, surely = false): Promise<Error | undefined> {
+async function answeringAt(
+  ipc: IpcPlatform,
+  name: string,
+  path: string,
+  surely = false,
+): Promise<Error | undefined> {
   let pid: number | undefined;
   try {
+    // Mostly nothing listens there: the HTTP client is loaded only when something does.
+    if (!surely) (await ipc.dialIPC(path)).destroy();
+    const { ipcRequest } = await import('./client.js');
     const r = await ipcRequest(path, 'GET', '/overseer/status', 2_000);
     const answer = (r.body as { pid?: unknown } | null)?.pid;
     if (typeof answer === 'number') pid = answer;

@@ -3,10 +3,9 @@
 // the health endpoint and drainDelay, heap compaction. The fetch pipeline (fetchers,
 // archives, tar, zlib) is loaded only when a fetcher is configured.
 import type { ResolvedConfig } from '../config.js';
-import { workerEnvironment } from '../contract/env.js';
 import type { Master as MasterHandle, RunningMaster } from '../current-master.js';
 import { debug } from '../log.js';
-import { type MasterSockets, type Platform, platform as realPlatform } from '../os/index.js';
+import { type Platform, platform as realPlatform } from '../os/index.js';
 import type { Upgrader } from '../upgrade/upgrader.js';
 import type { Binary } from './binary.js';
 import type { Clock } from './clock.js';
@@ -16,10 +15,12 @@ import { MasterHandoff } from './handoff/master-handoff.js';
 import { HealthEndpoint } from './health-endpoint.js';
 import { Compactor } from './heap.js';
 import type { WorkerLaunch } from './launch.js';
+import { OwnSockets } from './own-sockets.js';
+import { spawnProgramWorker } from './program-worker.js';
 import type { MasterStatus } from './status.js';
-import { storeSockets, systemdNotifier } from './systemd.js';
+import { systemdNotifier } from './systemd.js';
+import { Turns } from './turns.js';
 import type { WorkerHandle } from './worker-handle.js';
-import { WorkerProcess } from './worker-process.js';
 
 export interface MasterOptions {
   config: ResolvedConfig;
@@ -45,21 +46,20 @@ export class MasterProcess implements RunningMaster {
 
   readonly #config: ResolvedConfig;
   readonly #launch: WorkerLaunch | undefined;
+  readonly #own: OwnSockets;
   readonly #core: MasterCore;
   readonly #systemd = systemdNotifier();
   readonly #health: HealthEndpoint;
   readonly #compactor: Compactor;
   readonly #handoff: MasterHandoff;
-  #sockets: MasterSockets | undefined;
   #updater: Upgrader | undefined;
-  /** The end of the last turn taken: an upgrade's switch, or a handoff (exclusive()). */
-  #turn: Promise<unknown> = Promise.resolve();
-  /** A handoff asked for, waiting for its turn or under way: a second request joins it. */
-  #reexec: Promise<ReexecEvent> | undefined;
+  /** An upgrade's switch and a handoff take turns. */
+  readonly #turns = new Turns();
 
   constructor({ config, binary, binHash, events, launch, platform = realPlatform, clock }: MasterOptions) {
     this.#config = config;
     this.#launch = launch;
+    this.#own = new OwnSockets(config, launch);
     this.binary = binary;
     this.binPath = binary.path;
     this.binHash = binHash;
@@ -110,8 +110,7 @@ export class MasterProcess implements RunningMaster {
   }
 
   get addresses(): readonly string[] {
-    const own = this.#sockets?.addresses ?? [];
-    return this.#launch ? [...own, ...this.#launch.addresses()] : own;
+    return this.#own.addresses();
   }
 
   /** The control socket's path, once it listens ('' when there is none). */
@@ -133,23 +132,8 @@ export class MasterProcess implements RunningMaster {
     // A second master of one name stops here, before it makes a socket (a new master of a
     // handoff takes the old one's control socket: the name is its own).
     if (!inherited && c.ipcPath === undefined) await this.#core.refuseTakenName();
-    try {
-      const sockets = await this.#core.platform.openSockets(c.addresses, {
-        sets: c.reusePort ? c.workers : 1,
-        reusePort: c.reusePort,
-        backlog: c.backlog,
-        sticky: c.sticky === 'ip',
-        adoptPassed: this.#launch === undefined,
-        handedOver: inherited?.sockets,
-      });
-      this.#sockets = sockets;
-      if (this.#systemd) storeSockets(this.#systemd, sockets, this.#launch);
-      await inherited?.adopt();
-    } catch (err) {
-      inherited?.fail(err);
-      throw err;
-    }
-    this.events.emit('listening', { addresses: this.#sockets.addresses });
+    const sockets = await this.#own.open(this.#core.platform, inherited, this.#systemd);
+    this.events.emit('listening', { addresses: sockets.addresses });
     // A new master takes the health port once the old one has let go of it (the commit).
     if (!inherited) await this.#health.serve();
     this.#core.listenForSignals({
@@ -189,17 +173,12 @@ export class MasterProcess implements RunningMaster {
    * hashes, runs and remembers what this one ended with, never a version it rolls back after.
    */
   reexec(command?: readonly string[]): Promise<ReexecEvent> {
-    this.#reexec ??= this.exclusive(() => this.#handoff.reexec(command)).finally(() => {
-      this.#reexec = undefined;
-    });
-    return this.#reexec;
+    return this.#turns.handoff(() => this.#handoff.reexec(command));
   }
 
   /** Runs `fn` once the turn before it is over: an upgrade's switch and a handoff never overlap. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const turn = this.#turn.then(fn);
-    this.#turn = turn.catch(() => {});
-    return turn;
+    return this.#turns.exclusive(fn);
   }
 
   /**
@@ -235,36 +214,17 @@ export class MasterProcess implements RunningMaster {
   }
 
   #spawn(slot: number, id: number): WorkerHandle {
-    if (this.#launch) {
-      return this.#launch.spawn(slot, id, {
-        ipcPath: this.ipcPath,
-        binHash: this.binHash,
-        binPath: this.binPath,
-      });
-    }
-    const sockets = this.#sockets!;
-    const env = {
-      ...process.env,
-      ...workerEnvironment('run', {
-        workerId: id,
-        binHash: this.binHash,
-        binPath: this.binPath,
-        numFds: sockets.addresses.length,
-        ipcPath: this.ipcPath,
-        addresses: [...sockets.addresses],
-        masterPid: process.pid,
-      }),
-    };
-    const { command, args } = this.binary.commandFor(this.binary.path);
-    const spec = { command, args, env, listeners: sockets.passTo(slot) };
-    return new WorkerProcess(id, slot, spec, this.#config.readyTimeout);
+    const ctx = { ipcPath: this.ipcPath, binHash: this.binHash, binPath: this.binPath };
+    if (this.#launch) return this.#launch.spawn(slot, id, ctx);
+    const { readyTimeout } = this.#config;
+    return spawnProgramWorker(this.binary, this.#own.sockets!, { ...ctx, slot, id, readyTimeout });
   }
 
   /** The handoffs, either side, and what they work on. */
   #newHandoff(): MasterHandoff {
     return new MasterHandoff({
       core: this.#core,
-      sockets: () => this.#sockets,
+      sockets: () => this.#own.sockets,
       launch: this.#launch,
       readyTimeout: this.#config.readyTimeout,
       badHashes: () => this.#updater?.status().badHashes ?? [],
@@ -278,7 +238,7 @@ export class MasterProcess implements RunningMaster {
   #letGo(): void {
     this.#compactor.stop();
     this.#health.close();
-    this.#sockets?.close(!this.#handoff.ownsFiles);
+    this.#own.sockets?.close(!this.#handoff.ownsFiles);
     this.#core.close(!this.#handoff.ownsFiles);
   }
 }

@@ -2,7 +2,9 @@
 // nothing: the addon is loaded on first use. When it cannot be loaded (no prebuild for this
 // platform, no compiler), every function that needs it throws ERR_OVERSEER_NATIVE_UNAVAILABLE
 // with the load error as `cause`.
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { debug } from '../log.js';
 import { packageRoot } from '../package-root.js';
 import { explainLoadFailure } from './native-help.js';
@@ -178,14 +180,33 @@ function load(): NativeBinding | undefined {
     return undefined;
   }
   try {
-    const require = createRequire(import.meta.url);
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    binding = nodeGypBuild(packageRoot());
+    binding = ownBuild() ?? nodeGypBuild();
   } catch (err) {
     loadError = new Error(explainLoadFailure(err), { cause: err });
     debug('native addon unavailable: %s', (loadError as Error).message);
   }
   return binding;
+}
+
+/**
+ * The addon this machine compiled (build/Release), opened as node-gyp-build would pick it first,
+ * without loading node-gyp-build: that CommonJS module, its package.json and directory reads
+ * cost every worker's start a few ms. Undefined when there is none, or when node-gyp-build's
+ * own variables choose a prebuild.
+ */
+function ownBuild(): NativeBinding | undefined {
+  if (process.env.OVERSEER_PREBUILD || process.env.PREBUILDS_ONLY) return undefined;
+  const file = path.join(packageRoot(), 'build', 'Release', 'overseer.node');
+  if (!fs.existsSync(file)) return undefined;
+  const module = { exports: {} as NativeBinding };
+  process.dlopen(module, path.toNamespacedPath(file));
+  return module.exports;
+}
+
+/** A prebuild for this platform, or a build elsewhere, as node-gyp-build finds it. */
+function nodeGypBuild(): NativeBinding {
+  const require = createRequire(import.meta.url);
+  return (require('node-gyp-build') as (dir: string) => NativeBinding)(packageRoot());
 }
 
 /** True when the addon loads (it is loaded by the first call that needs it). */

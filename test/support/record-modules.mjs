@@ -1,6 +1,8 @@
 // Preloaded with --import in the module-boundary and cluster tests: records every module this process
 // loads (ESM through a loader hook, CommonJS through require's cache, builtins through
-// process.moduleLoadList) into $RECORD_MODULES_DIR/<role>-<pid>.json when it exits.
+// process.moduleLoadList, addons through the shared objects the process report lists, which
+// sees one opened with process.dlopen as well as one require()d) into
+// $RECORD_MODULES_DIR/<role>-<pid>.json when it exits.
 import fs from 'node:fs';
 import { createRequire, register } from 'node:module';
 import path from 'node:path';
@@ -19,9 +21,10 @@ if (dir) {
     const builtins = process.moduleLoadList
       .filter((m) => m.startsWith('NativeModule '))
       .map((m) => m.slice(13));
+    const addons = (process.report.getReport().sharedObjects ?? []).filter((p) => p.endsWith('.node'));
     fs.writeFileSync(
       path.join(dir, `${role}-${process.pid}.json`),
-      JSON.stringify({ role, esm, cjs, builtins }),
+      JSON.stringify({ role, esm, cjs, builtins, addons }),
     );
   });
 }

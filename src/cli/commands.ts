@@ -1,0 +1,132 @@
+// The `overseer` command's control-socket commands (ls, status, restart, reexec,
+// trigger-update, events, logs): each finds a master and asks its control socket. Loaded only
+// for them (main.ts), so `overseer run`'s master carries no HTTP client.
+import { ipcLines, ipcRequest } from '../control/client.js';
+import { errorMessage } from '../errors.js';
+import { actedOn, type Found, findMaster, liveMasters } from './find-master.js';
+import { formatEvent, formatLs, formatStatus, formatUpdate } from './format.js';
+
+class CommandError extends Error {}
+
+export interface Options {
+  socket?: string;
+  /** The master's name, when the command line gives one. */
+  name?: string;
+  json: boolean;
+  timeout: number;
+  follow: boolean;
+  lines: number;
+  prefix: boolean;
+  once: boolean;
+}
+
+async function call(
+  m: Found,
+  opts: Options,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  try {
+    const r = await ipcRequest(m.socket, method, path, opts.timeout);
+    return {
+      status: r.status,
+      body: (typeof r.body === 'object' && r.body !== null ? r.body : { raw: r.body }) as Record<
+        string,
+        unknown
+      >,
+    };
+  } catch (err) {
+    throw new CommandError(`cannot reach the master at ${m.socket}: ${errorMessage(err)}`);
+  }
+}
+
+function print(opts: Options, body: unknown, human: () => string): void {
+  process.stdout.write(opts.json ? `${JSON.stringify(body, null, 2)}\n` : human());
+}
+
+export async function ls(opts: Options): Promise<number> {
+  const masters = await liveMasters(opts.timeout);
+  print(opts, masters, () => formatLs(masters));
+  return 0;
+}
+
+/** Finding the master asked for its status already. */
+export async function status(opts: Options): Promise<number> {
+  const { status: body } = await findMaster(opts);
+  print(opts, body, () => formatStatus(body));
+  return 0;
+}
+
+/** Each command that acts says on which master: `restarted in 250 ms (api, pid 4242)`. */
+export async function restart(opts: Options): Promise<number> {
+  const m = await findMaster(opts);
+  const { body } = await call(m, opts, 'POST', '/overseer/restart');
+  print(opts, body, () =>
+    body.ok
+      ? `restarted in ${body.durationMs} ms (${actedOn(m)})\n`
+      : `restart failed (${actedOn(m)}): ${body.error}\n`,
+  );
+  return body.ok ? 0 : 1;
+}
+
+export async function reexec(opts: Options): Promise<number> {
+  const m = await findMaster(opts);
+  const { body } = await call(m, opts, 'POST', '/overseer/reexec');
+  print(opts, body, () =>
+    body.ok
+      ? `a new master (pid ${body.pid}) took over in ${body.durationMs} ms (${actedOn(m)})\n`
+      : `reexec failed (${actedOn(m)}): ${body.error}\n`,
+  );
+  return body.ok ? 0 : 1;
+}
+
+export async function triggerUpdate(opts: Options): Promise<number> {
+  const m = await findMaster(opts);
+  const { body } = await call(m, opts, 'POST', '/overseer/trigger-update');
+  print(opts, body, () => `${formatUpdate(body).trimEnd()} (${actedOn(m)})\n`);
+  return body.ok && body.result !== 'failed' ? 0 : 1;
+}
+
+export async function events(opts: Options): Promise<number> {
+  const { socket } = await findMaster(opts);
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  try {
+    await ipcLines(
+      socket,
+      '/overseer/events',
+      (e) => process.stdout.write(opts.json ? `${JSON.stringify(e)}\n` : formatEvent(e)),
+      controller.signal,
+    );
+  } catch (err) {
+    throw new CommandError(`cannot follow events at ${socket}: ${errorMessage(err)}`);
+  }
+  return 0;
+}
+
+/** The workers' lines as the master printed them, stdout's to stdout and stderr's to stderr. */
+export async function logs(opts: Options): Promise<number> {
+  const m = await findMaster(opts);
+  const socket = m.socket;
+  const prefix = opts.prefix ? `[${String(m.status.name ?? m.status.pid)}] ` : '';
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  const path = `/overseer/logs?n=${opts.lines}${opts.follow ? '&follow=1' : ''}`;
+  try {
+    await ipcLines(
+      socket,
+      path,
+      (l) => {
+        if (opts.json) process.stdout.write(`${JSON.stringify(l)}\n`);
+        else if (typeof l.missed === 'number') {
+          process.stderr.write(`overseer: ${l.missed} lines missed (this reader fell behind)\n`);
+        } else
+          (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${prefix}${String(l.text)}\n`);
+      },
+      controller.signal,
+    );
+  } catch (err) {
+    throw new CommandError(`cannot read logs at ${socket}: ${errorMessage(err)}`);
+  }
+  return 0;
+}
