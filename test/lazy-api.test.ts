@@ -1,5 +1,5 @@
-// The control socket's HTTP API, made at its first connection (control/lazy-api.ts): a request
-// sent before the API exists is answered, an API that fails to load is tried again at the next
+// The control socket's HTTP API, made in the background (control/lazy-api.ts): prepare() makes
+// it with no connection, a request sent before the API exists is answered, an API that fails to load is tried again at the next
 // connection, and connections still waiting when the socket closes are ended. In-process sockets.
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -51,6 +51,22 @@ test('a request sent before the API is made is answered once it is', async () =>
   assert.match(a, /^HTTP\/1\.1 200 .*made$/s);
   assert.match(b, /^HTTP\/1\.1 200 .*made$/s);
   assert.equal(made, 1, 'one API for every connection');
+  api.closeAllConnections();
+});
+
+test('prepare() makes the API before any connection, once', async () => {
+  let made = 0;
+  const api = new LazyApi(async () => {
+    made++;
+    return answering();
+  });
+  api.prepare();
+  api.prepare();
+  await sleep(20);
+  assert.equal(made, 1, 'made without a connection, and once');
+  const port = await listen(api);
+  assert.match(await rawGet(port), /^HTTP\/1\.1 200 .*made$/s);
+  assert.equal(made, 1);
   api.closeAllConnections();
 });
 

@@ -172,25 +172,3 @@ test("`overseer run`: the app's workers load the preload and the worker side onl
   assert.deepEqual(rooms(primary, 'preload', 'worker', 'cluster', 'fetcher', 'upgrade'), []);
   assert.ok(own(primary).includes('master/app-workers.js'));
 });
-
-test("`overseer run`'s master, its control socket listening, loads no HTTP until a client asks", async () => {
-  const dir = fs.mkdtempSync(path.join(tmp, 'lazy-http-'));
-  const master = node(CLI, ['run', '--name', `lazy-http-${process.pid}`, fixture('run/express.mjs')], {
-    nodeArgs: [`--import=${recorder}`],
-    env: { RECORD_MODULES_DIR: dir, PORT: '0' },
-  });
-  await master.line(/listening on/, 0, 15_000);
-  await sleep(500);
-  await master.stop();
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
-  const loaded = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Loaded);
-  const primary = loaded.find((l) => l.role === 'master');
-  assert.ok(primary, `records: ${files.join(', ')}; ${master.describe()}`);
-  assert.ok(own(primary).includes('control/control-socket.js'), 'the control socket listened');
-  // node:http, the API and the HTTP client load with the first connection (control/lazy-api.ts).
-  assert.ok(!primary.builtins.includes('http'), 'the master loaded node:http');
-  assert.deepEqual(
-    own(primary).filter((p) => ['control/http-api.js', 'control/client.js'].includes(p)),
-    [],
-  );
-});

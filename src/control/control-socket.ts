@@ -74,6 +74,7 @@ export class ControlSocket {
       throw err;
     }
     debug('control socket at %s', path);
+    api.prepare();
     // Earlier versions' sockets of killed masters fill up os.tmpdir(); tidy it, in the background.
     if (opts.path === undefined) {
       ipc.sweepStaleIPC().catch((err: unknown) => debug('ipc: sweep failed: %s', errorMessage(err)));
