@@ -59,7 +59,9 @@ async function exhaust(master: TestProcess, socket: string, n = 300): Promise<ne
   const deadline = Date.now() + 10_000;
   while (fdCount(master.pid) < LIMIT - 1) {
     if (Date.now() > deadline) {
-      throw new Error(`the master holds only ${fdCount(master.pid)} fds; stderr: ${master.stderr.join(" | ")}`);
+      throw new Error(
+        `the master holds only ${fdCount(master.pid)} fds; stderr: ${master.stderr.join(' | ')}`,
+      );
     }
     await sleep(20);
   }
