@@ -15,6 +15,7 @@ import { WorkerDrains } from '../src/worker/worker-drains.js';
 import { Example } from './support/example.js';
 import { repoPath } from './support/paths.js';
 import { stopAll } from './support/process.js';
+import { loopsThroughRestarts } from './support/restarts.js';
 import { ownRuntimeDir } from './support/runtime-dir.js';
 
 after(stopAll);
@@ -258,7 +259,6 @@ test('h2c under overseer: Node’s own http2 client, which never retries, loses 
    */
   const unsent: string[] = [];
   const pids = new Set<string>();
-  let stop = false;
   const one = (): Promise<void> =>
     new Promise((resolve) => {
       session ??= connect();
@@ -288,16 +288,7 @@ test('h2c under overseer: Node’s own http2 client, which never retries, loses 
       });
       req.end();
     });
-  const loops = Array.from({ length: 8 }, async () => {
-    while (!stop) await one();
-  });
-  await sleep(300);
-  for (let i = 0; i < 3; i++) {
-    await e.restart();
-    await e.settle(1);
-  }
-  stop = true;
-  await Promise.all(loops);
+  await loopsThroughRestarts(e, one);
   session?.close();
   console.log(
     `h2c restarts: ${ok} streams ok, ${failures.length} failed on the wire, ${unsent.length} never sent, ` +

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { Example } from './support/example.js';
 import { describeErrors, startLoad } from './support/load.js';
 import { stopAll } from './support/process.js';
-import { restartsUnderLoad } from './support/restarts.js';
+import { loopsThroughRestarts, restartsUnderLoad } from './support/restarts.js';
 import { ownRuntimeDir } from './support/runtime-dir.js';
 
 after(stopAll);
@@ -70,7 +70,6 @@ test('HTTP/2: streams in flight finish, each old session gets a GOAWAY, nothing 
   let refused = 0;
   const failures: string[] = [];
   const pids = new Set<string>();
-  let stop = false;
   /** One request: 'ok', 'refused' (not processed: retried, as HTTP/2 clients do) or an error. */
   const attempt = (): Promise<string> =>
     new Promise((resolve) => {
@@ -105,16 +104,7 @@ test('HTTP/2: streams in flight finish, each old session gets a GOAWAY, nothing 
     }
     failures.push('refused three times');
   };
-  const loops = Array.from({ length: 8 }, async () => {
-    while (!stop) await one();
-  });
-  await sleep(300);
-  for (let i = 0; i < 3; i++) {
-    await e.restart();
-    await e.settle(1);
-  }
-  stop = true;
-  await Promise.all(loops);
+  await loopsThroughRestarts(e, one);
   session?.close();
   assert.deepEqual(failures, []);
   assert.ok(refused <= 8 * 3, `${refused} refused streams: more than were in flight at the GOAWAYs`);

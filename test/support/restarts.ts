@@ -72,3 +72,29 @@ export async function restartsUnderLoad(
   );
   return result;
 }
+
+/**
+ * For clients of their own (HTTP/2, say): `one` runs in `loops` loops, one call after another,
+ * while `target` restarts `restarts` times, settling to 1 worker after each; resolves once every
+ * loop has ended its last call.
+ */
+export async function loopsThroughRestarts(
+  target: Pick<Restartable, 'restart' | 'settle'>,
+  one: () => Promise<void>,
+  { loops = 8, restarts = 3 }: { loops?: number; restarts?: number } = {},
+): Promise<void> {
+  let stop = false;
+  const running = Array.from({ length: loops }, async () => {
+    while (!stop) await one();
+  });
+  await sleep(300);
+  try {
+    for (let i = 0; i < restarts; i++) {
+      await target.restart();
+      await target.settle(1);
+    }
+  } finally {
+    stop = true;
+    await Promise.all(running);
+  }
+}
