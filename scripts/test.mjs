@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The unit tests, by name (test/<name>.test.ts). */
 export const UNIT = [
+  'addon-file',
   'api',
   'codes',
   'config',

@@ -9,8 +9,9 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { addonFile } from '../src/os/addon-file.js';
 import { AppProcess } from './support/app.js';
-import { CLI, fixture, repoPath } from './support/paths.js';
+import { CLI, fixture, ROOT, repoPath } from './support/paths.js';
 import { node, stopAll } from './support/process.js';
 
 const recorder = repoPath('test/support/record-modules.mjs');
@@ -66,9 +67,9 @@ test('a worker loads no master, control-socket, fetcher or upgrade module, and n
   assert.deepEqual(rooms(worker, 'master', 'control', 'fetcher', 'upgrade', 'cli', 'cluster'), []);
   assert.deepEqual(tar(worker), []);
   assert.ok(own(worker).includes('worker/start.js'), 'the record is of a real worker');
-  // The addon this machine built opens without node-gyp-build (os/native.ts: a few ms of each
-  // worker's start); a prebuild (PREBUILDS_ONLY, as the arm64 and Windows lanes set) goes through it.
-  if (!process.env.PREBUILDS_ONLY && fs.existsSync(repoPath('build/Release/overseer.node'))) {
+  // The addon this machine built, or the one prebuild for it, opens without node-gyp-build
+  // (os/addon-file.ts: a few ms of each worker's start).
+  if (addonFile(ROOT) !== undefined) {
     assert.deepEqual(
       worker.cjs.filter((p) => /node-gyp-build/.test(p)),
       [],

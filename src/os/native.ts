@@ -2,11 +2,12 @@
 // nothing: the addon is loaded on first use. When it cannot be loaded (no prebuild for this
 // platform, no compiler), every function that needs it throws ERR_OVERSEER_NATIVE_UNAVAILABLE
 // with the load error as `cause`.
-import fs from 'node:fs';
+
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { debug } from '../log.js';
 import { packageRoot } from '../package-root.js';
+import { addonFile } from './addon-file.js';
 import { explainLoadFailure } from './native-help.js';
 
 /** What describeFd() reports about a file descriptor. */
@@ -188,22 +189,16 @@ function load(): NativeBinding | undefined {
   return binding;
 }
 
-/**
- * The addon this machine compiled (build/Release), opened as node-gyp-build would pick it first,
- * without loading node-gyp-build: that CommonJS module, its package.json and directory reads
- * cost every worker's start a few ms. Undefined when there is none, or when node-gyp-build's
- * own variables choose a prebuild.
- */
+/** The addon opened with process.dlopen when its file is plain (addon-file.ts), else undefined. */
 function ownBuild(): NativeBinding | undefined {
-  if (process.env.OVERSEER_PREBUILD || process.env.PREBUILDS_ONLY) return undefined;
-  const file = path.join(packageRoot(), 'build', 'Release', 'overseer.node');
-  if (!fs.existsSync(file)) return undefined;
+  const file = addonFile(packageRoot());
+  if (file === undefined) return undefined;
   const module = { exports: {} as NativeBinding };
   process.dlopen(module, path.toNamespacedPath(file));
   return module.exports;
 }
 
-/** A prebuild for this platform, or a build elsewhere, as node-gyp-build finds it. */
+/** Whatever node-gyp-build finds, where the file is not plain. */
 function nodeGypBuild(): NativeBinding {
   const require = createRequire(import.meta.url);
   return (require('node-gyp-build') as (dir: string) => NativeBinding)(packageRoot());
