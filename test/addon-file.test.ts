@@ -44,11 +44,19 @@ test('PREBUILDS_ONLY skips the build, as node-gyp-build does', () => {
 test('anything less plain is left to node-gyp-build', () => {
   // Its override variable, named after the package.
   assert.equal(addonFile(root('build/Release/overseer.node'), { OVERSEER_PREBUILD: '/x' }), undefined);
-  // A Debug build, which node-gyp-build takes before any prebuild.
+  // A Debug build, which node-gyp-build takes before any prebuild; another name in Release.
   assert.equal(
     addonFile(root('build/Debug/overseer.node', `prebuilds/${tuple}/overseer.node`), {}),
     undefined,
   );
+  assert.equal(
+    addonFile(root('build/Release/other.node', `prebuilds/${tuple}/overseer.node`), {}),
+    undefined,
+  );
+  // An empty build/Debug is passed over, as node-gyp-build passes it.
+  const emptyDebug = root(`prebuilds/${tuple}/overseer.node`);
+  fs.mkdirSync(path.join(emptyDebug, 'build', 'Debug'), { recursive: true });
+  assert.equal(addonFile(emptyDebug, {}), path.join(emptyDebug, 'prebuilds', tuple, 'overseer.node'));
   // Several candidates (tags decide among them), or another name.
   const tagged = root(`prebuilds/${tuple}/overseer.node`, `prebuilds/${tuple}/overseer.musl.node`);
   assert.equal(addonFile(tagged, {}), undefined);

@@ -1,8 +1,9 @@
 // Which addon file to open, when it is plain which one node-gyp-build would pick: then the
 // addon is opened with process.dlopen, without loading node-gyp-build (a CommonJS module, its
-// package.json and its directory scans: a few ms of every worker's start). Anything less plain
-// (a Debug build, tagged or several prebuilds, a prebuild named by variable) is left to
-// node-gyp-build itself, so the file opened is always the one it would open.
+// package.json and its directory scans: about 2 ms of every worker's and master's start).
+// Anything less plain (a Debug build, another name, tagged or several prebuilds, a prebuild
+// named by variable) is left to node-gyp-build itself, so the file opened is always the one it
+// would open.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -10,23 +11,33 @@ import path from 'node:path';
 const FILE = 'overseer.node';
 
 /**
- * build/Release/overseer.node when this machine compiled it (node-gyp-build's first choice,
- * skipped under PREBUILDS_ONLY); else prebuilds/<platform>-<arch>/overseer.node when it is the
- * only addon there (untagged, it matches every runtime and libc). Undefined otherwise.
+ * What node-gyp-build takes first: an addon in build/Release, else in build/Debug (both skipped
+ * under PREBUILDS_ONLY); else the best of prebuilds/<platform>-<arch>. Only build/Release's
+ * overseer.node, or a prebuild directory holding overseer.node alone (untagged, it matches every
+ * runtime and libc), is plain. Undefined otherwise.
  */
 export function addonFile(root: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.OVERSEER_PREBUILD) return undefined; // node-gyp-build's own override: its rules
   if (!env.PREBUILDS_ONLY) {
-    const release = path.join(root, 'build', 'Release', FILE);
-    if (fs.existsSync(release)) return release;
-    if (fs.existsSync(path.join(root, 'build', 'Debug'))) return undefined;
+    const release = path.join(root, 'build', 'Release');
+    const built = addonsIn(release);
+    if (built.length > 0) return plain(release, built);
+    if (addonsIn(path.join(root, 'build', 'Debug')).length > 0) return undefined;
   }
-  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  let names: string[];
+  const prebuilt = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  return plain(prebuilt, addonsIn(prebuilt));
+}
+
+/** `dir`'s overseer.node when it is the only addon there (`addons`). */
+function plain(dir: string, addons: string[]): string | undefined {
+  return addons.length === 1 && addons[0] === FILE ? path.join(dir, FILE) : undefined;
+}
+
+/** The .node files in `dir`, none if it is not there. */
+function addonsIn(dir: string): string[] {
   try {
-    names = fs.readdirSync(dir).filter((n) => n.endsWith('.node'));
+    return fs.readdirSync(dir).filter((n) => n.endsWith('.node'));
   } catch {
-    return undefined;
+    return [];
   }
-  return names.length === 1 && names[0] === FILE ? path.join(dir, FILE) : undefined;
 }

@@ -2,7 +2,6 @@
 // nothing: the addon is loaded on first use. When it cannot be loaded (no prebuild for this
 // platform, no compiler), every function that needs it throws ERR_OVERSEER_NATIVE_UNAVAILABLE
 // with the load error as `cause`.
-
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { debug } from '../log.js';
