@@ -288,7 +288,7 @@ test('h2c under overseer: Node’s own http2 client, which never retries, loses 
       });
       req.end();
     });
-  await loopsThroughRestarts(e, one);
+  await loopsThroughRestarts(e, one, { pids });
   session?.close();
   console.log(
     `h2c restarts: ${ok} streams ok, ${failures.length} failed on the wire, ${unsent.length} never sent, ` +

@@ -104,7 +104,7 @@ test('HTTP/2: streams in flight finish, each old session gets a GOAWAY, nothing 
     }
     failures.push('refused three times');
   };
-  await loopsThroughRestarts(e, one);
+  await loopsThroughRestarts(e, one, { pids });
   session?.close();
   assert.deepEqual(failures, []);
   assert.ok(refused <= 8 * 3, `${refused} refused streams: more than were in flight at the GOAWAYs`);

@@ -15,7 +15,7 @@ import { ipcRequest } from '../src/control/client.js';
 import { createApiServer } from '../src/control/http-api.js';
 import { LogBuffer } from '../src/master/log-buffer.js';
 import { get } from './support/http.js';
-import { describeErrors, startLoad } from './support/load.js';
+import { answeredBy, describeErrors, startLoad } from './support/load.js';
 import { CLI, fixture } from './support/paths.js';
 import { node, rssKiB, stopAll } from './support/process.js';
 import { restartsUnderLoad } from './support/restarts.js';
@@ -188,10 +188,10 @@ describe('listens', () => {
     await r.line(/^listening on \//);
     await r.ready(1);
     const load = startLoad({ socketPath: sock, concurrency: 4, keepAlive: true, maxMs: 30_000 });
-    await sleep(200);
+    await answeredBy(load.pids, 1);
     await r.restart();
     await r.settle(1); // the old worker drained: its keep-alive connections moved over
-    await sleep(200);
+    await answeredBy(load.pids, 2);
     const result = await load.stop();
     assert.equal(result.failed, 0, describeErrors(result));
     assert.ok(result.pids.size >= 2);

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ipcRequest } from '../src/control/client.js';
 import { AppProcess } from './support/app.js';
 import { freePort, get } from './support/http.js';
-import { describeErrors, startLoad } from './support/load.js';
+import { answeredBy, describeErrors, startLoad } from './support/load.js';
 import { CLI, fixture, repoPath } from './support/paths.js';
 import { signalAll, stopAll, TestProcess } from './support/process.js';
 import { unitFile } from './support/unit-file.js';
@@ -87,7 +87,7 @@ describe('systemd socket activation', { skip }, () => {
       const r = await a.restart();
       assert.equal(r.ok, true, JSON.stringify(r));
     }
-    await sleep(300);
+    await answeredBy(load.pids, 4);
     const result = await load.stop();
     assert.equal(result.failed, 0, describeErrors(result));
     assert.ok(result.pids.size >= 4, `answers from ${result.pids.size} pids`);
@@ -151,7 +151,7 @@ describe('systemd socket activation', { skip }, () => {
         const r = await ipcRequest(sock, 'POST', '/overseer/restart', 30_000);
         assert.equal(r.status, 200, JSON.stringify(r.body));
       }
-      await sleep(300);
+      await answeredBy(load.pids, 3);
       const result = await load.stop();
       assert.equal(result.failed, 0, describeErrors(result));
       assert.ok(result.pids.size >= 3);

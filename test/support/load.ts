@@ -3,6 +3,7 @@
 // (refused, reset), timeouts and non-2xx answers.
 import http from 'node:http';
 import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LoadOptions {
   port?: number;
@@ -36,6 +37,19 @@ export interface LoadRun {
   stop(): Promise<LoadResult>;
   /** Successful requests so far. */
   readonly ok: number;
+  /** The x-pid of every answer so far. */
+  readonly pids: ReadonlySet<string>;
+}
+
+/**
+ * Waits until `pids` holds at least `n` (answers from that many workers), or `timeoutMs` has
+ * passed; the caller's assertion says which. A restart resolves once the new worker is ready,
+ * not once it has answered: the clients' last answers from the old one may still be on their
+ * way, so stopping the load at once can leave the newest worker unseen on a busy machine.
+ */
+export async function answeredBy(pids: ReadonlySet<string>, n: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (pids.size < n && performance.now() < deadline) await sleep(10);
 }
 
 export function startLoad(opts: LoadOptions): LoadRun {
@@ -107,6 +121,9 @@ export function startLoad(opts: LoadOptions): LoadRun {
   return {
     get ok() {
       return result.ok;
+    },
+    get pids() {
+      return result.pids;
     },
     async stop() {
       stopped = true;

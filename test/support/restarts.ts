@@ -5,7 +5,7 @@
 // terminateTimeout.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeErrors, type LoadResult, percentile, startLoad } from './load.js';
+import { answeredBy, describeErrors, type LoadResult, percentile, startLoad } from './load.js';
 
 /** A running master the test can restart: an app, an example, `overseer run`. */
 export interface Restartable {
@@ -48,10 +48,17 @@ export async function restartsUnderLoad(
     maxRequests: 2_000_000,
   });
   await sleep(300);
+  // With minPids, each generation must be seen answering before the next restart (or the end).
+  const seen = async (n: number): Promise<void> => {
+    if (opts.minPids !== undefined) await answeredBy(load.pids, n);
+  };
+  await seen(1);
   for (let i = 0; i < restarts; i++) {
+    const before = load.pids.size;
     const r = (await target.restart()) as { ok?: unknown } | undefined;
     assert.notEqual(r?.ok, false, `restart ${i + 1} failed: ${JSON.stringify(r)}`);
     if (settle) await target.settle(workers);
+    await seen(before + 1);
   }
   const result = await load.stop();
   if (opts.report) {
@@ -76,12 +83,13 @@ export async function restartsUnderLoad(
 /**
  * For clients of their own (HTTP/2, say): `one` runs in `loops` loops, one call after another,
  * while `target` restarts `restarts` times, settling to 1 worker after each; resolves once every
- * loop has ended its last call.
+ * loop has ended its last call. With `pids` (the workers that answered, which `one` fills), each
+ * generation is seen answering before the next restart, and before the end.
  */
 export async function loopsThroughRestarts(
   target: Pick<Restartable, 'restart' | 'settle'>,
   one: () => Promise<void>,
-  { loops = 8, restarts = 3 }: { loops?: number; restarts?: number } = {},
+  { loops = 8, restarts = 3, pids }: { loops?: number; restarts?: number; pids?: ReadonlySet<string> } = {},
 ): Promise<void> {
   let stop = false;
   const running = Array.from({ length: loops }, async () => {
@@ -89,9 +97,12 @@ export async function loopsThroughRestarts(
   });
   await sleep(300);
   try {
+    if (pids) await answeredBy(pids, 1);
     for (let i = 0; i < restarts; i++) {
+      const before = pids?.size ?? 0;
       await target.restart();
       await target.settle(1);
+      if (pids) await answeredBy(pids, before + 1);
     }
   } finally {
     stop = true;
