@@ -10,8 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ipcRequest } from '../src/control/client.js';
 import { AppProcess } from './support/app.js';
 import { get } from './support/http.js';
-import { describeErrors, startLoad } from './support/load.js';
-import { stopAll } from './support/process.js';
+import { answeredBy, describeErrors, startLoad } from './support/load.js';
+import { eventually, stopAll } from './support/process.js';
 import { leftovers, type VersionOptions, versionSource, writeVersion } from './support/versioned-app.js';
 
 after(stopAll);
@@ -54,7 +54,7 @@ test('a new version is picked up, swapped in and served with zero failed request
   assert.equal(up.result, 'upgraded', JSON.stringify(up));
   assert.equal(up.oldHash, sha(v1));
   assert.equal(up.newHash, sha(v2));
-  await sleep(500);
+  await answeredBy(load.pids, 2);
   const r = await load.stop();
   assert.equal(r.failed, 0, describeErrors(r));
   assert.ok(r.pids.size >= 2);
@@ -222,6 +222,19 @@ test('a handoff asked for during an upgrade waits for it: after the rollback the
     assert.equal(status.binHash, sha(v1), 'the status names the version that serves');
     assert.deepEqual(status.fetcher.badHashes, [sha(bad)]);
     assert.equal(await fresh(port), 'v1');
+    // The new master looks at once, stages the bad version to hash it, and refuses it: only
+    // after that look is it fair to ask that nothing is left (its staged copy lives meanwhile).
+    const refused = await eventually(
+      async () => {
+        const s = (await ipcRequest(ipc, 'GET', '/overseer/status')).body as {
+          fetcher: { lastResult: { result: string; code?: string } | null };
+        };
+        return s.fetcher.lastResult ?? undefined;
+      },
+      10_000,
+      "the new master's first look at the fetcher",
+    );
+    assert.deepEqual([refused.result, refused.code], ['failed', 'ERR_OVERSEER_KNOWN_BAD']);
     assert.deepEqual(leftovers(dir), []);
   } finally {
     process.kill(handed.pid, 'SIGTERM');
