@@ -177,7 +177,10 @@ describe('listens', () => {
     const r = new Run('app.cjs', ['-w', '2'], { PORT: '0' });
     await r.ready(2);
     await r.restart();
-    const ports = r.lines.filter((l) => l.startsWith('listening on')).map((l) => l.split(':').at(-1));
+    // The workers' stdout reaches the test through the master's, on no schedule of the restart's answer.
+    const listening = (): string[] => r.lines.filter((l) => l.startsWith('listening on'));
+    await r.until(() => (listening().length >= 4 ? true : undefined), 10_000, 'four listening lines');
+    const ports = listening().map((l) => l.split(':').at(-1));
     assert.equal(ports.length, 4);
     assert.equal(new Set(ports).size, 1, ports.join(' '));
   });
