@@ -191,9 +191,11 @@ describe('listens', () => {
     await r.line(/^listening on \//);
     await r.ready(1);
     const load = startLoad({ socketPath: sock, concurrency: 4, keepAlive: true, maxMs: 30_000 });
+    await sleep(200);
     await answeredBy(load.pids, 1);
     await r.restart();
     await r.settle(1); // the old worker drained: its keep-alive connections moved over
+    await sleep(200);
     await answeredBy(load.pids, 2);
     const result = await load.stop();
     assert.equal(result.failed, 0, describeErrors(result));

@@ -87,6 +87,7 @@ describe('systemd socket activation', { skip }, () => {
       const r = await a.restart();
       assert.equal(r.ok, true, JSON.stringify(r));
     }
+    await sleep(300);
     await answeredBy(load.pids, 4);
     const result = await load.stop();
     assert.equal(result.failed, 0, describeErrors(result));
@@ -151,6 +152,7 @@ describe('systemd socket activation', { skip }, () => {
         const r = await ipcRequest(sock, 'POST', '/overseer/restart', 30_000);
         assert.equal(r.status, 200, JSON.stringify(r.body));
       }
+      await sleep(300);
       await answeredBy(load.pids, 3);
       const result = await load.stop();
       assert.equal(result.failed, 0, describeErrors(result));

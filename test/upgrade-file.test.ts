@@ -54,6 +54,7 @@ test('a new version is picked up, swapped in and served with zero failed request
   assert.equal(up.result, 'upgraded', JSON.stringify(up));
   assert.equal(up.oldHash, sha(v1));
   assert.equal(up.newHash, sha(v2));
+  await sleep(500);
   await answeredBy(load.pids, 2);
   const r = await load.stop();
   assert.equal(r.failed, 0, describeErrors(r));
