@@ -16,7 +16,7 @@ import { AppProcess } from './support/app.js';
 import { Example } from './support/example.js';
 import { freePort, get } from './support/http.js';
 import { CLI, fixture } from './support/paths.js';
-import { stopAll, type TestProcess, usage } from './support/process.js';
+import { fdCount, stopAll, type TestProcess, usage } from './support/process.js';
 
 const MiB = 1024 * 1024;
 // The master's end of the channel is its own on POSIX; the figures come from Linux's /proc.
@@ -63,7 +63,7 @@ async function assertRecovered(
   // A socket the master sends goes from dups of it and of the channel, closed when the write's
   // completion reaches the master's loop; the new worker can serve before that, on a busy host.
   const settleBy = Date.now() + 5_000;
-  while (usage(p.pid).fds > before.fds && Date.now() < settleBy) await sleep(50);
+  while (fdCount(p.pid) > before.fds && Date.now() < settleBy) await sleep(50);
   const afterUse = usage(p.pid);
   console.log(`# ${label}: master before ${JSON.stringify(before)}, after ${JSON.stringify(afterUse)}`);
   assert.ok(

@@ -214,28 +214,27 @@ test('a handoff asked for during an upgrade waits for it: after the rollback the
     const up = app.events.find((e) => e.event === 'upgrade');
     assert.deepEqual([up?.result, up?.rolledBack], ['failed', true], JSON.stringify(up));
     assert.equal(fs.readFileSync(bin, 'utf8'), v1, 'binPath restored from .prev');
-    const status = (await ipcRequest(ipc, 'GET', '/overseer/status')).body as {
-      pid: number;
-      binHash: string;
-      fetcher: { badHashes: string[] };
-    };
-    assert.equal(status.pid, handed.pid);
-    assert.equal(status.binHash, sha(v1), 'the status names the version that serves');
-    assert.deepEqual(status.fetcher.badHashes, [sha(bad)]);
-    assert.equal(await fresh(port), 'v1');
-    // The new master looks at once, stages the bad version to hash it, and refuses it: only
-    // after that look is it fair to ask that nothing is left (its staged copy lives meanwhile).
-    const refused = await eventually(
+    // The new master looks at once, stages the bad version to hash it, and refuses it: its
+    // status after that look, when it is fair to ask that nothing is left (the staged copy
+    // lives meanwhile).
+    const status = await eventually(
       async () => {
         const s = (await ipcRequest(ipc, 'GET', '/overseer/status')).body as {
-          fetcher: { lastResult: { result: string; code?: string } | null };
+          pid: number;
+          binHash: string;
+          fetcher: { badHashes: string[]; lastResult: { result: string; code?: string } | null };
         };
-        return s.fetcher.lastResult ?? undefined;
+        return s.fetcher.lastResult === null ? undefined : s;
       },
       10_000,
       "the new master's first look at the fetcher",
     );
-    assert.deepEqual([refused.result, refused.code], ['failed', 'ERR_OVERSEER_KNOWN_BAD']);
+    assert.equal(status.pid, handed.pid);
+    assert.equal(status.binHash, sha(v1), 'the status names the version that serves');
+    assert.deepEqual(status.fetcher.badHashes, [sha(bad)]);
+    const refused = status.fetcher.lastResult;
+    assert.deepEqual([refused?.result, refused?.code], ['failed', 'ERR_OVERSEER_KNOWN_BAD']);
+    assert.equal(await fresh(port), 'v1');
     assert.deepEqual(leftovers(dir), []);
   } finally {
     process.kill(handed.pid, 'SIGTERM');
