@@ -19,6 +19,8 @@ export interface LoadOptions {
   maxSeconds: number;
   /** Per-request timeout. */
   timeoutSeconds: number;
+  /** Count the 2xx answers per slice of this many ms (restart-timeline.ts); off by default. */
+  sliceMs?: number;
 }
 
 export interface LoadStats {
@@ -35,6 +37,8 @@ export interface LoadStats {
   seconds: number;
   /** Requests autocannon wrote; sent - ok - failed is what was still in flight at stop. */
   sent: number;
+  /** With `sliceMs`: the 2xx answers in each slice, the first starting at `startedAt`. */
+  slices?: { startedAt: number; sliceMs: number; counts: number[] };
 }
 
 export interface Load {
@@ -111,6 +115,8 @@ export function startLoad(opts: LoadOptions): Load {
   let last = 0;
   let maxGapMs = 0;
   const t0 = performance.now();
+  const slices: number[] = [];
+  const sliceMs = opts.sliceMs;
   let instance: ReturnType<typeof autocannon> | undefined;
   const done = new Promise<Result>((resolve, reject) => {
     instance = autocannon(
@@ -127,6 +133,11 @@ export function startLoad(opts: LoadOptions): Load {
       if (status < 200 || status >= 300) return;
       latencies.push(ms);
       const now = performance.now();
+      if (sliceMs !== undefined) {
+        const i = Math.floor((now - t0) / sliceMs);
+        while (slices.length <= i) slices.push(0);
+        slices[i]!++;
+      }
       if (last) maxGapMs = Math.max(maxGapMs, now - last);
       last = now;
     });
@@ -151,6 +162,7 @@ export function startLoad(opts: LoadOptions): Load {
         maxGapMs,
         seconds,
         sent: r.requests.sent,
+        ...(sliceMs === undefined ? {} : { slices: { startedAt: t0, sliceMs, counts: slices } }),
       };
     },
   };

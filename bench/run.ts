@@ -1,10 +1,11 @@
 // `npm run bench`: overseer against bare node, node:cluster and pm2, with the same hello app
 // (bench/apps/hello.ts) and the same keep-alive load (autocannon, see load.ts), then the
 // per-request bench (per-request.ts: server CPU per request with wrk, Tables 7 to 9) and the
-// connection spread (spread.ts, Table 10). Prints markdown tables on stdout and progress on
+// connection spread (spread.ts, Table 10) and the throughput around a restart
+// (restart-timeline.ts, Table 11). Prints markdown tables on stdout and progress on
 // stderr. Each peer that fails becomes a row with its error; every process and pm2 daemon it
 // starts is stopped before the next one. The BENCH_* variables (settings.ts) size it;
-// BENCH_ONLY=per-request runs Tables 7 to 10 alone.
+// BENCH_ONLY=per-request runs Tables 7 to 10 alone, BENCH_ONLY=restart-timeline Table 11.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { statusOverSocket } from './control-socket.js';
 import { cost, costTable } from './cost.js';
@@ -24,6 +25,7 @@ import {
 } from './peers.js';
 import { planFromSettings, runPlan } from './per-request.js';
 import { perRequestReport, type Versions } from './per-request-tables.js';
+import { restartTimeline, type Timeline, timelineCaption, timelineTable } from './restart-timeline.js';
 import { rssMiB } from './rss.js';
 import { settings } from './settings.js';
 import { type Soak, soak } from './soak.js';
@@ -262,6 +264,22 @@ async function main(): Promise<void> {
     nodeCluster('`node:cluster` rolling restart, plain app', 2, 'plain'),
     pm2('pm2 cluster, `pm2 reload`, plain app', 'cluster', 2, 'plain'),
   ];
+  // Table 11: W = 1 and 2 of overseer and node:cluster, then the other 2-worker setups.
+  const timelinePeers = [
+    overseer('overseer (SIGUSR2)', 1),
+    nodeCluster('`node:cluster` rolling restart, plain app', 1, 'plain'),
+    overseer('overseer (SIGUSR2)', 2),
+    ...clusterPeers,
+  ];
+  const timelines = async (): Promise<string> => {
+    const results: Array<Timeline | Error> = [];
+    for (const p of timelinePeers) results.push(await settle(() => restartTimeline(p, log)));
+    return `${timelineCaption()}\n\n${timelineTable(results, timelinePeers)}\n`;
+  };
+  if (settings.only === 'restart-timeline') {
+    process.stdout.write(await timelines());
+    return;
+  }
   const restarts = [
     overseer('overseer (SIGUSR2)', 1),
     overseer('overseer (SIGUSR2)', 2),
@@ -308,6 +326,7 @@ async function main(): Promise<void> {
   }
 
   const per = await settle(() => perRequest());
+  const timeline = await timelines();
 
   const seconds = (Date.now() - t0) / 1000;
   const m = machine();
@@ -381,6 +400,8 @@ async function main(): Promise<void> {
     ),
     '',
     per instanceof Error ? `## Table 7: server CPU per request\n\nerror: ${errorText(per)}\n` : per.markdown,
+    '',
+    timeline,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -32,7 +32,7 @@ function list(name: string): string[] | undefined {
 }
 
 export const settings = {
-  /** BENCH_ONLY: 'cost', 'cluster' or 'per-request' runs that part alone. */
+  /** BENCH_ONLY: 'cost', 'cluster', 'per-request', 'drain-cost' or 'restart-timeline' runs that part alone. */
   only: process.env.BENCH_ONLY ?? '',
   /** BENCH_SECONDS: seconds of each measured load window (after a 1 s warm-up). */
   seconds: int('BENCH_SECONDS', 5, 1),
