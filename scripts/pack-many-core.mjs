@@ -6,7 +6,9 @@
 //   node scripts/pack-many-core.mjs [--no-node] [--no-pm2] [--check]
 //
 // What goes in:
-//   package.json, dist/src and dist/bench (no maps, no .d.ts), build/Release/overseer.node;
+//   package.json, dist/src, dist/bench and dist/test/support (no maps, no .d.ts), and the addon this checkout opens
+//     (its own build, or the one prebuild for this platform: dist/src/os/addon-file.js) as
+//     build/Release/overseer.node;
 //   node_modules: the runtime dependencies of package.json (node-gyp-build loads the addon;
 //     node-addon-api is headers only and stays out), and pm2: the packages pm2's CLI, daemon
 //     and cluster-mode workers load at run time, as found by running them here (start, reload,
@@ -40,9 +42,17 @@ const fail = (msg) => {
   process.exit(1);
 };
 
-for (const need of ['dist/bench/many-core.js', 'dist/src/index.js', 'build/Release/overseer.node']) {
-  if (!fs.existsSync(path.join(root, need)))
-    fail(`${need} is missing: run \`npm run compile\` and \`npx node-gyp rebuild\``);
+for (const need of ['dist/bench/many-core.js', 'dist/src/index.js']) {
+  if (!fs.existsSync(path.join(root, need))) fail(`${need} is missing: run \`npm run compile\``);
+}
+// The addon overseer opens here (addon-file.ts: a local build first, else the one untagged
+// prebuild for this platform), packed where either rule finds it first.
+const { addonFile } = await import(new URL('../dist/src/os/addon-file.js', import.meta.url).href);
+const addon = addonFile(root);
+if (addon === undefined) {
+  fail(
+    `no plain addon for ${process.platform}-${process.arch}: run \`npx node-gyp rebuild\` (or \`npm run prebuild\`)`,
+  );
 }
 
 // The compressed node survives a repack when it is the same node.
@@ -77,10 +87,10 @@ const noMaps = (r) => r.endsWith('.map') || r.endsWith('.d.ts');
 copy(path.join(root, 'package.json'), path.join(dest, 'package.json'));
 copy(path.join(root, 'dist', 'src'), path.join(dest, 'dist', 'src'), noMaps);
 copy(path.join(root, 'dist', 'bench'), path.join(dest, 'dist', 'bench'), noMaps);
-copy(
-  path.join(root, 'build', 'Release', 'overseer.node'),
-  path.join(dest, 'build', 'Release', 'overseer.node'),
-);
+// The bench starts processes and asks them over HTTP with the tests' own helpers.
+copy(path.join(root, 'dist', 'test', 'support'), path.join(dest, 'dist', 'test', 'support'), noMaps);
+say(`addon: ${path.relative(root, addon)}`);
+copy(addon, path.join(dest, 'build', 'Release', 'overseer.node'));
 
 // node_modules: a package whole, without its docs or its nested node_modules (each nested
 // package that is needed is listed and copied on its own).
@@ -184,7 +194,8 @@ else {
 }
 
 // wrk, with the shared libraries it needs beyond the C library.
-const wrk = process.env.BENCH_WRK || execFileSync('sh', ['-c', 'command -v wrk']).toString().trim();
+const wrk = process.env.BENCH_WRK || onPath('wrk');
+if (!wrk) fail('wrk is not on the PATH: install it (Debian: apt-get install wrk) or set BENCH_WRK');
 if (!wrk) fail('wrk is not on the PATH (or set BENCH_WRK)');
 copy(fs.realpathSync(wrk), path.join(dest, 'bin', 'wrk.bin'));
 const libc = /^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libgcc_s)\b/;
@@ -287,4 +298,10 @@ if (args.has('--check')) {
   } finally {
     fs.rmSync(copyDir, { recursive: true, force: true });
   }
+}
+
+/** Where `name` is on the PATH, or '' where it is not. */
+function onPath(name) {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`]);
+  return r.status === 0 ? r.stdout.toString().trim() : '';
 }
