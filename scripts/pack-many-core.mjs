@@ -6,9 +6,9 @@
 //   node scripts/pack-many-core.mjs [--no-node] [--no-pm2] [--check]
 //
 // What goes in:
-//   package.json, dist/src, dist/bench and dist/test/support (no maps, no .d.ts), and the addon this checkout opens
-//     (its own build, or the one prebuild for this platform: dist/src/os/addon-file.js) as
-//     build/Release/overseer.node;
+//   package.json, dist/src, dist/bench and dist/test/support (no maps, no .d.ts); the addon
+//     this checkout opens (its own build, or the one prebuild for this platform:
+//     dist/src/os/addon-file.js) as build/Release/overseer.node;
 //   node_modules: the runtime dependencies of package.json (node-gyp-build loads the addon;
 //     node-addon-api is headers only and stays out), and pm2: the packages pm2's CLI, daemon
 //     and cluster-mode workers load at run time, as found by running them here (start, reload,
@@ -196,7 +196,6 @@ else {
 // wrk, with the shared libraries it needs beyond the C library.
 const wrk = process.env.BENCH_WRK || onPath('wrk');
 if (!wrk) fail('wrk is not on the PATH: install it (Debian: apt-get install wrk) or set BENCH_WRK');
-if (!wrk) fail('wrk is not on the PATH (or set BENCH_WRK)');
 copy(fs.realpathSync(wrk), path.join(dest, 'bin', 'wrk.bin'));
 const libc = /^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libgcc_s)\b/;
 for (const line of execFileSync('ldd', [wrk]).toString().split('\n')) {
