@@ -37,9 +37,9 @@ export const settings = {
   /** BENCH_SECONDS: seconds of each measured load window (after a 1 s warm-up). */
   seconds: int('BENCH_SECONDS', 5, 1),
   warmupSeconds: 1,
-  /** BENCH_CONNECTIONS: autocannon's keep-alive connections (Tables 1, 2, 2b). */
+  /** BENCH_CONNECTIONS: autocannon's keep-alive connections (Tables 1, 2, 2b, 11). */
   connections: int('BENCH_CONNECTIONS', 32, 1),
-  /** BENCH_RESTARTS: restarts per run in Table 2. */
+  /** BENCH_RESTARTS: restarts per run in Tables 2 and 11. */
   restarts: int('BENCH_RESTARTS', 5, 1),
   /** BENCH_SPACING_MS: the pause after one restart completes before the next begins. */
   spacingMs: int('BENCH_SPACING_MS', 1000),
