@@ -28,6 +28,7 @@ import {
 } from './peers.js';
 import { settings } from './settings.js';
 import { median } from './stats.js';
+import { errorText } from './table.js';
 import { runWrk, type WrkErrors, type WrkOptions, type WrkStats } from './wrk.js';
 
 export type SetupId =
@@ -247,9 +248,6 @@ async function restartWindow(plan: Plan, running: Running, pid: number): Promise
     restartingShare: share(spans, t0, t0 + stats.seconds * 1000),
   };
 }
-
-const errorText = (err: unknown): string =>
-  (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
 
 /** One setup at one worker count: start, warm up, the steady window, the restart window, stop. */
 export async function measure(plan: Plan, setup: Setup, workers: number, round: number): Promise<Sample> {

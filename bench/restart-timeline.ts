@@ -6,10 +6,11 @@
 // restart and pm2's reload, which pay the same costs. Issue 22's target for req/s during
 // restarts (≥ 0.97× steady) is judged in Table 9; this says why it is or is not met.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeKinds, startLoad } from './load.js';
+import { describeKinds, type Load } from './load.js';
 import type { Peer } from './peers.js';
 import { settings } from './settings.js';
-import { markdownTable, num } from './table.js';
+import { median } from './stats.js';
+import { errorText, markdownTable, num } from './table.js';
 
 const SLICE_MS = 100;
 /** The load counts per FINE_MS; slices are summed from these, aligned on each restart's start. */
@@ -22,7 +23,6 @@ const TAIL_MS = 600;
 const BASELINE = 5;
 /** Between one restart's last slice and the next one's baseline. */
 const SETTLE_MS = 300;
-const TIMEOUT_S = 10;
 
 export interface Timeline {
   name: string;
@@ -46,26 +46,22 @@ export interface Timeline {
 /** The slices a restart's loss is counted over: those shown, or until TAIL_MS after it is done. */
 const counted = (restartMs: number): number => Math.max(AFTER, Math.ceil((restartMs + TAIL_MS) / SLICE_MS));
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[Math.floor((s.length - 1) / 2)]!;
-};
-
-/** One setup: start it, warm it up, then restart it under load, RESTARTS times. */
-export async function restartTimeline(peer: Peer, log: (m: string) => void): Promise<Timeline> {
+/**
+ * One setup: start it, warm it up, then restart it under the bench's load (`startLoad`, with its
+ * answers counted per slice), RESTARTS times.
+ */
+export async function restartTimeline(
+  peer: Peer,
+  startLoad: (port: number, sliceMs?: number) => Load,
+  log: (m: string) => void,
+): Promise<Timeline> {
   log(`restart timeline: ${peer.name}, W=${peer.workers}`);
   const running = await peer.start();
-  const loadOptions = {
-    port: running.port,
-    connections: settings.connections,
-    maxSeconds: 120,
-    timeoutSeconds: TIMEOUT_S,
-  };
   try {
-    const warm = startLoad(loadOptions);
+    const warm = startLoad(running.port);
     await sleep(settings.warmupSeconds * 1000);
     await warm.stop();
-    const load = startLoad({ ...loadOptions, sliceMs: FINE_MS });
+    const load = startLoad(running.port, FINE_MS);
     const starts: number[] = [];
     const restartMs: number[] = [];
     let stats: Awaited<ReturnType<typeof load.stop>>;
@@ -127,7 +123,7 @@ export function timelineTable(results: Array<Timeline | Error>, peers: Peer[]): 
   const rows = results.map((r, i) => {
     const peer = peers[i]!;
     if (r instanceof Error) {
-      const why = `error: ${r.message.replace(/\s+/g, ' ').slice(0, 80)}`;
+      const why = `error: ${errorText(r).slice(0, 80)}`;
       return [peer.name, String(peer.workers), why, ...header.slice(3).map(() => '-')];
     }
     return [

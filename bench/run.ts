@@ -30,7 +30,7 @@ import { rssMiB } from './rss.js';
 import { settings } from './settings.js';
 import { type Soak, soak } from './soak.js';
 import { measureSpread, spreadTable } from './spread.js';
-import { markdownTable, num } from './table.js';
+import { errorText, markdownTable, num } from './table.js';
 import { wrkVersion } from './wrk.js';
 
 const CONNECTIONS = settings.connections;
@@ -45,10 +45,15 @@ const MAX_LOAD_S = 120;
 const log = (msg: string): void => {
   process.stderr.write(`[bench] ${msg}\n`);
 };
-const errorText = (err: unknown): string =>
-  (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
-const load = (port: number) =>
-  startLoad({ port, connections: CONNECTIONS, maxSeconds: MAX_LOAD_S, timeoutSeconds: TIMEOUT_S });
+/** The bench's keep-alive load on `port` (Tables 1, 2, 2b and 11); `sliceMs` counts its answers per slice. */
+const load = (port: number, sliceMs?: number) =>
+  startLoad({
+    port,
+    connections: CONNECTIONS,
+    maxSeconds: MAX_LOAD_S,
+    timeoutSeconds: TIMEOUT_S,
+    ...(sliceMs === undefined ? {} : { sliceMs }),
+  });
 
 interface Steady {
   stats: LoadStats;
@@ -273,7 +278,7 @@ async function main(): Promise<void> {
   ];
   const timelines = async (): Promise<string> => {
     const results: Array<Timeline | Error> = [];
-    for (const p of timelinePeers) results.push(await settle(() => restartTimeline(p, log)));
+    for (const p of timelinePeers) results.push(await settle(() => restartTimeline(p, load, log)));
     return `${timelineCaption()}\n\n${timelineTable(results, timelinePeers)}\n`;
   };
   if (settings.only === 'restart-timeline') {

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { SETUPS, type SetupId } from './per-request.js';
 import { settings } from './settings.js';
-import { markdownTable, num } from './table.js';
+import { errorText, markdownTable, num } from './table.js';
 
 /** The modes whose balance differs (pm2 cluster mode is node:cluster's round-robin). */
 const IDS: readonly SetupId[] = [
@@ -139,7 +139,7 @@ export async function measureSpread(log: (msg: string) => void): Promise<Spread[
         }
       }
     } catch (err) {
-      spread.error = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
+      spread.error = errorText(err);
     } finally {
       await running?.stop();
     }
