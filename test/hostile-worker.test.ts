@@ -15,7 +15,7 @@ import { CHANNEL_BOUNDS } from '../src/contract/messages.js';
 import { AppProcess } from './support/app.js';
 import { Example } from './support/example.js';
 import { freePort, get } from './support/http.js';
-import { CLI, fixture } from './support/paths.js';
+import { CLI, fixture, readableByAll } from './support/paths.js';
 import { fdCount, stopAll, type TestProcess, usage } from './support/process.js';
 
 const MiB = 1024 * 1024;
@@ -161,14 +161,6 @@ describe('overseer/cluster: a worker cannot break its primary', { skip }, () => 
     await app.stop();
   });
 
-  /** Whether any user can read `file` (every directory above it searchable, the file readable). */
-  const readableByAll = (file: string): boolean => {
-    for (let p = file; ; p = path.dirname(p)) {
-      const mode = fs.statSync(p).mode;
-      if ((mode & (p === file ? 0o004 : 0o001)) === 0) return false;
-      if (p === path.dirname(p)) return true;
-    }
-  };
   const asNobody =
     process.getuid?.() !== 0
       ? 'needs root'
