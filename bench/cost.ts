@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startLoad } from './load.js';
-import { overseerCluster } from './peers.js';
+import { CLI, overseerCluster } from './peers.js';
 import { freePort, NodeProcess, waitForHttp } from './proc.js';
 import { rssMiB } from './rss.js';
 import { median } from './stats.js';
@@ -122,9 +122,8 @@ async function otherMasters(): Promise<{ overseerCluster?: number; overseerRun?:
   }
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-bench-cost-'));
-  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
   const args = ['run', '-w', '1', '--ipc-path', path.join(dir, 'ctl.sock'), app('plain.js')];
-  const run = new NodeProcess(cli, { PORT: String(port) }, args);
+  const run = new NodeProcess(CLI, { PORT: String(port) }, args);
   try {
     await waitForHttp(port);
     await warm(port);

@@ -253,7 +253,8 @@ export function overseerCluster(name: string, workers: number): Peer {
   };
 }
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/** The `overseer` command the package ships (scripts/bundle.mjs). */
+export const CLI = fileURLToPath(new URL('../bundle/cli/main.js', import.meta.url));
 
 /** `overseer run -w N` (with --reuse-port if asked) with the plain app, unmodified; `overseer restart` for a restart. */
 export function overseerRun(name: string, workers: number, reusePort = false): Peer {

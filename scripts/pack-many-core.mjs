@@ -6,7 +6,8 @@
 //   node scripts/pack-many-core.mjs [--no-node] [--no-pm2] [--check]
 //
 // What goes in:
-//   package.json, dist/src, dist/bench and dist/test/support (no maps, no .d.ts); the addon
+//   package.json, dist/bundle (what the package runs), dist/src (the modules the bench and its
+//     helpers import directly), dist/bench and dist/test/support (no maps, no .d.ts); the addon
 //     this checkout opens (its own build, or the one prebuild for this platform:
 //     dist/src/os/addon-file.js) as build/Release/overseer.node;
 //   node_modules: the runtime dependencies of package.json (node-gyp-build loads the addon;
@@ -42,7 +43,7 @@ const fail = (msg) => {
   process.exit(1);
 };
 
-for (const need of ['dist/bench/many-core.js', 'dist/src/index.js']) {
+for (const need of ['dist/bench/many-core.js', 'dist/bundle/index.js', 'dist/src/index.js']) {
   if (!fs.existsSync(path.join(root, need))) fail(`${need} is missing: run \`npm run compile\``);
 }
 // The addon overseer opens here (addon-file.ts: a local build first, else the one untagged
@@ -85,6 +86,7 @@ function copy(from, to, skip = () => false, rel = '') {
 // The repo's own part.
 const noMaps = (r) => r.endsWith('.map') || r.endsWith('.d.ts');
 copy(path.join(root, 'package.json'), path.join(dest, 'package.json'));
+copy(path.join(root, 'dist', 'bundle'), path.join(dest, 'dist', 'bundle'), noMaps);
 copy(path.join(root, 'dist', 'src'), path.join(dest, 'dist', 'src'), noMaps);
 copy(path.join(root, 'dist', 'bench'), path.join(dest, 'dist', 'bench'), noMaps);
 // The bench starts processes and asks them over HTTP with the tests' own helpers.

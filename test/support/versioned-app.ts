@@ -6,8 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 // File URLs, so the import works on Windows too (a bare C:\ path is not an ESM specifier).
-const overseer = pathToFileURL(path.join(root, 'dist', 'src', 'index.js')).href;
-const fetchers = pathToFileURL(path.join(root, 'dist', 'src', 'fetcher', 'index.js')).href;
+const overseer = pathToFileURL(path.join(root, 'dist', 'bundle', 'index.js')).href;
+const fetchers = pathToFileURL(path.join(root, 'dist', 'bundle', 'fetcher', 'index.js')).href;
 
 export interface VersionOptions {
   version: string;

@@ -1,0 +1,153 @@
+// Builds what the package runs, dist/bundle/, from tsc's dist/src/ (issue #22): a handful of
+// files per process instead of ~150 modules. Node 20 resolves each ESM import on the main
+// thread, and ~150 resolutions make its loader's own URL and path functions hot enough for
+// TurboFan, which costs a master ~4 MiB of RSS and each process its start-up time.
+//
+// Each module goes into the chunk named after the roles whose static import graph holds it
+// (`import 'overseer'`, a run() master, a run() worker, `overseer run`'s master and app
+// worker, an overseer/cluster primary and worker, the fetchers, the testing kit), so a process
+// loads exactly the modules it loaded before, in a few files: a worker never loads a module
+// of the master's. What only a dynamic import reaches (the control server, the upgrader...)
+// keeps rollup's own chunking, so it is still loaded only when used.
+//
+// Every chunk lies one folder below dist/bundle/, as every module lies one below dist/src/,
+// so a module's `new URL('../preload/index.js', import.meta.url)` names the same entry in
+// both. dist/bundle/modules.json lists the modules of each file (test/module-boundary.test.ts).
+// Types stay in dist/src/*.d.ts. Usage: node scripts/bundle.mjs (after tsc).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rollup } from 'rollup';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const src = path.join(root, 'dist', 'src');
+const out = path.join(root, 'dist', 'bundle');
+
+/** The package's entry points, each at the path it has under dist/src. */
+const ENTRIES = [
+  'index',
+  'cli/main',
+  'cluster/index',
+  'cluster/child',
+  'cluster/primary',
+  'fetcher/index',
+  'testing/index',
+  'preload/index',
+];
+
+/**
+ * Where the graph of each kind of process starts (an entry point, or the dynamic import that
+ * starts that side), and of each other entry point. A module's chunk is named after the set of
+ * these that load it statically; what `import 'overseer'` loads is one chunk of its own,
+ * `base`, since every run() process and most programs load it whole.
+ */
+const BASE = 'index';
+const ROLES = {
+  // Short, as the loader walks every character of each file's URL several times.
+  rm: 'master/start', // run()'s master
+  rw: 'worker/start', // run()'s worker
+  am: 'cli/run-command', // `overseer run`'s master
+  aw: 'preload/index', // `overseer run`'s app worker
+  cp: 'cluster/primary', // overseer/cluster's primary
+  cw: 'cluster/child', // overseer/cluster's worker
+  c: 'cli/main', // the `overseer` command
+  ci: 'cluster/index', // overseer/cluster, which then loads cp or cw
+  f: 'fetcher/index', // overseer/fetcher
+  t: 'testing/index', // overseer/testing
+};
+
+const file = (name) => path.join(src, `${name}.js`);
+const own = (id) => id.startsWith(src + path.sep);
+const rel = (id) => path.relative(src, id).split(path.sep).join('/');
+
+/**
+ * What every master imports lazily but always, as it starts on its platform: the platform's
+ * sockets and control socket. A master's chunks hold them, instead of a file each.
+ */
+const MASTER_ROLES = new Set(['rm', 'am', 'cp']);
+const MASTER_EAGER = new Set(
+  [
+    'control/control-socket',
+    'control/http-api',
+    'control/ipc/posix',
+    'control/ipc/windows',
+    'os/posix-sockets',
+    'os/posix-handoff',
+    'os/linux-reaper',
+    'os/windows-sockets',
+  ].map(file),
+);
+
+/** The import graph of `start` within dist/src: its static imports, and `eager` dynamic ones. */
+function closure(start, info, eager = new Set()) {
+  const seen = new Set();
+  const walk = (id) => {
+    if (seen.has(id) || !own(id)) return;
+    seen.add(id);
+    const m = info(id);
+    for (const dep of m?.importedIds ?? []) walk(dep);
+    for (const dep of m?.dynamicallyImportedIds ?? []) if (eager.has(dep)) walk(dep);
+  };
+  walk(file(start));
+  return seen;
+}
+
+let rolesOf;
+function chunkOf(id, { getModuleInfo }) {
+  // An entry module stays in its own file: some run at load (the CLI, the preloads), and
+  // overseer/cluster's require()s ./child.js or ./primary.js beside itself.
+  if (!own(id) || ENTRIES.includes(rel(id).replace(/\.js$/, ''))) return undefined;
+  if (!rolesOf) {
+    rolesOf = new Map();
+    for (const m of closure(BASE, getModuleInfo)) rolesOf.set(m, ['base']);
+    for (const [role, start] of Object.entries(ROLES)) {
+      for (const m of closure(start, getModuleInfo, MASTER_ROLES.has(role) ? MASTER_EAGER : undefined)) {
+        const roles = rolesOf.get(m) ?? [];
+        if (roles[0] !== 'base') rolesOf.set(m, [...roles, role]);
+      }
+    }
+  }
+  const roles = rolesOf.get(id);
+  return roles ? roles.sort().join('-') : undefined;
+}
+
+const bundle = await rollup({
+  input: Object.fromEntries(ENTRIES.map((e) => [e, file(e)])),
+  // Node's builtins and the package's dependencies stay imports.
+  external: (id, importer) => importer !== undefined && !id.startsWith('.') && !path.isAbsolute(id),
+  // Module order is kept: the cycles between modules are the ones tsc's output has.
+  onwarn(warning, warn) {
+    if (warning.code === 'CIRCULAR_DEPENDENCY') return;
+    warn(warning);
+    process.exitCode = 1;
+  },
+});
+fs.rmSync(out, { recursive: true, force: true });
+const { output } = await bundle.write({
+  dir: out,
+  format: 'es',
+  entryFileNames: '[name].js',
+  chunkFileNames: 'chunks/[name].js',
+  manualChunks: chunkOf,
+  // A file imports what it uses, not what that imports in turn: each import is a resolution.
+  hoistTransitiveImports: false,
+  sourcemap: true,
+});
+await bundle.close();
+
+// Node looks for the package.json above each file it imports, a folder at a time, parsing a
+// URL for each: one beside every file ends the search at once.
+for (const dir of new Set(output.map((o) => path.dirname(path.join(out, o.fileName))))) {
+  fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
+}
+
+// The CommonJS preload of overseer/cluster (tsc's .cjs) require()s ./child.js beside it.
+fs.copyFileSync(path.join(src, 'cluster', 'preload.cjs'), path.join(out, 'cluster', 'preload.cjs'));
+
+const modules = {};
+for (const o of output) {
+  if (o.type === 'chunk') modules[o.fileName] = Object.keys(o.modules).filter(own).map(rel).sort();
+}
+modules['cluster/preload.cjs'] = ['cluster/preload.cjs'];
+fs.writeFileSync(path.join(out, 'modules.json'), `${JSON.stringify(modules, null, 2)}\n`);
+if (process.exitCode) console.error('bundle: rollup warned (above)');
