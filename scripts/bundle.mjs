@@ -1,14 +1,16 @@
-// Builds what the package runs, dist/bundle/, from tsc's dist/src/ (issue #22): a handful of
-// files per process instead of ~150 modules. Node 20 resolves each ESM import on the main
-// thread, and ~150 resolutions make its loader's own URL and path functions hot enough for
-// TurboFan, which costs a master ~4 MiB of RSS and each process its start-up time.
+// Builds what the package runs, dist/bundle/, from tsc's dist/src/ (issue #22): about ten files
+// per process instead of about 60 modules. Node 20 resolves each ESM import on the main thread,
+// walking every character of the file's path; a master's ~150 resolutions made the loader's own
+// path and URL functions hot enough for TurboFan, whose first compile costs a process 3.6 MiB
+// of RSS, and every module costs start-up time (README, Benchmarks).
 //
 // Each module goes into the chunk named after the roles whose static import graph holds it
 // (`import 'overseer'`, a run() master, a run() worker, `overseer run`'s master and app
 // worker, an overseer/cluster primary and worker, the fetchers, the testing kit), so a process
 // loads exactly the modules it loaded before, in a few files: a worker never loads a module
-// of the master's. What only a dynamic import reaches (the control server, the upgrader...)
-// keeps rollup's own chunking, so it is still loaded only when used.
+// of the master's. What only a dynamic import reaches (the upgrader, the CLI's commands...)
+// keeps rollup's own chunking, so it is still loaded only when used; the few lazy imports every
+// master takes as it starts (MASTER_EAGER) count as a master's static ones.
 //
 // Every chunk lies one folder below dist/bundle/, as every module lies one below dist/src/,
 // so a module's `new URL('../preload/index.js', import.meta.url)` names the same entry in
@@ -134,12 +136,6 @@ const { output } = await bundle.write({
   sourcemap: true,
 });
 await bundle.close();
-
-// Node looks for the package.json above each file it imports, a folder at a time, parsing a
-// URL for each: one beside every file ends the search at once.
-for (const dir of new Set(output.map((o) => path.dirname(path.join(out, o.fileName))))) {
-  fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
-}
 
 // The CommonJS preload of overseer/cluster (tsc's .cjs) require()s ./child.js beside it.
 fs.copyFileSync(path.join(src, 'cluster', 'preload.cjs'), path.join(out, 'cluster', 'preload.cjs'));

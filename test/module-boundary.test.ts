@@ -15,6 +15,9 @@ import { BUNDLE, CLI, fixture, ROOT, repoPath } from './support/paths.js';
 import { node, stopAll } from './support/process.js';
 
 const recorder = repoPath('test/support/record-modules.mjs');
+/** The most files of dist/bundle a run() master and worker may load (their start today, plus two). */
+const MASTER_FILES = 13;
+const WORKER_FILES = 12;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-modules-'));
 after(async () => {
   await stopAll();
@@ -63,6 +66,11 @@ function bareHttpBuiltins(): string[] {
 
 const rooms = (l: Loaded, ...names: string[]): string[] =>
   own(l).filter((p) => names.some((n) => p.startsWith(`${n}/`)));
+/** The files of dist/bundle a process loaded. */
+const bundleFiles = (l: Loaded): string[] =>
+  l.esm
+    .map((u) => (u.startsWith('file:') ? fileURLToPath(u) : u))
+    .filter((p) => /[\\/]dist[\\/]bundle[\\/]/.test(p));
 const tar = (l: Loaded): string[] => l.cjs.concat(l.esm).filter((p) => /node_modules[\\/]tar[\\/]/.test(p));
 
 test('a worker loads no master, control-socket, fetcher or upgrade module, and no tar', async () => {
@@ -103,6 +111,19 @@ test('a worker loads no master, control-socket, fetcher or upgrade module, and n
     'a master without a fetcher loaded zlib',
   );
   assert.ok(own(master).includes('master/supervisor.js'));
+  // A few files each (scripts/bundle.mjs): Node resolves every import on the main thread, and
+  // enough resolutions make its loader hot enough for V8's optimizing compiler, which costs a
+  // process 3.6 MB (README, Benchmarks). What they load now, with a little room.
+  for (const [l, most] of [
+    [master, MASTER_FILES],
+    [worker, WORKER_FILES],
+  ] as const) {
+    const files = bundleFiles(l);
+    assert.ok(
+      files.length <= most,
+      `a ${l.role} loads ${files.length} files of dist/bundle: ${files.join(', ')}`,
+    );
+  }
   // The master makes its sockets with the addon, however it opened it: the record sees addons.
   assert.ok(master.addons.length > 0, 'the record lists no addon of the master');
 });
