@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { CLI } from '../test/support/paths.js';
 import { Pm2 } from './pm2.js';
 import { freePort, get, NodeProcess, waitForHttp } from './proc.js';
 
@@ -253,8 +254,8 @@ export function overseerCluster(name: string, workers: number): Peer {
   };
 }
 
-/** The `overseer` command the package ships (scripts/bundle.mjs). */
-export const CLI = fileURLToPath(new URL('../bundle/cli/main.js', import.meta.url));
+/** The `overseer` command the package ships, as the tests run it. */
+export { CLI };
 
 /** `overseer run -w N` (with --reuse-port if asked) with the plain app, unmodified; `overseer restart` for a restart. */
 export function overseerRun(name: string, workers: number, reusePort = false): Peer {

@@ -2,12 +2,12 @@
 // absolute path) into a temp directory, for the upgrade tests.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { BUNDLE } from './paths.js';
 
-const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 // File URLs, so the import works on Windows too (a bare C:\ path is not an ESM specifier).
-const overseer = pathToFileURL(path.join(root, 'dist', 'bundle', 'index.js')).href;
-const fetchers = pathToFileURL(path.join(root, 'dist', 'bundle', 'fetcher', 'index.js')).href;
+const overseer = pathToFileURL(path.join(BUNDLE, 'index.js')).href;
+const fetchers = pathToFileURL(path.join(BUNDLE, 'fetcher', 'index.js')).href;
 
 export interface VersionOptions {
   version: string;
