@@ -1,4 +1,4 @@
-// Builds what the package runs, dist/bundle/, from tsc's dist/src/ (issue #22): about ten files
+// Builds what the package runs, dist/bundle/, from tsc's dist/src/ (issue #22): six to nine files
 // per process instead of about 60 modules. Node 20 resolves each ESM import on the main thread,
 // walking every character of the file's path; a master's ~150 resolutions made the loader's own
 // path and URL functions hot enough for TurboFan, whose first compile costs a process 3.6 MiB
@@ -7,8 +7,9 @@
 // Each module goes into the chunk named after the roles whose static import graph holds it
 // (`import 'overseer'`, a run() master, a run() worker, `overseer run`'s master and app
 // worker, an overseer/cluster primary and worker, the fetchers, the testing kit), so a process
-// loads exactly the modules it loaded before, in a few files: a worker never loads a module
-// of the master's. What only a dynamic import reaches (the upgrader, the CLI's commands...)
+// loads the modules it loaded before, in a few files: a worker never loads a module of the
+// master's. The entries that are not kinds of process may load a few modules more, where that
+// spares the kinds of process a file (chunkName). What only a dynamic import reaches (the upgrader, the CLI's commands...)
 // keeps rollup's own chunking, so it is still loaded only when used; the few lazy imports every
 // master takes as it starts (MASTER_EAGER) count as a master's static ones.
 //
@@ -58,6 +59,25 @@ const ROLES = {
   t: 'testing/index', // overseer/testing
 };
 
+const MASTERS = new Set(['rm', 'am', 'cp']);
+const WORKERS = new Set(['rw', 'aw', 'cw']);
+
+/**
+ * The chunk of a module that `roles` load. Every file is one more for a process to load
+ * (README, Benchmarks: a third of a ms each at a worker's start), so the entries that are not
+ * kinds of process split no file off where that costs a process a file:
+ * - what both a master and a worker load (the contract, the OS seam, the config) is no room
+ *   of either side's, so any entry may load it with the rest;
+ * - the testing kit runs in tests, where a few more modules cost nothing: it takes whichever
+ *   files hold its modules.
+ */
+function chunkName(roles) {
+  const kinds = roles.filter((r) => MASTERS.has(r) || WORKERS.has(r));
+  const bothSides = kinds.some((r) => MASTERS.has(r)) && kinds.some((r) => WORKERS.has(r));
+  const kept = bothSides ? kinds : kinds.length > 0 ? roles.filter((r) => r !== 't') : roles;
+  return kept.sort().join('-');
+}
+
 const file = (name) => path.join(src, `${name}.js`);
 const own = (id) => id.startsWith(src + path.sep);
 const rel = (id) => path.relative(src, id).split(path.sep).join('/');
@@ -66,7 +86,6 @@ const rel = (id) => path.relative(src, id).split(path.sep).join('/');
  * What every master imports lazily but always, as it starts on its platform: the platform's
  * sockets and control socket. A master's chunks hold them, instead of a file each.
  */
-const MASTER_ROLES = new Set(['rm', 'am', 'cp']);
 const MASTER_EAGER = new Set(
   [
     'control/control-socket',
@@ -103,14 +122,14 @@ function chunkOf(id, { getModuleInfo }) {
     rolesOf = new Map();
     for (const m of closure(BASE, getModuleInfo)) rolesOf.set(m, ['base']);
     for (const [role, start] of Object.entries(ROLES)) {
-      for (const m of closure(start, getModuleInfo, MASTER_ROLES.has(role) ? MASTER_EAGER : undefined)) {
+      for (const m of closure(start, getModuleInfo, MASTERS.has(role) ? MASTER_EAGER : undefined)) {
         const roles = rolesOf.get(m) ?? [];
         if (roles[0] !== 'base') rolesOf.set(m, [...roles, role]);
       }
     }
   }
   const roles = rolesOf.get(id);
-  return roles ? roles.sort().join('-') : undefined;
+  return roles ? chunkName(roles) : undefined;
 }
 
 const bundle = await rollup({

@@ -16,8 +16,8 @@ import { node, stopAll } from './support/process.js';
 
 const recorder = repoPath('test/support/record-modules.mjs');
 /** The most files of dist/bundle a run() master and worker may load (their start today, plus two). */
-const MASTER_FILES = 13;
-const WORKER_FILES = 12;
+const MASTER_FILES = 11;
+const WORKER_FILES = 8;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-modules-'));
 after(async () => {
   await stopAll();
