@@ -34,7 +34,7 @@ test('an events reader that does not read loses events, counted, instead of grow
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-api-'));
   const sock = path.join(dir, 'api.sock');
   const master = new FakeMaster();
-  const server = createApiServer(master);
+  const server = await createApiServer(master);
   await new Promise<void>((r) => server.listen(sock, r));
   try {
     const s = net.connect(sock);
@@ -76,7 +76,7 @@ async function apiServer(): Promise<{ sock: string; master: FakeMaster; close():
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-api-'));
   const sock = path.join(dir, 'api.sock');
   const master = new FakeMaster();
-  const server = createApiServer(master);
+  const server = await createApiServer(master);
   await new Promise<void>((r) => server.listen(sock, r));
   return {
     sock,

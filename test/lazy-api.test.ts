@@ -1,6 +1,7 @@
-// The control socket's HTTP API, made in the background (control/lazy-api.ts): prepare() makes
-// it with no connection, a request sent before the API exists is answered, an API that fails to load is tried again at the next
-// connection, and connections still waiting when the socket closes are ended. In-process sockets.
+// The control socket's HTTP API (control/lazy-api.ts): prepare() loads its modules with no
+// connection but makes no server, the first connection makes it, a request sent before the API
+// exists is answered, an API that fails to load is tried again at the next connection, and
+// connections still waiting when the socket closes are ended. In-process sockets.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
@@ -38,6 +39,7 @@ function rawGet(port: number): Promise<string> {
 }
 
 const answering = () => http.createServer((_req, res) => res.end('made'));
+const loaded = async () => {};
 
 test('a request sent before the API is made is answered once it is', async () => {
   let made = 0;
@@ -45,7 +47,7 @@ test('a request sent before the API is made is answered once it is', async () =>
     made++;
     await sleep(50); // the request is in the socket by now
     return answering();
-  });
+  }, loaded);
   const port = await listen(api);
   const [a, b] = await Promise.all([rawGet(port), rawGet(port)]);
   assert.match(a, /^HTTP\/1\.1 200 .*made$/s);
@@ -54,19 +56,27 @@ test('a request sent before the API is made is answered once it is', async () =>
   api.closeAllConnections();
 });
 
-test('prepare() makes the API before any connection, once', async () => {
+test('prepare() loads the API before any connection, and the first connection makes it, once', async () => {
   let made = 0;
-  const api = new LazyApi(async () => {
-    made++;
-    return answering();
-  });
-  api.prepare();
+  let loads = 0;
+  const api = new LazyApi(
+    async () => {
+      made++;
+      return answering();
+    },
+    async () => {
+      loads++;
+    },
+  );
   api.prepare();
   await sleep(20);
-  assert.equal(made, 1, 'made without a connection, and once');
+  assert.equal(loads, 1, 'loaded without a connection');
+  assert.equal(made, 0, 'no server (and no node:http) before a client comes');
   const port = await listen(api);
-  assert.match(await rawGet(port), /^HTTP\/1\.1 200 .*made$/s);
-  assert.equal(made, 1);
+  const [a, b] = await Promise.all([rawGet(port), rawGet(port)]);
+  assert.match(a, /^HTTP\/1\.1 200 .*made$/s);
+  assert.match(b, /^HTTP\/1\.1 200 .*made$/s);
+  assert.equal(made, 1, 'one server for every connection');
   api.closeAllConnections();
 });
 
@@ -75,7 +85,7 @@ test('an API that fails to load is tried again at the next connection', async ()
   const api = new LazyApi(async () => {
     if (++tries === 1) throw Object.assign(new Error('too many open files'), { code: 'EMFILE' });
     return answering();
-  });
+  }, loaded);
   const port = await listen(api);
   assert.equal(await rawGet(port), '', 'the first connection is closed unanswered');
   assert.match(await rawGet(port), /^HTTP\/1\.1 200 .*made$/s);
@@ -85,7 +95,7 @@ test('an API that fails to load is tried again at the next connection', async ()
 
 test('connections still waiting for the API when it closes are ended', async () => {
   let release: (s: http.Server) => void = () => {};
-  const api = new LazyApi(() => new Promise((resolve) => (release = resolve)));
+  const api = new LazyApi(() => new Promise((resolve) => (release = resolve)), loaded);
   const port = await listen(api);
   const got = rawGet(port);
   await sleep(50);

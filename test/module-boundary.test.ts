@@ -185,7 +185,13 @@ test("`overseer run`: the app's workers load the preload and the worker side onl
   const dir = fs.mkdtempSync(path.join(tmp, 'app-'));
   const master = node(
     CLI,
-    ['run', '--ipc-path', '', `--node-args=--import=${recorder}`, fixture('run/express.mjs')],
+    [
+      'run',
+      '--ipc-path',
+      path.join(dir, 'ctl.sock'),
+      `--node-args=--import=${recorder}`,
+      fixture('run/express.mjs'),
+    ],
     {
       nodeArgs: [`--import=${recorder}`],
       env: { RECORD_MODULES_DIR: dir, PORT: '0' },
@@ -207,4 +213,10 @@ test("`overseer run`: the app's workers load the preload and the worker side onl
   assert.deepEqual(express(primary), [], 'the master never loads it');
   assert.deepEqual(rooms(primary, 'preload', 'worker', 'cluster', 'fetcher', 'upgrade'), []);
   assert.ok(own(primary).includes('master/app-workers.js'));
+  // node:http serves the control socket's API: until a client comes the master has no use for
+  // it, as a node:cluster primary never does (issue #22).
+  assert.ok(
+    primary.builtins.includes('net') && !primary.builtins.includes('http'),
+    'node:http before any client',
+  );
 });

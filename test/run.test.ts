@@ -358,7 +358,7 @@ describe('logs', () => {
 
   test('a reader that falls behind is told how many lines it missed, and nothing is held for it', async () => {
     const logs = new LogBuffer(10);
-    const server = createApiServer({
+    const server = await createApiServer({
       events: new EventEmitter(),
       status: () => ({}),
       restart: () => Promise.reject(new Error('unused')),

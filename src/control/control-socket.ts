@@ -49,10 +49,8 @@ export class ControlSocket {
     const ipc = await platform.controlSocket();
     const path = opts.path ?? ipc.namedPath(opts.name);
     const sddl = opts.securityDescriptor;
-    const api = new LazyApi(async () => {
-      const { createApiServer } = await import('./http-api.js');
-      return createApiServer(target, opts.handler);
-    });
+    const load = () => import('./http-api.js');
+    const api = new LazyApi(async () => (await load()).createApiServer(target, opts.handler), load);
     const listen = async (fd: number | undefined): Promise<net.Server> => {
       const server = net.createServer();
       api.serve(server);

@@ -2,7 +2,7 @@
 // strict: limited headers, bodies, time and connections, JSON for every answer, 405 with
 // Allow for a wrong method, and config.handler for anything outside /overseer/*.
 import type { EventEmitter } from 'node:events';
-import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import type { MasterEvents, ReexecEvent, RestartResult } from '../master/events.js';
@@ -40,7 +40,12 @@ export interface ApiTarget {
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
-export function createApiServer(target: ApiTarget, handler?: RequestListener): http.Server {
+/**
+ * The API's server. node:http loads here, not with this module: a master loads it when a client
+ * first connects (control/lazy-api.ts), and one no client asks never does (issue #22).
+ */
+export async function createApiServer(target: ApiTarget, handler?: RequestListener): Promise<Server> {
+  const { createServer } = await import('node:http');
   const routes: Record<string, Partial<Record<string, Route>>> = {
     '/overseer/status': { GET: (_req, res) => json(res, 200, target.status()) },
     '/overseer/metrics': {
@@ -116,7 +121,7 @@ export function createApiServer(target: ApiTarget, handler?: RequestListener): h
     },
   };
 
-  const server = http.createServer(
+  const server = createServer(
     {
       maxHeaderSize: API_LIMITS.maxHeaderSize,
       headersTimeout: API_LIMITS.headersTimeout,
@@ -194,7 +199,7 @@ const BUSY_ANSWER =
  * reading its request, so a script can tell "busy" from "dead". (net's own maxConnections
  * closes such sockets before JavaScript sees them, with no answer at all.)
  */
-function answerBusyPastLimit(server: http.Server, limit: number): void {
+function answerBusyPastLimit(server: Server, limit: number): void {
   let open = 0;
   gateConnections(server, (socket) => {
     if (open >= limit) {

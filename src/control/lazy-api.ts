@@ -1,9 +1,11 @@
-// The control socket's HTTP side, made in the background as the socket opens (prepare()), so
-// that a master's first worker does not wait for node:http and the API's modules. Not at the
-// first connection: loading modules takes fds, and a master out of fds (when its control socket
-// matters most) could then never answer. Connections are handed over as the Windows pipe's are
-// (ipc/windows.ts): by the server's 'connection' event; what a client sent meanwhile waits in
-// the socket. An API that failed to load is tried again at the next connection.
+// The control socket's HTTP side. Its modules load in the background as the socket opens
+// (prepare()): loading modules takes fds, and a master out of fds (when its control socket
+// matters most) could then never answer. The server itself, and node:http with it (a builtin,
+// which takes no fd), wait for the first connection: a master no client asks never loads
+// node:http, as a node:cluster primary never does (issue #22). Connections are handed over as
+// the Windows pipe's are (ipc/windows.ts): by the server's 'connection' event; what a client
+// sent meanwhile waits in the socket. An API that failed to load is tried again at the next
+// connection.
 import type { Server } from 'node:http';
 import type net from 'node:net';
 import { errorMessage } from '../errors.js';
@@ -14,11 +16,18 @@ export class LazyApi {
   #making: Promise<Server> | undefined;
   #closed = false;
 
-  constructor(private readonly make: () => Promise<Server>) {}
+  /**
+   * `make` makes the server at the first connection; `load`, which prepare() runs, loads what
+   * making it needs from files.
+   */
+  constructor(
+    private readonly make: () => Promise<Server>,
+    private readonly load: () => Promise<unknown>,
+  ) {}
 
-  /** Starts making the API now, in the background. */
+  /** Loads the API's modules now, in the background; the server waits for a connection. */
   prepare(): void {
-    if (!this.#made) this.#start().catch(() => {}); // a failure is tried again at a connection
+    if (!this.#made) this.load().catch(() => {}); // a failure is tried again at a connection
   }
 
   /** Hands every connection `listener` accepts (and admits) to the HTTP server. */
