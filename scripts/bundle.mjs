@@ -9,14 +9,16 @@
 // worker, an overseer/cluster primary and worker, the fetchers, the testing kit), so a process
 // loads the modules it loaded before, in a few files: a worker never loads a module of the
 // master's. The entries that are not kinds of process may load a few modules more, where that
-// spares the kinds of process a file (chunkName). What only a dynamic import reaches (the upgrader, the CLI's commands...)
-// keeps rollup's own chunking, so it is still loaded only when used; the few lazy imports every
-// master takes as it starts (MASTER_EAGER) count as a master's static ones.
+// spares the kinds of process a file (chunkName). What only a dynamic import reaches (the
+// upgrader, the CLI's commands...) keeps rollup's own chunking, so it is still loaded only when
+// used; the few lazy imports every master takes as it starts (MASTER_EAGER) count as a master's
+// static ones.
 //
 // Every chunk lies one folder below dist/bundle/, as every module lies one below dist/src/,
 // so a module's `new URL('../preload/index.js', import.meta.url)` names the same entry in
 // both. dist/bundle/modules.json lists the modules of each file (test/module-boundary.test.ts).
-// Node's builtins are taken with process.getBuiltinModule() (builtinsWithoutFacades). Types stay in dist/src/*.d.ts. Usage: node scripts/bundle.mjs (after tsc).
+// Node's builtins are taken with process.getBuiltinModule() (builtinsWithoutFacades). Types
+// stay in dist/src/*.d.ts. Usage: node scripts/bundle.mjs (after tsc).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,9 +65,9 @@ const MASTERS = new Set(['rm', 'am', 'cp']);
 const WORKERS = new Set(['rw', 'aw', 'cw']);
 
 /**
- * The chunk of a module that `roles` load. Every file is one more for a process to load
- * (README, Benchmarks: a third of a ms each at a worker's start), so the entries that are not
- * kinds of process split no file off where that costs a process a file:
+ * The chunk of a module that `roles` load. Every file is one more for a process to load (a
+ * run() worker's side: eight files in 7.3 ms, four in 4.6; README, Benchmarks), so the entries
+ * that are not kinds of process split no file off where that costs a process a file:
  * - what both a master and a worker load (the contract, the OS seam, the config) is no room
  *   of either side's, so any entry may load it with the rest;
  * - the testing kit runs in tests, where a few more modules cost nothing: it takes whichever
@@ -137,7 +139,7 @@ function chunkOf(id, { getModuleInfo }) {
  * 20.19), not `import`. Importing a builtin makes its ES module facade, which reads every one
  * of its exports and so loads what their lazy getters put off: node:util's parseArgs and
  * MIMEType, node:net's BlockList, node:fs's streams, node:module's SourceMap. Measured on a
- * master's nine builtins: 0.5 MiB of RSS and 1 to 1.5 ms less (README, Benchmarks). One line
+ * master's nine builtins: 0.5 MiB of RSS and about 1 ms less (README, Benchmarks). One line
  * stays one line, so the source maps still hold.
  */
 const IMPORT_BUILTIN = /^import (?:([\w$]+)(?:, )?)?(?:\{ ([^}]*) \})? from '(node:[\w/]+)';$/gm;
