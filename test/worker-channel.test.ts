@@ -284,6 +284,39 @@ describe("the master's end of a worker's channel", () => {
     peer.destroy();
   });
 
+  test('a handle with no fd left for its copy (EMFILE): that send fails alone; the channel stays, and what follows goes', async () => {
+    let sends = 0;
+    const { child, channel, peer, received } = await worker({
+      // What os/posix.ts's sendFd throws when it cannot dup the fds, before it writes anything.
+      sendFd: async () => {
+        sends++;
+        throw Object.assign(new Error('fcntl EMFILE: too many open files'), {
+          code: 'EMFILE',
+          errno: -24,
+          syscall: 'fcntl',
+        });
+      },
+    });
+    const server = net.createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const calls: string[] = [];
+      child.send({ n: 1 }, server, (err: NodeJS.ErrnoException | null) =>
+        calls.push(`1 ${err?.code ?? null}`),
+      );
+      child.send({ n: 2 }, (err: Error | null) => calls.push(`2 ${err}`));
+      await until('the second message', () => received.length === 1);
+      assert.deepEqual(received, [{ n: 2 }], 'nothing of the first was written');
+      assert.deepEqual(calls, ['1 EMFILE', '2 null']);
+      assert.equal(sends, 1, 'not retried');
+      assert.equal(child.connected, true);
+    } finally {
+      channel.destroy();
+      server.close();
+      peer.destroy();
+    }
+  });
+
   test("send()'s arguments are checked as Node's are; disconnect() ends the channel once", async () => {
     const { child, peer } = await worker({}, 'advanced');
     assert.throws(() => child.send(undefined), { code: 'ERR_MISSING_ARGS' });

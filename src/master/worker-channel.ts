@@ -20,6 +20,7 @@ import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import type { OwnChannel } from '../os/types.js';
 import { Decoder, encode, type Serialization } from './channel-wire.js';
+import { isFdExhaustion } from './fd-exhaustion.js';
 
 export type { Serialization };
 
@@ -431,7 +432,13 @@ export class WorkerChannel {
         const code = errorCode(err);
         this.#written(item, err instanceof Error ? err : new Error(errorMessage(err)));
         passing.done();
-        if (code === 'ETIMEDOUT' || code === 'EAGAIN') {
+        if (isFdExhaustion(err)) {
+          // No fd was left for the copies sendFd makes before it writes: nothing went, so the
+          // channel is as it was. This send fails alone (a routed listen gets EMFILE, as
+          // worker-process.ts says), and what follows goes.
+          debug('worker pid %s: a handle could not go: %s', this.#child.pid, errorMessage(err));
+          this.#pump();
+        } else if (code === 'ETIMEDOUT' || code === 'EAGAIN') {
           this.#violate(`did not read its channel for ${SEND_FD_TIMEOUT_MS} ms while a handle waited to go`);
         } else {
           debug('worker pid %s: sending a handle: %s', this.#child.pid, errorMessage(err));

@@ -62,6 +62,14 @@ export class WorkerListens {
     else this.#prune(key, e);
   }
 
+  /** The socket answered for `key` could not be sent after all: as if the listen had been refused. */
+  notSent(key: string): void {
+    const e = this.#entries.get(key);
+    if (e === undefined || e.routed === 0) return;
+    e.routed--;
+    this.#prune(key, e);
+  }
+
   /** A server of its listens on `key`; false when nothing it was routed on `key` is left to listen. */
   listened(key: string): boolean {
     const e = this.#entries.get(key);

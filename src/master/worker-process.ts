@@ -285,14 +285,13 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
     }
   }
 
-  /** One of our messages to the worker, if it still listens. */
-  send(m: MasterMessage, handle?: unknown): void {
+  /** One of our messages to the worker, if it still listens; `sent` hears how the write went. */
+  send(m: MasterMessage, handle?: unknown, sent?: (err: Error | null) => void): void {
     if (!this.child.connected) return;
-    this.child.send(
-      m,
-      handle as never,
-      (err) => err && debug('worker %d: send %s: %s', this.id, m.act, err.message),
-    );
+    this.child.send(m, handle as never, (err) => {
+      if (err) debug('worker %d: send %s: %s', this.id, m.act, err.message);
+      sent?.(err);
+    });
   }
 
   private route(route: ListenRoute | undefined, seq: number, request: ListenRequest): void {
@@ -320,7 +319,13 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
     route(request).then(
       ({ key, handle }) => {
         this.listens.answered(asked, true);
-        this.send(message<MasterMessage>({ act: 'routed', seq, key }), handle);
+        this.send(message<MasterMessage>({ act: 'routed', seq, key }), handle, (err) => {
+          // Made, but no fd was left for the copy that goes to the worker (nothing went: the
+          // channel stays): its listen fails with EMFILE, as if the socket could not be made.
+          if (!noteFdExhaustion(err, `the socket for a worker's listen on ${key} could not be sent`)) return;
+          this.listens.notSent(asked);
+          fail(err);
+        });
       },
       (err: unknown) => {
         this.listens.answered(asked, false);

@@ -79,7 +79,8 @@ function killProcessGroup(child: ChildProcess): void {
 
 /**
  * `data` with a copy of `fd` on a worker's channel. The write runs off the event loop, on dups of
- * both fds: neither can be closed, and its number reused, under it.
+ * both fds: neither can be closed, and its number reused, under it. The dups come first, so a
+ * master out of fds fails here with nothing written.
  */
 async function sendFd(socketFd: number, fd: number, data: Buffer, timeoutMs: number): Promise<void> {
   const n = native();

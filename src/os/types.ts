@@ -103,7 +103,8 @@ export interface HandoffTransport {
 export interface OwnChannel {
   /**
    * Writes `data` on the connected unix socket `socketFd` with a copy of `fd` attached
-   * (SCM_RIGHTS), off the event loop. Nothing else may write on that socket meanwhile.
+   * (SCM_RIGHTS), off the event loop. Nothing else may write on that socket meanwhile. It
+   * fails with EMFILE or ENFILE only before it has written anything.
    */
   sendFd(socketFd: number, fd: number, data: Buffer, timeoutMs: number): Promise<void>;
 }
