@@ -21,7 +21,8 @@ interface Harness {
   count(name: keyof MasterEvents): number;
 }
 
-function harness(opts: Partial<SupervisorOptions> = {}): Harness {
+/** `spawnMs`: how long each spawn takes on the clock (a fork of a large process is not free). */
+function harness(opts: Partial<SupervisorOptions> = {}, spawnMs = 0): Harness {
   const clock = new FakeClock();
   const workers: FakeWorker[] = [];
   const events: Harness['events'] = [];
@@ -38,6 +39,7 @@ function harness(opts: Partial<SupervisorOptions> = {}): Harness {
     },
     {
       spawn: (slot, id) => {
+        clock.advance(spawnMs);
         const w = new FakeWorker(id, slot, clock);
         workers.push(w);
         return w;
@@ -74,6 +76,16 @@ async function started(opts: Partial<SupervisorOptions> = {}): Promise<Harness> 
   await settle();
   return h;
 }
+
+test("a ready worker's startupMs counts from before its spawn, as node:cluster's fork → 'listening' does", async () => {
+  const h = harness({}, 7);
+  h.sup.start();
+  h.clock.advance(50);
+  h.last().becomeReady();
+  await settle();
+  const ready = h.events.find((e) => e.name === 'ready');
+  assert.equal(ready?.payload.startupMs, 57);
+});
 
 test('start fills every slot; systemd hears "all ready" once, when the last slot is ready', async () => {
   const h = harness({ workers: 3 });

@@ -226,8 +226,10 @@ export class Supervisor {
 
   /** Starts the slot's next worker and wires up what becomes of it. */
   #spawn(slot: Slot, forRestart = false): WorkerHandle {
+    // Taken before the spawn, which forks a process and may take ms: startupMs is fork → ready.
+    const started = this.#seams.clock.now();
     const w = this.#seams.spawn(slot.index, this.nextWorkerId++);
-    this.#times.set(w, { started: this.#seams.clock.now() });
+    this.#times.set(w, { started });
     this.#alive.add(w);
     if (forRestart) this.#forRestart.add(w);
     slot.begin(w);
