@@ -33,6 +33,7 @@ export const UNIT = [
   'native-surface',
   'options',
   'pacer',
+  'program-hash',
   'rollout',
   'run-arguments',
   'slot-listens',

@@ -1,11 +1,14 @@
 // The master's lifecycle on real processes: readiness, failures, crashes, signals, exit codes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { ipcRequest } from '../src/control/client.js';
 import { APP, AppProcess, assertAddressInUseRefused } from './support/app.js';
 import { get } from './support/http.js';
 import { describeErrors, startLoad } from './support/load.js';
@@ -267,6 +270,33 @@ test('the worker contract: env scrubbed, binPath not resolved through symlinks, 
     Object.keys(state.env).filter((k) => k.startsWith('OVERSEER_')),
     [],
   );
+});
+
+test("a program file that changed: the next workers' state.id and the master's binHash are its new sha256", async () => {
+  const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
+  const script = path.join(stateDir, 'program.mjs');
+  let source = `import ${JSON.stringify(pathToFileURL(APP).href)};\n`;
+  fs.writeFileSync(script, source);
+  const a = new AppProcess({ overseer: LOCAL, stateDir }, { script });
+  const ipc = String((await a.nth('ipc', 1)).path);
+  const seen = async (workerId: number) => {
+    const state = JSON.parse(fs.readFileSync(path.join(stateDir, `worker-${workerId}.json`), 'utf8'));
+    const status = (await ipcRequest(ipc, 'GET', '/overseer/status', 5_000)).body as { binHash: string };
+    return { id: state.id as string, binHash: status.binHash };
+  };
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  assert.deepEqual(await seen(1), { id: sha(source), binHash: sha(source) });
+  // A deploy: the file changes, then a restart.
+  source += '// 2\n';
+  fs.writeFileSync(script, source);
+  assert.equal((await a.restart()).ok, true);
+  assert.deepEqual(await seen(2), { id: sha(source), binHash: sha(source) });
+  // The file changes again, and the worker crashes: its replacement runs the new file.
+  source += '// 3\n';
+  fs.writeFileSync(script, source);
+  process.kill(Number((await a.nth('ready', 2)).pid), 'SIGKILL');
+  await a.nth('ready', 3);
+  assert.deepEqual(await seen(3), { id: sha(source), binHash: sha(source) });
 });
 
 test('without the addon, the program runs in-process with a disabled State', async () => {

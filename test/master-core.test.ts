@@ -20,6 +20,7 @@ import { MasterCore, type OwnStatus } from '../src/master/core.js';
 import type { HandoffMessage } from '../src/master/handoff/protocol.js';
 import type { WorkerLaunch } from '../src/master/launch.js';
 import { MasterProcess } from '../src/master/master-process.js';
+import { ProgramHash } from '../src/master/program-hash.js';
 import type { ProcessUsage } from '../src/os/process-usage.js';
 import type { HandoffConnection, Platform, SocketOptions } from '../src/os/types.js';
 import { fakeIpc, fakePlatform, fakeSockets, ipcAddress } from './support/fake-platform.js';
@@ -152,7 +153,7 @@ function masterOn(platform: Platform, config: Record<string, unknown>, autoReady
   const master = new MasterProcess({
     config: resolved,
     binary,
-    binHash: 'h1',
+    hash: ProgramHash.known(binary.path, 'h1'),
     events,
     launch,
     platform,

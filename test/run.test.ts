@@ -4,6 +4,7 @@
 // the config file and its coded errors; the workers' output, whole, and `overseer logs`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -275,6 +276,19 @@ describe('options and the config file', () => {
     fs.writeFileSync(envFile, 'GREETING=two\n');
     await r.restart();
     await r.line(/^env GREETING=two$/);
+  });
+
+  test("status's binHash is the sha256 of the app's file as the workers started it: edited, then restarted", async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'edited-'));
+    const app = path.join(dir, 'app.cjs');
+    fs.copyFileSync(script, app);
+    const sha = () => createHash('sha256').update(fs.readFileSync(app)).digest('hex');
+    const r = new Run(app, [], { PORT: '0' });
+    await r.ready(1);
+    assert.equal((await r.status()).binHash, sha());
+    fs.appendFileSync(app, '// a new version\n');
+    await r.restart();
+    assert.equal((await r.status()).binHash, sha());
   });
 
   test('the app sees nothing of the worker contract: no OVERSEER_* variable, no preload', async () => {

@@ -5,10 +5,10 @@
 import { attachRunningMaster, Master } from '../current-master.js';
 import { codedError, errorMessage } from '../errors.js';
 import type { Fetcher } from '../fetcher/fetcher.js';
-import { hashFile } from '../hash.js';
 import { configureLogging, debug } from '../log.js';
 import { AppWorkers } from '../master/app-workers.js';
 import { MasterProcess } from '../master/master-process.js';
+import { ProgramHash } from '../master/program-hash.js';
 import { platform } from '../os/index.js';
 import { nativeAvailable, nativeLoadError } from '../os/native.js';
 import { runUsage } from './option-docs.js';
@@ -59,7 +59,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const master = new MasterProcess({
     config,
     binary,
-    binHash: await hashFile(binary.path),
+    hash: await ProgramHash.of(binary.path),
     events: handle,
     launch: workers,
   });

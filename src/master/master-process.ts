@@ -16,6 +16,7 @@ import { HealthEndpoint } from './health-endpoint.js';
 import { Compactor } from './heap.js';
 import type { WorkerLaunch } from './launch.js';
 import { OwnSockets } from './own-sockets.js';
+import type { ProgramHash } from './program-hash.js';
 import { spawnProgramWorker } from './program-worker.js';
 import type { MasterStatus } from './status.js';
 import { systemdNotifier } from './systemd.js';
@@ -25,7 +26,8 @@ import type { WorkerHandle } from './worker-handle.js';
 export interface MasterOptions {
   config: ResolvedConfig;
   binary: Binary;
-  binHash: string;
+  /** The sha256 of binary.path, taken again when the file changes. */
+  hash: ProgramHash;
   /** The master's EventEmitter, as currentMaster() hands it out. */
   events: MasterHandle;
   /** How workers start when they are not the program's own entry (`overseer run`). */
@@ -38,7 +40,6 @@ export interface MasterOptions {
 export class MasterProcess implements RunningMaster {
   readonly binary: Binary;
   readonly binPath: string;
-  binHash: string;
   /** Resolves with the exit code once the master has shut down and let go of everything. */
   readonly done: Promise<number>;
   /** The master's EventEmitter, as currentMaster() hands it out. */
@@ -52,17 +53,18 @@ export class MasterProcess implements RunningMaster {
   readonly #health: HealthEndpoint;
   readonly #compactor: Compactor;
   readonly #handoff: MasterHandoff;
+  readonly #hash: ProgramHash;
   #updater: Upgrader | undefined;
   /** An upgrade's switch and a handoff take turns. */
   readonly #turns = new Turns();
 
-  constructor({ config, binary, binHash, events, launch, platform = realPlatform, clock }: MasterOptions) {
+  constructor({ config, binary, hash, events, launch, platform = realPlatform, clock }: MasterOptions) {
     this.#config = config;
     this.#launch = launch;
     this.#own = new OwnSockets(config, launch);
     this.binary = binary;
     this.binPath = binary.path;
-    this.binHash = binHash;
+    this.#hash = hash;
     this.events = events;
     const systemd = this.#systemd;
     const { workers, restartMode, terminateTimeout, noRestart } = config;
@@ -163,8 +165,20 @@ export class MasterProcess implements RunningMaster {
     }
   }
 
-  restart(reason = 'api'): Promise<RestartResult> {
+  /** A rolling restart; the new workers run the program's file as it is now, and say its hash. */
+  async restart(reason = 'api'): Promise<RestartResult> {
+    await this.#hash.refresh();
     return this.#core.supervisor.restart(reason);
+  }
+
+  /** The sha256 of the program's file as the newest workers started it. */
+  get binHash(): string {
+    return this.#hash.value;
+  }
+
+  /** An upgrade swapped in the file of this hash. */
+  set binHash(hash: string) {
+    this.#hash.set(hash);
   }
 
   /**
@@ -214,7 +228,7 @@ export class MasterProcess implements RunningMaster {
   }
 
   #spawn(slot: number, id: number): WorkerHandle {
-    const ctx = { ipcPath: this.ipcPath, binHash: this.binHash, binPath: this.binPath };
+    const ctx = { ipcPath: this.ipcPath, binHash: this.#hash.current(), binPath: this.binPath };
     if (this.#launch) return this.#launch.spawn(slot, id, ctx);
     const { readyTimeout } = this.#config;
     return spawnProgramWorker(this.binary, this.#own.sockets!, { ...ctx, slot, id, readyTimeout });

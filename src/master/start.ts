@@ -11,6 +11,7 @@ import { platform } from '../os/index.js';
 import { nativeAvailable, nativeLoadError } from '../os/native.js';
 import { type Binary, currentBinary } from './binary.js';
 import { MasterProcess } from './master-process.js';
+import { ProgramHash } from './program-hash.js';
 
 /** `inProcess` is called when there will be no master, so currentMaster() stops naming one. */
 export async function startMaster(input: Config, handle: Master, inProcess: () => void): Promise<void> {
@@ -40,7 +41,12 @@ export async function startMaster(input: Config, handle: Master, inProcess: () =
     return startInProcess(config, id, bin);
   }
   platform.cleanupAfterUpgrade(binary.path);
-  const master = new MasterProcess({ config, binary, binHash: await hashFile(binary.path), events: handle });
+  const master = new MasterProcess({
+    config,
+    binary,
+    hash: await ProgramHash.of(binary.path),
+    events: handle,
+  });
   attachRunningMaster(handle, master);
   await master.start();
   process.exit(await master.done);
