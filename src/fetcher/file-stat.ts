@@ -1,15 +1,8 @@
-// What FileFetcher knows about a file without reading it. ctime and inode are part of it
-// because `cp -p` and rsync keep mtime and size, but a write or a rename always moves ctime.
+// FileFetcher's looks at a file without reading it (what they compare is ../file-stat.ts).
 import { stat } from 'node:fs/promises';
 import { codedError } from '../errors.js';
+import { type FileStat, fileStat, sameStat } from '../file-stat.js';
 import { sleep } from '../sleep.js';
-
-export interface FileStat {
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-}
 
 /** The file's stat, or null when it (or its directory) does not exist. */
 export async function statOrNull(path: string): Promise<FileStat | null> {
@@ -17,17 +10,12 @@ export async function statOrNull(path: string): Promise<FileStat | null> {
     const s = await stat(path);
     if (!s.isFile())
       throw codedError(Error, 'ERR_OVERSEER_FETCH_FAILED', `FileFetcher: ${path} is not a regular file`);
-    return { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
+    return fileStat(s);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw err;
   }
-}
-
-export function sameStat(a: FileStat | null, b: FileStat | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
 /**

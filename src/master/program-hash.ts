@@ -2,43 +2,44 @@
 // worker's state.id. A worker runs the file as it is on disk when it starts, so a deploy that
 // replaces the file and restarts (or a worker replaced after a crash) runs the new one: the
 // hash is taken again whenever the file is no longer the one it was taken of. What tells is
-// a stat (device, inode, size, mtime, ctime), never a read of an unchanged file.
+// a stat (../file-stat.ts), never a read of an unchanged file.
 import fs from 'node:fs';
+import { type FileStat, fileStat, sameStat } from '../file-stat.js';
 import { hashFile, hashFileSync } from '../hash.js';
 import { debug } from '../log.js';
 
-/** What identifies the file's content without reading it; undefined when it cannot be read. */
-function fileKey(path: string): string | undefined {
+/** The file's stat; null when it cannot be read. */
+function statOf(path: string): FileStat | null {
   try {
-    const s = fs.statSync(path, { bigint: true, throwIfNoEntry: false });
-    return s && `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    const s = fs.statSync(path, { throwIfNoEntry: false });
+    return s ? fileStat(s) : null;
   } catch {
-    return undefined; // EACCES, ENOTDIR…: unreadable as well
+    return null; // EACCES, ENOTDIR…: unreadable as well
   }
 }
 
 export class ProgramHash {
   #value: string;
-  #key: string | undefined;
+  #stat: FileStat | null;
 
   private constructor(
     readonly path: string,
     value: string,
-    key: string | undefined,
+    stat: FileStat | null,
   ) {
     this.#value = value;
-    this.#key = key;
+    this.#stat = stat;
   }
 
   /** The file's hash now. The stat comes first: a change made while it is read shows later. */
   static async of(path: string): Promise<ProgramHash> {
-    const key = fileKey(path);
-    return new ProgramHash(path, await hashFile(path), key);
+    const stat = statOf(path);
+    return new ProgramHash(path, await hashFile(path), stat);
   }
 
   /** A hash already known (a test's); the file, if any, counts as the one it was taken of. */
   static known(path: string, value: string): ProgramHash {
-    return new ProgramHash(path, value, fileKey(path));
+    return new ProgramHash(path, value, statOf(path));
   }
 
   /** The hash last taken, without looking at the file. */
@@ -49,16 +50,16 @@ export class ProgramHash {
   /** An upgrade put the file whose hash is `value` in place (the upgrader hashed it itself). */
   set(value: string): void {
     this.#value = value;
-    this.#key = fileKey(this.path);
+    this.#stat = statOf(this.path);
   }
 
   /** Before a restart, off the event loop: hashes the file again if it changed. */
   async refresh(): Promise<string> {
-    const key = fileKey(this.path);
-    if (key === undefined || key === this.#key) return this.#value;
+    const stat = statOf(this.path);
+    if (stat === null || sameStat(stat, this.#stat)) return this.#value;
     const value = await hashFile(this.path).catch(() => undefined);
-    // An upgrade's set() meanwhile knows better than a read that began before it.
-    if (value !== undefined && fileKey(this.path) === key) this.#take(key, value);
+    // A file that changed while it was read: the next look hashes it again.
+    if (value !== undefined && sameStat(statOf(this.path), stat)) this.#take(stat, value);
     return this.#value;
   }
 
@@ -68,19 +69,19 @@ export class ProgramHash {
    * hash: the worker that runs it fails on its own.
    */
   current(): string {
-    const key = fileKey(this.path);
-    if (key === undefined || key === this.#key) return this.#value;
+    const stat = statOf(this.path);
+    if (stat === null || sameStat(stat, this.#stat)) return this.#value;
     try {
-      this.#take(key, hashFileSync(this.path));
+      this.#take(stat, hashFileSync(this.path));
     } catch {
       // gone between the stat and the read: as above
     }
     return this.#value;
   }
 
-  #take(key: string, value: string): void {
+  #take(stat: FileStat, value: string): void {
     if (value !== this.#value) debug('program %s changed: sha256 %s', this.path, value.slice(0, 12));
-    this.#key = key;
+    this.#stat = stat;
     this.#value = value;
   }
 }
