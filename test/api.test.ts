@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { API_LIMITS, type ApiTarget, createApiServer } from '../src/control/http-api.js';
-import type { MasterEvents } from '../src/master/events.js';
+import { LIFECYCLE_EVENTS, type MasterEvents } from '../src/master/events.js';
 
 class FakeMaster extends EventEmitter<MasterEvents> implements ApiTarget {
   readonly events: EventEmitter<MasterEvents> = this;
@@ -165,6 +165,52 @@ test('past maxConnections a client gets 503 with a JSON body and Retry-After, no
     assert.match(status, /^HTTP\/1\.1 200 OK/);
   } finally {
     for (const s of held) s.destroy();
+    api.close();
+  }
+});
+
+test("many events readers cost the master's emitter one listener per event, and no leak warning", async () => {
+  const api = await apiServer();
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(`${w.name}: ${w.message}`);
+  };
+  process.on('warning', onWarning);
+  const readers: net.Socket[] = [];
+  const texts: string[] = [];
+  try {
+    // More readers than EventEmitter's default of 10 listeners per event (dashboards, `overseer top`).
+    for (let i = 0; i < 12; i++) {
+      const s = await connect(api.sock);
+      texts.push('');
+      s.setEncoding('utf8').on('data', (d: string) => {
+        texts[i] += d;
+      });
+      s.write('GET /overseer/events HTTP/1.1\r\nHost: x\r\n\r\n');
+      readers.push(s);
+    }
+    await sleep(200);
+    for (const event of LIFECYCLE_EVENTS) assert.equal(api.master.listenerCount(event), 1, event);
+    api.master.emit('ready', { workerId: 7, pid: 1, slot: 0, startupMs: 1 });
+    await sleep(200);
+    for (const [i, text] of texts.entries())
+      assert.match(text, /"event":"ready".*"workerId":7/, `reader ${i}`);
+    // One reader leaving leaves the others reading; the last one takes the listeners away.
+    readers.shift()?.destroy();
+    await sleep(100);
+    api.master.emit('exit', { workerId: 7, pid: 1, slot: 0, code: 0, signal: null, expected: true });
+    await sleep(200);
+    for (const [i, text] of texts.slice(1).entries()) assert.match(text, /"event":"exit"/, `reader ${i + 1}`);
+    for (const s of readers.splice(0)) s.destroy();
+    await sleep(100);
+    for (const event of LIFECYCLE_EVENTS) assert.equal(api.master.listenerCount(event), 0, event);
+    assert.deepEqual(
+      warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+      [],
+    );
+  } finally {
+    process.off('warning', onWarning);
+    for (const s of readers) s.destroy();
     api.close();
   }
 });
