@@ -137,32 +137,33 @@ type MemoryKey =
 interface MemoryGroup {
   port: number;
   pids: Partial<Record<MemoryKey, number | undefined>>;
-  stop(): Promise<unknown>;
+  /** For a group started only to be read; a group that outlives the reading has none. */
+  stop?(): Promise<unknown>;
 }
 
 /**
  * Every process side by side: each group started (unless it is already), loaded at once and
  * read, so that every first reading comes at the same age of its process, then all of them
- * again after IDLE_MS, so that one wait serves them all. `stops` gets each group's stop.
+ * again after IDLE_MS, so that one wait serves them all; then the groups with a stop stop.
  */
-async function memory(
-  groups: (() => Promise<MemoryGroup>)[],
-  stops: (() => Promise<unknown>)[],
-): Promise<Partial<Record<MemoryKey, Rss>>> {
+async function memory(groups: (() => Promise<MemoryGroup>)[]): Promise<Partial<Record<MemoryKey, Rss>>> {
   const out: Partial<Record<MemoryKey, Rss>> = {};
   const started: MemoryGroup[] = [];
-  for (const start of groups) {
-    const g = await start();
-    stops.push(g.stop);
-    started.push(g);
-    await warm(g.port);
-    for (const [k, pid] of Object.entries(g.pids)) out[k as MemoryKey] = { loaded: rssMiB(pid) };
+  try {
+    for (const start of groups) {
+      const g = await start();
+      started.push(g);
+      await warm(g.port);
+      for (const [k, pid] of Object.entries(g.pids)) out[k as MemoryKey] = { loaded: rssMiB(pid) };
+    }
+    await sleep(IDLE_MS);
+    for (const g of started) {
+      for (const [k, pid] of Object.entries(g.pids)) out[k as MemoryKey]!.idle = rssMiB(pid);
+    }
+    return out;
+  } finally {
+    for (const g of started.reverse()) await g.stop?.();
   }
-  await sleep(IDLE_MS);
-  for (const g of started) {
-    for (const [k, pid] of Object.entries(g.pids)) out[k as MemoryKey]!.idle = rssMiB(pid);
-  }
-  return out;
 }
 
 /**
@@ -231,31 +232,17 @@ export async function cost(log: (m: string) => void): Promise<Cost> {
     log(
       `cost: memory, after a short load and ${IDLE_MS / 1000} s later (bare node and all four masters side by side)`,
     );
-    // The two setups stay up for what follows: only the others are stopped here.
-    const stops: (() => Promise<unknown>)[] = [];
+    // The two setups stay up for what follows (no stop): only the others are stopped here.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-bench-cost-'));
     let mem: Partial<Record<MemoryKey, Rss>>;
     try {
       const [o, c] = both;
-      const keep = async () => {};
-      mem = await memory(
-        [
-          async () => ({
-            port: o.port,
-            pids: { master: o.masterPid, worker: o.workerPids().at(-1) },
-            stop: keep,
-          }),
-          async () => ({
-            port: c.port,
-            pids: { primary: c.masterPid, clusterWorker: c.workerPids().at(-1) },
-            stop: keep,
-          }),
-          ...otherGroups(dir),
-        ],
-        stops,
-      );
+      mem = await memory([
+        async () => ({ port: o.port, pids: { master: o.masterPid, worker: o.workerPids().at(-1) } }),
+        async () => ({ port: c.port, pids: { primary: c.masterPid, clusterWorker: c.workerPids().at(-1) } }),
+        ...otherGroups(dir),
+      ]);
     } finally {
-      for (const stop of stops.reverse()) await stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
     log('cost: fork → ready and restarts under load, alternating');
