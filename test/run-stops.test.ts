@@ -107,6 +107,57 @@ describe('a stop exits 0 whatever the drained app ends with; a real failure is n
   });
 });
 
+describe("a worker's last lines reach the master's output before its exit counts, with a reader that lags", () => {
+  // 300 lines of 1 KiB on stderr as it ends, then `<pid> goodbye`, and it exits once its own
+  // stderr has taken them. The master's stderr is read only LAG_MS after that (a busy log
+  // shipper, `| tee` to a slow disk): the master's writes queue, it stops reading the worker's
+  // pipe meanwhile, and the worker has exited with its last lines still in that pipe.
+  const env = { GOODBYE_LINES: '300' };
+  const LAG_MS = 400;
+  const goodbye = (r: TestProcess, pid: number) => ({
+    closing: r.stderr.filter((l) => l.startsWith(`${pid} closing `)).length,
+    goodbye: r.stderr.indexOf(`${pid} goodbye`),
+  });
+  const lagging = async (r: TestProcess, act: () => unknown): Promise<void> => {
+    r.child.stderr!.pause();
+    await act();
+    await sleep(LAG_MS);
+    r.child.stderr!.resume();
+  };
+
+  test("a stop: the master exits only once every line of its worker's shutdown is out", async () => {
+    for (let round = 0; round < 2; round++) {
+      const r = overseerRun([fixture('run/app.cjs')], { env });
+      await port(r);
+      const [pid] = await readyWorkers(r.socket, 1);
+      await lagging(r, () => r.signal('SIGTERM'));
+      assert.equal((await r.waitExit(15_000)).code, 0, await stderrOf(r));
+      const seen = goodbye(r, pid!);
+      assert.deepEqual(
+        { round, closing: seen.closing, goodbye: seen.goodbye >= 0 },
+        { round, closing: 300, goodbye: true },
+      );
+    }
+  });
+
+  test("a crash: the master's warning that the worker died comes after the worker's last line", async () => {
+    const r = overseerRun([fixture('run/app.cjs')], { env });
+    const p = await port(r);
+    for (let round = 0; round < 2; round++) {
+      const [pid] = await readyWorkers(r.socket, 1);
+      await lagging(r, () => get(p, '/exit'));
+      const died = new RegExp(`worker \\d+ \\(pid ${pid}\\) died \\(code 3\\)`);
+      await r.until(() => r.stderr.some((l) => died.test(l)), 10_000, `the warning for pid ${pid}`);
+      const warning = r.stderr.findIndex((l) => died.test(l));
+      const seen = goodbye(r, pid!);
+      assert.deepEqual(
+        { round, closing: seen.closing, goodbyeBeforeWarning: seen.goodbye >= 0 && seen.goodbye < warning },
+        { round, closing: 300, goodbyeBeforeWarning: true },
+      );
+    }
+  });
+});
+
 test('the master SIGKILLed: each worker exits within 1 s, and its exit handlers run', async () => {
   const exitFile = path.join(tmp, 'exits');
   const r = overseerRun(['-w', '2', fixture('run/app.cjs')], { env: { EXIT_FILE: exitFile } });

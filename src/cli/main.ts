@@ -116,8 +116,6 @@ async function main(argv: string[]): Promise<number> {
 const argv = process.argv.slice(2);
 main(argv).then(
   (code) => {
-    // A master (`run`) is done once it says so, whatever its workers' pipes still hold.
-    if (argv[0] === 'run') process.exit(code);
     process.exitCode = code;
   },
   (err: unknown) => {

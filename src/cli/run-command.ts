@@ -7,6 +7,7 @@ import { codedError, errorMessage } from '../errors.js';
 import type { Fetcher } from '../fetcher/fetcher.js';
 import { configureLogging, debug } from '../log.js';
 import { AppWorkers } from '../master/app-workers.js';
+import { exitOnceWritten } from '../master/exit-once-written.js';
 import { MasterProcess } from '../master/master-process.js';
 import { ProgramHash } from '../master/program-hash.js';
 import { platform } from '../os/index.js';
@@ -38,7 +39,7 @@ function announce(restartSignal: NodeJS.Signals): void {
   process.stderr.write(`overseer run: the master is pid ${pid} (restart: overseer restart${signals})\n`);
 }
 
-/** Runs the master until it is done; 'help' prints the usage. */
+/** Runs the master until it is done, then exits with its code; 'help' prints the usage. */
 export async function runCommand(argv: readonly string[]): Promise<number> {
   const opts = await runOptions(argv);
   if (opts === 'help') {
@@ -72,5 +73,6 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     opts.configFile ? ` (${opts.configFile})` : '',
   );
   await master.start();
-  return master.done;
+  // Done once it says so, whatever its workers' pipes still hold, once its own output is out.
+  return exitOnceWritten(await master.done);
 }

@@ -159,8 +159,8 @@ export class AppWorkers implements WorkerLaunch {
       const host = info.address === null ? '' : info.addressType === 6 ? `[${info.address}]` : info.address;
       this.#shown.set(info.key, info.addressType === -1 ? `unix:${info.address}` : `${host}:${info.port}`);
     });
-    this.#output.attach(id, 'stdout', handle.child.stdout);
-    this.#output.attach(id, 'stderr', handle.child.stderr);
+    handle.passesOn(this.#output.attach(id, 'stdout', handle.child.stdout));
+    handle.passesOn(this.#output.attach(id, 'stderr', handle.child.stderr));
     this.#slots.follow(handle);
     this.#becomeReadyWhen(handle, s.ready);
     return handle;

@@ -10,6 +10,7 @@ import { configureLogging, warn } from '../log.js';
 import { platform } from '../os/index.js';
 import { nativeAvailable, nativeLoadError } from '../os/native.js';
 import { type Binary, currentBinary } from './binary.js';
+import { exitOnceWritten } from './exit-once-written.js';
 import { MasterProcess } from './master-process.js';
 import { ProgramHash } from './program-hash.js';
 
@@ -49,7 +50,7 @@ export async function startMaster(input: Config, handle: Master, inProcess: () =
   });
   attachRunningMaster(handle, master);
   await master.start();
-  process.exit(await master.done);
+  await exitOnceWritten(await master.done);
 }
 
 function unsupportedReason(): string {

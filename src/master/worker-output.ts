@@ -20,10 +20,13 @@ export class WorkerOutput {
     private readonly out: { stdout: Writable; stderr: Writable } = process,
   ) {}
 
-  /** Passes on what worker `id` writes to `source`, until it ends; none when it could not be started. */
-  attach(id: number, stream: 'stdout' | 'stderr', source: Readable | null | undefined): void {
+  /**
+   * Passes on what worker `id` writes to `source`, until it ends; none when it could not be
+   * started. Resolves once all of it has been passed on (or the pipe failed).
+   */
+  attach(id: number, stream: 'stdout' | 'stderr', source: Readable | null | undefined): Promise<void> {
     // A spawn that failed for want of fds (EMFILE, ENFILE) leaves the child without stdio at all.
-    if (source === null || source === undefined) return;
+    if (source === null || source === undefined) return Promise.resolve();
     const sink = this.out[stream];
     const prefix = this.prefix ? `[worker ${id}] ` : '';
     let partial = '';
@@ -47,16 +50,20 @@ export class WorkerOutput {
       partial = text;
       if (this.#waiting) this.#pause(source);
     });
-    // The last line of a worker that ends without a newline is still a line.
-    source.once('end', () => {
-      if (partial !== '') emit(partial);
-      partial = '';
-    });
-    source.once('close', () => {
-      this.#sources.delete(source);
-      this.#paused.delete(source);
-    });
     source.on('error', () => {});
+    return new Promise<void>((passedOn) => {
+      // The last line of a worker that ends without a newline is still a line.
+      source.once('end', () => {
+        if (partial !== '') emit(partial);
+        partial = '';
+        passedOn();
+      });
+      source.once('close', () => {
+        this.#sources.delete(source);
+        this.#paused.delete(source);
+        passedOn();
+      });
+    });
   }
 
   #pause(source: Readable): void {

@@ -20,9 +20,17 @@ import { debug, warn } from '../log.js';
 import { type ListenerPassing, platform } from '../os/index.js';
 import { noteFdExhaustion } from './fd-exhaustion.js';
 import { listenLimit, ROUTED_LISTENS, routeKey } from './listen-routes.js';
+import { within } from './within.js';
 import { WorkerChannel } from './worker-channel.js';
 import type { WorkerExit, WorkerHandle, WorkerPhase } from './worker-handle.js';
 import { WorkerListens } from './worker-listens.js';
+
+/**
+ * How long after a worker's exit the master waits for the rest of the output it passes on. A
+ * child's 'exit' can come before its pipes have been read to their end; a process the worker
+ * started may hold them open for good.
+ */
+const OUTPUT_AFTER_EXIT_MS = 1_000;
 
 /** The master's side of listen routing: the socket for what a worker asks to listen on. */
 export type ListenRoute = (request: ListenRequest) => Promise<{ key: string; handle: unknown }>;
@@ -73,6 +81,8 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
   /** The master's own end of the channel (POSIX); undefined where it is Node's. */
   readonly #channel: WorkerChannel | undefined;
   #broken = false;
+  /** The output the master passes on (`overseer run`): each settles once all of it has been. */
+  readonly #output: Promise<void>[] = [];
 
   constructor(id: number, slot: number, spec: SpawnSpec, readyTimeout: number) {
     super();
@@ -192,7 +202,9 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
         );
       }
       debug('worker %d (pid %s) exited: code %s signal %s', id, this.child.pid, code, signal);
-      settleExit(this.exit);
+      const exit = this.exit;
+      if (this.#output.length === 0) settleExit(exit);
+      else void this.#outputPassedOn().then(() => settleExit(exit));
     };
     this.child.on('exit', onExit);
     this.child.on('error', (err) => {
@@ -204,6 +216,17 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
       this.settleReady(codedError(Error, causeCode(err, 'ERR_OVERSEER_WORKER_FAILED'), why, err));
       onExit(null, null);
     });
+  }
+
+  /** Output the master passes on: the exit counts once all of it has been (see OUTPUT_AFTER_EXIT_MS). */
+  passesOn(output: Promise<void>): void {
+    this.#output.push(output);
+  }
+
+  /** Resolves when every output has been passed on, or OUTPUT_AFTER_EXIT_MS from now. */
+  async #outputPassedOn(): Promise<void> {
+    if (await within(Promise.all(this.#output), OUTPUT_AFTER_EXIT_MS)) return;
+    debug('worker %d: its output had not ended %d ms after its exit', this.id, OUTPUT_AFTER_EXIT_MS);
   }
 
   get pid(): number | undefined {
