@@ -220,3 +220,12 @@ test("`overseer run`: the app's workers load the preload and the worker side onl
     'node:http before any client',
   );
 });
+
+test('every file of the bundle is ASCII-only', () => {
+  // V8 keeps each script's source for the life of the process, in two bytes a character once
+  // it holds one character past ASCII (scripts/bundle.mjs).
+  for (const file of Object.keys(bundled)) {
+    const past = /^.*[^\x00-\x7f].*$/m.exec(fs.readFileSync(path.join(BUNDLE, file), 'utf8'));
+    assert.equal(past, null, `${file}: ${past?.[0]}`);
+  }
+});
