@@ -163,14 +163,14 @@ const builtinsWithoutFacades = {
 };
 
 /**
- * Each file ASCII-only and without comments (esbuild). V8 keeps every script's source for as
- * long as the process lives, in two bytes a character once it holds a single character past
- * ASCII (an arrow in a comment is one): a settled master was 0.2 MiB smaller without them
- * (README, Benchmarks). esbuild keeps the comments of class members and object properties;
+ * Each file ASCII-only and without most comments (esbuild). V8 keeps every script's source for
+ * as long as the process lives, in two bytes a character once it holds a single character past
+ * ASCII (an arrow in a comment is one): a settled master was 0.2 MiB smaller this way (README,
+ * Benchmarks). esbuild keeps the comments of class members and object properties;
  * what is left past ASCII is in those, on lines of their own, and is escaped there, so the
  * source maps hold.
  */
-const PAST_ASCII = /[^\x00-\x7f]/g;
+const PAST_ASCII = /[\u0080-\uffff]/g;
 const COMMENT_LINE = /^\s*(?:\/\/|\/\*|\*)/;
 const asciiWithoutComments = {
   name: 'ascii-without-comments',
@@ -183,13 +183,14 @@ const asciiWithoutComments = {
       sourcemap: 'external',
       sourcefile: chunk.fileName,
     });
-    const escape = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    const escaped = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
     const out = done.code
       .split('\n')
-      .map((line) => (COMMENT_LINE.test(line) ? line.replace(PAST_ASCII, escape) : line))
+      .map((line) => (COMMENT_LINE.test(line) ? line.replace(PAST_ASCII, escaped) : line))
       .join('\n');
-    const left = /^.*[^\x00-\x7f].*$/m.exec(out);
-    if (left) throw new Error(`bundle: ${chunk.fileName}: a character past ASCII outside a comment: ${left[0]}`);
+    const left = /^.*[\u0080-\uffff].*$/m.exec(out);
+    if (left)
+      throw new Error(`bundle: ${chunk.fileName}: a character past ASCII outside a comment: ${left[0]}`);
     return { code: out, map: done.map };
   },
 };
