@@ -158,6 +158,24 @@ describe("a worker's last lines reach the master's output before its exit counts
   });
 });
 
+test("a process of the app's that holds the worker's pipes: its exit still counts, 1 s after it", async () => {
+  const r = overseerRun([fixture('run/app.cjs')], { env: { GOODBYE_LINES: '1', PIPE_HOLDER: '1' } });
+  const p = await port(r);
+  const holder = Number((await r.line(/^holder (\d+)$/))[1]);
+  try {
+    const [pid] = await readyWorkers(r.socket, 1);
+    const asked = Date.now();
+    await get(p, '/exit');
+    const died = new RegExp(`worker \\d+ \\(pid ${pid}\\) died \\(code 3\\)`);
+    await r.until(() => r.stderr.some((l) => died.test(l)), 10_000, `the warning for pid ${pid}`);
+    const ms = Date.now() - asked;
+    assert.ok(ms >= 950 && ms < 5_000, `the warning came ${ms} ms after /exit`);
+    assert.ok(r.stderr.includes(`${pid} goodbye`));
+  } finally {
+    process.kill(holder, 'SIGKILL');
+  }
+});
+
 test('the master SIGKILLed: each worker exits within 1 s, and its exit handlers run', async () => {
   const exitFile = path.join(tmp, 'exits');
   const r = overseerRun(['-w', '2', fixture('run/app.cjs')], { env: { EXIT_FILE: exitFile } });
