@@ -159,7 +159,9 @@ describe("a worker's last lines reach the master's output before its exit counts
 });
 
 test("a process of the app's that holds the worker's pipes: its exit still counts, 1 s after it", async () => {
-  const r = overseerRun([fixture('run/app.cjs')], { env: { GOODBYE_LINES: '1', PIPE_HOLDER: '1' } });
+  const r = overseerRun([fixture('run/app.cjs')], {
+    env: { GOODBYE_LINES: '1', PIPE_HOLDER: path.join(tmp, 'pipe-holder') },
+  });
   const p = await port(r);
   const holder = Number((await r.line(/^holder (\d+)$/))[1]);
   try {
