@@ -355,6 +355,23 @@ describe('a stop signal to the primary', () => {
     );
   });
 
+  test("with a reader that lags: the primary exits only once the program's last lines are out", async () => {
+    // Each worker's 'exit' prints 300 lines of 1 KiB, more than a pipe holds; the primary's
+    // stdout is read only 400 ms after the signal (a busy log shipper, `| tee` to a slow disk).
+    // Silent workers: ones that share the primary's stdout leave it blocking as they exit (Node
+    // restores the flags of its stdio at exit), which would hide a loss.
+    const a = scenario('esm', 'stops', { GOODBYE_LINES: '300', SILENT: '1' });
+    await a.nth('listening', 1);
+    a.child.stdout!.pause();
+    a.signal('SIGTERM');
+    await sleep(400);
+    a.child.stdout!.resume();
+    const { code, signal } = await a.waitExit(10_000);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, a.stderr.join('\n'));
+    await a.until(() => a.ended, 5_000, 'the end of its output');
+    assert.deepEqual({ exits: a.count('exit'), goodbyes: a.count('goodbye') }, { exits: 2, goodbyes: 600 });
+  });
+
   test('a program that handles the signal itself keeps its own stop, as under node:cluster', async () => {
     const a = scenario('cjs', 'stops', { OWN_STOP: '1' });
     const { pids } = (await a.nth('listening', 1)) as AppEvent & { pids: number[] };

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { debug } from '../log.js';
 import { MasterCore, noFetcher } from '../master/core.js';
 import type { RestartResult } from '../master/events.js';
+import { exitOnceWritten } from '../master/exit-once-written.js';
 import { ListenRoutes } from '../master/listen-routes.js';
 import type { Slot } from '../master/slot.js';
 import { SlotListens } from '../master/slot-listens.js';
@@ -203,8 +204,9 @@ export class ClusterPrimary extends EventEmitter {
   /**
    * A stop signal that the program does not handle itself (without overseer, it would end
    * the primary): every worker drains, as a reload retires it, and the primary exits 0, or
-   * non-zero with a warning when a worker had to be killed. A program that listens for the
-   * signal (throng does) keeps its own stop, as under node:cluster. A second signal: at once.
+   * non-zero with a warning when a worker had to be killed, once its own output is written.
+   * A program that listens for the signal (throng does) keeps its own stop, as under
+   * node:cluster. A second signal: at once.
    */
   #stop(signal: NodeJS.Signals): void {
     if (process.listenerCount(signal) > 1) return;
@@ -213,7 +215,7 @@ export class ClusterPrimary extends EventEmitter {
     if (stopping) return;
     void done.then(async (code) => {
       this.#core.close(false);
-      process.exit(await this.#core.exitCode(code));
+      await exitOnceWritten(await this.#core.exitCode(code));
     });
   }
 
