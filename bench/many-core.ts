@@ -18,7 +18,7 @@ process.env.BENCH_WORKERS ||= 'half,cores';
 process.env.BENCH_DEADLINE_S ||= '540';
 
 const { settings } = await import('./settings.js');
-const { machine, packageVersion } = await import('./machine.js');
+const { machine, packageVersion, withoutStartCosts } = await import('./machine.js');
 const { planFromSettings, roundOrder, runPlan } = await import('./per-request.js');
 const { perRequestReport } = await import('./per-request-tables.js');
 const { wrkVersion } = await import('./wrk.js');
@@ -31,6 +31,7 @@ const out = path.resolve(process.env.OUT || 'many-core-results');
 fs.mkdirSync(out, { recursive: true });
 const write = (file: string, text: string): void => fs.writeFileSync(path.join(out, file), text);
 
+withoutStartCosts();
 const t0 = Date.now();
 const plan = planFromSettings();
 const m = machine();
@@ -44,7 +45,7 @@ if (versions.wrk.startsWith('unavailable')) {
 const runs = roundOrder(plan, 0);
 const perRound = runs.reduce((t, r) => t + plan.seconds + 3 + (plan.restarts(r.setup) ? plan.seconds : 0), 0);
 log(
-  `${m.cpu}, node ${m.node}, ${versions.wrk}, pm2 ${versions.pm2}; W = ${plan.workers.join(', ')}; ` +
+  `${m.cpu}, node ${m.node}, ${versions.wrk}, pm2 ${versions.pm2}${m.environment ? `, ${m.environment}` : ''}; W = ${plan.workers.join(', ')}; ` +
     `${plan.rounds} rounds of ${runs.length} runs, ${plan.seconds} s windows: about ${Math.round((perRound * plan.rounds) / 60)} min; results in ${out}`,
 );
 

@@ -40,7 +40,7 @@ function loadLine(plan: Plan): string {
 export function cpuTable(plan: Plan, rows: Summary[], m: Machine, v: Versions): string {
   const title = `## Table 7: server CPU per request, the whole process tree (plain app; ${loadLine(plan)}; median of ${plan.rounds} interleaved round${plan.rounds === 1 ? '' : 's'})`;
   const about = [
-    `${m.cpu} (${m.cores} usable), ${m.os}, node ${m.node}, ${v.wrk}, pm2 ${v.pm2}.`,
+    `${m.cpu} (${m.cores} usable), ${m.os}, node ${m.node}, ${v.wrk}, pm2 ${v.pm2}${m.environment ? `, ${m.environment}` : ''}.`,
     'Server CPU per request: user + system CPU time of the server process and all its descendants (master and workers;',
     'workers that exit count through their parent, from /proc/<pid>/stat), over the measured window, divided by the',
     'requests answered in it. "master" is the root process alone: the node:cluster primary, the pm2 God daemon, the overseer master.',

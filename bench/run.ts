@@ -12,7 +12,7 @@ import { cost, costTable } from './cost.js';
 import { cpuSeconds, cpuSince } from './cpu.js';
 import { drainCost } from './drain-cost.js';
 import { describeKinds, type LoadStats, startLoad } from './load.js';
-import { machine, packageVersion } from './machine.js';
+import { machine, packageVersion, withoutStartCosts } from './machine.js';
 import {
   bareNode,
   nodeCluster,
@@ -243,7 +243,10 @@ async function perRequest(): Promise<{ markdown: string; results: object; versio
 }
 
 async function main(): Promise<void> {
+  withoutStartCosts();
   const t0 = Date.now();
+  const { environment } = machine();
+  if (environment) log(environment);
   if (settings.only === 'per-request') {
     process.stdout.write(`${(await perRequest()).markdown}\n`);
     return;
@@ -380,6 +383,7 @@ async function main(): Promise<void> {
         ['CPU', m.cpu],
         ['OS', m.os],
         ['node', m.node],
+        ['environment', m.environment || 'as found'],
         [
           'autocannon / wrk / pm2',
           `${packageVersion('autocannon')} / ${per instanceof Error ? '?' : per.versions.wrk} / ${packageVersion('pm2')}`,
