@@ -154,7 +154,7 @@ for (const flavor of ['cjs', 'esm'] as const) {
       );
     });
 
-    test('setupPrimary: cumulative settings, the setup event, args, execArgv, silent', async () => {
+    test('setupPrimary: cumulative settings, the setup event, args, execArgv, silent; a rejected call changes nothing', async () => {
       const a = scenario(flavor, 'setup');
       await a.nth('report', 1);
       await exitsByItself(a);
@@ -164,8 +164,10 @@ for (const flavor of ['cjs', 'esm'] as const) {
         stdout: string;
         code: number;
         argv1: string;
+        rejected: unknown;
       };
-      assert.equal(r.setups.length, 3, 'each setupPrimary() (fork() calls it too) emits setup');
+      assert.equal(r.rejected, 'ERR_OVERSEER_INVALID_CONFIG');
+      assert.equal(r.setups.length, 3, 'each setupPrimary() that passes (fork() calls it too) emits setup');
       assert.deepEqual(r.setups[0], { args: ['setup', 'a1'], exec: r.argv1, execArgv: [], silent: true });
       assert.deepEqual(r.settings, {
         args: ['setup', 'a1'],

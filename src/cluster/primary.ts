@@ -95,7 +95,7 @@ export class ClusterPrimary extends EventEmitter {
   }
 
   setupPrimary(options: ClusterSettings = {}): void {
-    this.settings = {
+    const settings: ClusterSettings = {
       args: process.argv.slice(2),
       exec: process.argv[1],
       execArgv: process.execArgv,
@@ -103,8 +103,9 @@ export class ClusterPrimary extends EventEmitter {
       ...this.settings,
       ...options,
     };
-    const settings = this.settings;
+    // A call that fails the check changes nothing: later calls and fork() go on as before it.
     checkSettings(settings);
+    this.settings = settings;
     process.nextTick(() => this.emit('setup', settings));
     if (this.#setUp) return;
     this.#setUp = true;
