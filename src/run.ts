@@ -11,6 +11,11 @@ import type { WorkerRemote } from './worker/remote.js';
 
 let master: Master | undefined;
 let worker: WorkerRemote | undefined;
+/** run() was called in this worker: set before its first await, so a second call sees it. */
+let workerRunning = false;
+
+const alreadyRunning = (): Error =>
+  codedError(Error, 'ERR_OVERSEER_ALREADY_RUNNING', 'overseer: run() was already called');
 
 /** The master of this process, from the moment run() is called (undefined in workers). */
 export function currentMaster(): Master | undefined {
@@ -21,12 +26,14 @@ export function currentMaster(): Master | undefined {
 export async function run(config: Config): Promise<void> {
   sanityCheck();
   if (isWorkerProcess()) {
+    if (workerRunning) throw alreadyRunning();
+    workerRunning = true;
     const { startWorker } = await import('./worker/start.js');
     const started = startWorker(config);
     worker = started.remote;
     return started.ready;
   }
-  if (master) throw codedError(Error, 'ERR_OVERSEER_ALREADY_RUNNING', 'overseer: run() was already called');
+  if (master) throw alreadyRunning();
   const m = new Master(); // before any await, so no event is missed
   master = m;
   try {

@@ -106,6 +106,25 @@ test('a worker that ignores shutdown is SIGKILLed at terminateTimeout; at a stop
   );
 });
 
+test('a second run() is refused in the master and in each worker; its program never runs', async () => {
+  const a = new AppProcess({ overseer: LOCAL, runTwice: true });
+  await a.nth('ready', 1);
+  await a.until(() => a.count('second-run') >= 2, 10_000, 'both sides to report');
+  const runs = a.events
+    .filter((e) => e.event === 'second-run')
+    .map((e) => ({ side: e.side, result: e.result }));
+  assert.deepEqual(
+    runs.sort((x, y) => String(x.side).localeCompare(String(y.side))),
+    [
+      { side: 'master', result: 'ERR_OVERSEER_ALREADY_RUNNING' },
+      { side: 'worker', result: 'ERR_OVERSEER_ALREADY_RUNNING' },
+    ],
+  );
+  assert.equal(a.count('second-program'), 0);
+  a.signal('SIGTERM');
+  assert.equal((await a.waitExit(10_000)).code, 0);
+});
+
 test('a crash loop backs off and does not spin', async () => {
   const flag = path.join(tmp, 'crash-loop');
   fs.writeFileSync(flag, '');
