@@ -1,6 +1,9 @@
 // The `overseer` CLI end to end, against a real master on its default control socket.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppProcess } from './support/app.js';
@@ -9,6 +12,8 @@ import { node, stopAll } from './support/process.js';
 
 let app: AppProcess;
 let ipcPath: string;
+/** While this file exists, the app's new workers throw as they start. */
+const failFlag = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-cli-')), 'fail');
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {
@@ -20,7 +25,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 before(async () => {
-  app = new AppProcess({ overseer: { address: '127.0.0.1:0', workers: 2 }, nullFetcher: true });
+  app = new AppProcess({ overseer: { address: '127.0.0.1:0', workers: 2 }, nullFetcher: true, failFlag });
   await app.nth('ready', 2);
   const ls = cli(['ls', '--json']);
   const mine = (JSON.parse(ls.stdout) as { socket: string; status: { pid: number } }[]).find(
@@ -29,7 +34,10 @@ before(async () => {
   assert.ok(mine, `overseer ls does not list pid ${app.pid}: ${ls.stdout}`);
   ipcPath = mine.socket;
 });
-after(stopAll);
+after(async () => {
+  await stopAll();
+  fs.rmSync(path.dirname(failFlag), { recursive: true, force: true });
+});
 
 test('ls lists the running master in a table', () => {
   const r = cli(['ls']);
@@ -106,4 +114,30 @@ test('errors are one clear line with the usual exit codes', () => {
     cli(['--version']).stdout.trim(),
     JSON.parse(spawnSync('npm', ['pkg', 'get', 'version'], { encoding: 'utf8' }).stdout),
   );
+});
+
+test('a failed restart: one line on stderr that gives the code, nothing on stdout, and 1', () => {
+  fs.writeFileSync(failFlag, '');
+  try {
+    const r = cli(['restart', '-s', ipcPath]);
+    assert.deepEqual({ code: r.code, stdout: r.stdout }, { code: 1, stdout: '' });
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^restart failed \\(${app.name}, pid ${app.pid}\\): .*failing on purpose.* \\(ERR_OVERSEER_WORKER_FAILED\\)\n$`,
+      ),
+    );
+    // --json: the answer on stdout, as a script reads it, whatever it says.
+    const json = cli(['restart', '-s', ipcPath, '--json']);
+    assert.equal(json.code, 1);
+    assert.deepEqual(Object.keys(JSON.parse(json.stdout)).sort(), [
+      'code',
+      'durationMs',
+      'error',
+      'ok',
+      'replaced',
+    ]);
+  } finally {
+    fs.rmSync(failFlag, { force: true });
+  }
 });

@@ -59,7 +59,11 @@ describe('two named apps', { skip }, () => {
     assert.match(other.stdout, new RegExp(`^restarted in \\d+ ms \\(acme-beta, pid ${beta.pid}\\)`));
     const update = apps.cli(b, ['trigger-update', 'alpha']);
     assert.equal(update.code, 1);
-    assert.match(update.stdout, new RegExp(`no fetcher is configured \\(alpha, pid ${alpha.pid}\\)`));
+    assert.equal(update.stdout, '');
+    assert.match(
+      update.stderr,
+      new RegExp(`no fetcher is configured \\(ERR_OVERSEER_NO_FETCHER\\) \\(alpha, pid ${alpha.pid}\\)\n$`),
+    );
     // In a folder of neither, with two running: no guess, the list to choose from.
     const neither = apps.cli(apps.root, ['restart']);
     assert.equal(neither.code, 1);

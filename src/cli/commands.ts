@@ -4,7 +4,7 @@
 import { ipcLines, ipcRequest } from '../control/client.js';
 import { errorMessage } from '../errors.js';
 import { actedOn, type Found, findMaster, liveMasters } from './find-master.js';
-import { formatEvent, formatLs, formatStatus, formatUpdate } from './format.js';
+import { formatEvent, formatLs, formatRestart, formatStatus, formatUpdate, why } from './format.js';
 
 class CommandError extends Error {}
 
@@ -40,8 +40,10 @@ async function call(
   }
 }
 
-function print(opts: Options, body: unknown, human: () => string): void {
-  process.stdout.write(opts.json ? `${JSON.stringify(body, null, 2)}\n` : human());
+/** The answer: --json's on stdout always (its `ok` says how it went); as text, a failure goes to stderr. */
+function print(opts: Options, body: unknown, human: () => string, failed = false): void {
+  if (opts.json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  else (failed ? process.stderr : process.stdout).write(human());
 }
 
 export async function ls(opts: Options): Promise<number> {
@@ -61,21 +63,21 @@ export async function status(opts: Options): Promise<number> {
 export async function restart(opts: Options): Promise<number> {
   const m = await findMaster(opts);
   const { body } = await call(m, opts, 'POST', '/overseer/restart');
-  print(opts, body, () =>
-    body.ok
-      ? `restarted in ${body.durationMs} ms (${actedOn(m)})\n`
-      : `restart failed (${actedOn(m)}): ${body.error}\n`,
-  );
+  print(opts, body, () => `${formatRestart(body, actedOn(m))}\n`, !body.ok);
   return body.ok ? 0 : 1;
 }
 
 export async function reexec(opts: Options): Promise<number> {
   const m = await findMaster(opts);
   const { body } = await call(m, opts, 'POST', '/overseer/reexec');
-  print(opts, body, () =>
-    body.ok
-      ? `a new master (pid ${body.pid}) took over in ${body.durationMs} ms (${actedOn(m)})\n`
-      : `reexec failed (${actedOn(m)}): ${body.error}\n`,
+  print(
+    opts,
+    body,
+    () =>
+      body.ok
+        ? `a new master (pid ${body.pid}) took over in ${body.durationMs} ms (${actedOn(m)})\n`
+        : `reexec failed (${actedOn(m)}): ${why(body.error, body.code)}\n`,
+    !body.ok,
   );
   return body.ok ? 0 : 1;
 }
@@ -83,8 +85,9 @@ export async function reexec(opts: Options): Promise<number> {
 export async function triggerUpdate(opts: Options): Promise<number> {
   const m = await findMaster(opts);
   const { body } = await call(m, opts, 'POST', '/overseer/trigger-update');
-  print(opts, body, () => `${formatUpdate(body).trimEnd()} (${actedOn(m)})\n`);
-  return body.ok && body.result !== 'failed' ? 0 : 1;
+  const ok = body.ok === true && body.result !== 'failed';
+  print(opts, body, () => `${formatUpdate(body).trimEnd()} (${actedOn(m)})\n`, !ok);
+  return ok ? 0 : 1;
 }
 
 export async function events(opts: Options): Promise<number> {

@@ -7,6 +7,7 @@
 import { ipcLines, ipcRequest } from '../control/client.js';
 import { errorMessage } from '../errors.js';
 import { actedOn, type Found, liveMasters, named, ofDirectory } from './find-master.js';
+import { formatRestart } from './format.js';
 import { Terminal } from './terminal.js';
 import { chosenMaster, frame, snapshot, type TopState } from './top-view.js';
 
@@ -79,10 +80,7 @@ function live(state: TopState, poll: () => Promise<void>, opts: TopOptions): Pro
     render();
     ipcRequest(m.socket, 'POST', '/overseer/restart', opts.timeout).then(
       ({ body }) => {
-        const b = body as Record<string, unknown>;
-        state.message = b.ok
-          ? `restarted in ${String(b.durationMs)} ms (${actedOn(m)})`
-          : `restart failed (${actedOn(m)}): ${String(b.error)}`;
+        state.message = formatRestart(body as Record<string, unknown>, actedOn(m));
         render();
       },
       (err: unknown) => {
