@@ -32,6 +32,7 @@ import {
   type Options,
   oneOfOption,
   onlyKnown,
+  shown,
   stringOption,
   stringRecordOption,
   wordsOption,
@@ -295,7 +296,7 @@ export function ipcPath(v: unknown, invalid: Invalid = invalidConfig, field = 'i
 /** A catchable signal's name, checked against POSIX's list. */
 function signalOption(v: unknown, field: string, invalid: Invalid): NodeJS.Signals {
   if (typeof v !== 'string' || !SIGNALS.has(v) || UNCATCHABLE.has(v)) {
-    throw invalid(field, `must be a catchable signal name such as 'SIGUSR2', got ${String(v)}`);
+    throw invalid(field, `must be a catchable signal name such as 'SIGUSR2', got ${shown(v)}`);
   }
   return v as NodeJS.Signals;
 }

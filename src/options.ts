@@ -9,6 +9,16 @@ export type Options = Record<string, unknown>;
 /** The largest delay setTimeout honours; above it Node fires after 1 ms instead. */
 export const TIMER_MAX = 2_147_483_647;
 
+/** A value as a message shows it: a string quoted, so that '2' is not taken for the number 2. */
+export function shown(v: unknown): string {
+  if (typeof v === 'string') return `'${JSON.stringify(v).slice(1, -1)}'`;
+  if (typeof v === 'bigint') return `${v}n`;
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object' && v !== null) return 'an object';
+  if (typeof v === 'function') return 'a function';
+  return String(v);
+}
+
 /** Every key must be a known one: a typo is a mistake, not an ignored option. */
 export function onlyKnown(o: Options, known: readonly string[], invalid: Invalid): void {
   for (const key of Object.keys(o)) {
@@ -27,7 +37,7 @@ export function durationOption(
   const v = o[key];
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > TIMER_MAX) {
-    throw invalid(key, `must be a number of milliseconds (${min} to 2^31-1), got ${String(v)}`);
+    throw invalid(key, `must be a number of milliseconds (${min} to 2^31-1), got ${shown(v)}`);
   }
   return v;
 }
@@ -42,7 +52,7 @@ export function integerOption(
   const v = o[key];
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < range.min || v > range.max) {
-    throw invalid(key, `must be an integer from ${range.min} to ${range.max}, got ${String(v)}`);
+    throw invalid(key, `must be an integer from ${range.min} to ${range.max}, got ${shown(v)}`);
   }
   return v;
 }
@@ -116,5 +126,5 @@ export function oneOfOption<V extends string>(
   if (v === undefined || values.includes(v as V)) return v as V | undefined;
   const choices =
     values.length > 2 ? `one of ${values.join(', ')}` : values.map((x) => `'${x}'`).join(' or ');
-  throw invalid(key, `must be ${choices}, got ${String(v)}`);
+  throw invalid(key, `must be ${choices}, got ${shown(v)}`);
 }

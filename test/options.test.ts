@@ -78,6 +78,26 @@ test("run()'s config: each mistake names config.<field>", async () => {
   );
 });
 
+test('a mistake shows the value as it was given: a string quoted, so "2" is not taken for 2', async () => {
+  await mistake(
+    () => resolveConfig({ program() {}, workers: '2' }),
+    /^overseer: config\.workers must be an integer from 1 to \d+, got '2'$/,
+  );
+  await mistake(() => resolveConfig({ program() {}, workers: 2.5 }), /, got 2\.5$/);
+  await mistake(
+    () => resolveConfig({ program() {}, readyTimeout: '100' }),
+    /^overseer: config\.readyTimeout must be a number of milliseconds .*, got '100'$/,
+  );
+  await mistake(() => resolveConfig({ program() {}, readyTimeout: { ms: 1 } }), /, got an object$/);
+  await mistake(() => resolveConfig({ program() {}, restartSignal: 'SIGKILL' }), /, got 'SIGKILL'$/);
+  const config = path.join(tmp, 'strings.config.json');
+  fs.writeFileSync(config, JSON.stringify({ workers: '2' }));
+  await mistake(
+    () => runOptions(['--config', config, script]),
+    /^overseer run: .*strings\.config\.json: workers must be an integer from 1 to \d+, got '2'$/,
+  );
+});
+
 test('overseer run: a mistake names the flag, or the config file and its field', async () => {
   await mistake(
     () => runOptions(['--health-address', 'nope', script]),

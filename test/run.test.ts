@@ -213,7 +213,7 @@ describe('options and the config file', () => {
 
   test('a mistake on the command line is a coded error naming the flag', () => {
     for (const [args, says] of [
-      [['--workers', 'two', script], /--workers must be an integer .* got two/],
+      [['--workers', 'two', script], /--workers must be an integer .* got 'two'/],
       [['--ready-timeout', '0', script], /--ready-timeout must be a number of milliseconds/],
       [['--ready', 'soon', script], /--ready must be one of listening, message, none/],
       [['--kill-signal', 'SIGKILL', script], /--kill-signal must be a catchable signal/],
