@@ -91,6 +91,25 @@ test('nothing there: ERR_OVERSEER_NO_ENTRY, saying what was looked for', () => {
   });
 });
 
+test('a folder runs as `node <folder>` runs it: its package.json main, else its index.js', () => {
+  const plain = fs.mkdtempSync(path.join(tmp, 'folder-'));
+  fs.writeFileSync(path.join(plain, 'index.js'), '');
+  assert.equal(scriptPath('.', plain), path.join(plain, 'index.js'));
+  // (Another folder: Node keeps what it read of a package.json for the life of the process.)
+  const app = fs.mkdtempSync(path.join(tmp, 'folder-'));
+  fs.writeFileSync(path.join(app, 'index.js'), '');
+  fs.mkdirSync(path.join(app, 'lib'));
+  fs.writeFileSync(path.join(app, 'lib', 'server.js'), '');
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ main: 'lib/server.js' }));
+  assert.equal(scriptPath(path.basename(app), tmp), path.join(app, 'lib', 'server.js'));
+  // Neither: a coded error that says so, not EISDIR from reading a folder.
+  const empty = fs.mkdtempSync(path.join(tmp, 'empty-'));
+  assert.throws(() => scriptPath(empty, tmp), {
+    code: 'ERR_OVERSEER_NO_ENTRY',
+    message: `overseer run: ${empty} is a folder with no script to run (no package.json main, no index.js)`,
+  });
+});
+
 test("`--` ends overseer's options, before the script or right after it; a second one is the app's", () => {
   assert.deepEqual(splitRunArgs(['-w', '2', 'next', '--', 'start', '-p', '3000']), {
     options: ['-w', '2'],
