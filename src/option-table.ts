@@ -64,7 +64,11 @@ export type Kind = keyof Kinds;
 export interface FlagSpec {
   /** The one-letter form: 'w' for `-w`. */
   readonly short?: string;
-  /** What --help and the README call its value ('N'); by default from the kind ('MS' for ms). */
+  /**
+   * What --help and the README call its value ('N'); by default from the kind ('MS' for ms).
+   * One that begins with '=' is written joined to the flag: a value that begins with '-' (node's
+   * own options) can be given no other way.
+   */
   readonly value?: string;
   /** What the flag takes beyond the option's own values. */
   readonly note?: string;
@@ -224,7 +228,7 @@ export const OPTIONS = {
     kind: 'words',
     default: [],
     file: true,
-    flag: { value: '"ARGS"' },
+    flag: { value: '="ARGS"' },
     doc: "node's own options for the workers (`--node-args=--max-old-space-size=512`)",
   },
   envFile: {

@@ -39,6 +39,8 @@ test('--help shows every flag of the table, and every config-file field without 
     assert.match(help, new RegExp(`^  ${name} `, 'm'));
   }
   assert.match(help, /^ {2}-w, --workers N +how many workers/m);
+  // node's options begin with '-': only the joined form takes them, so that is the form shown.
+  assert.match(help, /^ {6}--node-args="ARGS" +node's own options/m);
   assert.ok(
     help.split('\n').every((line) => line.length <= 90),
     'lines fit a terminal',
@@ -124,6 +126,9 @@ test('overseer run: a mistake names the flag, or the config file and its field',
     () => runOptions(['--config', config, '--fetch-url', 'http://127.0.0.1/', script]),
     /^overseer run: .*overseer\.config\.json: fetchFile and --fetch-url cannot both be set/,
   );
+  const joined = await runOptions(['--node-args=--max-old-space-size=256 --no-deprecation', script]);
+  assert.ok(joined !== 'help');
+  assert.deepEqual(joined.app.nodeArgs, ['--max-old-space-size=256', '--no-deprecation']);
   fs.writeFileSync(config, JSON.stringify({ workers: 2, nodeArgs: '--a --b', ready: 'none' }));
   const o = await runOptions(['--config', config, '--log-lines', '7', script]);
   assert.ok(o !== 'help');

@@ -22,7 +22,7 @@ export function flagUsage(name: OptionName): string | undefined {
   if (o.flag === undefined) return undefined;
   const flag = o.flag === true ? {} : o.flag;
   const value = o.kind === 'boolean' ? undefined : (flag.value ?? VALUE[o.kind]);
-  const long = `--${flagName(name)}${value === undefined ? '' : ` ${value}`}`;
+  const long = `--${flagName(name)}${value === undefined || value.startsWith('=') ? (value ?? '') : ` ${value}`}`;
   return flag.short === undefined ? long : `-${flag.short}, ${long}`;
 }
 
