@@ -139,6 +139,23 @@ test('overseer run: a mistake names the flag, or the config file and its field',
   assert.equal(o.engine.terminateTimeout, DEFAULTS.terminateTimeout);
 });
 
+test('overseer run: a .js config file is loaded as Node loads it, CommonJS in a "type": "commonjs" package', async () => {
+  const pkg = fs.mkdtempSync(path.join(tmp, 'commonjs-'));
+  fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ type: 'commonjs' }));
+  const config = path.join(pkg, 'overseer.config.js');
+  fs.writeFileSync(config, 'module.exports = { workers: 3 };\n');
+  const o = await runOptions(['--config', config, script]);
+  assert.ok(o !== 'help');
+  assert.equal(o.engine.workers, 3);
+  // There, `export default` is a syntax error, reported as the file's.
+  const esm = path.join(pkg, 'esm.config.js');
+  fs.writeFileSync(esm, 'export default { workers: 3 };\n');
+  await mistake(
+    () => runOptions(['--config', esm, script]),
+    /^overseer run: .*esm\.config\.js: cannot be read: /,
+  );
+});
+
 test('overseer run: --fetch-manifest reads the fetch URL or file as a release manifest; --fleet-id names the master', async () => {
   await mistake(
     () => runOptions(['--fetch-manifest', script]),
