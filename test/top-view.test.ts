@@ -62,6 +62,10 @@ test('CPU and memory as the CLI writes them, and totals only where the OS told e
   assert.match(status, /^master {4}pid 100, up 1m5s, overseer 1\.0\.0, cpu 0\.5%, mem 40\.0M$/m);
   assert.match(status, /^WORKER\s+PID\s+SLOT\s+STATE\s+UP\s+CPU\s+MEM\s+RESTARTS$/m);
   assert.match(status, /^1\s+101\s+0\s+ready\s+1m5s\s+12\.5%\s+80\.0M\s+2$/m);
+  assert.match(status, /^binary {4}\/srv\/api\/server\.js \(sha256 abababababab\)$/m);
+  // An overseer/cluster primary hashes no file (its binHash is ''): no empty "(sha256 )".
+  const cluster = formatStatus({ ...api.status, binHash: '' });
+  assert.match(cluster, /^binary {4}\/srv\/api\/server\.js$/m);
 });
 
 const state = (over: Partial<TopState> = {}): TopState => ({

@@ -106,7 +106,7 @@ export function formatStatus(s: Json): string {
   const lines = [
     ...(typeof s.name === 'string' ? [`name      ${s.name}, app in ${s.appDir}`] : []),
     `master    pid ${s.pid}, up ${ago(s.startedAt)}, overseer ${s.version}, cpu ${cpu(s.cpuPercent)}, mem ${bytes(s.rssBytes)}`,
-    `binary    ${s.binPath} (sha256 ${short(s.binHash)})`,
+    `binary    ${s.binPath}${s.binHash ? ` (sha256 ${short(s.binHash)})` : ''}`,
     `listens   ${(s.addresses as string[]).join(', ') || '-'}`,
     `restarts  ${s.restarts} (${s.restartFailures} failed), crashes ${s.crashes}${s.restarting ? ', restarting now' : ''}` +
       (s.restartedAt ? `, last ${ago(s.restartedAt)} ago` : ''),
