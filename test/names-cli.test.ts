@@ -138,6 +138,11 @@ describe('two named apps', { skip }, () => {
       new RegExp(`a master named 'acme-beta' is already running \\(pid ${first}, at .*acme-beta\\.sock\\)`),
     );
     assert.ok(!again.lines.some((l) => l.startsWith('listening on')), 'no worker started');
+    // Its error is all it says: no "the master is pid …" for a master that never ran.
+    assert.deepEqual(
+      again.stderr.filter((l) => l.trim() !== ''),
+      [again.stderr.find((l) => l.includes('is already running'))],
+    );
     const named = apps.start(b, ['--name', 'beta-2']);
     const s = await apps.status('beta-2');
     assert.equal(s.appDir, b);

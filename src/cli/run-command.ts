@@ -28,7 +28,8 @@ async function fetcherFor(fetch: RunOptions['fetch']): Promise<Fetcher | undefin
 }
 
 /**
- * The master's pid, first of all: started through npx, npm or a shell, the pid a user sees
+ * The master's pid, first of all (once it holds its name and its sockets, so that a master
+ * that is refused says only why): started through npx, npm or a shell, the pid a user sees
  * is theirs, and a signal to it never reaches the master.
  */
 function announce(restartSignal: NodeJS.Signals): void {
@@ -65,7 +66,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     launch: workers,
   });
   attachRunningMaster(handle, master);
-  announce(config.restartSignal);
+  handle.once('listening', () => announce(config.restartSignal));
   debug(
     'overseer run: %s, %d worker(s)%s',
     binary.path,
