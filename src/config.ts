@@ -28,6 +28,7 @@ import {
 import {
   booleanOption,
   durationOption,
+  httpUrlOption,
   integerOption,
   type Options,
   oneOfOption,
@@ -177,6 +178,10 @@ const CHECKS: { [K in Kind]: Check<K> } = {
   boolean: (o, key, _, invalid) => booleanOption(o, key, false, invalid),
   string: (o, key, _, invalid) => stringOption(o, key, invalid) as string,
   text: (o, key, _, invalid) => stringOption(o, key, invalid, true) as string,
+  httpUrl: (o, key, _, invalid) => {
+    httpUrlOption(o, key, invalid);
+    return o[key] as string;
+  },
   words: (o, key, _, invalid) => wordsOption(o, key, invalid) as string[],
   env: (o, key, _, invalid) => stringRecordOption(o, key, invalid) as Record<string, string>,
   signal: (o, key, _, invalid) => signalOption(o[key], key, invalid),

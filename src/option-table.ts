@@ -30,8 +30,10 @@ export interface Kinds {
   integer: [number, number];
   boolean: [boolean, boolean];
   string: [string, string];
-  /** A non-empty string: a path, a URL. */
+  /** A non-empty string: a path. */
   text: [string, string];
+  /** An absolute http: or https: URL. */
+  httpUrl: [string, string];
   /** An array of strings, or one string split at its spaces. */
   words: [string[] | string, string[]];
   /** Variable names to string values. */
@@ -321,7 +323,7 @@ export const OPTIONS = {
     doc: 'upgrade the script when FILE changes (a `FileFetcher`)',
   },
   fetchUrl: {
-    kind: 'text',
+    kind: 'httpUrl',
     file: true,
     flag: { value: 'URL' },
     doc: 'upgrade the script from URL (an `HTTPFetcher`)',

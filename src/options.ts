@@ -84,6 +84,24 @@ export function functionOption<F>(o: Options, key: string, invalid: Invalid): F 
   return v as F | undefined;
 }
 
+/** An absolute http: or https: URL (or a URL object of one). */
+export function httpUrlOption(o: Options, key: string, invalid: Invalid): URL | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  const text = v instanceof URL ? v.href : v;
+  if (typeof text !== 'string' || text === '') throw invalid(key, 'must be an http(s) URL');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid(key, `must be an absolute http(s) URL, got ${shown(text)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalid(key, `must use http: or https:, got ${url.protocol}`);
+  }
+  return url;
+}
+
 /** An array of strings, or one string split at its spaces (`--node-args "--a --b"`). */
 export function wordsOption(o: Options, key: string, invalid: Invalid): string[] | undefined {
   const v = o[key];

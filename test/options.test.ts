@@ -110,6 +110,11 @@ test('overseer run: a mistake names the flag, or the config file and its field',
     /^overseer run: --health-address must be a TCP address/,
   );
   await mistake(() => runOptions(['--ipc-path', 'relative.sock', script]), /^overseer run: --ipc-path /);
+  // The URL's check is made where the flag is read, so it names the flag, not a fetcher's option.
+  await mistake(
+    () => runOptions(['--fetch-url', 'notaurl', script]),
+    /^overseer run: --fetch-url must be an absolute http\(s\) URL, got 'notaurl'$/,
+  );
   await mistake(
     () => runOptions(['--fetch-file', script, '--fetch-url', 'http://127.0.0.1/', script]),
     /^overseer run: --fetch-file and --fetch-url cannot both be set/,
@@ -119,6 +124,11 @@ test('overseer run: a mistake names the flag, or the config file and its field',
   await mistake(
     () => runOptions(['--config', config, script]),
     /^overseer run: .*overseer\.config\.json: healthAddress must be 'host:port'/,
+  );
+  fs.writeFileSync(config, JSON.stringify({ fetchUrl: 'ftp://example.com/app.js' }));
+  await mistake(
+    () => runOptions(['--config', config, script]),
+    /^overseer run: .*overseer\.config\.json: fetchUrl must use http: or https:, got ftp:$/,
   );
   // A rule between two fields names each where it was set.
   fs.writeFileSync(config, JSON.stringify({ fetchFile: script }));

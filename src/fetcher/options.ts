@@ -5,6 +5,7 @@ import { errorMessage, type InvalidFor, invalidFor } from '../errors.js';
 import {
   booleanOption,
   durationOption,
+  httpUrlOption,
   integerOption,
   type Options,
   onlyKnown,
@@ -59,22 +60,10 @@ export function refusedWith(owner: string, o: Options, mode: string, keys: reado
   if (set !== undefined) throw invalid(owner)(set, `does not apply with ${invalid(owner).named(mode)}`);
 }
 
-/** An absolute http: or https: URL. */
+/** An absolute http: or https: URL; a required one that is missing is a mistake too. */
 export function httpUrl(owner: string, o: Options, key: string, required: boolean): URL | undefined {
-  const v = o[key];
-  if (v === undefined && !required) return undefined;
-  const text = v instanceof URL ? v.href : v;
-  if (typeof text !== 'string' || text === '') throw invalid(owner)(key, 'must be an http(s) URL');
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalid(owner)(key, `must be an absolute http(s) URL, got ${JSON.stringify(text)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalid(owner)(key, `must use http: or https:, got ${url.protocol}`);
-  }
-  return url;
+  if (required && o[key] === undefined) throw invalid(owner)(key, 'must be an http(s) URL');
+  return httpUrlOption(o, key, invalid(owner));
 }
 
 /** Header names (lowercased) to string values. */
