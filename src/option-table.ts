@@ -30,7 +30,7 @@ export interface Kinds {
   integer: [number, number];
   boolean: [boolean, boolean];
   string: [string, string];
-  /** A non-empty string: a path. */
+  /** A non-empty string: a path, an id. */
   text: [string, string];
   /** An absolute http: or https: URL. */
   httpUrl: [string, string];
