@@ -184,14 +184,15 @@ const asciiWithoutComments = {
       sourcefile: chunk.fileName,
     });
     const escaped = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-    const out = done.code
+    const lines = done.code
       .split('\n')
-      .map((line) => (COMMENT_LINE.test(line) ? line.replace(PAST_ASCII, escaped) : line))
-      .join('\n');
-    const left = /^.*[\u0080-\uffff].*$/m.exec(out);
-    if (left)
-      throw new Error(`bundle: ${chunk.fileName}: a character past ASCII outside a comment: ${left[0]}`);
-    return { code: out, map: done.map };
+      .map((line) => (COMMENT_LINE.test(line) ? line.replace(PAST_ASCII, escaped) : line));
+    // A line's search, not the global replace's (whose lastIndex would carry over).
+    const pastAscii = new RegExp(PAST_ASCII.source);
+    const left = lines.find((line) => pastAscii.test(line));
+    if (left !== undefined)
+      throw new Error(`bundle: ${chunk.fileName}: a character past ASCII outside a comment: ${left}`);
+    return { code: lines.join('\n'), map: done.map };
   },
 };
 

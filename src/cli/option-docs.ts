@@ -22,7 +22,9 @@ export function flagUsage(name: OptionName): string | undefined {
   if (o.flag === undefined) return undefined;
   const flag = o.flag === true ? {} : o.flag;
   const value = o.kind === 'boolean' ? undefined : (flag.value ?? VALUE[o.kind]);
-  const long = `--${flagName(name)}${value === undefined || value.startsWith('=') ? (value ?? '') : ` ${value}`}`;
+  // A value written with '=' is joined to the flag (--node-args="ARGS"); others follow a space.
+  const shownValue = value === undefined ? '' : value.startsWith('=') ? value : ` ${value}`;
+  const long = `--${flagName(name)}${shownValue}`;
   return flag.short === undefined ? long : `-${flag.short}, ${long}`;
 }
 
