@@ -12,7 +12,7 @@
 // spares the kinds of process a file (chunkName). What only a dynamic import reaches (the
 // upgrader, the CLI's commands...) keeps rollup's own chunking, so it is still loaded only when
 // used; the few lazy imports every master takes as it starts (MASTER_EAGER) count as a master's
-// static ones.
+// static ones. A run() worker's side is built apart, as one file (runWorkerFile).
 //
 // Every chunk lies one folder below dist/bundle/, as every module lies one below dist/src/,
 // so a module's `new URL('../preload/index.js', import.meta.url)` names the same entry in
@@ -196,16 +196,50 @@ const asciiWithoutComments = {
   },
 };
 
+/**
+ * A run() worker's side (what worker/start.js imports beyond `import 'overseer'`) in one file,
+ * chunks/w.js, built by a second pass (below): where its modules lie in the first pass, shared
+ * with the masters and the other workers, a worker took four files, 11 to 12 ms of its start
+ * against 4 to 5 for one (README, Benchmarks). The first pass still holds worker/start.js, so
+ * that base.js exports all the second pass takes from it; only run()'s import of it goes to w.js.
+ */
+const RUN_WORKER = file('worker/start');
+/** What run()'s import of it is, until the output names it ./w.js (beside base.js). */
+const RUN_WORKER_ID = '\0run-worker';
+let runWorkerRef;
+const runWorkerFile = {
+  name: 'run-worker-file',
+  buildStart() {
+    runWorkerRef = this.emitFile({ type: 'chunk', id: RUN_WORKER });
+  },
+  generateBundle(_, files) {
+    // Emitted to keep its graph (above), not to be loaded: rollup's file for it is left out.
+    const name = this.getFileName(runWorkerRef);
+    delete files[name];
+    delete files[`${name}.map`];
+  },
+  async resolveDynamicImport(specifier, importer) {
+    if (importer !== file('run') || typeof specifier !== 'string') return null;
+    const resolved = await this.resolve(specifier, importer);
+    return resolved?.id === RUN_WORKER ? { id: RUN_WORKER_ID, external: true } : null;
+  },
+};
+
+// Node's builtins and the package's dependencies stay imports.
+const dependency = (id, importer) => importer !== undefined && !id.startsWith('.') && !path.isAbsolute(id);
+// Module order is kept: the cycles between modules are the ones tsc's output has.
+function onwarn(warning, warn) {
+  if (warning.code === 'CIRCULAR_DEPENDENCY') return;
+  warn(warning);
+  process.exitCode = 1;
+}
+const plugins = [builtinsWithoutFacades, asciiWithoutComments];
+
 const bundle = await rollup({
   input: Object.fromEntries(ENTRIES.map((e) => [e, file(e)])),
-  // Node's builtins and the package's dependencies stay imports.
-  external: (id, importer) => importer !== undefined && !id.startsWith('.') && !path.isAbsolute(id),
-  // Module order is kept: the cycles between modules are the ones tsc's output has.
-  onwarn(warning, warn) {
-    if (warning.code === 'CIRCULAR_DEPENDENCY') return;
-    warn(warning);
-    process.exitCode = 1;
-  },
+  external: dependency,
+  onwarn,
+  plugins: [runWorkerFile],
 });
 fs.rmSync(out, { recursive: true, force: true });
 const { output } = await bundle.write({
@@ -216,10 +250,78 @@ const { output } = await bundle.write({
   manualChunks: chunkOf,
   // A file imports what it uses, not what that imports in turn: each import is a resolution.
   hoistTransitiveImports: false,
+  // Each export under its own name, so that the second pass can import base.js's by theirs.
+  minifyInternalExports: false,
   sourcemap: true,
-  plugins: [builtinsWithoutFacades, asciiWithoutComments],
+  plugins,
+  paths: { [RUN_WORKER_ID]: './w.js' },
 });
+const asts = new Map(bundle.cache.modules.map((m) => [m.id, m.ast]));
 await bundle.close();
+
+// The second pass: chunks/w.js, the run() worker's side, with what it takes of base.js
+// imported from there (the one copy of each module a worker loads; module-boundary.test.ts).
+const base = output.find((o) => o.fileName === 'chunks/base.js');
+const inBase = new Set(Object.keys(base.modules));
+const BASE_ID = '\0base';
+const runWorker = await rollup({
+  input: { w: RUN_WORKER },
+  external: dependency,
+  // The entry's own file holds what the lazy files (the control client, the master's sockets
+  // on os/'s lazy paths) take from it: no second file that only re-exports it.
+  preserveEntrySignatures: 'allow-extension',
+  onwarn,
+  plugins: [
+    {
+      name: 'from-base',
+      async resolveId(source, importer) {
+        if (importer === undefined || !source.startsWith('.')) return null;
+        const resolved = await this.resolve(source, importer, { skipSelf: true });
+        return resolved && inBase.has(resolved.id) ? { id: BASE_ID, external: true } : null;
+      },
+    },
+  ],
+});
+const { output: runWorkerOutput } = await runWorker.write({
+  dir: out,
+  format: 'es',
+  entryFileNames: 'chunks/[name].js',
+  chunkFileNames: 'chunks/w-[name].js',
+  hoistTransitiveImports: false,
+  sourcemap: true,
+  plugins,
+  paths: { [BASE_ID]: './base.js' },
+});
+await runWorker.close();
+checkTakenFromBase(base, runWorkerOutput);
+output.push(...runWorkerOutput);
+
+/**
+ * What the second pass imports from base.js by name is there, and is the module's it means:
+ * no two of base.js's modules export one name (then rollup would rename one of them).
+ */
+function checkTakenFromBase(baseChunk, taken) {
+  // base.js exports each binding under its variable's name; rollup renames one of two
+  // variables of one name (`x$1`), and `export { a as b }` exports `a`: either would let an
+  // import by name find another module's binding.
+  const renamed = baseChunk.exports.filter((n) => /\$\d+$/.test(n));
+  if (renamed.length > 0) throw new Error(`bundle: base.js exports renamed bindings: ${renamed.join(', ')}`);
+  for (const id of inBase) {
+    for (const node of asts.get(id)?.body ?? []) {
+      if (node.type !== 'ExportNamedDeclaration') continue;
+      for (const s of node.specifiers)
+        if (s.local.name !== s.exported.name)
+          throw new Error(`bundle: ${rel(id)} exports ${s.local.name} as ${s.exported.name}`);
+    }
+  }
+  for (const o of taken) {
+    if (o.type !== 'chunk') continue;
+    const names = o.importedBindings['./base.js'] ?? []; // keyed by the path it renders
+    const missing = names.filter((n) => !baseChunk.exports.includes(n));
+    if (missing.length > 0)
+      throw new Error(`bundle: ${o.fileName} imports ${missing.join(', ')}, which base.js does not export`);
+  }
+}
 
 // The CommonJS preload of overseer/cluster (tsc's .cjs) require()s ./child.js beside it.
 fs.copyFileSync(path.join(src, 'cluster', 'preload.cjs'), path.join(out, 'cluster', 'preload.cjs'));
