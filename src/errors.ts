@@ -64,3 +64,9 @@ export function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }
+
+/** A failure as one line for people: the message, and its code where it has one not already in it. */
+export function withCode(message: unknown, code: unknown): string {
+  const text = String(message);
+  return typeof code === 'string' && !text.includes(code) ? `${text} (${code})` : text;
+}

@@ -135,7 +135,10 @@ describe('two named apps', { skip }, () => {
     assert.equal(exit.code, 1);
     assert.match(
       again.stderr.join('\n'),
-      new RegExp(`a master named 'acme-beta' is already running \\(pid ${first}, at .*acme-beta\\.sock\\)`),
+      new RegExp(
+        `a master named 'acme-beta' is already running \\(pid ${first}, at .*acme-beta\\.sock\\).* \\(ERR_OVERSEER_NAME_IN_USE\\)$`,
+        'm',
+      ),
     );
     assert.ok(!again.lines.some((l) => l.startsWith('listening on')), 'no worker started');
     // Its error is all it says: no "the master is pid …" for a master that never ran.

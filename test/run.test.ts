@@ -212,17 +212,21 @@ describe('options and the config file', () => {
   const script = fixture('run/app.cjs');
 
   test('a mistake on the command line is a coded error naming the flag', () => {
-    for (const [args, says] of [
-      [['--workers', 'two', script], /--workers must be an integer .* got 'two'/],
-      [['--ready-timeout', '0', script], /--ready-timeout must be a number of milliseconds/],
-      [['--ready', 'soon', script], /--ready must be one of listening, message, none/],
-      [['--kill-signal', 'SIGKILL', script], /--kill-signal must be a catchable signal/],
-      [['--restart-mode', 'fast', script], /--restart-mode must be 'overlap' or 'sequential'/],
-      [[path.join(tmp, 'nope.js')], /no such script/],
+    // One line on stderr, ending with the error's code.
+    const invalid = / \(ERR_OVERSEER_INVALID_CONFIG\)\n$/;
+    for (const [args, says, code] of [
+      [['--workers', 'two', script], /--workers must be an integer .* got 'two'/, invalid],
+      [['--ready-timeout', '0', script], /--ready-timeout must be a number of milliseconds/, invalid],
+      [['--ready', 'soon', script], /--ready must be one of listening, message, none/, invalid],
+      [['--kill-signal', 'SIGKILL', script], /--kill-signal must be a catchable signal/, invalid],
+      [['--restart-mode', 'fast', script], /--restart-mode must be 'overlap' or 'sequential'/, invalid],
+      [[path.join(tmp, 'nope.js')], /no such script/, / \(ERR_OVERSEER_NO_ENTRY\)\n$/],
     ] as const) {
       const r = cli([...args]);
       assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, says);
+      assert.match(r.stderr, code);
+      assert.equal(r.stderr.split('\n').length, 2, r.stderr);
     }
     // Node 20 itself reads any --env-file in its argv, the script's arguments too, and exits
     // with 9 for a missing file before overseer runs; later versions leave it to overseer.

@@ -2,9 +2,9 @@
 // trigger-update, events, logs): each finds a master and asks its control socket. Loaded only
 // for them (main.ts), so `overseer run`'s master carries no HTTP client.
 import { ipcLines, ipcRequest } from '../control/client.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, withCode } from '../errors.js';
 import { actedOn, type Found, findMaster, liveMasters } from './find-master.js';
-import { formatEvent, formatLs, formatRestart, formatStatus, formatUpdate, why } from './format.js';
+import { formatEvent, formatLs, formatRestart, formatStatus, formatUpdate } from './format.js';
 
 class CommandError extends Error {}
 
@@ -76,7 +76,7 @@ export async function reexec(opts: Options): Promise<number> {
     () =>
       body.ok
         ? `a new master (pid ${body.pid}) took over in ${body.durationMs} ms (${actedOn(m)})\n`
-        : `reexec failed (${actedOn(m)}): ${why(body.error, body.code)}\n`,
+        : `reexec failed (${actedOn(m)}): ${withCode(body.error, body.code)}\n`,
     !body.ok,
   );
   return body.ok ? 0 : 1;

@@ -1,4 +1,5 @@
 // Human-readable output of the `overseer` CLI: short lines and aligned tables.
+import { withCode } from '../errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -130,20 +131,15 @@ export function formatStatus(s: Json): string {
   return `${lines.join('\n')}\n${table(workerRows(s))}`;
 }
 
-/** Why a command failed, as the API answered it: the message, and its code where it gave one. */
-export function why(message: unknown, code: unknown): string {
-  return typeof code === 'string' ? `${String(message)} (${code})` : String(message);
-}
-
 /** A restart's answer, on the master `on` names: `restarted in 250 ms (api, pid 4242)`. */
 export function formatRestart(body: Json, on: string): string {
   return body.ok
     ? `restarted in ${String(body.durationMs)} ms (${on})`
-    : `restart failed (${on}): ${why(body.error, body.code)}`;
+    : `restart failed (${on}): ${withCode(body.error, body.code)}`;
 }
 
 export function formatUpdate(body: Json): string {
-  if (!body.ok) return `trigger-update failed: ${why(body.error, body.code)}\n`;
+  if (!body.ok) return `trigger-update failed: ${withCode(body.error, body.code)}\n`;
   switch (body.result) {
     case 'no-update':
       return 'no update\n';
@@ -154,7 +150,7 @@ export function formatUpdate(body: Json): string {
     case 'signalled':
       return 'restart signal sent\n';
     default:
-      return `update failed: ${why(body.reason, body.code)}${body.rolledBack ? ' (rolled back)' : ''}\n`;
+      return `update failed: ${withCode(body.reason, body.code)}${body.rolledBack ? ' (rolled back)' : ''}\n`;
   }
 }
 

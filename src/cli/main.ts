@@ -3,7 +3,7 @@
 // (`overseer run`, loaded only for it) the master of an unmodified app.
 // Exit codes: 0 done, 1 failed (or no master), 2 bad usage; `run`: the master's own.
 import { parseArgs } from 'node:util';
-import { errorCode, errorMessage } from '../errors.js';
+import { errorCode, errorMessage, withCode } from '../errors.js';
 import { version } from '../version.js';
 import type { Options } from './commands.js';
 
@@ -124,10 +124,12 @@ main(argv).then(
       (err as { usage?: unknown }).usage === true ||
       errorCode(err)?.startsWith('ERR_PARSE_ARGS');
     const help = argv[0] === 'run' ? 'overseer run --help' : 'overseer --help';
-    // overseer's own errors already say who speaks ('overseer run: …').
+    // overseer's own errors already say who speaks ('overseer run: …'). A usage error is
+    // followed by where the usage is; any other ends with its code, where it has one.
     const message = errorMessage(err);
     const line = /^overseer\b/.test(message) ? message : `overseer: ${message}`;
-    process.stderr.write(`${line}\n${usage ? `run '${help}' for usage\n` : ''}`);
+    const text = usage ? `${line}\nrun '${help}' for usage` : withCode(line, errorCode(err));
+    process.stderr.write(`${text}\n`);
     process.exitCode = usage ? 2 : 1;
   },
 );
