@@ -224,7 +224,7 @@ describe('what a user types', () => {
     assert.equal((await r.stop()).code, 0);
   });
 
-  test('no such script or bin: one line that says so, with one prefix', () => {
+  test('no such script or bin: one line that says so, with one prefix and its code', () => {
     const r = spawnSync(process.execPath, [CLI, 'run', 'nothing-here', 'start'], {
       cwd: tmp,
       encoding: 'utf8',
@@ -232,7 +232,7 @@ describe('what a user types', () => {
     assert.equal(r.status, 1);
     assert.match(
       r.stderr,
-      /^overseer run: no such script: \S+nothing-here, and no bin 'nothing-here' in node_modules\/\.bin here or above\n$/,
+      /^overseer run: no such script: \S+nothing-here, and no bin 'nothing-here' in node_modules\/\.bin here or above \(ERR_OVERSEER_NO_ENTRY\)\n$/,
     );
   });
 
