@@ -9,7 +9,6 @@
 // on a field, its type or whether it is optional, and test/options.test.ts checks each default
 // the comments state against the table. ResolvedConfig, which no user reads, is derived.
 import type { RequestListener } from 'node:http';
-import { constants } from 'node:os';
 import { type ListenAddress, parseAddress } from './address.js';
 import { type Invalid, type InvalidFor, invalidConfig } from './errors.js';
 import type { Fetcher } from './fetcher/fetcher.js';
@@ -156,13 +155,16 @@ const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
 /**
  * Signal names are checked against POSIX's list, not this OS's, so one config serves every
  * platform: on Windows, where no signal reaches another process, the restart signal is unused.
+ * Made at the first check, as node:os (this OS's list) is loaded by nothing else a worker runs.
  */
-const SIGNALS = new Set([
-  ...Object.keys(constants.signals),
-  ...'SIGHUP SIGINT SIGQUIT SIGTRAP SIGABRT SIGBUS SIGUSR1 SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGCHLD SIGCONT SIGTSTP SIGTTIN SIGTTOU SIGURG SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH SIGIO SIGPWR SIGSYS'.split(
-    ' ',
-  ),
-]);
+let signals: Set<string> | undefined;
+const knownSignals = (): Set<string> =>
+  (signals ??= new Set([
+    ...Object.keys(process.getBuiltinModule('node:os').constants.signals),
+    ...'SIGHUP SIGINT SIGQUIT SIGTRAP SIGABRT SIGBUS SIGUSR1 SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGCHLD SIGCONT SIGTSTP SIGTTIN SIGTTOU SIGURG SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH SIGIO SIGPWR SIGSYS'.split(
+      ' ',
+    ),
+  ]));
 
 /** Checks one set option with its kind's check. */
 type Check<K extends Kind> = (o: Options, key: string, spec: OptionSpec, invalid: Invalid) => Kinds[K][1];
@@ -300,7 +302,7 @@ export function ipcPath(v: unknown, invalid: Invalid = invalidConfig, field = 'i
 
 /** A catchable signal's name, checked against POSIX's list. */
 function signalOption(v: unknown, field: string, invalid: Invalid): NodeJS.Signals {
-  if (typeof v !== 'string' || !SIGNALS.has(v) || UNCATCHABLE.has(v)) {
+  if (typeof v !== 'string' || !knownSignals().has(v) || UNCATCHABLE.has(v)) {
     throw invalid(field, `must be a catchable signal name such as 'SIGUSR2', got ${shown(v)}`);
   }
   return v as NodeJS.Signals;

@@ -244,3 +244,56 @@ test('every file of the bundle is ASCII-only', () => {
     assert.equal(past, null, `${file}: ${past?.[0]}`);
   }
 });
+
+/** The builtins a script loaded by the time it printed them (`{ event: 'builtins' }`). */
+async function builtinsOf(name: string, source: string): Promise<string[]> {
+  const script = path.join(fs.mkdtempSync(path.join(tmp, 'builtins-')), name);
+  fs.writeFileSync(script, source);
+  const p = node(script, [], { label: name });
+  const { builtins } = (await p.nth('builtins', 1)) as unknown as { builtins: string[] };
+  await p.stop();
+  return builtins;
+}
+const PRINT_BUILTINS = `console.log(JSON.stringify({ event: 'builtins', builtins: process.moduleLoadList
+  .filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)) }));`;
+
+// Without the recorder, whose own loader hooks load node:module: what a run() worker has loaded
+// once it is ready, beside a bare http server in a file, forked with an IPC channel as a
+// worker is. Each builtin is compiled as the process starts (node:module with Node's
+// source-map support 0.3 to 0.5 ms, node:os 0.2 to 0.3), so a worker loads only those its side
+// uses: none but the one that gives its modules import.meta.
+test('a run() worker loads no builtin that a bare http server does not', async () => {
+  const index = pathToFileURL(path.join(BUNDLE, 'index.js')).href;
+  const bare = await builtinsOf(
+    'bare.mjs',
+    `import http from 'node:http';
+if (process.send === undefined) {
+  const { fork } = await import('node:child_process');
+  fork(process.argv[1], { stdio: 'inherit' });
+} else {
+  http.createServer((_, res) => res.end()).listen(0, '127.0.0.1', () => {
+    ${PRINT_BUILTINS}
+    process.exit(0);
+  });
+}
+`,
+  );
+  const worker = await builtinsOf(
+    'app.mjs',
+    `import http from 'node:http';
+import { run } from ${JSON.stringify(index)};
+await run({
+  address: '127.0.0.1:0',
+  ipcPath: '',
+  program: async (state) => {
+    await state.serve(http.createServer((_, res) => res.end()));
+    ${PRINT_BUILTINS}
+  },
+});
+`,
+  );
+  assert.deepEqual(
+    worker.filter((m) => !bare.includes(m)),
+    ['internal/modules/esm/initialize_import_meta'],
+  );
+});

@@ -1,7 +1,6 @@
 // The program's "binary": its entry file (or the executable of a single-executable app),
 // how a worker runs it, and the sha256 that identifies a version of it.
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { codedError } from '../errors.js';
 
@@ -16,8 +15,8 @@ export interface Binary {
 
 function isSea(): boolean {
   try {
-    const require = createRequire(import.meta.url);
-    return (require('node:sea') as { isSea(): boolean }).isSea();
+    // Not through node:module, which loads Node's source-map support with it.
+    return process.getBuiltinModule('node:sea').isSea();
   } catch {
     return false;
   }

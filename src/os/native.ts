@@ -2,7 +2,6 @@
 // nothing: the addon is loaded on first use. When it cannot be loaded (no prebuild for this
 // platform, no compiler), every function that needs it throws ERR_OVERSEER_NATIVE_UNAVAILABLE
 // with the load error as `cause`.
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { debug } from '../log.js';
 import { packageRoot } from '../package-root.js';
@@ -197,9 +196,12 @@ function ownBuild(): NativeBinding | undefined {
   return module.exports;
 }
 
-/** Whatever node-gyp-build finds, where the file is not plain. */
+/**
+ * Whatever node-gyp-build finds, where the file is not plain. node:module is taken here, not
+ * imported: it loads Node's source-map support with it, which no process needs otherwise.
+ */
 function nodeGypBuild(): NativeBinding {
-  const require = createRequire(import.meta.url);
+  const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);
   return (require('node-gyp-build') as (dir: string) => NativeBinding)(packageRoot());
 }
 
