@@ -198,7 +198,7 @@ function ownBuild(): NativeBinding | undefined {
 
 /**
  * Whatever node-gyp-build finds, where the file is not plain. node:module is taken here, not
- * imported: it loads Node's source-map support with it, which no process needs otherwise.
+ * imported: it loads Node's source-map support with it, which a worker needs nowhere else.
  */
 function nodeGypBuild(): NativeBinding {
   const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);
