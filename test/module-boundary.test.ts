@@ -54,13 +54,37 @@ function own(l: Loaded): string[] {
     });
 }
 
-/** What a bare http server loads on this Node, without overseer. */
-function bareHttpBuiltins(): string[] {
-  const probe = `const h = await import('node:http'); const s = h.createServer().listen(0, () => {
-    console.log(JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13))));
-    s.close(); });`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe]).toString();
-  return JSON.parse(out.trim()) as string[];
+/** The builtins a script loaded by the time it printed them (`{ event: 'builtins' }`). */
+async function builtinsOf(name: string, source: string): Promise<string[]> {
+  const script = path.join(fs.mkdtempSync(path.join(tmp, 'builtins-')), name);
+  fs.writeFileSync(script, source);
+  const p = node(script, [], { label: name });
+  const { builtins } = (await p.nth('builtins', 1)) as unknown as { builtins: string[] };
+  await p.stop();
+  return builtins;
+}
+const PRINT_BUILTINS = `console.log(JSON.stringify({ event: 'builtins', builtins: process.moduleLoadList
+  .filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)) }));`;
+
+/**
+ * What a bare http server loads on this Node, without overseer: from a file, forked with an IPC
+ * channel, as a worker is started.
+ */
+function bareHttpBuiltins(): Promise<string[]> {
+  return builtinsOf(
+    'bare.mjs',
+    `import http from 'node:http';
+if (process.send === undefined) {
+  const { fork } = await import('node:child_process');
+  fork(process.argv[1], { stdio: 'inherit' });
+} else {
+  http.createServer((_, res) => res.end()).listen(0, '127.0.0.1', () => {
+    ${PRINT_BUILTINS}
+    process.exit(0);
+  });
+}
+`,
+  );
 }
 
 const rooms = (l: Loaded, ...names: string[]): string[] =>
@@ -107,7 +131,7 @@ test('a worker loads no master, control-socket, fetcher or upgrade module, and n
   }
   // Node builtins the worker side has no use for, beyond what a bare http app loads on this
   // Node (22 loads crypto with http). (Not v8: the recorder's own loader hooks load it.)
-  const bare = bareHttpBuiltins();
+  const bare = await bareHttpBuiltins();
   for (const m of ['crypto', 'tls', 'https', 'zlib', 'readline', 'assert', 'vm']) {
     assert.ok(!worker.builtins.includes(m) || bare.includes(m), `a worker loaded node:${m}`);
   }
@@ -245,18 +269,6 @@ test('every file of the bundle is ASCII-only', () => {
   }
 });
 
-/** The builtins a script loaded by the time it printed them (`{ event: 'builtins' }`). */
-async function builtinsOf(name: string, source: string): Promise<string[]> {
-  const script = path.join(fs.mkdtempSync(path.join(tmp, 'builtins-')), name);
-  fs.writeFileSync(script, source);
-  const p = node(script, [], { label: name });
-  const { builtins } = (await p.nth('builtins', 1)) as unknown as { builtins: string[] };
-  await p.stop();
-  return builtins;
-}
-const PRINT_BUILTINS = `console.log(JSON.stringify({ event: 'builtins', builtins: process.moduleLoadList
-  .filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)) }));`;
-
 // Without the recorder, whose own loader hooks load node:module: what a run() worker has loaded
 // once it is ready, beside a bare http server in a file, forked with an IPC channel as a
 // worker is. Each builtin is compiled as the process starts (node:module with Node's
@@ -264,20 +276,7 @@ const PRINT_BUILTINS = `console.log(JSON.stringify({ event: 'builtins', builtins
 // uses: none but the one that gives its modules import.meta.
 test('a run() worker loads no builtin that a bare http server does not', async () => {
   const index = pathToFileURL(path.join(BUNDLE, 'index.js')).href;
-  const bare = await builtinsOf(
-    'bare.mjs',
-    `import http from 'node:http';
-if (process.send === undefined) {
-  const { fork } = await import('node:child_process');
-  fork(process.argv[1], { stdio: 'inherit' });
-} else {
-  http.createServer((_, res) => res.end()).listen(0, '127.0.0.1', () => {
-    ${PRINT_BUILTINS}
-    process.exit(0);
-  });
-}
-`,
-  );
+  const bare = await bareHttpBuiltins();
   const worker = await builtinsOf(
     'app.mjs',
     `import http from 'node:http';
