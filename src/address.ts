@@ -3,6 +3,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { type Invalid, invalidConfig } from './errors.js';
+import { ipFamily } from './ip-family.js';
 
 export type ListenAddress =
   | { kind: 'tcp'; host: string; port: number; text: string }
@@ -50,7 +51,7 @@ export function parseAddress(text: unknown, field: string, invalid: Invalid = in
 /** The address as users write it, with the real port (for ':0'). */
 export function formatAddress(addr: ListenAddress, port?: number): string {
   if (addr.kind !== 'tcp') return addr.text;
-  const host = net.isIPv6(addr.host) ? `[${addr.host}]` : addr.host;
+  const host = ipFamily(addr.host) === 6 ? `[${addr.host}]` : addr.host;
   return `${host}:${port ?? addr.port}`;
 }
 

@@ -1,8 +1,10 @@
 // Config validation: every mistake is a coded TypeError naming the field, thrown up front.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { test } from 'node:test';
-import { parseAddress } from '../src/address.js';
+import { formatAddress, parseAddress } from '../src/address.js';
 import { resolveConfig } from '../src/config.js';
+import { ipFamily } from '../src/ip-family.js';
 
 const program = (): void => {};
 
@@ -106,4 +108,26 @@ test('address forms', () => {
     path: '/run/app.sock',
     text: 'unix:/run/app.sock',
   });
+});
+
+test('an address as users write it, with its real port, and the family of its host', () => {
+  const shown = (text: string, port?: number) => formatAddress(parseAddress(text, 'a'), port);
+  assert.equal(shown('127.0.0.1:0', 4321), '127.0.0.1:4321');
+  assert.equal(shown(':0', 4321), ':4321');
+  assert.equal(shown('[::1]:0', 4321), '[::1]:4321');
+  assert.equal(shown('[::ffff:127.0.0.1]:80'), '[::ffff:127.0.0.1]:80');
+  assert.equal(shown('unix:/run/app.sock', 1), 'unix:/run/app.sock');
+  // What Node or parseAddress() took for an IP address, or none (''): as net.isIPv6() says.
+  for (const a of [
+    '127.0.0.1',
+    '0.0.0.0',
+    '',
+    '::',
+    '::1',
+    '::ffff:10.0.0.1',
+    'fe80::1%lo',
+    '2001:db8::8:1',
+  ]) {
+    assert.equal(ipFamily(a), net.isIPv6(a) ? 6 : 4, a);
+  }
 });

@@ -5,7 +5,6 @@
 // keeps its accept queue alive between an old worker closing its copy and a new one listening.
 
 import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { formatAddress, type ListenAddress } from '../address.js';
 import {
@@ -16,6 +15,7 @@ import {
   type WorkerMessage,
 } from '../contract/messages.js';
 import { codedError } from '../errors.js';
+import { ipFamily } from '../ip-family.js';
 import { debug } from '../log.js';
 import { bindHandle, type ServerHandle } from './server-handle.js';
 import type { ListenerPassing, MasterSockets, RoutedSocket, SocketOptions } from './types.js';
@@ -74,7 +74,7 @@ function bindTcp(
   text: string,
 ): { handle: BoundHandle; port: number | undefined } {
   const address = host === '' ? null : host;
-  const family = address === null ? 6 : net.isIPv6(address) ? 6 : 4;
+  const family = address === null ? 6 : ipFamily(address);
   const h = bindHandle(address, port, family) as BoundHandle | number;
   if (typeof h === 'number') throw uvError(h, 'bind', text);
   // libuv defers a failed bind (EADDRINUSE) to listen, which the master never calls;

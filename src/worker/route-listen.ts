@@ -15,6 +15,7 @@ import {
   type RouteError,
   type WorkerMessage,
 } from '../contract/messages.js';
+import { ipFamily } from '../ip-family.js';
 import type { WorkerDrains } from './worker-drains.js';
 
 type Callback = (...args: unknown[]) => void;
@@ -90,7 +91,7 @@ export function routeListens(
         const port = typeof a === 'object' && a !== null ? a.port : -1;
         const info: ListeningInfo =
           r.path === undefined
-            ? { addressType: net.isIPv6(r.host ?? '') ? 6 : 4, address: r.host || null, port, key: reply.key }
+            ? { addressType: ipFamily(r.host ?? ''), address: r.host || null, port, key: reply.key }
             : { addressType: -1, address: r.path, port: -1, key: reply.key };
         send(message<WorkerMessage>({ act: 'listening', info }));
       });
