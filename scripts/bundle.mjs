@@ -197,12 +197,24 @@ const asciiWithoutComments = {
 };
 
 /**
- * A run() worker's side (what worker/start.js imports beyond `import 'overseer'`) in one file,
- * chunks/w.js, built by a second pass (below): where its modules lie in the first pass, shared
- * with the masters and the other workers, a worker took four files, 11 to 12 ms of its start
- * against 4 to 5 for one (README, Benchmarks). The first pass still holds worker/start.js, so
- * that base.js exports all the second pass takes from it; only run()'s import of it goes to w.js.
+ * Each kind of worker's side in one file beside base.js, built by a second pass (below): where
+ * its modules lie in the first pass, shared with the masters and the other workers, a run()
+ * worker's side took four files, 11 to 12 ms of its start against 4 to 5 for one, an `overseer
+ * run` worker's seven and an overseer/cluster worker's six, 4.9 and 5.4 ms more than one
+ * (README, Benchmarks). The first pass still holds each side's modules, so that base.js exports
+ * all the second pass takes from it.
+ * - run()'s worker: what worker/start.js imports beyond `import 'overseer'`, as chunks/w.js;
+ *   only run()'s import of it goes there (runWorkerFile).
+ * - overseer/cluster's worker: cluster/child.js, which its preload and cluster/index.js load.
+ * - `overseer run`'s app worker: its --import preload, preload/index.js.
+ * `lazy` names the files of what a side imports lazily: its own, as they import from its file,
+ * and beside it, so that one path to base.js serves them all.
  */
+const ONE_FILE_SIDES = [
+  { name: 'chunks/w', start: 'worker/start', lazy: 'chunks/w-[name].js' },
+  { name: 'cluster/child', start: 'cluster/child', lazy: 'cluster/cw-[name].js' },
+  { name: 'preload/index', start: 'preload/index', lazy: 'preload/aw-[name].js' },
+];
 const RUN_WORKER = file('worker/start');
 /** What run()'s import of it is, until the output names it ./w.js (beside base.js). */
 const RUN_WORKER_ID = '\0run-worker';
@@ -234,10 +246,13 @@ function onwarn(warning, warn) {
   process.exitCode = 1;
 }
 const plugins = [builtinsWithoutFacades, asciiWithoutComments];
+/** A builtin a file takes nothing from is not imported for its side effects: it has none. */
+const treeshake = { moduleSideEffects: (id, external) => !(external && id.startsWith('node:')) };
 
 const bundle = await rollup({
   input: Object.fromEntries(ENTRIES.map((e) => [e, file(e)])),
   external: dependency,
+  treeshake,
   onwarn,
   plugins: [runWorkerFile],
 });
@@ -259,42 +274,59 @@ const { output } = await bundle.write({
 const asts = new Map(bundle.cache.modules.map((m) => [m.id, m.ast]));
 await bundle.close();
 
-// The second pass: chunks/w.js, the run() worker's side, with what it takes of base.js
-// imported from there (the one copy of each module a worker loads; module-boundary.test.ts).
+// The second pass: each worker's side in one file, with what it takes of base.js imported from
+// there (the one copy of each module a worker loads; module-boundary.test.ts). Each side is a
+// pass of its own: rollup, given several inputs, would split what they share into files again.
 const base = output.find((o) => o.fileName === 'chunks/base.js');
 const inBase = new Set(Object.keys(base.modules));
 const BASE_ID = '\0base';
-const runWorker = await rollup({
-  input: { w: RUN_WORKER },
-  external: dependency,
-  // The entry's own file holds what the lazy files (the control client, the master's sockets
-  // on os/'s lazy paths) take from it: no second file that only re-exports it.
-  preserveEntrySignatures: 'allow-extension',
-  onwarn,
-  plugins: [
-    {
-      name: 'from-base',
-      async resolveId(source, importer) {
-        if (importer === undefined || !source.startsWith('.')) return null;
-        const resolved = await this.resolve(source, importer, { skipSelf: true });
-        return resolved && inBase.has(resolved.id) ? { id: BASE_ID, external: true } : null;
+/** How the file `fileName` imports base.js: './base.js', '../chunks/base.js'. */
+function baseFrom(fileName) {
+  const p = path.posix.relative(path.posix.dirname(fileName), base.fileName);
+  return p.startsWith('.') ? p : `./${p}`;
+}
+for (const side of ONE_FILE_SIDES) {
+  const pass = await rollup({
+    input: { [side.name]: file(side.start) },
+    external: dependency,
+    treeshake,
+    // The entry's own file holds what the lazy files (the control client, the master's sockets
+    // on os/'s lazy paths) take from it: no second file that only re-exports it.
+    preserveEntrySignatures: 'allow-extension',
+    onwarn,
+    plugins: [
+      {
+        name: 'from-base',
+        async resolveId(source, importer) {
+          if (importer === undefined || !source.startsWith('.')) return null;
+          const resolved = await this.resolve(source, importer, { skipSelf: true });
+          return resolved && inBase.has(resolved.id) ? { id: BASE_ID, external: true } : null;
+        },
       },
-    },
-  ],
-});
-const { output: runWorkerOutput } = await runWorker.write({
-  dir: out,
-  format: 'es',
-  entryFileNames: 'chunks/[name].js',
-  chunkFileNames: 'chunks/w-[name].js',
-  hoistTransitiveImports: false,
-  sourcemap: true,
-  plugins,
-  paths: { [BASE_ID]: './base.js' },
-});
-await runWorker.close();
-checkTakenFromBase(base, runWorkerOutput);
-output.push(...runWorkerOutput);
+    ],
+  });
+  const { output: sideOutput } = await pass.write({
+    dir: out,
+    format: 'es',
+    entryFileNames: '[name].js',
+    chunkFileNames: side.lazy,
+    hoistTransitiveImports: false,
+    sourcemap: true,
+    plugins,
+    paths: { [BASE_ID]: baseFrom(side.name) },
+  });
+  await pass.close();
+  checkTakenFromBase(base, sideOutput);
+  // The side's entry replaces the first pass's file of the same name (the preloads); no other
+  // file may be written twice.
+  for (const o of sideOutput) {
+    const i = output.findIndex((f) => f.fileName === o.fileName);
+    if (i >= 0 && o.fileName !== `${side.name}.js` && o.fileName !== `${side.name}.js.map`)
+      throw new Error(`bundle: ${side.name}'s ${o.fileName} would overwrite another file`);
+    if (i >= 0) output.splice(i, 1);
+    output.push(o);
+  }
+}
 
 /**
  * What the second pass imports from base.js by name is there, and is the module's it means:
@@ -316,7 +348,7 @@ function checkTakenFromBase(baseChunk, taken) {
   }
   for (const o of taken) {
     if (o.type !== 'chunk') continue;
-    const names = o.importedBindings['./base.js'] ?? []; // keyed by the path it renders
+    const names = o.importedBindings[baseFrom(o.fileName)] ?? []; // keyed by the path it renders
     const missing = names.filter((n) => !baseChunk.exports.includes(n));
     if (missing.length > 0)
       throw new Error(`bundle: ${o.fileName} imports ${missing.join(', ')}, which base.js does not export`);
@@ -326,8 +358,32 @@ function checkTakenFromBase(baseChunk, taken) {
 // The CommonJS preload of overseer/cluster (tsc's .cjs) require()s ./child.js beside it.
 fs.copyFileSync(path.join(src, 'cluster', 'preload.cjs'), path.join(out, 'cluster', 'preload.cjs'));
 
+/**
+ * The files no process loads: those of the first pass that only the worker sides' first-pass
+ * files imported, before the second pass put each side in one file. What no entry point, nor a
+ * side's file, reaches through imports and dynamic imports is removed, with its source map.
+ */
+function removeUnreached(files) {
+  const chunks = new Map(files.filter((o) => o.type === 'chunk').map((o) => [o.fileName, o]));
+  const reached = new Set();
+  const visit = (name) => {
+    const o = chunks.get(name);
+    if (o === undefined || reached.has(name)) return;
+    reached.add(name);
+    for (const dep of [...o.imports, ...o.dynamicImports]) visit(dep);
+  };
+  for (const name of [...ENTRIES, ...ONE_FILE_SIDES.map((s) => s.name)]) visit(`${name}.js`);
+  return files.filter((o) => {
+    const name = o.type === 'chunk' ? o.fileName : o.fileName.replace(/\.map$/, '');
+    if (!chunks.has(name) || reached.has(name)) return true;
+    fs.rmSync(path.join(out, o.fileName));
+    return false;
+  });
+}
+const written = removeUnreached(output);
+
 const modules = {};
-for (const o of output) {
+for (const o of written) {
   if (o.type === 'chunk') modules[o.fileName] = Object.keys(o.modules).filter(own).map(rel).sort();
 }
 modules['cluster/preload.cjs'] = ['cluster/preload.cjs'];

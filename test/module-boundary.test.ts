@@ -98,6 +98,11 @@ const bundleFiles = (l: Loaded): string[] =>
   l.esm
     .map((u) => (u.startsWith('file:') ? fileURLToPath(u) : u))
     .filter((p) => /[\\/]dist[\\/]bundle[\\/]/.test(p));
+/** The same, as paths below dist/bundle ('chunks/base.js'), sorted. */
+const bundleFileNames = (l: Loaded): string[] =>
+  bundleFiles(l)
+    .map((p) => path.relative(BUNDLE, p).split(path.sep).join('/'))
+    .sort();
 /** A module bundled into two files is loaded from one of them only. */
 function eachModuleOnce(l: Loaded): void {
   const mods = own(l);
@@ -169,12 +174,7 @@ test('a worker loads no master, control-socket, fetcher or upgrade module, and n
   // A run() worker loads exactly three: its side is one file of its own (scripts/bundle.mjs),
   // each file being 1 to 1.5 ms of its start. Those modules also lie in other processes' files;
   // a process holds each once.
-  assert.deepEqual(
-    bundleFiles(worker)
-      .map((p) => path.relative(BUNDLE, p).split(path.sep).join('/'))
-      .sort(),
-    ['chunks/base.js', 'chunks/w.js', 'index.js'],
-  );
+  assert.deepEqual(bundleFileNames(worker), ['chunks/base.js', 'chunks/w.js', 'index.js']);
   for (const l of loaded) {
     eachModuleOnce(l);
     noIPv6RegexForIPv4(l);
@@ -228,6 +228,14 @@ test('an overseer/cluster worker loads only the worker side; its primary loads n
     [],
   );
   assert.deepEqual(tar(worker), []);
+  // Its side is one file too, the preload's ./child.js, beside base.js (it loaded six). The
+  // program's own require('overseer/cluster') loads cluster/index.js and the file it imports
+  // (which Node 20's require() of an ES module does not show the recorder's hooks).
+  const program = ['cluster/index.js', 'chunks/ci-cp.js'];
+  assert.deepEqual(
+    bundleFileNames(worker).filter((f) => !program.includes(f)),
+    ['chunks/base.js', 'cluster/child.js'],
+  );
   assert.ok(own(primary).includes('cluster/primary.js'));
   assert.deepEqual(
     own(primary).filter((p) => p === 'cluster/child.js' || p.startsWith('worker/')),
@@ -269,6 +277,8 @@ test("`overseer run`: the app's workers load the preload and the worker side onl
   assert.deepEqual(tar(worker), []);
   const express = (l: Loaded) => [...l.esm, ...l.cjs].filter((p) => /node_modules[\\/]express[\\/]/.test(p));
   assert.ok(express(worker).length > 0, 'the worker runs the app');
+  // Its side is one file, its preload, beside base.js (it loaded seven).
+  assert.deepEqual(bundleFileNames(worker), ['chunks/base.js', 'preload/index.js']);
   assert.deepEqual(express(primary), [], 'the master never loads it');
   assert.deepEqual(rooms(primary, 'preload', 'worker', 'cluster', 'fetcher', 'upgrade'), []);
   assert.ok(own(primary).includes('master/app-workers.js'));
