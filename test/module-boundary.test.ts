@@ -330,3 +330,32 @@ await run({
     ['internal/modules/esm/initialize_import_meta'],
   );
 });
+
+// The same of an overseer/cluster worker whose program imports overseer/cluster, as a one-file
+// cluster app's does: its preload has made the worker's side, so cluster/index.js has no module
+// to require, and no node:module to require it with.
+test('an overseer/cluster worker loads no builtin that a bare http server does not', async () => {
+  const cluster = pathToFileURL(path.join(BUNDLE, 'cluster', 'index.js')).href;
+  const bare = await bareHttpBuiltins();
+  const worker = await builtinsOf(
+    'cluster-app.mjs',
+    `import http from 'node:http';
+import cluster from ${JSON.stringify(cluster)};
+if (cluster.isPrimary) {
+  cluster.setupPrimary({ ipcPath: '' });
+  cluster.fork().on('message', (builtins) => {
+    console.log(JSON.stringify({ event: 'builtins', builtins }));
+    cluster.disconnect();
+  });
+} else {
+  http.createServer((_, res) => res.end()).listen(0, '127.0.0.1', () => {
+    process.send(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)));
+  });
+}
+`,
+  );
+  assert.deepEqual(
+    worker.filter((m) => !bare.includes(m)),
+    ['internal/modules/esm/initialize_import_meta'],
+  );
+});

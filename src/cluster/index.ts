@@ -3,7 +3,6 @@
 // (child.ts); in the primary it is the primary (primary.ts), loaded only there, so a worker
 // never loads the supervisor or the control socket.
 import type { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import { CHILD_KEY, isWorkerOf } from '../contract/env.js';
 import type { RestartResult } from '../master/events.js';
 import type { ChildCluster } from './child.js';
@@ -42,7 +41,14 @@ export interface Cluster extends EventEmitter {
   reload(): Promise<RestartResult>;
 }
 
-const load = createRequire(import.meta.url);
+/**
+ * Requires the side's module beside this one. node:module (and with it Node's source-map
+ * support) is taken here, not at the top: a worker's preload has made its side before the
+ * program imports this, and needs neither.
+ */
+function load(file: string): unknown {
+  return process.getBuiltinModule('node:module').createRequire(import.meta.url)(file);
+}
 
 function sideOfThisProcess(): Cluster {
   const preloaded = (globalThis as { [CHILD_KEY]?: ChildCluster })[CHILD_KEY];
