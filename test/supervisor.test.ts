@@ -19,6 +19,8 @@ interface Harness {
   /** The newest worker. */
   last(): FakeWorker;
   count(name: keyof MasterEvents): number;
+  /** How many of the next spawns throw, as child_process.spawn() does for ENOMEM. */
+  spawnsThatThrow: number;
 }
 
 /** `spawnMs`: how long each spawn takes on the clock (a fork of a large process is not free). */
@@ -28,6 +30,7 @@ function harness(opts: Partial<SupervisorOptions> = {}, spawnMs = 0): Harness {
   const events: Harness['events'] = [];
   const warnings: string[] = [];
   const hooks: string[] = [];
+  const h = { spawnsThatThrow: 0 };
   const sup = new Supervisor(
     {
       workers: 1,
@@ -40,6 +43,10 @@ function harness(opts: Partial<SupervisorOptions> = {}, spawnMs = 0): Harness {
     {
       spawn: (slot, id) => {
         clock.advance(spawnMs);
+        if (h.spawnsThatThrow > 0) {
+          h.spawnsThatThrow--;
+          throw Object.assign(new Error('spawn ENOMEM'), { code: 'ENOMEM', errno: -12, syscall: 'spawn' });
+        }
         const w = new FakeWorker(id, slot, clock);
         workers.push(w);
         return w;
@@ -55,17 +62,17 @@ function harness(opts: Partial<SupervisorOptions> = {}, spawnMs = 0): Harness {
       settled: () => hooks.push('settled'),
     },
   );
-  return {
+  return Object.assign(h, {
     sup,
     clock,
     workers,
     events,
     warnings,
     hooks,
-    of: (slot) => workers.filter((w) => w.slot === slot),
+    of: (slot: number) => workers.filter((w) => w.slot === slot),
     last: () => workers.at(-1)!,
-    count: (name) => events.filter((e) => e.name === name).length,
-  };
+    count: (name: keyof MasterEvents) => events.filter((e) => e.name === name).length,
+  });
 }
 
 /** Starts every slot and makes its first workers ready. */
@@ -207,6 +214,36 @@ test('outside a restart: a failed first start is a crash, retried with growing b
     h.hooks.filter((x) => x !== 'settled'),
     ['allReady'],
   );
+});
+
+test('a spawn that throws (ENOMEM from the fork) is a worker that could not start: retried after the backoff, from a timer too', async () => {
+  const h = harness();
+  h.spawnsThatThrow = 2;
+  h.sup.start();
+  assert.equal(h.workers.length, 0);
+  assert.match(
+    h.warnings[0]!,
+    /^OVERSEER_WORKER_FAILED: .*could not be started: spawn ENOMEM; trying again in 500 ms$/,
+  );
+  assert.deepEqual(h.clock.pending(), [500]);
+  assert.equal(h.sup.slots[0]!.state, 'waiting');
+  h.clock.advance(500); // the replacement's spawn throws as well, in the timer
+  assert.deepEqual(h.clock.pending(), [750], '×1.5 per failure in a row');
+  h.clock.advance(750);
+  h.workers[0]!.becomeReady();
+  await settle();
+  assert.equal(h.sup.slots[0]!.state, 'serving');
+  assert.deepEqual(
+    h.hooks.filter((x) => x !== 'settled'),
+    ['allReady'],
+  );
+  // In a restart the throw is the restart's: it fails, and the serving worker stays.
+  h.spawnsThatThrow = 1;
+  const r = await h.sup.restart();
+  assert.equal(r.ok, false);
+  assert.match(String(r.error?.message), /spawn ENOMEM/);
+  assert.equal(h.sup.slots[0]!.current, h.workers[0]);
+  assert.deepEqual(h.clock.pending(), []);
 });
 
 test('a serving worker that dies is replaced after its backoff; health resets the backoff', async () => {
@@ -528,6 +565,15 @@ test('replace: false (overseer/cluster): addSlot forks; a dead worker is not rep
   assert.equal(h.count('crash'), 1);
   const r = await h.sup.restart('reload');
   assert.deepEqual([r.ok, r.replaced], [true, 0]);
+});
+
+test('replace: false: addSlot whose spawn throws throws it, as node:cluster.fork() does, and leaves no slot', () => {
+  const h = harness({ workers: 0, replace: false });
+  h.spawnsThatThrow = 1;
+  assert.throws(() => h.sup.addSlot(), /spawn ENOMEM/);
+  assert.deepEqual(h.sup.slots, []);
+  assert.ok(h.sup.addSlot() instanceof FakeWorker);
+  assert.equal(h.sup.slots.length, 1);
 });
 
 test('replace: false: a reload whose new worker fails keeps the old one and its slot', async () => {

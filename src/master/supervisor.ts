@@ -146,7 +146,14 @@ export class Supervisor {
   addSlot(): WorkerHandle {
     const slot = new Slot(this.#nextSlot++, this.#opts.backoff);
     this.#slots.push(slot);
-    const w = this.#spawn(slot);
+    let w: WorkerHandle;
+    try {
+      w = this.#spawn(slot);
+    } catch (err) {
+      // The caller's, as node:cluster's fork() throws it; no slot is left for a worker never forked.
+      this.#slots.splice(this.#slots.indexOf(slot), 1);
+      throw err;
+    }
     // A program that forks from its 'exit' handler while the master stops: the stop goes on.
     if (this.#stopping) void w.drain(this.#opts.terminateTimeout);
     return w;
@@ -177,7 +184,7 @@ export class Supervisor {
 
   /** Starts a worker in every slot. */
   start(): void {
-    for (const slot of this.#slots) this.#spawn(slot);
+    for (const slot of this.#slots) this.#spawnOrRetry(slot);
   }
 
   /**
@@ -241,6 +248,31 @@ export class Supervisor {
     );
     void w.exited.then((exit) => this.#onExit(slot, w, exit));
     return w;
+  }
+
+  /**
+   * #spawn where no one awaits the worker: a first start, a replacement. A spawn that throws
+   * (child_process.spawn() throws what Node does not make the child's 'error': ENOMEM from the
+   * fork at a memory limit, E2BIG, ENOTDIR; under Wine, once, a first spawn) is a worker that
+   * could not start: a warning, and the slot tries again after its backoff, where the throw
+   * would have ended the master (from a timer, as an uncaught exception). In a restart or a
+   * cluster.fork() the throw is the caller's.
+   */
+  #spawnOrRetry(slot: Slot): void {
+    try {
+      this.#spawn(slot);
+    } catch (err) {
+      if (this.#stopping) return;
+      const why = `a worker for slot ${slot.index} could not be started: ${errorMessage(err)}`;
+      if (!this.#replaces) {
+        this.#seams.warn(why, 'OVERSEER_WORKER_FAILED');
+        this.#forget(slot);
+        return;
+      }
+      this.#failing.set(slot, `worker slot ${slot.index} had no worker serving: ${why}`);
+      const delay = this.#replaceLater(slot, 0);
+      this.#seams.warn(`${why}; trying again in ${delay} ms`, 'OVERSEER_WORKER_FAILED');
+    }
   }
 
   #onReady(slot: Slot, w: WorkerHandle): void {
@@ -390,7 +422,7 @@ export class Supervisor {
     const timer = this.#seams.clock.setTimeout(() => {
       if (slot.state !== 'waiting' || slot.timer !== timer) return; // cancelled meanwhile
       slot.stopWaiting();
-      this.#spawn(slot);
+      this.#spawnOrRetry(slot);
     }, delay);
     slot.wait(timer);
     return delay;
