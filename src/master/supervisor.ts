@@ -256,7 +256,8 @@ export class Supervisor {
    * fork at a memory limit, E2BIG, ENOTDIR; under Wine, once, a first spawn) is a worker that
    * could not start: a warning, and the slot tries again after its backoff, where the throw
    * would have ended the master (from a timer, as an uncaught exception). In a restart or a
-   * cluster.fork() the throw is the caller's.
+   * cluster.fork() the throw is the caller's. Only a master that replaces its workers starts
+   * slots (overseer/cluster's has none until a fork) and plans replacements.
    */
   #spawnOrRetry(slot: Slot): void {
     try {
@@ -264,11 +265,6 @@ export class Supervisor {
     } catch (err) {
       if (this.#stopping) return;
       const why = `a worker for slot ${slot.index} could not be started: ${errorMessage(err)}`;
-      if (!this.#replaces) {
-        this.#seams.warn(why, 'OVERSEER_WORKER_FAILED');
-        this.#forget(slot);
-        return;
-      }
       this.#failing.set(slot, `worker slot ${slot.index} had no worker serving: ${why}`);
       const delay = this.#replaceLater(slot, 0);
       this.#seams.warn(`${why}; trying again in ${delay} ms`, 'OVERSEER_WORKER_FAILED');
