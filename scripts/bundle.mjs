@@ -211,11 +211,11 @@ const asciiWithoutComments = {
  * and beside it, so that one path to base.js serves them all.
  */
 const ONE_FILE_SIDES = [
-  { name: 'chunks/w', start: 'worker/start', lazy: 'chunks/w-[name].js' },
-  { name: 'cluster/child', start: 'cluster/child', lazy: 'cluster/cw-[name].js' },
-  { name: 'preload/index', start: 'preload/index', lazy: 'preload/aw-[name].js' },
+  { name: 'chunks/w', start: ROLES.rw, lazy: 'chunks/w-[name].js' },
+  { name: 'cluster/child', start: ROLES.cw, lazy: 'cluster/cw-[name].js' },
+  { name: 'preload/index', start: ROLES.aw, lazy: 'preload/aw-[name].js' },
 ];
-const RUN_WORKER = file('worker/start');
+const RUN_WORKER = file(ROLES.rw);
 /** What run()'s import of it is, until the output names it ./w.js (beside base.js). */
 const RUN_WORKER_ID = '\0run-worker';
 let runWorkerRef;
