@@ -67,8 +67,9 @@ async function builtinsOf(name: string, source: string): Promise<string[]> {
   await p.stop();
   return builtins;
 }
-const PRINT_BUILTINS = `console.log(JSON.stringify({ event: 'builtins', builtins: process.moduleLoadList
-  .filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)) }));`;
+/** The builtins loaded so far, as an expression in a script's source. */
+const BUILTINS = `process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13))`;
+const PRINT_BUILTINS = `console.log(JSON.stringify({ event: 'builtins', builtins: ${BUILTINS} }));`;
 
 /**
  * What a bare http server loads on this Node, without overseer: from a file, forked with an IPC
@@ -89,6 +90,12 @@ if (process.send === undefined) {
 }
 `,
   );
+}
+
+/** The builtins a script loaded that a bare http server (above) does not. */
+async function beyondBareHttp(name: string, source: string): Promise<string[]> {
+  const bare = await bareHttpBuiltins();
+  return (await builtinsOf(name, source)).filter((m) => !bare.includes(m));
 }
 
 const rooms = (l: Loaded, ...names: string[]): string[] =>
@@ -122,6 +129,13 @@ function noIPv6RegexForIPv4(l: Loaded): void {
     [],
     `a ${l.role} asked net.isIPv6() about an address with no colon`,
   );
+}
+/** What every record of a process must show, whatever the process. */
+function everyRecordHolds(loaded: Loaded[]): void {
+  for (const l of loaded) {
+    eachModuleOnce(l);
+    noIPv6RegexForIPv4(l);
+  }
 }
 const tar = (l: Loaded): string[] => l.cjs.concat(l.esm).filter((p) => /node_modules[\\/]tar[\\/]/.test(p));
 
@@ -175,10 +189,7 @@ test('a worker loads no master, control-socket, fetcher or upgrade module, and n
   // each file being 1 to 1.5 ms of its start. Those modules also lie in other processes' files;
   // a process holds each once.
   assert.deepEqual(bundleFileNames(worker), ['chunks/base.js', 'chunks/w.js', 'index.js']);
-  for (const l of loaded) {
-    eachModuleOnce(l);
-    noIPv6RegexForIPv4(l);
-  }
+  everyRecordHolds(loaded);
   // The master makes its sockets with the addon, however it opened it: the record sees addons.
   assert.ok(master.addons.length > 0, 'the record lists no addon of the master');
 });
@@ -242,10 +253,7 @@ test('an overseer/cluster worker loads only the worker side; its primary loads n
     [],
   );
   assert.deepEqual(rooms(primary, 'fetcher', 'upgrade'), []);
-  for (const l of loaded) {
-    eachModuleOnce(l);
-    noIPv6RegexForIPv4(l);
-  }
+  everyRecordHolds(loaded);
 });
 
 test("`overseer run`: the app's workers load the preload and the worker side only; the master loads none of the app", async () => {
@@ -288,10 +296,7 @@ test("`overseer run`: the app's workers load the preload and the worker side onl
     primary.builtins.includes('net') && !primary.builtins.includes('http'),
     'node:http before any client',
   );
-  for (const l of loaded) {
-    eachModuleOnce(l);
-    noIPv6RegexForIPv4(l);
-  }
+  everyRecordHolds(loaded);
 });
 
 test('every file of the bundle is ASCII-only', () => {
@@ -310,8 +315,7 @@ test('every file of the bundle is ASCII-only', () => {
 // uses: none but the one that gives its modules import.meta.
 test('a run() worker loads no builtin that a bare http server does not', async () => {
   const index = pathToFileURL(path.join(BUNDLE, 'index.js')).href;
-  const bare = await bareHttpBuiltins();
-  const worker = await builtinsOf(
+  const extra = await beyondBareHttp(
     'app.mjs',
     `import http from 'node:http';
 import { run } from ${JSON.stringify(index)};
@@ -325,10 +329,7 @@ await run({
 });
 `,
   );
-  assert.deepEqual(
-    worker.filter((m) => !bare.includes(m)),
-    ['internal/modules/esm/initialize_import_meta'],
-  );
+  assert.deepEqual(extra, ['internal/modules/esm/initialize_import_meta']);
 });
 
 // The same of an overseer/cluster worker whose program imports overseer/cluster, as a one-file
@@ -336,8 +337,7 @@ await run({
 // to require, and no node:module to require it with.
 test('an overseer/cluster worker loads no builtin that a bare http server does not', async () => {
   const cluster = pathToFileURL(path.join(BUNDLE, 'cluster', 'index.js')).href;
-  const bare = await bareHttpBuiltins();
-  const worker = await builtinsOf(
+  const extra = await beyondBareHttp(
     'cluster-app.mjs',
     `import http from 'node:http';
 import cluster from ${JSON.stringify(cluster)};
@@ -349,13 +349,10 @@ if (cluster.isPrimary) {
   });
 } else {
   http.createServer((_, res) => res.end()).listen(0, '127.0.0.1', () => {
-    process.send(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)));
+    process.send(${BUILTINS});
   });
 }
 `,
   );
-  assert.deepEqual(
-    worker.filter((m) => !bare.includes(m)),
-    ['internal/modules/esm/initialize_import_meta'],
-  );
+  assert.deepEqual(extra, ['internal/modules/esm/initialize_import_meta']);
 });

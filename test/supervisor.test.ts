@@ -192,6 +192,15 @@ for (const [how, act] of [
   });
 }
 
+/** Slot 0 serves at last, and systemd heard "all ready" once: the failures before it were retried. */
+function servesAfterRetries(h: Harness): void {
+  assert.equal(h.sup.slots[0]!.state, 'serving');
+  assert.deepEqual(
+    h.hooks.filter((x) => x !== 'settled'),
+    ['allReady'],
+  );
+}
+
 test('outside a restart: a failed first start is a crash, retried with growing backoff', async () => {
   const h = harness();
   h.sup.start();
@@ -209,11 +218,7 @@ test('outside a restart: a failed first start is a crash, retried with growing b
   h.clock.advance(750);
   h.workers[2]!.becomeReady();
   await settle();
-  assert.equal(h.sup.slots[0]!.state, 'serving');
-  assert.deepEqual(
-    h.hooks.filter((x) => x !== 'settled'),
-    ['allReady'],
-  );
+  servesAfterRetries(h);
 });
 
 test('a spawn that throws (ENOMEM from the fork) is a worker that could not start: retried after the backoff, from a timer too', async () => {
@@ -232,11 +237,7 @@ test('a spawn that throws (ENOMEM from the fork) is a worker that could not star
   h.clock.advance(750);
   h.workers[0]!.becomeReady();
   await settle();
-  assert.equal(h.sup.slots[0]!.state, 'serving');
-  assert.deepEqual(
-    h.hooks.filter((x) => x !== 'settled'),
-    ['allReady'],
-  );
+  servesAfterRetries(h);
   // In a restart the throw is the restart's: it fails, and the serving worker stays.
   h.spawnsThatThrow = 1;
   const r = await h.sup.restart();
