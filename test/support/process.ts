@@ -41,6 +41,13 @@ export interface ProcessOptions {
 
 const started = new Set<TestProcess>();
 
+/** The lines of each stream a failure message shows. */
+const TAIL_LINES = 10;
+/** How node prints an uncaught error's first line (`TypeError [ERR_X]: …`) and its `code`. */
+const ERROR_LINE = /^\s*(?:Uncaught )?(?:[A-Z]\w*)?(?:Error|Exception)\b[^:]*:|^\s*code: '/;
+/** The most of those a failure message shows from above the tail. */
+const MAX_ERROR_LINES = 4;
+
 export class TestProcess {
   readonly child: ChildProcess;
   /** stdout, line by line. */
@@ -160,10 +167,17 @@ export class TestProcess {
     }
   }
 
-  /** What it said last, for a failure message. */
+  /**
+   * What it said last, for a failure message. An uncaught error's stack is longer than the
+   * tail, so stderr's error lines (the `Error: message` line, its `code`) that the tail leaves
+   * out come first.
+   */
   describe(): string {
-    const tail = (l: unknown[]) => l.slice(-10).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
-    return `stdout: ${tail(this.lines).join(' | ')}; stderr: ${tail(this.stderr).join(' | ')}; messages: ${tail(this.messages).join(' | ')}`;
+    const text = (x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x));
+    const tail = (l: unknown[]) => l.slice(-TAIL_LINES).map(text);
+    const cut = this.stderr.slice(0, -TAIL_LINES).filter((l) => ERROR_LINE.test(l));
+    const stderr = [...(cut.length > 0 ? [...cut.slice(-MAX_ERROR_LINES), '…'] : []), ...tail(this.stderr)];
+    return `stdout: ${tail(this.lines).join(' | ')}; stderr: ${stderr.join(' | ')}; messages: ${tail(this.messages).join(' | ')}`;
   }
 
   /** The first stdout line from index `from` on that matches. */
