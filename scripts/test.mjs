@@ -25,6 +25,7 @@ export const UNIT = [
   'fetcher-http',
   'fetcher-manifest',
   'fetcher-s3',
+  'handoff-listener',
   'health-window',
   'heap',
   'lazy-api',

@@ -145,6 +145,36 @@ describe('master handoff', { skip }, () => {
     masters.add(Number(again.body.pid));
   });
 
+  test('a new master that exits before it connects: the old one stops as fast as without the handoff', async () => {
+    // The new master (the same command line) reads its config file again and exits 1 on it,
+    // before it ever connects; the old master's accept must not outlive the handoff (it held
+    // the old master's stop for readyTimeout).
+    const dir = fs.mkdtempSync(path.join(tmp, 'exits-'));
+    const sock = path.join(dir, 'c.sock');
+    const app = path.join(dir, 'server.cjs');
+    fs.writeFileSync(
+      app,
+      "const s = require('node:http').createServer((q, r) => r.end('ok')).listen(0, () => console.log('listening'));\n" +
+        "process.on('SIGTERM', () => s.close());\n",
+    );
+    const master = node(CLI, ['run', '--ready-timeout', '20000', '--ipc-path', sock, app]);
+    await master.until(() => master.lines.includes('listening'), 10_000, 'the worker listening');
+    fs.writeFileSync(path.join(dir, 'overseer.config.json'), '{"wrokers": 2}', { mode: 0o600 });
+    const t0 = performance.now();
+    const r = await reexec(sock);
+    assert.equal(r.status, 500);
+    assert.equal(r.body.code, 'ERR_OVERSEER_HANDOFF');
+    assert.match(String(r.body.error), /the new master exited \(code 1\) before it was ready/);
+    assert.ok(performance.now() - t0 < 10_000, 'the failure is known when the new master exits');
+    assert.equal((await status(sock)).pid, master.pid, 'the old master still answers');
+    const stopped = performance.now();
+    master.child.kill('SIGTERM');
+    const exit = await master.exited;
+    const stopMs = performance.now() - stopped;
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.ok(stopMs < 5_000, `the stop took ${Math.round(stopMs)} ms (readyTimeout is 20000)`);
+  });
+
   test("overseer run: the app's routed sockets move to the new master", async () => {
     const sock = socketPath();
     const appSock = path.join(tmp, 'app.sock');

@@ -67,17 +67,54 @@ function connection(fd: number): HandoffConnection {
 const DIR_PREFIX = 'overseer-handoff-';
 const DIR_NAME = /^overseer-handoff-(\d+)-[A-Za-z0-9]{6}$/;
 
+/**
+ * The longest one accept waits on the threadpool. A close cannot wake a poll(2) in another
+ * thread, so a handoff that ended without a connection (its new master exited) would leave
+ * the wait, and the master's event loop with it, pending until readyTimeout; and the fd's
+ * number, closed under it, could be another socket's by then. So the listener waits in
+ * slices and is closed between them.
+ */
+const ACCEPT_SLICE_MS = 100;
+
 async function listen(): Promise<HandoffListener> {
   const n = native();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${DIR_PREFIX}${process.pid}-`)); // mode 0700
   const socketPath = path.join(dir, 'h.sock');
   const fd = n.unixListen(socketPath, 1);
+  let closed = false;
+  let accepting = false;
+  const closeFd = (): void => {
+    if (!accepting) n.close(fd);
+  };
+  /**
+   * One slice's accept: undefined when it timed out and was not the `last` (whose timeout is
+   * the caller's, ETIMEDOUT). The fd is closed here if close() came meanwhile.
+   */
+  const acceptSlice = async (ms: number, last: boolean): Promise<number | undefined> => {
+    accepting = true;
+    try {
+      return await n.accept(fd, ms);
+    } catch (err) {
+      if (!last && errorCode(err) === 'ETIMEDOUT') return undefined;
+      throw err;
+    } finally {
+      accepting = false;
+      if (closed) closeFd();
+    }
+  };
   return {
     path: socketPath,
     async accept(expectedPid: number, timeoutMs: number): Promise<HandoffConnection> {
       const deadline = performance.now() + timeoutMs;
       for (;;) {
-        const c = await n.accept(fd, Math.max(1, Math.ceil(deadline - performance.now())));
+        if (closed) throw codedError(Error, 'ERR_OVERSEER_HANDOFF', 'handoff: the listener was closed');
+        const left = Math.max(1, Math.ceil(deadline - performance.now()));
+        const c = await acceptSlice(Math.min(left, ACCEPT_SLICE_MS), left <= ACCEPT_SLICE_MS);
+        if (c === undefined) continue;
+        if (closed) {
+          n.close(c);
+          continue; // and throw above
+        }
         const peer = n.peerCredentials(c);
         if (peer.pid === expectedPid && (peer.uid === process.getuid?.() || peer.uid === 0))
           return connection(c);
@@ -87,7 +124,9 @@ async function listen(): Promise<HandoffListener> {
       }
     },
     close(): void {
-      n.close(fd);
+      if (closed) return;
+      closed = true;
+      closeFd(); // or, with an accept in flight, when it returns (within ACCEPT_SLICE_MS)
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
