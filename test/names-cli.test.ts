@@ -216,3 +216,45 @@ test('a runtime directory others can write to is refused: the master runs on wit
     apps.cleanup();
   }
 });
+
+test('`top` by socket: a master started with its own --ipc-path is shown by --socket or OVERSEER_IPC_PATH, alone', {
+  skip,
+}, async () => {
+  const apps = new NamedApps();
+  try {
+    const named = apps.start(apps.app('named', 'named'));
+    const ownDir = apps.app('own', 'own');
+    const sock = path.join(apps.root, 'own.sock');
+    const own = apps.start(ownDir, ['--ipc-path', sock]);
+    await apps.status('named');
+    await own.until(
+      () => fs.existsSync(sock) && own.lines.some((l) => l.startsWith('listening on')),
+      20_000,
+      'own listening',
+    );
+    const line = (pid: number) => new RegExp(`^\\S+  pid ${pid}  `, 'm');
+    const all = apps.cli(apps.root, ['top', '--once']);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, line(named.pid));
+    assert.doesNotMatch(all.stdout, line(own.pid), 'a master with its own socket is not among the named');
+    for (const [args, env] of [
+      [['top', '--once', '--socket', sock], {}],
+      [['top', '--once'], { OVERSEER_IPC_PATH: sock }],
+    ] as const) {
+      const r = apps.cli(apps.root, [...args], env);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, line(own.pid), `${args.join(' ')}:\n${r.stdout}`);
+      assert.doesNotMatch(r.stdout, line(named.pid), `${args.join(' ')} shows only that master`);
+    }
+    // A name comes first, as for every other command.
+    const byName = apps.cli(apps.root, ['top', '--once', 'named'], { OVERSEER_IPC_PATH: sock });
+    assert.match(byName.stdout, line(named.pid));
+    assert.doesNotMatch(byName.stdout, line(own.pid));
+    const none = apps.cli(apps.root, ['top', '--once', '--socket', path.join(apps.root, 'nothing.sock')]);
+    assert.equal(none.code, 1);
+    assert.match(none.stdout, /no master answers at .*nothing\.sock/);
+  } finally {
+    await stopAll();
+    apps.cleanup();
+  }
+});

@@ -77,6 +77,7 @@ const state = (over: Partial<TopState> = {}): TopState => ({
   message: 'restarted in 212 ms (api, pid 100)',
   view: 'overview',
   name: undefined,
+  socket: undefined,
   time: new Date(),
   ...over,
 });
@@ -111,6 +112,12 @@ test("top's logs view, a name that does not run, and the plain snapshot", () => 
   assert.equal(logs.at(-1), 'l or Esc: back to the overview');
   const none = frame(state({ masters: [], chosen: undefined, name: 'shop', message: '' }), 80, 10);
   assert.ok(none.includes("  no master named 'shop' is running"), none.join('\n'));
+  const noSocket = frame(
+    state({ masters: [], chosen: undefined, socket: '/run/x.sock', message: '' }),
+    80,
+    10,
+  );
+  assert.ok(noSocket.includes('  no master answers at /run/x.sock'), noSocket.join('\n'));
   const plain = snapshot(state());
   assert.match(
     plain,

@@ -35,7 +35,13 @@ export async function liveMasters(timeout: number): Promise<Found[]> {
   return found.filter((m) => m !== undefined).sort((a, b) => label(a).localeCompare(label(b)));
 }
 
-async function look(socket: string, timeout: number): Promise<Found | undefined> {
+/** The socket a command was pointed at: its `--socket`, else $OVERSEER_IPC_PATH; undefined for neither. */
+export function chosenSocket(socket: string | undefined): string | undefined {
+  return socket || process.env.OVERSEER_IPC_PATH || undefined;
+}
+
+/** The master answering at `socket`; undefined when none does. */
+export async function look(socket: string, timeout: number): Promise<Found | undefined> {
   try {
     const r = await ipcRequest(socket, 'GET', '/overseer/status', timeout);
     return r.status === 200 && typeof r.body === 'object' && r.body !== null
@@ -57,7 +63,7 @@ export async function named(name: string, timeout: number): Promise<Found | unde
 
 /** The master a command acts on; throws a message that says why there is none. */
 export async function findMaster(which: Which, cwd = process.cwd()): Promise<Found> {
-  const socket = which.socket || process.env.OVERSEER_IPC_PATH;
+  const socket = chosenSocket(which.socket);
   if (which.name !== undefined) {
     const problem = nameProblem(which.name);
     if (problem !== undefined) throw Object.assign(new Error(`a master's name ${problem}`), { usage: true });

@@ -22,6 +22,8 @@ export interface TopState {
   view: 'overview' | 'logs';
   /** The name asked for, when one was. */
   name: string | undefined;
+  /** The control socket asked for, when one was. */
+  socket: string | undefined;
   time: Date;
 }
 
@@ -55,6 +57,7 @@ function header(s: TopState, what: string): string {
 }
 
 function nobody(s: TopState): string {
+  if (s.socket !== undefined) return `no master answers at ${s.socket}`;
   return s.name === undefined ? 'no running masters' : `no master named '${s.name}' is running`;
 }
 

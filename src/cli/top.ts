@@ -6,13 +6,15 @@
 // masters one status request a second each.
 import { ipcLines, ipcRequest } from '../control/client.js';
 import { errorMessage } from '../errors.js';
-import { actedOn, type Found, liveMasters, named, ofDirectory } from './find-master.js';
+import { actedOn, chosenSocket, type Found, liveMasters, look, named, ofDirectory } from './find-master.js';
 import { formatRestart } from './format.js';
 import { Terminal } from './terminal.js';
 import { chosenMaster, frame, snapshot, type TopState } from './top-view.js';
 
 export interface TopOptions {
   name?: string;
+  /** `--socket`: the master at this control socket alone (or $OVERSEER_IPC_PATH's). */
+  socket?: string;
   once: boolean;
   timeout: number;
 }
@@ -31,10 +33,11 @@ export async function top(opts: TopOptions): Promise<number> {
     message: '',
     view: 'overview',
     name: opts.name,
+    socket: opts.name === undefined ? chosenSocket(opts.socket) : undefined,
     time: new Date(),
   };
   const poll = async (): Promise<void> => {
-    state.masters = await masters(opts);
+    state.masters = await masters(opts, state.socket);
     state.time = new Date();
   };
   await poll();
@@ -42,17 +45,20 @@ export async function top(opts: TopOptions): Promise<number> {
   return live(state, poll, opts);
 }
 
-/** Every master, or the named one. */
-async function masters(opts: TopOptions): Promise<Found[]> {
-  if (opts.name === undefined) return liveMasters(opts.timeout);
-  const found = await named(opts.name, Math.min(opts.timeout, 2_000));
-  return found ? [found] : [];
+/** The named master, or the one at the socket asked for (a name comes first), or every master. */
+async function masters(opts: TopOptions, socket: string | undefined): Promise<Found[]> {
+  const timeout = Math.min(opts.timeout, 2_000);
+  const one = (found: Found | undefined): Found[] => (found ? [found] : []);
+  if (opts.name !== undefined) return one(await named(opts.name, timeout));
+  if (socket !== undefined) return one(await look(socket, timeout));
+  return liveMasters(opts.timeout);
 }
 
 /** Not a terminal: a snapshot now and then each second (until a signal), or just one. */
 async function plain(state: TopState, poll: () => Promise<void>, once: boolean): Promise<number> {
   process.stdout.write(snapshot(state));
-  if (once) return state.masters.length > 0 || state.name === undefined ? 0 : 1;
+  if (once)
+    return state.masters.length > 0 || (state.name === undefined && state.socket === undefined) ? 0 : 1;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, REFRESH_MS));
     await poll();

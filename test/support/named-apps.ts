@@ -56,12 +56,16 @@ export class NamedApps {
     return node(CLI, ['run', ...args, 'server.cjs'], { cwd: dir, env: this.env, label: path.basename(dir) });
   }
 
-  /** An `overseer` command typed in `cwd`. */
-  cli(cwd: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
+  /** An `overseer` command typed in `cwd` (with `env` beside the test's own). */
+  cli(
+    cwd: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ): { code: number | null; stdout: string; stderr: string } {
     const r = spawnSync(process.execPath, [CLI, ...args], {
       cwd,
       encoding: 'utf8',
-      env: { ...process.env, ...this.env },
+      env: { ...process.env, ...this.env, ...env },
       timeout: 60_000,
     });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
