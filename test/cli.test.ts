@@ -110,6 +110,16 @@ test('errors are one clear line with the usual exit codes', () => {
     /^overseer: cannot reach the master at \/nonexistent\/overseer\.sock: .*ENOENT/,
   );
   assert.equal(missing.stderr.trim().split('\n').length, 1);
+  // The master's answer ends with its code: run()'s master keeps no logs (409).
+  const noLogs = cli(['logs', '-s', ipcPath]);
+  assert.equal(noLogs.code, 1);
+  assert.match(
+    noLogs.stderr,
+    /^overseer: cannot read logs at .*: .*keeps no logs.* \(ERR_OVERSEER_NO_LOGS\)\n$/,
+  );
+  const noEvents = cli(['events', '-s', '/nonexistent/overseer.sock']);
+  assert.equal(noEvents.code, 1);
+  assert.match(noEvents.stderr, /^overseer: cannot reach the master at .*ENOENT.*\n$/);
   assert.equal(
     cli(['--version']).stdout.trim(),
     JSON.parse(spawnSync('npm', ['pkg', 'get', 'version'], { encoding: 'utf8' }).stdout),

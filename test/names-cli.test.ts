@@ -62,7 +62,9 @@ describe('two named apps', { skip }, () => {
     assert.equal(update.stdout, '');
     assert.match(
       update.stderr,
-      new RegExp(`no fetcher is configured \\(ERR_OVERSEER_NO_FETCHER\\) \\(alpha, pid ${alpha.pid}\\)\n$`),
+      new RegExp(
+        `^trigger-update failed \\(alpha, pid ${alpha.pid}\\): .*no fetcher is configured \\(ERR_OVERSEER_NO_FETCHER\\)\n$`,
+      ),
     );
     // In a folder of neither, with two running: no guess, the list to choose from.
     const neither = apps.cli(apps.root, ['restart']);

@@ -2,11 +2,18 @@
 // trigger-update, events, logs): each finds a master and asks its control socket. Loaded only
 // for them (main.ts), so `overseer run`'s master carries no HTTP client.
 import { ipcLines, ipcRequest } from '../control/client.js';
-import { errorMessage, withCode } from '../errors.js';
+import { errorCode, errorMessage, withCode } from '../errors.js';
 import { actedOn, type Found, findMaster, liveMasters } from './find-master.js';
 import { formatEvent, formatLs, formatRestart, formatStatus, formatUpdate } from './format.js';
 
-class CommandError extends Error {}
+/** A command's failure, with the code of what caused it (the master's, or the system's) where it has one. */
+class CommandError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = errorCode(cause);
+  }
+}
 
 export interface Options {
   socket?: string;
@@ -36,7 +43,7 @@ async function call(
       >,
     };
   } catch (err) {
-    throw new CommandError(`cannot reach the master at ${m.socket}: ${errorMessage(err)}`);
+    throw new CommandError(`cannot reach the master at ${m.socket}: ${errorMessage(err)}`, err);
   }
 }
 
@@ -86,7 +93,7 @@ export async function triggerUpdate(opts: Options): Promise<number> {
   const m = await findMaster(opts);
   const { body } = await call(m, opts, 'POST', '/overseer/trigger-update');
   const ok = body.ok === true && body.result !== 'failed';
-  print(opts, body, () => `${formatUpdate(body).trimEnd()} (${actedOn(m)})\n`, !ok);
+  print(opts, body, () => `${formatUpdate(body, actedOn(m))}\n`, !ok);
   return ok ? 0 : 1;
 }
 
@@ -102,7 +109,7 @@ export async function events(opts: Options): Promise<number> {
       controller.signal,
     );
   } catch (err) {
-    throw new CommandError(`cannot follow events at ${socket}: ${errorMessage(err)}`);
+    throw new CommandError(`cannot follow events at ${socket}: ${errorMessage(err)}`, err);
   }
   return 0;
 }
@@ -129,7 +136,7 @@ export async function logs(opts: Options): Promise<number> {
       controller.signal,
     );
   } catch (err) {
-    throw new CommandError(`cannot read logs at ${socket}: ${errorMessage(err)}`);
+    throw new CommandError(`cannot read logs at ${socket}: ${errorMessage(err)}`, err);
   }
   return 0;
 }

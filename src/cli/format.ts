@@ -138,19 +138,24 @@ export function formatRestart(body: Json, on: string): string {
     : `restart failed (${on}): ${withCode(body.error, body.code)}`;
 }
 
-export function formatUpdate(body: Json): string {
-  if (!body.ok) return `trigger-update failed: ${withCode(body.error, body.code)}\n`;
+/**
+ * A trigger-update's answer, on the master `on` names: `upgraded 1a2b3c -> 4d5e6f (api, pid
+ * 4242)`; a failure names the master first and ends with its code, as a restart's does.
+ */
+export function formatUpdate(body: Json, on: string): string {
+  if (!body.ok) return `trigger-update failed (${on}): ${withCode(body.error, body.code)}`;
+  const restarted = body.restarted ? '' : ' (not restarted)';
   switch (body.result) {
     case 'no-update':
-      return 'no update\n';
+      return `no update (${on})`;
     case 'upgraded':
-      return `upgraded ${short(body.oldHash)} -> ${short(body.newHash)}${body.restarted ? '' : ' (not restarted)'}\n`;
+      return `upgraded ${short(body.oldHash)} -> ${short(body.newHash)}${restarted} (${on})`;
     case 'rolled-back':
-      return `rolled back ${short(body.oldHash)} -> ${short(body.newHash)}${body.restarted ? '' : ' (not restarted)'}\n`;
+      return `rolled back ${short(body.oldHash)} -> ${short(body.newHash)}${restarted} (${on})`;
     case 'signalled':
-      return 'restart signal sent\n';
+      return `restart signal sent (${on})`;
     default:
-      return `update failed: ${withCode(body.reason, body.code)}${body.rolledBack ? ' (rolled back)' : ''}\n`;
+      return `update failed (${on}${body.rolledBack ? ', rolled back' : ''}): ${withCode(body.reason, body.code)}`;
   }
 }
 

@@ -89,11 +89,13 @@ export function ipcLines(
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
-            let why = `HTTP ${res.statusCode}`;
+            // The master's JSON error, with its code: `{ "error": "…", "code": "ERR_OVERSEER_NO_LOGS" }`.
+            let answer: { error?: unknown; code?: unknown } = {};
             try {
-              why = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: string }).error ?? why;
+              answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof answer;
             } catch {}
-            reject(new Error(why));
+            const err = new Error(typeof answer.error === 'string' ? answer.error : `HTTP ${res.statusCode}`);
+            reject(typeof answer.code === 'string' ? Object.assign(err, { code: answer.code }) : err);
           });
           return;
         }
