@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { ControlSocket, ControlSocketOptions } from '../control/control-socket.js';
 import type { ApiTarget } from '../control/http-api.js';
-import { codedError, errorCode, errorMessage } from '../errors.js';
+import { codedError, errorCode, errorMessage, withCode } from '../errors.js';
 import { debug, warn } from '../log.js';
 import { platform as realPlatform } from '../os/index.js';
 import type { Platform } from '../os/types.js';
@@ -209,7 +209,10 @@ export class MasterCore {
       this.ipcPath = this.#control.path;
     } catch (err) {
       if (errorCode(err) === 'ERR_OVERSEER_NAME_IN_USE' && how.nameInUse !== 'warn') throw err;
-      warn(`ipc listen failed (${errorMessage(err)}). control socket disabled.`, 'OVERSEER_IPC_DISABLED');
+      warn(
+        `ipc listen failed (${withCode(errorMessage(err), errorCode(err))}). control socket disabled.`,
+        'OVERSEER_IPC_DISABLED',
+      );
       this.reportError(err);
     }
   }
