@@ -144,18 +144,25 @@ export function formatRestart(body: Json, on: string): string {
  */
 export function formatUpdate(body: Json, on: string): string {
   if (!body.ok) return `trigger-update failed (${on}): ${withCode(body.error, body.code)}`;
+  const done = updateDone(body);
+  if (done !== undefined) return `${done} (${on})`;
+  return `update failed (${on}${body.rolledBack ? ', rolled back' : ''}): ${withCode(body.reason, body.code)}`;
+}
+
+/** What an update that did not fail did; undefined for a failed one. */
+function updateDone(body: Json): string | undefined {
   const restarted = body.restarted ? '' : ' (not restarted)';
   switch (body.result) {
     case 'no-update':
-      return `no update (${on})`;
+      return 'no update';
     case 'upgraded':
-      return `upgraded ${short(body.oldHash)} -> ${short(body.newHash)}${restarted} (${on})`;
+      return `upgraded ${short(body.oldHash)} -> ${short(body.newHash)}${restarted}`;
     case 'rolled-back':
-      return `rolled back ${short(body.oldHash)} -> ${short(body.newHash)}${restarted} (${on})`;
+      return `rolled back ${short(body.oldHash)} -> ${short(body.newHash)}${restarted}`;
     case 'signalled':
-      return `restart signal sent (${on})`;
+      return 'restart signal sent';
     default:
-      return `update failed (${on}${body.rolledBack ? ', rolled back' : ''}): ${withCode(body.reason, body.code)}`;
+      return undefined;
   }
 }
 
