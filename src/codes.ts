@@ -120,6 +120,7 @@ export type SystemCode =
   | 'EEXIST'
   | 'EADDRINUSE'
   | 'ENOTSUP'
+  | 'ETIMEDOUT'
   | 'ERR_IPC_CHANNEL_CLOSED'
   | 'ERR_IPC_DISCONNECTED'
   | 'ERR_MISSING_ARGS'

@@ -1,9 +1,12 @@
 // The `overseer` CLI end to end, against a real master on its default control socket.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppProcess } from './support/app.js';
@@ -124,6 +127,39 @@ test('errors are one clear line with the usual exit codes', () => {
     cli(['--version']).stdout.trim(),
     JSON.parse(spawnSync('npm', ['pkg', 'get', 'version'], { encoding: 'utf8' }).stdout),
   );
+});
+
+test('a master that never answers: commands give up after --timeout (ls after 2 s), with the code', async () => {
+  // A socket that accepts (the kernel does, from its backlog) and never answers, as a stopped
+  // (SIGSTOP) or wedged master's does, among the masters' sockets, where ls looks.
+  const socket = path.join(app.runtimeDir, 'overseer', 'mute.sock');
+  const mute = net.createServer(() => {}).listen(socket);
+  await once(mute, 'listening');
+  try {
+    let t0 = performance.now();
+    const r = cli(['status', '--socket', socket, '-t', '500']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /^overseer: cannot reach the master at .*: no answer within 500 ms \(ETIMEDOUT\)\n$/,
+    );
+    assert.ok(performance.now() - t0 < 10_000, `status took ${Math.round(performance.now() - t0)} ms`);
+    t0 = performance.now();
+    const ls = cli(['ls']);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.ok(ls.stdout.includes(String(app.pid)), ls.stdout);
+    assert.ok(!ls.stdout.includes('mute.sock'), ls.stdout);
+    assert.ok(performance.now() - t0 < 10_000, `ls took ${Math.round(performance.now() - t0)} ms`);
+  } finally {
+    mute.close();
+  }
+});
+
+test('an empty --socket is a usage error, not "any master"', () => {
+  const r = cli(['restart', '--socket', '']);
+  assert.equal(r.code, 2, r.stdout);
+  assert.match(r.stderr, /^overseer: --socket needs a path\n/);
+  assert.equal(r.stdout, '');
 });
 
 test('a failed restart: one line on stderr that gives the code, nothing on stdout, and 1', () => {

@@ -4,7 +4,7 @@
 // running; otherwise the command fails with the list to choose from.
 import path from 'node:path';
 import { ipcRequest } from '../control/client.js';
-import { errorMessage } from '../errors.js';
+import { errorCode, errorMessage } from '../errors.js';
 import { nameProblem } from '../name.js';
 import { platform } from '../os/index.js';
 
@@ -76,7 +76,9 @@ export async function findMaster(which: Which, cwd = process.cwd()): Promise<Fou
     try {
       r = await ipcRequest(socket, 'GET', '/overseer/status', which.timeout);
     } catch (err) {
-      throw new Error(`cannot reach the master at ${socket}: ${errorMessage(err)}`);
+      throw Object.assign(new Error(`cannot reach the master at ${socket}: ${errorMessage(err)}`), {
+        code: errorCode(err),
+      });
     }
     const body = (typeof r.body === 'object' && r.body !== null ? r.body : {}) as Json;
     if (r.status !== 200) throw new Error(`status: ${String(body.error ?? `HTTP ${r.status}`)}`);

@@ -66,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  // An empty --socket (`-s "$SOCK"` with SOCK unset) names no master: never fall back to any.
+  if (values.socket === '') throw new UsageError('--socket needs a path');
   const timeout = Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0)
     throw new UsageError(`--timeout must be a positive number of ms`);

@@ -1,6 +1,7 @@
 // Client helpers for the control socket, shared by triggerUpdate() in workers and the CLI.
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { codedError } from '../errors.js';
 import { platform } from '../os/index.js';
 
 export interface IpcResponse {
@@ -26,26 +27,28 @@ function connector(ipcPath: string): http.RequestOptions['createConnection'] {
   return connect as unknown as http.RequestOptions['createConnection'];
 }
 
-/** One request over the control socket at `ipcPath`; the JSON body is parsed. */
+/**
+ * One request over the control socket at `ipcPath`; the JSON body is parsed. With
+ * `timeoutMs`, the whole answer must come within it (the CLI's --timeout): http.request's own
+ * `timeout` is never armed with a createConnection of this kind (no agent), and a master that
+ * accepts and never answers (a stopped one) would hold the caller for ever. Without, the
+ * master's own bounds (readyTimeout…) end the request: a worker's restart() or reexec() waits
+ * as long as the master works on it.
+ */
 export function ipcRequest(
   ipcPath: string,
   method: string,
   path: string,
-  timeoutMs = 30_000,
+  timeoutMs?: number,
 ): Promise<IpcResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      {
-        method,
-        path,
-        host: 'overseer',
-        createConnection: connector(ipcPath),
-        timeout: timeoutMs,
-      },
+      { method, path, host: 'overseer', createConnection: connector(ipcPath) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
+          clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');
           let body: unknown = text;
           try {
@@ -53,13 +56,21 @@ export function ipcRequest(
           } catch {}
           resolve({ status: res.statusCode ?? 0, body });
         });
-        res.on('error', reject);
+        res.on('error', fail);
       },
     );
-    req.on('timeout', () =>
-      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
-    );
-    req.on('error', reject);
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () => req.destroy(codedError(Error, 'ETIMEDOUT', `no answer within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+    function fail(err: Error): void {
+      clearTimeout(timer);
+      reject(err);
+    }
+    req.on('error', fail);
     req.end();
   });
 }
