@@ -540,6 +540,8 @@ test('options are validated', () => {
   bad({ url, interval: -1 }, /options\.interval/);
   bad({ url, checkHeaders: 'etag' }, /options\.checkHeaders/);
   bad({ url, headers: { a: 1 } }, /options\.headers\.a must be a string/);
+  bad({ url, headers: { 'bad name': 'v' } }, /options\.headers\.bad name is not a valid header name/);
+  bad({ url, headers: { a: 'x\r\nInjected: 1' } }, /options\.headers\.a must not hold CR, LF or NUL/);
   bad({ url, sha256: 'abc' }, /options\.sha256 must be a sha256/);
   bad({ url, sha256: 'a'.repeat(64), sha256Url: url }, /options\.sha256 and options\.sha256Url/);
   bad({ url, signatureUrl: url }, /options\.publicKey is needed/);

@@ -198,6 +198,21 @@ test('options are checked: a coded error names the option', () => {
   assert.throws(() => new S3Fetcher({ bucket: 'b', key: 'k', endpont: 'x' } as never), {
     message: /endpont is not a known option/,
   });
+  // The options S3Fetcher hands on to its HTTP side are still named as the user wrote them.
+  for (const [o, option] of [
+    [{ timeout: -1 }, 'timeout'],
+    [{ interval: -1 }, 'interval'],
+    [{ maxBytes: 0 }, 'maxBytes'],
+    [{ minBytesPerSecond: -1 }, 'minBytesPerSecond'],
+    [{ deadline: 0 }, 'deadline'],
+    [{ sha256: 'abc' }, 'sha256'],
+    [{ sha256: 'a'.repeat(64), sha256Key: 'k.sha256' }, 'sha256 and options\\.sha256Key'],
+    [{ signatureKey: 'k.sig' }, 'publicKey is needed'],
+  ] as const)
+    assert.throws(() => new S3Fetcher({ bucket: 'b', key: 'k', ...o } as never, {}), {
+      code: 'ERR_OVERSEER_INVALID_CONFIG',
+      message: new RegExp(`^S3Fetcher: options\\.${option}`),
+    });
   assert.equal(
     new S3Fetcher({ bucket: 'b', key: 'a/b c', region: 'us-west-2' }, {}).url.href,
     'https://b.s3.us-west-2.amazonaws.com/a/b%20c',

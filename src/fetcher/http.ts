@@ -60,7 +60,6 @@ export interface HTTPFetcherOptions<M extends boolean = boolean> {
 }
 
 const OWNER = 'HTTPFetcher';
-const invalid = invalidFor(OWNER, 'options.');
 const KNOWN = [
   'url',
   'manifest',
@@ -80,9 +79,14 @@ const NO_HEAD = [405, 501] as const;
 /** Headers for one request, from its method and URL (S3Fetcher's SigV4 signature). */
 export type RequestSigner = (method: 'GET' | 'HEAD', url: URL) => Record<string, string>;
 
-/** How another fetcher builds on this one: its name in messages, and how it signs requests. */
+/**
+ * How another fetcher builds on this one: its name in messages, how it names an option it
+ * hands on under another name (S3Fetcher's sha256Key is this sha256Url), and how it signs
+ * requests.
+ */
 export interface HTTPFetcherInternals {
   owner: string;
+  named: (option: string) => string;
   sign: RequestSigner;
 }
 
@@ -106,26 +110,28 @@ export class HTTPFetcher<M extends boolean = false> implements Fetcher {
   readonly #sign: RequestSigner | undefined;
 
   constructor(options: HTTPFetcherOptions<M>, internals?: HTTPFetcherInternals) {
-    this.#owner = internals?.owner ?? OWNER;
+    // Checked under the name the user wrote: S3Fetcher's options arrive here, most as they were.
+    const owner = (this.#owner = internals?.owner ?? OWNER);
+    const invalid = invalidFor(owner, internals?.named ?? 'options.');
     this.#sign = internals?.sign;
-    const o = optionsObject(OWNER, options, KNOWN);
-    this.url = httpUrl(OWNER, o, 'url', true)!;
-    this.manifest = booleanOf(OWNER, o, 'manifest') as M;
+    const o = optionsObject(owner, options, KNOWN);
+    this.url = httpUrl(owner, o, 'url', true)!;
+    this.manifest = booleanOf(owner, o, 'manifest') as M;
     // The manifest names the version's bytes and how to check them.
     if (this.manifest)
-      refusedWith(OWNER, o, 'manifest', ['checkHeaders', 'sha256', 'sha256Url', 'signatureUrl']);
-    this.interval = duration(OWNER, o, 'interval', 5 * 60_000, 0);
-    this.timeout = duration(OWNER, o, 'timeout', 30_000, 1);
+      refusedWith(owner, o, 'manifest', ['checkHeaders', 'sha256', 'sha256Url', 'signatureUrl']);
+    this.interval = duration(owner, o, 'interval', 5 * 60_000, 0);
+    this.timeout = duration(owner, o, 'timeout', 30_000, 1);
     this.checkHeaders = checkHeaders(o.checkHeaders);
-    this.limits = transferLimits(OWNER, o);
-    this.#headers = headerRecord(OWNER, o, 'headers');
-    this.#sha256 = sha256Hex(OWNER, o, 'sha256');
-    this.#sha256Url = httpUrl(OWNER, o, 'sha256Url', false);
+    this.limits = transferLimits(owner, o);
+    this.#headers = headerRecord(owner, o, 'headers');
+    this.#sha256 = sha256Hex(owner, o, 'sha256');
+    this.#sha256Url = httpUrl(owner, o, 'sha256Url', false);
     if (this.#sha256 !== undefined && this.#sha256Url !== undefined) {
       throw invalid('sha256', `and ${invalid.named('sha256Url')} cannot both be set`);
     }
-    this.#signatureUrl = httpUrl(OWNER, o, 'signatureUrl', false);
-    this.#publicKey = ed25519PublicKey(OWNER, o, 'publicKey');
+    this.#signatureUrl = httpUrl(owner, o, 'signatureUrl', false);
+    this.#publicKey = ed25519PublicKey(owner, o, 'publicKey');
     if (!this.manifest && (this.#signatureUrl === undefined) !== (this.#publicKey === undefined)) {
       throw invalid(this.#publicKey ? 'signatureUrl' : 'publicKey', 'is needed with the other');
     }
@@ -261,7 +267,7 @@ function publishedName(url: URL): string {
 function checkHeaders(v: unknown): readonly string[] {
   if (v === undefined) return ['etag', 'last-modified', 'content-length'];
   if (!Array.isArray(v) || v.some((h) => typeof h !== 'string' || h === '')) {
-    throw invalid('checkHeaders', 'must be an array of header names');
+    throw invalidFor(OWNER, 'options.')('checkHeaders', 'must be an array of header names');
   }
   return v.map((h: string) => h.toLowerCase());
 }

@@ -67,8 +67,16 @@ export function httpUrl(owner: string, o: Options, key: string, required: boolea
 }
 
 /** Header names (lowercased) to string values. */
+/** RFC 9110's token, a header's name. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Headers to send, checked here: fetch() would refuse a bad one only at the first check, uncoded. */
 export function headerRecord(owner: string, o: Options, key: string): Record<string, string> {
   const record = stringRecordOption(o, key, invalid(owner)) ?? {};
+  for (const [name, value] of Object.entries(record)) {
+    if (!HEADER_NAME.test(name)) throw invalid(owner)(`${key}.${name}`, 'is not a valid header name');
+    if (/[\r\n\0]/.test(value)) throw invalid(owner)(`${key}.${name}`, 'must not hold CR, LF or NUL');
+  }
   return Object.fromEntries(Object.entries(record).map(([name, value]) => [name.toLowerCase(), value]));
 }
 

@@ -54,6 +54,8 @@ export interface S3FetcherOptions<M extends boolean = boolean> {
 
 const OWNER = 'S3Fetcher';
 const invalid = invalidFor(OWNER, 'options.');
+/** The options S3Fetcher hands to its HTTPFetcher under another name, by that name. */
+const HANDED_ON_AS: Record<string, string> = { sha256Url: 'sha256Key', signatureUrl: 'signatureKey' };
 const KNOWN = [
   'bucket',
   'key',
@@ -145,6 +147,7 @@ export class S3Fetcher<M extends boolean = false> implements Fetcher {
     const region = this.region;
     this.#http = new HTTPFetcher(http, {
       owner: OWNER,
+      named: (option) => invalid.named(HANDED_ON_AS[option] ?? option),
       sign: (method, url) => {
         if (!credentials) return {};
         const signed = aws4.sign(
