@@ -250,6 +250,20 @@ for (const flavor of ['cjs', 'esm'] as const) {
       assert.equal(r.left, 0);
     });
 
+    test("listen('@name') in the primary's directory: that file, with readableAll", async () => {
+      const cwd = fs.mkdtempSync(path.join(tmp, `at-${flavor}-`));
+      const a = scenario(flavor, 'atName', { CWD: cwd });
+      await a.nth('report', 1);
+      await exitsByItself(a);
+      assert.deepEqual(only(a, 'report'), {
+        event: 'report',
+        pid: a.pid,
+        listening: true,
+        isSocket: true,
+        readableAll: true,
+      });
+    });
+
     test('cluster.disconnect() at once, while the worker asks for its socket: everything ends', async () => {
       const a = scenario(flavor, 'disconnectAtOnce');
       await exitsByItself(a);

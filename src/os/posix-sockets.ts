@@ -231,13 +231,21 @@ export async function openRoutedSocket(request: ListenRequest, reusePort: boolea
   let fd: number;
   if (request.path !== undefined) {
     await clearStaleSocket(request.path);
-    // sun_path holds ~100 bytes: bind by the shorter of the path and its relative form.
-    const relative = nodePath.relative(process.cwd(), request.path);
+    // sun_path holds ~100 bytes: bind by the shorter of the path and its relative form, which
+    // starts with './' where the addon would take a leading '@' for the abstract namespace.
+    const rel = nodePath.relative(process.cwd(), request.path);
+    const relative = rel.startsWith('@') ? `./${rel}` : rel;
     fd = n.unixListen(relative.length < request.path.length ? relative : request.path, backlog);
     if (request.readableAll || request.writableAll) {
       // net's readableAll/writableAll: bits for everyone, added to what the umask left.
       const mode = (request.readableAll ? 0o444 : 0) | (request.writableAll ? 0o222 : 0);
-      fs.chmodSync(request.path, fs.statSync(request.path).mode | mode);
+      try {
+        fs.chmodSync(request.path, fs.statSync(request.path).mode | mode);
+      } catch (err) {
+        n.close(fd); // the worker's listen fails: the master keeps nothing of it
+        fs.rmSync(request.path, { force: true });
+        throw err;
+      }
     }
   } else {
     fd = n.tcpListen({
