@@ -111,7 +111,8 @@ export class HTTPFetcher<M extends boolean = false> implements Fetcher {
 
   constructor(options: HTTPFetcherOptions<M>, internals?: HTTPFetcherInternals) {
     // Checked under the name the user wrote: S3Fetcher's options arrive here, most as they were.
-    const owner = (this.#owner = internals?.owner ?? OWNER);
+    const owner = internals?.owner ?? OWNER;
+    this.#owner = owner;
     const invalid = invalidFor(owner, internals?.named ?? 'options.');
     this.#sign = internals?.sign;
     const o = optionsObject(owner, options, KNOWN);
