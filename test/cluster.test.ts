@@ -388,16 +388,17 @@ describe('a stop signal to the primary', () => {
     assert.deepEqual({ exits: a.count('exit'), goodbyes: a.count('goodbye') }, { exits: 2, goodbyes: 600 });
   });
 
-  test('a program that handles the signal itself keeps its own stop, as under node:cluster', async () => {
-    const a = scenario('cjs', 'stops', { OWN_STOP: '1' });
-    const { pids } = (await a.nth('listening', 1)) as AppEvent & { pids: number[] };
-    a.signal('SIGTERM');
-    await a.nth('own-stop', 1);
-    await sleep(150);
-    assert.deepEqual(pids.filter(processAlive), pids, 'overseer did not stop its workers');
-    const { code, signal } = await a.waitExit(10_000);
-    assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'it ended when its workers were gone');
-  });
+  for (const how of ['on', 'once'])
+    test(`a program that handles the signal itself (process.${how}, before its first fork) keeps its own stop, as under node:cluster`, async () => {
+      const a = scenario('cjs', 'stops', { OWN_STOP: how });
+      const { pids } = (await a.nth('listening', 1)) as AppEvent & { pids: number[] };
+      a.signal('SIGTERM');
+      await a.nth('own-stop', 1);
+      await sleep(150);
+      assert.deepEqual(pids.filter(processAlive), pids, 'overseer did not stop its workers');
+      const { code, signal } = await a.waitExit(10_000);
+      assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'it ended when its workers were gone');
+    });
 });
 
 test('a crash loop with no live worker: the port stays open, connections wait and are all served', async () => {

@@ -236,9 +236,11 @@ export class MasterCore {
     restart(): void;
     shutdown?(signal: NodeJS.Signals): void;
   }): void {
+    // First among the signal's listeners: a program's own (overseer/cluster's primary) may be a
+    // once() wrapper, gone from the list by the time a later listener runs and counts them.
     const install = (sig: NodeJS.Signals, handler: () => void): void => {
       this.#signalHandlers.set(sig, handler);
-      process.on(sig, handler);
+      process.prependListener(sig, handler);
     };
     if (this.platform.restartSignal) install(on.restartSignal, () => on.restart());
     const shutdown = on.shutdown;
