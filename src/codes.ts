@@ -90,6 +90,8 @@ const WARNINGS = {
   OVERSEER_WORKER_CONTRACT:
     'a worker broke the master↔worker contract (garbage on its channel, a message over a bound or outside the contract, a flood, replies left unread, a listen it was not routed) and was SIGKILLed, as a crash; the warning says what it did',
   OVERSEER_WORKER_KILLED: 'a draining worker had not exited at terminateTimeout and was SIGKILLed',
+  OVERSEER_WORKER_HELD_OPEN:
+    "a worker exited and a process it started still held its channel or output pipes a second later: the master closed its end (the output's once quiet)",
   OVERSEER_EXIT_FAILURE:
     'the master exits non-zero, and says why: the app never started, a crash loop at the stop, a worker SIGKILLed at the stop, or noRestart',
   OVERSEER_DRAIN_TIMEOUT:

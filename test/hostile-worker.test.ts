@@ -115,6 +115,22 @@ describe('run(): a worker that attacks its channel is killed and replaced; the m
     });
   }
 
+  test('app messages nobody listens to are not decoded: 3 × 12 MB of empty objects keep the master small', async () => {
+    const { app, port } = await runMaster();
+    const before = usage(app.pid);
+    // 4M objects a message: 12 MB on the wire, some 400 MB once decoded.
+    await attack(port, 'objects', '?n=4000000&count=3');
+    let peak = before.peakMiB;
+    for (const end = Date.now() + 6_000; Date.now() < end; await sleep(200)) peak = usage(app.pid).peakMiB;
+    console.log(`# objects: master peak ${before.peakMiB} -> ${peak} MiB`);
+    assert.ok(
+      peak - before.peakMiB <= 64,
+      `the master's peak RSS grew from ${before.peakMiB} to ${peak} MiB`,
+    );
+    assert.equal(app.count('crash'), 0, 'an app message under the bound is no violation');
+    await app.stop();
+  });
+
   test("a restart's new worker that breaks the contract fails the restart; the old one keeps serving", async () => {
     const flag = path.join(tmp, 'attack-flag');
     const { app, port } = await runMaster({ attackFlag: flag });
@@ -203,6 +219,41 @@ describe('overseer run: the app never sees the channel as fd 3', { skip }, () =>
     const { pid } = await attack(port, 'garbage');
     assert.match(await contractWarning(app, pid), /malformed/);
     await assertRecovered(app, port, pid, before, 'overseer run garbage', 16);
+    await app.stop();
+  });
+});
+
+describe('a process the worker started holds its pipes and channel after it exits', { skip }, () => {
+  /** The orphan attack on the worker at `port`; the master lets go of what it holds. */
+  async function orphaned(p: TestProcess, port: number, label: string): Promise<void> {
+    const pidFile = path.join(tmp, `orphan-${label.replace(/\W/g, '-')}`);
+    const before = usage(p.pid);
+    const { pid } = await attack(port, 'orphan', `?pidFile=${encodeURIComponent(pidFile)}`);
+    try {
+      const warning = await p.until(
+        () => p.stderr.find((l) => l.includes('OVERSEER_WORKER_HELD_OPEN') && l.includes(`pid ${pid}`)),
+        15_000,
+        `a held-open warning naming pid ${pid}`,
+      );
+      assert.match(warning, /a process it started still holds its/);
+      await assertRecovered(p, port, pid, before, label, 16);
+    } finally {
+      const orphan = Number(fs.readFileSync(pidFile, 'utf8'));
+      if (orphan > 0) process.kill(orphan, 'SIGKILL');
+    }
+  }
+
+  test('run(): the channel is closed, the fd given back', async () => {
+    const { app, port } = await runMaster();
+    await orphaned(app, port, 'run()');
+    await app.stop();
+  });
+
+  test('overseer run: the output pipes and the channel are closed, the fds given back', async () => {
+    const app = new Example('test/support/fixtures/run/attacker.mjs', {
+      nodeArgs: [CLI, 'run', '--ipc-path', path.join(tmp, 'orphan.sock')],
+    });
+    await orphaned(app, await app.port(), 'overseer run');
     await app.stop();
   });
 });

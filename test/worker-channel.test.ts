@@ -64,6 +64,32 @@ describe("Node's wire formats, decoded within bounds", () => {
     });
   }
 
+  for (const serialization of ['json', 'advanced'] as const) {
+    test(`${serialization}: a long message nobody would hear is not decoded; a long one of Node's is a problem unread`, () => {
+      const nobody = (): Decoder => new Decoder(serialization, 4096, () => false, 256);
+      const app = { items: Array.from({ length: 200 }, () => ({})) };
+      const short = { items: [] };
+      assert.deepEqual(decodeAll(nobody(), [encode(serialization, app), encode(serialization, short)]), {
+        messages: [short],
+      });
+      // Heard, it is decoded as before.
+      assert.deepEqual(
+        decodeAll(new Decoder(serialization, 4096, () => true, 256), [encode(serialization, app)]),
+        {
+          messages: [app],
+        },
+      );
+      const internal = { cmd: 'NODE_OVERSEER', act: 'failed', message: 'x'.repeat(400) };
+      assert.match(
+        decodeAll(nobody(), [encode(serialization, internal)]).problem ?? '',
+        /contract message of \d+ bytes/,
+      );
+      // A handle's message carries the program's: decoded, so that the master can NACK it.
+      const handle = { cmd: 'NODE_HANDLE', type: 'net.Socket', msg: app };
+      assert.deepEqual(decodeAll(nobody(), [encode(serialization, handle)]).messages, [handle]);
+    });
+  }
+
   test('json: garbage is a problem, not a throw', () => {
     const { problem } = decodeAll(new Decoder('json', 1024), [Buffer.from('{"this is not json\n')]);
     assert.match(problem ?? '', /malformed/);

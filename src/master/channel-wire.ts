@@ -108,7 +108,31 @@ export class Decoder {
     readonly serialization: Serialization,
     /** The longest message, in bytes on the wire (a json line without its newline; an advanced frame's body). */
     readonly maxBytes: number,
+    /**
+     * Whether a message of the program's would be heard (the master's 'message' listeners). A
+     * frame longer than any of the contract's (`contractBytes`) is not decoded where none
+     * would: decoded, a few bytes of a value can take a hundred times their size on the heap.
+     */
+    readonly heard: () => boolean = () => true,
+    readonly contractBytes = Number.POSITIVE_INFINITY,
   ) {}
+
+  /**
+   * What to do with a whole frame before decoding it: 'decode', 'skip' (a long message of the
+   * program's that nobody would hear), or the problem (a long one of Node's, over the
+   * contract's bound: no need to decode it to know). Node's own messages name their `cmd`
+   * ('NODE_…') first; NODE_HANDLE's may be long (the program's message rides in it), and the
+   * worker waits for its NACK, so it is decoded.
+   */
+  #triage(frame: Buffer): 'decode' | 'skip' | string {
+    if (frame.length <= this.contractBytes || this.heard()) return 'decode';
+    const head = frame.subarray(0, 32).toString('latin1');
+    const node =
+      this.serialization === 'json' ? head.startsWith('{"cmd":"NODE_') : /cmd.{1,2}NODE_/s.test(head);
+    if (!node) return 'skip';
+    if (head.includes('NODE_HANDLE')) return 'decode';
+    return `sent a contract message of ${frame.length} bytes (at most ${this.contractBytes})`;
+  }
 
   push(chunk: Buffer, onFrame: OnFrame): string | undefined {
     if (this.#broken) return undefined;
@@ -142,6 +166,12 @@ export class Decoder {
         line = pending.view();
       }
       start = nl + 1;
+      const triage = this.#triage(line);
+      if (triage !== 'decode') {
+        if (triage !== 'skip') return triage;
+        pending.consume(pending.length);
+        continue;
+      }
       let message: unknown;
       try {
         message = JSON.parse(line.toString('utf8'));
@@ -161,6 +191,12 @@ export class Decoder {
       if (body > this.maxBytes) return this.#tooLong();
       const size = LENGTH_BYTES + body;
       if (pending.length < size) return undefined;
+      const triage = this.#triage(pending.view().subarray(LENGTH_BYTES, size));
+      if (triage !== 'decode') {
+        if (triage !== 'skip') return triage;
+        pending.consume(size);
+        continue;
+      }
       let message: unknown;
       try {
         const de = new Deserializer(Buffer.from(pending.view().subarray(LENGTH_BYTES, size)));

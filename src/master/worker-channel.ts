@@ -141,7 +141,13 @@ export class WorkerChannel {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
     this.#tokensAt = this.#now();
-    this.#decoder = new Decoder(options.serialization, CHANNEL_BOUNDS.appMessageBytes);
+    this.#decoder = new Decoder(
+      options.serialization,
+      CHANNEL_BOUNDS.appMessageBytes,
+      // run()'s and most of `overseer run`'s masters hear no message of the program's.
+      () => child.listenerCount('message') > 0,
+      CHANNEL_BOUNDS.contractMessageBytes,
+    );
     // A worker whose spawn failed (EMFILE, EAGAIN…) has no channel: a socket that never connected
     // stands in for it, and closes below.
     const stdio = child.stdio as unknown as unknown[] | undefined; // none when spawn failed
@@ -163,6 +169,11 @@ export class WorkerChannel {
 
   get connected(): boolean {
     return this.#connected;
+  }
+
+  /** Its socket is closed (the worker's end closed, or the master closed it). */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Node's child.send(message, handle?, options?, callback?). */

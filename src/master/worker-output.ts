@@ -9,6 +9,23 @@ import type { LogBuffer } from './log-buffer.js';
 /** A longer line is passed on in pieces of this many characters. */
 const MAX_LINE = 64 * 1024;
 
+/** How often a pipe let go of (see `release`) is looked at, to close it once it is quiet. */
+const QUIET_MS = 1_000;
+
+/** One worker's stdout or stderr, passed on. */
+export interface PassedOutput {
+  /** 'stdout' or 'stderr'. */
+  readonly stream: string;
+  /** Resolves when all of it has been passed on (it ended), or the pipe failed or was closed. */
+  readonly passedOn: Promise<void>;
+  /**
+   * Its worker has exited, and a process it started may hold the pipe for good: the master
+   * closes its end once nothing has come for QUIET_MS while not paused, so no line already
+   * written is lost. False when it had ended already.
+   */
+  release(): boolean;
+}
+
 export class WorkerOutput {
   readonly #paused = new Set<Readable>();
   readonly #sources = new Set<Readable>();
@@ -24,9 +41,10 @@ export class WorkerOutput {
    * Passes on what worker `id` writes to `source`, until it ends; none when it could not be
    * started. Resolves once all of it has been passed on (or the pipe failed).
    */
-  attach(id: number, stream: 'stdout' | 'stderr', source: Readable | null | undefined): Promise<void> {
+  attach(id: number, stream: 'stdout' | 'stderr', source: Readable | null | undefined): PassedOutput {
     // A spawn that failed for want of fds (EMFILE, ENFILE) leaves the child without stdio at all.
-    if (source === null || source === undefined) return Promise.resolve();
+    if (source === null || source === undefined)
+      return { stream, passedOn: Promise.resolve(), release: () => false };
     const sink = this.out[stream];
     const prefix = this.prefix ? `[worker ${id}] ` : '';
     let partial = '';
@@ -37,7 +55,9 @@ export class WorkerOutput {
     };
     this.#sources.add(source);
     source.setEncoding('utf8');
+    let chunks = 0;
     source.on('data', (chunk: string) => {
+      chunks++;
       let text = partial + chunk;
       for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
         emit(text.slice(0, text[nl - 1] === '\r' ? nl - 1 : nl));
@@ -51,19 +71,39 @@ export class WorkerOutput {
       if (this.#waiting) this.#pause(source);
     });
     source.on('error', () => {});
-    return new Promise<void>((passedOn) => {
+    const passedOn = new Promise<void>((passedOn) => {
       // The last line of a worker that ends without a newline is still a line.
-      source.once('end', () => {
+      const last = (): void => {
         if (partial !== '') emit(partial);
         partial = '';
+      };
+      source.once('end', () => {
+        last();
         passedOn();
       });
       source.once('close', () => {
+        last();
         this.#sources.delete(source);
         this.#paused.delete(source);
         passedOn();
       });
     });
+    const release = (): boolean => {
+      if (!this.#sources.has(source)) return false;
+      let seen = chunks;
+      const look = (): void => {
+        if (!this.#sources.has(source)) return;
+        if (seen === chunks && !this.#paused.has(source)) {
+          source.destroy();
+          return;
+        }
+        seen = chunks;
+        setTimeout(look, QUIET_MS).unref();
+      };
+      setTimeout(look, QUIET_MS).unref();
+      return true;
+    };
+    return { stream, passedOn, release };
   }
 
   #pause(source: Readable): void {

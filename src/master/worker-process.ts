@@ -24,11 +24,12 @@ import { within } from './within.js';
 import { WorkerChannel } from './worker-channel.js';
 import type { WorkerExit, WorkerHandle, WorkerPhase } from './worker-handle.js';
 import { WorkerListens } from './worker-listens.js';
+import type { PassedOutput } from './worker-output.js';
 
 /**
- * How long after a worker's exit the master waits for the rest of the output it passes on. A
- * child's 'exit' can come before its pipes have been read to their end; a process the worker
- * started may hold them open for good.
+ * How long after a worker's exit the master waits for the rest of the output it passes on, and
+ * for its channel to close. A child's 'exit' can come before its pipes have been read to their
+ * end; a process the worker started may hold them open for good, and then the master lets go.
  */
 const OUTPUT_AFTER_EXIT_MS = 1_000;
 
@@ -82,7 +83,7 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
   readonly #channel: WorkerChannel | undefined;
   #broken = false;
   /** The output the master passes on (`overseer run`): each settles once all of it has been. */
-  readonly #output: Promise<void>[] = [];
+  readonly #output: PassedOutput[] = [];
 
   constructor(id: number, slot: number, spec: SpawnSpec, readyTimeout: number) {
     super();
@@ -205,6 +206,7 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
       const exit = this.exit;
       if (this.#output.length === 0) settleExit(exit);
       else void this.#outputPassedOn().then(() => settleExit(exit));
+      setTimeout(() => this.#letGo(), OUTPUT_AFTER_EXIT_MS).unref();
     };
     this.child.on('exit', onExit);
     this.child.on('error', (err) => {
@@ -219,14 +221,33 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
   }
 
   /** Output the master passes on: the exit counts once all of it has been (see OUTPUT_AFTER_EXIT_MS). */
-  passesOn(output: Promise<void>): void {
+  passesOn(output: PassedOutput): void {
     this.#output.push(output);
   }
 
   /** Resolves when every output has been passed on, or OUTPUT_AFTER_EXIT_MS from now. */
   async #outputPassedOn(): Promise<void> {
-    if (await within(Promise.all(this.#output), OUTPUT_AFTER_EXIT_MS)) return;
+    if (await within(Promise.all(this.#output.map((o) => o.passedOn)), OUTPUT_AFTER_EXIT_MS)) return;
     debug('worker %d: its output had not ended %d ms after its exit', this.id, OUTPUT_AFTER_EXIT_MS);
+  }
+
+  /**
+   * OUTPUT_AFTER_EXIT_MS after the exit, what a process the worker started still holds open is
+   * the master's to close: kept, each restart would leave it fds (and the channel would deliver
+   * that process's messages as the dead worker's).
+   */
+  #letGo(): void {
+    const held = this.#output.filter((o) => o.release()).map((o) => o.stream);
+    if (this.#channel && !this.#channel.closed) {
+      held.push('channel');
+      this.#channel.destroy();
+    }
+    if (held.length === 0) return;
+    const what = held.length > 1 ? `${held.slice(0, -1).join(', ')} and ${held.at(-1)}` : held[0];
+    warn(
+      `worker ${this.id} (pid ${this.child.pid}) exited, and a process it started still holds its ${what}: the master closes its end${held.includes('channel') ? '' : ' once it is quiet'}`,
+      'OVERSEER_WORKER_HELD_OPEN',
+    );
   }
 
   get pid(): number | undefined {
