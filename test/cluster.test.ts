@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -358,7 +359,7 @@ describe('a stop signal to the primary', () => {
   });
 
   test('a worker that had to be killed at terminateTimeout: 1, and the warning says why', async () => {
-    const a = scenario('esm', 'stops', { LINGER: '1', TERMINATE_TIMEOUT: '500' });
+    const a = scenario('esm', 'stops', { LINGER: 'busy', TERMINATE_TIMEOUT: '500' });
     await a.nth('listening', 1);
     a.signal('SIGTERM');
     assert.equal((await a.waitExit(10_000)).code, 1);
@@ -368,6 +369,23 @@ describe('a stop signal to the primary', () => {
         /OVERSEER_EXIT_FAILURE.*the master exits with 1: worker \d+ \(pid \d+\) was SIGKILLed/.test(l),
       ),
       a.stderr.join('\n'),
+    );
+  });
+
+  test('a worker that a timer keeps alive ends once drained, 0, as when a node:cluster primary goes', async () => {
+    const a = scenario('cjs', 'stops', { LINGER: 'timer', TERMINATE_TIMEOUT: '20000' });
+    await a.nth('listening', 1);
+    const t0 = performance.now();
+    a.signal('SIGTERM');
+    const { code, signal } = await a.waitExit(10_000);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, a.stderr.join('\n'));
+    assert.ok(performance.now() - t0 < 5_000, `the stop took ${Math.round(performance.now() - t0)} ms`);
+    assert.deepEqual(
+      a.events.filter((e) => e.event === 'exit').map((e) => [e.code, e.signal]),
+      [
+        [0, null],
+        [0, null],
+      ],
     );
   });
 

@@ -111,7 +111,12 @@ function setUp(): ChildCluster {
       void send(message<WorkerMessage>({ act: 'leaving', seq: 0 }));
       retire.abort(new Error('overseer/cluster: worker retired by a reload'));
       void drains.drained.then(() => {
+        // A stop ends the drained worker, as node:cluster's worker exits (0) when its primary
+        // goes: a timer or a pool would otherwise hold it until terminateTimeout's SIGKILL. A
+        // reload's old worker is left to end by itself, as after worker.disconnect().
+        if (m.stop) process.once('disconnect', () => process.exit(0));
         if (process.connected) process.disconnect();
+        else if (m.stop) process.exit(0);
       });
     }
   });

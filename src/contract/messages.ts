@@ -78,8 +78,8 @@ export type WorkerMessage =
 
 /** Master to worker. */
 export type MasterMessage =
-  /** Drain and exit. */
-  | { cmd: typeof CMD; act: 'shutdown' }
+  /** Drain and exit; `stop`: the master is stopping, this is no restart's retirement. */
+  | { cmd: typeof CMD; act: 'shutdown'; stop?: true }
   /** Windows: one configured listener; its handle comes with the message. */
   | { cmd: typeof CMD; act: 'listener'; index: number; address: string }
   /** The answer to 'listen': the socket's handle comes with it, or an error. */

@@ -155,7 +155,7 @@ export class Supervisor {
       throw err;
     }
     // A program that forks from its 'exit' handler while the master stops: the stop goes on.
-    if (this.#stopping) void w.drain(this.#opts.terminateTimeout);
+    if (this.#stopping) void w.drain(this.#opts.terminateTimeout, undefined, true);
     return w;
   }
 
@@ -226,7 +226,7 @@ export class Supervisor {
       if (slot.state === 'waiting') this.#seams.clock.clearTimeout(slot.stopWaiting());
     }
     const forward = this.#opts.forwardSignals ? signal : undefined;
-    for (const w of this.#alive) void w.drain(this.#opts.terminateTimeout, forward);
+    for (const w of this.#alive) void w.drain(this.#opts.terminateTimeout, forward, true);
     this.#maybeFinish();
     return this.done;
   }

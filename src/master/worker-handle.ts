@@ -21,8 +21,11 @@ export interface WorkerHandle {
   readonly ready: Promise<void>;
   /** Resolves when the process has exited, whatever the reason (after `ready` settled). */
   readonly exited: Promise<WorkerExit>;
-  /** Asks it to drain: the shutdown message (and `signal`), then SIGKILL at `terminateTimeout`. */
-  drain(terminateTimeout: number, signal?: NodeJS.Signals): Promise<WorkerExit>;
+  /**
+   * Asks it to drain: the shutdown message (and `signal`), then SIGKILL at `terminateTimeout`;
+   * `stopping`: the master is stopping (a restart's old worker is not).
+   */
+  drain(terminateTimeout: number, signal?: NodeJS.Signals, stopping?: boolean): Promise<WorkerExit>;
   /** Kills a worker that failed to start. Its exit is expected: the failure was already handled. */
   discard(): void;
   kill(signal: NodeJS.Signals): void;

@@ -267,7 +267,7 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
    * Asks the worker to drain: the shutdown message (and `signal` when given, as the Go
    * master forwards signals), then SIGKILL at `terminateTimeout`.
    */
-  drain(terminateTimeout: number, signal?: NodeJS.Signals): Promise<WorkerExit> {
+  drain(terminateTimeout: number, signal?: NodeJS.Signals, stopping = false): Promise<WorkerExit> {
     if (this.phase === 'exited') return this.exited;
     this.drainRequested = true;
     // Only a ready worker gets the signal, and before the message: a worker still starting
@@ -281,7 +281,7 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
       this.settleReady(codedError(Error, 'ERR_OVERSEER_WORKER_STOPPED', stopped));
     }
     this.phase = 'draining';
-    this.send(message<MasterMessage>({ act: 'shutdown' }));
+    this.send(message<MasterMessage>({ act: 'shutdown', ...(stopping ? { stop: true as const } : {}) }));
     this.killTimer = setTimeout(() => {
       warn(
         `worker ${this.id} (pid ${this.child.pid}) had not exited ${terminateTimeout} ms (terminateTimeout) after it was asked to drain; killed`,
