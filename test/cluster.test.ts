@@ -260,6 +260,7 @@ for (const flavor of ['cjs', 'esm'] as const) {
         event: 'report',
         pid: a.pid,
         listening: true,
+        address: '@at.sock', // server.address(): the path as the program gave it, as in Node
         isSocket: true,
         readableAll: true,
       });

@@ -23,6 +23,8 @@ type Callback = (...args: unknown[]) => void;
 interface Parsed {
   request: Omit<ListenRequest, 'index'>;
   callback: Callback | undefined;
+  /** A unix socket's path as the program gave it: what Node's server.address() answers. */
+  pipeName?: string;
 }
 
 export interface RoutedListens {
@@ -97,6 +99,8 @@ export function routeListens(
       });
       servers.add(server);
       drains.add(server);
+      // Node's listen(path) keeps the path for address(); listen({ handle }) does not.
+      if (parsed.pipeName !== undefined) (server as { _pipeName?: string })._pipeName = parsed.pipeName;
       listen.call(server, { handle, ...(r.backlog === undefined ? {} : { backlog: r.backlog }) });
     });
     send(message<WorkerMessage>({ act: 'listen', seq: id, request: { ...r, index } }));
@@ -147,7 +151,7 @@ function parseArgs(args: unknown[]): Parsed | undefined {
       const request: Omit<ListenRequest, 'index'> = { path: pipePath(String(o.path)) };
       if (o.readableAll) request.readableAll = true;
       if (o.writableAll) request.writableAll = true;
-      return { request: withBacklog(request, o.backlog), callback };
+      return { request: withBacklog(request, o.backlog), callback, pipeName: String(o.path) };
     }
     const request: Omit<ListenRequest, 'index'> = { port: toPort(o.port) };
     if (o.host !== undefined) request.host = o.host;
@@ -160,7 +164,8 @@ function parseArgs(args: unknown[]): Parsed | undefined {
     const backlog = typeof second === 'number' ? second : third;
     return { request: withBacklog(request, backlog), callback };
   }
-  if (typeof first === 'string') return { request: withBacklog({ path: pipePath(first) }, second), callback };
+  if (typeof first === 'string')
+    return { request: withBacklog({ path: pipePath(first) }, second), callback, pipeName: first };
   return undefined;
 }
 
