@@ -274,13 +274,14 @@ for (const flavor of ['cjs', 'esm'] as const) {
     });
 
     test("listen errors are Node's own: EADDRINUSE, ERR_SOCKET_BAD_PORT, ERR_SERVER_ALREADY_LISTEN", async () => {
-      const a = scenario(flavor, 'listenErrors');
+      const a = scenario(flavor, 'listenErrors', { PORT: String(await freePort()) });
       await a.nth('report', 1);
       await exitsByItself(a);
       const r = only(a, 'report');
       assert.equal((r.inUse as { code: string }).code, 'EADDRINUSE');
       assert.equal(r.badPort, 'ERR_SOCKET_BAD_PORT');
       assert.equal(r.twice, 'ERR_SERVER_ALREADY_LISTEN');
+      assert.deepEqual(r.sameWorker, { code: 'EADDRINUSE', syscall: 'bind', errno: 'number' });
     });
 
     test('worker.send(message, handle): a net.Server and a net.Socket reach the worker, in order, callbacks called', async () => {

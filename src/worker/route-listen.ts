@@ -6,6 +6,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import path from 'node:path';
+import util from 'node:util';
 import {
   type ListeningInfo,
   type ListenRequest,
@@ -68,6 +69,18 @@ export function routeListens(
     const r = { ...parsed.request, ...(host === undefined ? {} : { host }) };
     const base = r.path ?? `${r.host ?? ''}:${r.port ?? 0}`;
     const { index, release } = takeIndex(base);
+    if (index > 0 && (r.path !== undefined || (r.port ?? 0) !== 0)) {
+      // This worker listens there already: node:cluster gives the second listen a socket of
+      // its own (by this index), whose bind fails; the master would share the first.
+      release();
+      const where = r.path ?? `${r.host || '::'}:${r.port}`;
+      const errno = [...util.getSystemErrorMap()].find(([, [name]]) => name === 'EADDRINUSE')?.[0];
+      const inUse = { code: 'EADDRINUSE', syscall: 'bind', ...(errno === undefined ? {} : { errno }) };
+      process.nextTick(() =>
+        server.emit('error', routeError({ ...inUse, message: `bind EADDRINUSE ${where}` }, r)),
+      );
+      return;
+    }
     const id = ++seq;
     pending.set(id, (reply, handle) => {
       if (abandoned()) {
