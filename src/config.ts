@@ -153,6 +153,19 @@ const ENGINE_FIELDS = CONFIG_FIELDS.filter((k) => k !== 'program');
 
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
 /**
+ * Signals that would restart the workers without anyone asking: Node's own (it starts its
+ * inspector on SIGUSR1, whatever listens), and those the kernel or a terminal sends on their
+ * own (a worker's exit is a SIGCHLD; a fault, a broken pipe, a resize, job control).
+ */
+const NOT_RESTART: Readonly<Record<string, string>> = {
+  SIGUSR1: 'on which Node starts its inspector',
+  ...Object.fromEntries(
+    'SIGCHLD SIGPIPE SIGWINCH SIGCONT SIGURG SIGTSTP SIGTTIN SIGTTOU SIGSEGV SIGBUS SIGFPE SIGILL SIGTRAP SIGSYS'
+      .split(' ')
+      .map((s) => [s, 'which the kernel or a terminal sends on their own']),
+  ),
+};
+/**
  * Signal names are checked against POSIX's list, not this OS's, so one config serves every
  * platform: on Windows, where no signal reaches another process, the restart signal is unused.
  * Made at the first check, as node:os (this OS's list) is loaded by nothing else a worker runs.
@@ -192,6 +205,8 @@ const CHECKS: { [K in Kind]: Check<K> } = {
     if ((platform.shutdownSignals as readonly string[]).includes(signal)) {
       throw invalid(key, `cannot be ${signal}, which shuts the master down`);
     }
+    const why = NOT_RESTART[signal];
+    if (why !== undefined) throw invalid(key, `cannot be ${signal}, ${why}`);
     return signal;
   },
   oneOf: (o, key, spec, invalid) => oneOfOption(o, key, spec.values ?? [], invalid) as string,

@@ -53,6 +53,14 @@ test('bad configs name the field', () => {
   rejects({ program, restartSignal: 'SIGKILL' }, /config\.restartSignal/);
   rejects({ program, restartSignal: 'SIGTERM' }, /shuts the master down/);
   rejects({ program, restartSignal: 'SIGNOPE' }, /config\.restartSignal/);
+  // Node starts its inspector on SIGUSR1, whatever listens for it.
+  rejects({ program, restartSignal: 'SIGUSR1' }, /cannot be SIGUSR1, on which Node starts its inspector/);
+  // Sent without anyone asking for a restart: a worker's exit, a broken pipe, a resized terminal, a fault.
+  for (const signal of ['SIGCHLD', 'SIGPIPE', 'SIGWINCH', 'SIGSEGV'])
+    rejects(
+      { program, restartSignal: signal },
+      new RegExp(`cannot be ${signal}, which .* sends? on (its|their) own`),
+    );
   rejects({ program, noRestart: 'yes' }, /config\.noRestart must be a boolean/);
   rejects({ program, fetcher: {} }, /config\.fetcher/);
   rejects({ program, handler: 1 }, /config\.handler/);
