@@ -44,6 +44,8 @@ test('bad configs name the field', () => {
   rejects({ program, address: '::1:80' }, /bracket IPv6/);
   rejects({ program, address: 'unix:relative.sock' }, /absolute socket path/);
   rejects({ program, addresses: [':1', 42] }, /config\.addresses\[1\]/);
+  // biome-ignore lint/suspicious/noSparseArray: a hole is a missing address, not one to skip
+  rejects({ program, addresses: [, ':2'] }, /config\.addresses\[0\]/);
   rejects({ program, addresses: ':1' }, /config\.addresses must be an array/);
   rejects({ program, workers: 0 }, /config\.workers/);
   rejects({ program, workers: 1.5 }, /config\.workers/);
