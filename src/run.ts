@@ -83,6 +83,19 @@ export async function triggerUpdate(): Promise<UpdateOutcome | { result: 'signal
  * the result says why. POSIX only. In a worker, it asks the master over the control socket.
  */
 export async function reexec(command?: readonly string[]): Promise<ReexecEvent> {
+  if (
+    command !== undefined &&
+    (!Array.isArray(command) ||
+      command.length === 0 ||
+      command.some((a) => typeof a !== 'string') ||
+      command[0] === '')
+  ) {
+    throw codedError(
+      TypeError,
+      'ERR_INVALID_ARG_TYPE',
+      "overseer: reexec(command): command must be an array of strings, the program's path first",
+    );
+  }
   if (master) return master.reexec(command);
   if (worker) return worker.reexec();
   throw codedError(Error, 'ERR_OVERSEER_NOT_RUNNING', 'overseer: reexec() needs a running overseer');

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { FetchOptions } from '../src/fetcher/fetcher.js';
 import { HTTPFetcher } from '../src/fetcher/index.js';
-import { restart, triggerUpdate } from '../src/index.js';
+import { reexec, restart, triggerUpdate } from '../src/index.js';
 import { type UpdaterHost, Upgrader } from '../src/upgrade/upgrader.js';
 import { startServer } from './support/fetcher-server.js';
 import { fakeUpdaterHost, UPDATER_OPTIONS } from './support/updater.js';
@@ -104,6 +104,15 @@ test('the running version offered again is no update, and is committed', async (
 test('outside overseer, triggerUpdate() rejects and restart() throws, with a code', async () => {
   await assert.rejects(triggerUpdate(), { code: 'ERR_OVERSEER_NOT_RUNNING' });
   assert.throws(() => restart(), { code: 'ERR_OVERSEER_NOT_RUNNING' });
+});
+
+test("reexec(command): a command that is not a program's path and its arguments is refused first, coded", async () => {
+  for (const command of [[], [5], [''], 'node server.js', ['node', 1]])
+    await assert.rejects(reexec(command as never), {
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: /^overseer: reexec\(command\): command must be an array of strings, the program's path first/,
+    });
+  await assert.rejects(reexec(), { code: 'ERR_OVERSEER_NOT_RUNNING' });
 });
 
 test('a download past maxBytes stops there: failed, and nothing is left staged', async () => {
