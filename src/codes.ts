@@ -29,7 +29,8 @@ const ERRORS = {
     "the master could not wrap a listening socket's fd in a libuv handle (the error has `errno`)",
   ERR_OVERSEER_NO_SYSTEMD_SOCKET:
     "a 'systemd:' address names no socket that systemd passed (LISTEN_FDS, LISTEN_FDNAMES)",
-  ERR_OVERSEER_NO_LISTENER: 'state.serve() has no listener to use, or a worker did not get its listeners',
+  ERR_OVERSEER_NO_LISTENER:
+    'state.serve() has no listener to use (none is configured, or the one given is not one of state.listeners), or a worker did not get its listeners',
   ERR_OVERSEER_LISTENER_IN_USE: 'state.serve() was given a listener that another server already serves',
   ERR_OVERSEER_SERVE_ARGUMENT:
     'state.serve() takes a net.Server, a request handler or an app with callback()',

@@ -57,3 +57,19 @@ test('a server that listens on a listener by itself drains too, and state.draine
   await s.drained;
   assert.equal(server.listening, false);
 });
+
+test('serve() with a listener that is not one of state.listeners: coded, and nothing of it stays', async () => {
+  const retire = new AbortController();
+  const s = state(retire.signal);
+  for (const bad of [5, { port: 1 }, null])
+    await assert.rejects(s.serve(http.createServer(), bad as never), {
+      code: 'ERR_OVERSEER_NO_LISTENER',
+      message: /^state\.serve\(\): the listener must be one of state\.listeners/,
+    });
+  // The configured listener is still free, and the drain does not wait on a server that never listened.
+  const server = await s.serve(http.createServer());
+  assert.equal(server.listening, true);
+  retire.abort();
+  await s.drained;
+  assert.equal(server.listening, false);
+});

@@ -19,6 +19,13 @@ export function makeServe(listeners: readonly Listener[], drains: WorkerDrains):
     if (listener === undefined) {
       throw codedError(Error, 'ERR_OVERSEER_NO_LISTENER', 'state.serve(): no address is configured');
     }
+    if (!listeners.some((l) => sameListener(l, listener))) {
+      throw codedError(
+        TypeError,
+        'ERR_OVERSEER_NO_LISTENER',
+        `state.serve(): the listener must be one of state.listeners, got ${JSON.stringify(listener) ?? typeof listener}`,
+      );
+    }
     // Two servers on one inherited fd would close it under each other.
     if (used.some((u) => sameListener(u, listener))) {
       throw codedError(
@@ -28,17 +35,24 @@ export function makeServe(listeners: readonly Listener[], drains: WorkerDrains):
       );
     }
     used.push(listener);
-    drains.add(server);
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
         used.splice(used.indexOf(listener), 1);
         reject(err);
       };
       server.once('error', onError);
-      server.listen({ ...listener }, () => {
+      try {
+        server.listen({ ...listener }, () => {
+          server.off('error', onError);
+          // Before its first connection (those come after 'listening'), never for a server
+          // that did not listen: its drain would wait for a close that never comes.
+          drains.add(server);
+          resolve();
+        });
+      } catch (err) {
         server.off('error', onError);
-        resolve();
-      });
+        onError(err as Error);
+      }
     });
     return server;
   };
