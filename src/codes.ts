@@ -4,7 +4,8 @@
 
 const ERRORS = {
   // config and API use
-  ERR_OVERSEER_INVALID_CONFIG: 'a config field or a fetcher option is wrong; the message names it',
+  ERR_OVERSEER_INVALID_CONFIG:
+    'a config field, a fetcher option or an `overseer/testing` option is wrong; the message names it',
   ERR_OVERSEER_ALREADY_RUNNING: 'run() was called a second time in this process',
   ERR_OVERSEER_NOT_RUNNING: 'restart() or triggerUpdate() was called before run()',
   ERR_OVERSEER_UNSUPPORTED: 'this platform cannot run the master/worker model and config.required is set',

@@ -42,3 +42,20 @@ test('several addresses, each a listener of its own', async () => {
   assert.equal(t.state.workerId, 7);
   t.close();
 });
+
+test("createTestState's options are checked as run()'s are: a coded error names the option", async () => {
+  const bad = async (options: unknown, message: RegExp): Promise<void> => {
+    await assert.rejects(createTestState(options as never), { code: 'ERR_OVERSEER_INVALID_CONFIG', message });
+  };
+  await bad(5, /^overseer\/testing: options must be an object/);
+  await bad({ bogus: 1 }, /^overseer\/testing: options\.bogus is not a known option/);
+  await bad({ addresses: 'x' }, /^overseer\/testing: options\.addresses must be a non-empty array/);
+  await bad({ addresses: ['nope'] }, /^overseer\/testing: options\.addresses\[0\]/);
+  await bad(
+    { terminateTimeout: -1 },
+    /^overseer\/testing: options\.terminateTimeout must be a number of milliseconds/,
+  );
+  await bad({ upgradeGrace: 'x' }, /options\.upgradeGrace/);
+  await bad({ workerId: 'x' }, /^overseer\/testing: options\.workerId must be an integer/);
+  await bad({ id: 7 }, /^overseer\/testing: options\.id must be a non-empty string/);
+});

@@ -3,8 +3,9 @@
 // gracefulShutdown aborts when the test says so, so a test can check its program's drain
 // (tableflip ships testing/ for the same reason).
 import { parseAddress } from '../address.js';
-import { codedError } from '../errors.js';
+import { codedError, invalidFor } from '../errors.js';
 import { DEFAULTS } from '../option-table.js';
+import { durationOption, integerOption, type Options, onlyKnown, stringOption } from '../options.js';
 import { platform } from '../os/index.js';
 import { nativeAvailable, nativeLoadError } from '../os/native.js';
 import { buildState, type State } from '../worker/state.js';
@@ -34,7 +35,24 @@ export interface TestState {
   close(): void;
 }
 
+const invalid = invalidFor('overseer/testing', 'options.');
+const KNOWN = ['addresses', 'terminateTimeout', 'upgradeGrace', 'workerId', 'id'] as const;
+
 export async function createTestState(options: TestStateOptions = {}): Promise<TestState> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalid('', 'must be an object');
+  }
+  const o = options as Options;
+  onlyKnown(o, KNOWN, invalid);
+  if (o.addresses !== undefined && (!Array.isArray(o.addresses) || o.addresses.length === 0)) {
+    throw invalid('addresses', 'must be a non-empty array of address strings');
+  }
+  const texts = (o.addresses as unknown[] | undefined) ?? ['127.0.0.1:0'];
+  const addresses = Array.from(texts, (a, i) => parseAddress(a, `addresses[${i}]`, invalid));
+  const terminateTimeout = durationOption(o, 'terminateTimeout', DEFAULTS.terminateTimeout, 1, invalid);
+  const upgradeGrace = durationOption(o, 'upgradeGrace', DEFAULTS.upgradeGrace, 0, invalid);
+  const workerId = integerOption(o, 'workerId', 1, { min: 1, max: Number.MAX_SAFE_INTEGER }, invalid);
+  const id = stringOption(o, 'id', invalid, true) ?? 'test';
   if (!nativeAvailable()) {
     throw codedError(
       Error,
@@ -43,21 +61,19 @@ export async function createTestState(options: TestStateOptions = {}): Promise<T
       nativeLoadError(),
     );
   }
-  const texts = options.addresses ?? ['127.0.0.1:0'];
-  const addresses = texts.map((a, i) => parseAddress(a, `addresses[${i}]`));
   const sockets = await platform.openSockets(addresses, { sets: 1, reusePort: false, backlog: 511 });
   const controller = new AbortController();
   const closed = new AbortController();
   const state = buildState({
     enabled: true,
-    id: options.id ?? 'test',
-    workerId: options.workerId ?? 1,
+    id,
+    workerId,
     listeners: sockets.inProcess(0),
     retire: controller.signal,
     binPath: process.argv[1] ?? '',
     ipcPath: '',
-    terminateTimeout: options.terminateTimeout ?? DEFAULTS.terminateTimeout,
-    upgradeGrace: options.upgradeGrace ?? DEFAULTS.upgradeGrace,
+    terminateTimeout,
+    upgradeGrace,
     closed: closed.signal,
   });
   const shutdown = (reason = 'test'): void => {
