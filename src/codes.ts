@@ -36,6 +36,8 @@ const ERRORS = {
   ERR_OVERSEER_SERVE_ARGUMENT:
     'state.serve() takes a net.Server, a request handler or an app with callback()',
   // the control socket
+  ERR_OVERSEER_NO_MASTER:
+    'the overseer command found no master to act on: none of that name runs, none runs at all, or several could be meant and none was named',
   ERR_OVERSEER_IPC_UNSUPPORTED: 'this build of the addon has no control socket for this platform',
   ERR_OVERSEER_NAME_IN_USE:
     'a master with this name already runs (the error has its `pid`): stop it, or replace it with reexec',

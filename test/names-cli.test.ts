@@ -69,12 +69,18 @@ describe('two named apps', { skip }, () => {
     // In a folder of neither, with two running: no guess, the list to choose from.
     const neither = apps.cli(apps.root, ['restart']);
     assert.equal(neither.code, 1);
-    assert.match(neither.stderr, /^overseer: 2 masters are running, and none has its app in .*; name one:\n/);
+    assert.match(
+      neither.stderr,
+      /^overseer: 2 masters are running, and none has its app in .*; name one \(ERR_OVERSEER_NO_MASTER\):\n/,
+    );
     assert.match(neither.stderr, new RegExp(`^ {2}acme-beta +pid ${beta.pid} +${b}$`, 'm'));
     assert.match(neither.stderr, new RegExp(`^ {2}alpha +pid ${alpha.pid} +${a}$`, 'm'));
     const unknown = apps.cli(a, ['status', 'gamma']);
     assert.equal(unknown.code, 1);
-    assert.equal(unknown.stderr, "overseer: no master named 'gamma' is running (see `overseer ls`)\n");
+    assert.equal(
+      unknown.stderr,
+      "overseer: no master named 'gamma' is running (see `overseer ls`) (ERR_OVERSEER_NO_MASTER)\n",
+    );
     assert.equal(apps.cli(a, ['status', '../alpha']).code, 2, 'a name is no path');
     // Log lines with the name, when asked.
     const logs = apps.cli(apps.root, ['logs', '-n', '3', '--prefix', 'alpha']);
@@ -154,7 +160,10 @@ describe('two named apps', { skip }, () => {
     // Two masters of one folder: a command typed there asks which.
     const there = apps.cli(b, ['status']);
     assert.equal(there.code, 1);
-    assert.match(there.stderr, new RegExp(`^overseer: 2 masters have their app in ${b}; name one:`));
+    assert.match(
+      there.stderr,
+      new RegExp(`^overseer: 2 masters have their app in ${b}; name one \\(ERR_OVERSEER_NO_MASTER\\):`),
+    );
     await named.stop();
   });
 

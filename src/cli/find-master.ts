@@ -4,7 +4,7 @@
 // running; otherwise the command fails with the list to choose from.
 import path from 'node:path';
 import { ipcRequest } from '../control/client.js';
-import { errorCode, errorMessage } from '../errors.js';
+import { codedError, errorCode, errorMessage } from '../errors.js';
 import { nameProblem } from '../name.js';
 import { platform } from '../os/index.js';
 
@@ -69,7 +69,7 @@ export async function findMaster(which: Which, cwd = process.cwd()): Promise<Fou
     if (problem !== undefined) throw Object.assign(new Error(`a master's name ${problem}`), { usage: true });
     const found = await named(which.name, which.timeout);
     if (found) return found;
-    throw new Error(`no master named '${which.name}' is running (see \`overseer ls\`)`);
+    throw noMaster(`no master named '${which.name}' is running (see \`overseer ls\`)`);
   }
   if (socket) {
     let r: { status: number; body: unknown };
@@ -88,10 +88,17 @@ export async function findMaster(which: Which, cwd = process.cwd()): Promise<Fou
   const here = ofDirectory(masters, cwd);
   if (here.length === 1) return here[0]!;
   if (masters.length === 1 && here.length === 0) return masters[0]!;
-  if (masters.length === 0) throw new Error('no running master found (see `overseer ls`)');
+  if (masters.length === 0) throw noMaster('no running master found (see `overseer ls`)');
   const choices = here.length > 0 ? here : masters;
   const why = here.length > 0 ? `have their app in ${cwd}` : `are running, and none has its app in ${cwd}`;
-  throw new Error(`${choices.length} masters ${why}; name one:\n${choiceList(choices)}`);
+  // The code on the first line, before the list (a line's code otherwise ends it).
+  throw noMaster(
+    `${choices.length} masters ${why}; name one (ERR_OVERSEER_NO_MASTER):\n${choiceList(choices)}`,
+  );
+}
+
+function noMaster(message: string): Error {
+  return codedError(Error, 'ERR_OVERSEER_NO_MASTER', message);
 }
 
 /**
