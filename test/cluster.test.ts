@@ -223,6 +223,14 @@ for (const flavor of ['cjs', 'esm'] as const) {
       assert.deepEqual([r.code, r.signal, r.exitedAfterDisconnect], [0, null, true]);
     });
 
+    test('cluster.disconnect(cb): cb once every worker is gone, not only disconnected', async () => {
+      const a = scenario(flavor, 'disconnectAll');
+      await a.nth('report', 1);
+      await exitsByItself(a);
+      const { dead, left } = only(a, 'report');
+      assert.deepEqual({ dead, left }, { dead: true, left: 0 });
+    });
+
     for (const how of ['destroy', 'disconnect']) {
       test(`cluster.worker.${how}() in the worker: it exits 0, exitedAfterDisconnect`, async () => {
         const a = scenario(flavor, 'leave', {}, [how]);

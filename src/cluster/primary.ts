@@ -140,13 +140,24 @@ export class ClusterPrimary extends EventEmitter {
   }
 
   /** Disconnects every worker; `cb` runs once each one's IPC channel has closed. */
+  /**
+   * As node:cluster's: each worker leaves cluster.workers at once, and `cb` comes when one has
+   * exited and none is left (at once, with none to disconnect), not when the channels close.
+   */
   disconnect(cb?: () => void): void {
-    const connected = Object.values(this.workers).filter((w) => w.isConnected());
-    const gone = connected.map(
-      (w) => new Promise<void>((resolve) => w.process.once('disconnect', () => resolve())),
-    );
-    for (const w of connected) w.disconnect();
-    if (typeof cb === 'function') void Promise.all(gone).then(() => cb());
+    const workers = Object.values(this.workers);
+    for (const w of workers) if (w.isConnected()) w.disconnect();
+    if (typeof cb !== 'function') return;
+    if (workers.length === 0) {
+      process.nextTick(cb);
+      return;
+    }
+    const onExit = (): void => {
+      if (Object.keys(this.workers).length > 0) return;
+      this.off('exit', onExit);
+      cb();
+    };
+    this.prependListener('exit', onExit);
   }
 
   /**
