@@ -131,6 +131,7 @@ export type SystemCode =
   | 'ERR_IPC_DISCONNECTED'
   | 'ERR_MISSING_ARGS'
   | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_ARG_VALUE'
   | 'ERR_INVALID_HANDLE_TYPE'
   | 'ERR_OUT_OF_RANGE';
 
@@ -147,5 +148,8 @@ export const warningCodes = names(WARNINGS);
 
 /** What a code means, in one line; undefined for a code overseer does not make. */
 export function describeCode(code: string): string | undefined {
-  return (ERRORS as Record<string, string>)[code] ?? (WARNINGS as Record<string, string>)[code];
+  // Own keys only: 'toString' or '__proto__' would find what every object inherits.
+  if (Object.hasOwn(ERRORS, code)) return (ERRORS as Record<string, string>)[code];
+  if (Object.hasOwn(WARNINGS, code)) return (WARNINGS as Record<string, string>)[code];
+  return undefined;
 }

@@ -97,6 +97,15 @@ export async function reexec(command?: readonly string[]): Promise<ReexecEvent> 
     );
   }
   if (master) return master.reexec(command);
-  if (worker) return worker.reexec();
+  if (worker) {
+    if (command !== undefined) {
+      throw codedError(
+        TypeError,
+        'ERR_INVALID_ARG_VALUE',
+        'overseer: reexec(command) in a worker: the master starts its successor with its own command line (call reexec() with no command)',
+      );
+    }
+    return worker.reexec();
+  }
   throw codedError(Error, 'ERR_OVERSEER_NOT_RUNNING', 'overseer: reexec() needs a running overseer');
 }

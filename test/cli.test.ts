@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppProcess } from './support/app.js';
+import { get } from './support/http.js';
 import { CLI } from './support/paths.js';
 import { node, stopAll } from './support/process.js';
 
@@ -106,6 +107,14 @@ test('errors are one clear line with the usual exit codes', () => {
   assert.match(usage.stderr, /^overseer: unknown command 'frobnicate'\n/);
   const badFlag = cli(['status', '--nope']);
   assert.equal(badFlag.code, 2);
+  for (const t of ['0', 'x', '99999999999']) {
+    const badTimeout = cli(['status', '-t', t]);
+    assert.equal(badTimeout.code, 2, t);
+    assert.match(
+      badTimeout.stderr,
+      /^overseer: --timeout must be a number of milliseconds \(1 to 2\^31-1\)\n/,
+    );
+  }
   const missing = cli(['status', '--socket', '/nonexistent/overseer.sock']);
   assert.equal(missing.code, 1);
   assert.match(
@@ -160,6 +169,15 @@ test('an empty --socket is a usage error, not "any master"', () => {
   assert.equal(r.code, 2, r.stdout);
   assert.match(r.stderr, /^overseer: --socket needs a path\n/);
   assert.equal(r.stdout, '');
+});
+
+test("a worker's reexec(command) is refused: the command is the master's to choose", async () => {
+  const r = JSON.parse((await get(await app.port(), '/reexec-with-command')).body) as {
+    code?: string;
+    error?: string;
+  };
+  assert.equal(r.code, 'ERR_INVALID_ARG_VALUE', JSON.stringify(r));
+  assert.match(r.error ?? '', /reexec\(command\) in a worker/);
 });
 
 test('a failed restart: one line on stderr that gives the code, nothing on stdout, and 1', () => {

@@ -34,6 +34,9 @@ test('every code a source file names is in the registry, with a meaning', () => 
     assert.ok((describeCode(code) ?? '').length > 10, `${code} has no meaning`);
   }
   assert.equal(codes.ERR_OVERSEER_READY_TIMEOUT, 'ERR_OVERSEER_READY_TIMEOUT');
+  // Only the registry's own codes: not what every object inherits.
+  for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'ENOENT'])
+    assert.equal(describeCode(name), undefined, name);
 });
 
 test('the README lists every code', () => {

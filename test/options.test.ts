@@ -147,6 +147,11 @@ test('overseer run: a mistake names the flag, or the config file and its field',
   assert.equal(o.app.ready, 'none');
   assert.equal(o.app.logLines, 7);
   assert.equal(o.engine.terminateTimeout, DEFAULTS.terminateTimeout);
+  // 'max' in the file, as after -w: one worker per CPU.
+  fs.writeFileSync(config, JSON.stringify({ workers: 'max' }));
+  const max = await runOptions(['--config', config, script]);
+  assert.ok(max !== 'help');
+  assert.equal(max.engine.workers, os.availableParallelism());
 });
 
 test('overseer run: a .js config file is loaded as Node loads it, CommonJS in a "type": "commonjs" package', async () => {

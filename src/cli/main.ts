@@ -4,6 +4,7 @@
 // Exit codes: 0 done, 1 failed (or no master), 2 bad usage; `run`: the master's own.
 import { parseArgs } from 'node:util';
 import { errorCode, errorMessage, withCode } from '../errors.js';
+import { TIMER_MAX } from '../options.js';
 import { version } from '../version.js';
 import type { Options } from './commands.js';
 
@@ -69,8 +70,9 @@ async function main(argv: string[]): Promise<number> {
   // An empty --socket (`-s "$SOCK"` with SOCK unset) names no master: never fall back to any.
   if (values.socket === '') throw new UsageError('--socket needs a path');
   const timeout = Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0)
-    throw new UsageError(`--timeout must be a positive number of ms`);
+  // Past TIMER_MAX a timer fires at once: the command would give up before it asked.
+  if (!Number.isFinite(timeout) || timeout <= 0 || timeout > TIMER_MAX)
+    throw new UsageError(`--timeout must be a number of milliseconds (1 to 2^31-1)`);
   const lines = Number(values.lines);
   if (!Number.isInteger(lines) || lines < 0) throw new UsageError(`-n must be a number of lines`);
   const [command, name, ...extra] = positionals;

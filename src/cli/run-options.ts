@@ -87,8 +87,7 @@ function fromCommandLine(options: string[]): { fields: Options; config: string |
     const name = FLAGS.get(flag);
     if (name === undefined || value === undefined) continue;
     const kind = OPTIONS[name].kind;
-    if (name === 'workers' && value === 'max') fields.workers = availableParallelism();
-    else if (
+    if (
       (kind === 'duration' || kind === 'integer') &&
       typeof value === 'string' &&
       /^\d+(\.\d+)?$/.test(value)
@@ -97,7 +96,12 @@ function fromCommandLine(options: string[]): { fields: Options; config: string |
     else fields[name] = value;
   }
   const { config, help, ...rest } = fields;
-  return { fields: rest, config: config as string | undefined, help: help === true };
+  return { fields: withMaxWorkers(rest), config: config as string | undefined, help: help === true };
+}
+
+/** `workers: 'max'` (after -w, or in the file): one worker per CPU. */
+function withMaxWorkers(fields: Options): Options {
+  return fields.workers === 'max' ? { ...fields, workers: availableParallelism() } : fields;
 }
 
 /** The config file named, or the default one beside the script (or in the cwd), if any. */
@@ -128,7 +132,7 @@ async function fromFile(
   }
   const fields = loaded as Options;
   onlyKnown(fields, FILE_FIELDS, invalid);
-  return { file: shown, fields };
+  return { file: shown, fields: withMaxWorkers(fields) };
 }
 
 /** One source's fields (or all, merged), checked and resolved: run()'s, then overseer run's own. */
