@@ -177,6 +177,17 @@ describe('overseer/cluster: a worker cannot break its primary', { skip }, () => 
     await app.stop();
   });
 
+  test("'online' again: no second 'online' event, the worker's state stays 'listening'", async () => {
+    const { app, port } = await primary();
+    await app.nth('online', 1);
+    await attack(port, 'online');
+    await app.nth('message', 1); // sent after the three, on the same channel
+    await sleep(100);
+    assert.equal(app.count('online'), 1, app.describe());
+    assert.equal(app.count('exit'), 0);
+    await app.stop();
+  });
+
   const asNobody =
     process.getuid?.() !== 0
       ? 'needs root'

@@ -84,6 +84,7 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
   #broken = false;
   /** The output the master passes on (`overseer run`): each settles once all of it has been. */
   readonly #output: PassedOutput[] = [];
+  #online = false;
 
   constructor(id: number, slot: number, spec: SpawnSpec, readyTimeout: number) {
     super();
@@ -165,7 +166,10 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
           break;
         }
         case 'online':
-          this.emit('online');
+          // Once: a second would move a cluster worker's state back from 'listening'.
+          if (this.#online) debug('worker %d sent online again; ignored', id);
+          else this.emit('online');
+          this.#online = true;
           break;
         case 'listen':
           this.route(spec.route, m.seq, m.request);
