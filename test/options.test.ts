@@ -176,6 +176,11 @@ test('overseer run: --fetch-manifest reads the fetch URL or file as a release ma
     () => runOptions(['--fetch-manifest', script]),
     /^overseer run: --fetch-manifest needs --fetch-file or --fetch-url \(fetchFile or fetchUrl in a config file\)$/,
   );
+  // So does an interval: with nothing to fetch it would mean nothing.
+  await mistake(
+    () => runOptions(['--fetch-interval', '500', script]),
+    /^overseer run: --fetch-interval needs --fetch-file or --fetch-url \(fetchFile or fetchUrl in a config file\)$/,
+  );
   const o = await runOptions([
     '--fetch-url',
     'http://127.0.0.1/manifest.json',

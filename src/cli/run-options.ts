@@ -166,11 +166,15 @@ export async function runOptions(argv: readonly string[]): Promise<RunOptions | 
   resolveRun(cli.fields, invalidFlag);
   const merged = invalidWhereSet(cli.fields, file.file ?? '');
   const { engine, app: a } = resolveRun({ ...file.fields, ...cli.fields }, merged);
-  if (a.fetchManifest && a.fetchFile === undefined && a.fetchUrl === undefined) {
-    throw merged(
-      'fetchManifest',
-      'needs --fetch-file or --fetch-url (fetchFile or fetchUrl in a config file)',
-    );
+  // What only a fetcher uses means nothing without one.
+  if (a.fetchFile === undefined && a.fetchUrl === undefined) {
+    const needless = a.fetchManifest
+      ? 'fetchManifest'
+      : a.fetchInterval !== undefined
+        ? 'fetchInterval'
+        : undefined;
+    if (needless !== undefined)
+      throw merged(needless, 'needs --fetch-file or --fetch-url (fetchFile or fetchUrl in a config file)');
   }
   // The program is the app's script, which the workers run (AppWorkers): run()'s is never called.
   const config: ResolvedConfig = { program: () => {}, ...engine };
