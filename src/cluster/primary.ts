@@ -139,7 +139,6 @@ export class ClusterPrimary extends EventEmitter {
     return this.#facades.get(handle)!;
   }
 
-  /** Disconnects every worker; `cb` runs once each one's IPC channel has closed. */
   /**
    * As node:cluster's: each worker leaves cluster.workers at once, and `cb` comes when one has
    * exited and none is left (at once, with none to disconnect), not when the channels close.

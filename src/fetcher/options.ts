@@ -66,11 +66,13 @@ export function httpUrl(owner: string, o: Options, key: string, required: boolea
   return httpUrlOption(o, key, invalid(owner));
 }
 
-/** Header names (lowercased) to string values. */
 /** RFC 9110's token, a header's name. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** Headers to send, checked here: fetch() would refuse a bad one only at the first check, uncoded. */
+/**
+ * Header names (lowercased) to string values, checked here: fetch() would refuse a bad one only
+ * at the first check, uncoded.
+ */
 export function headerRecord(owner: string, o: Options, key: string): Record<string, string> {
   const record = stringRecordOption(o, key, invalid(owner)) ?? {};
   for (const [name, value] of Object.entries(record)) {

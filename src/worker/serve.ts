@@ -5,6 +5,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Listener } from '../contract/listener.js';
 import { codedError } from '../errors.js';
+import { shown } from '../options.js';
 import { sameListener, type WorkerDrains } from './worker-drains.js';
 
 /** What state.serve() accepts: a server, a request handler, or an app with callback(). */
@@ -23,7 +24,7 @@ export function makeServe(listeners: readonly Listener[], drains: WorkerDrains):
       throw codedError(
         TypeError,
         'ERR_OVERSEER_NO_LISTENER',
-        `state.serve(): the listener must be one of state.listeners, got ${JSON.stringify(listener) ?? typeof listener}`,
+        `state.serve(): the listener must be one of state.listeners, got ${shown(listener)}`,
       );
     }
     // Two servers on one inherited fd would close it under each other.
