@@ -290,6 +290,7 @@ for (const flavor of ['cjs', 'esm'] as const) {
       assert.equal(r.badPort, 'ERR_SOCKET_BAD_PORT');
       assert.equal(r.twice, 'ERR_SERVER_ALREADY_LISTEN');
       assert.deepEqual(r.sameWorker, { code: 'EADDRINUSE', syscall: 'bind', errno: 'number' });
+      assert.equal(r.relisten, 'listening');
     });
 
     test('worker.send(message, handle): a net.Server and a net.Socket reach the worker, in order, callbacks called', async () => {

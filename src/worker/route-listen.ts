@@ -65,14 +65,22 @@ export function routeListens(
     return { index, release: () => set.delete(index) };
   };
 
+  /** Servers whose route is asked for and not answered yet. */
+  const asking = new Set<net.Server>();
+  /** Each fixed address's servers in this worker (some may have closed since). */
+  const atAddress = new Map<string, Set<net.Server>>();
+  /** Asked for, or listening: a closed server's handle is gone at once, before its 'close'. */
+  const holds = (s: net.Server): boolean => asking.has(s) || (s as { _handle?: unknown })._handle != null;
+
   const route = (server: net.Server, parsed: Parsed, host: string | undefined): void => {
     const r = { ...parsed.request, ...(host === undefined ? {} : { host }) };
     const base = r.path ?? `${r.host ?? ''}:${r.port ?? 0}`;
-    const { index, release } = takeIndex(base);
-    if (index > 0 && (r.path !== undefined || (r.port ?? 0) !== 0)) {
-      // This worker listens there already: node:cluster gives the second listen a socket of
-      // its own (by this index), whose bind fails; the master would share the first.
-      release();
+    const fixed = r.path !== undefined || (r.port ?? 0) !== 0;
+    const others = atAddress.get(base) ?? new Set<net.Server>();
+    for (const s of others) if (!holds(s)) others.delete(s);
+    if (fixed && others.size > 0) {
+      // Another server of this worker holds the address: node:cluster gives this listen a
+      // socket of its own, whose bind fails, as a process's own would; the master would share.
       const where = r.path ?? `${r.host || '::'}:${r.port}`;
       const errno = [...util.getSystemErrorMap()].find(([, [name]]) => name === 'EADDRINUSE')?.[0];
       const inUse = { code: 'EADDRINUSE', syscall: 'bind', ...(errno === undefined ? {} : { errno }) };
@@ -81,8 +89,12 @@ export function routeListens(
       );
       return;
     }
+    if (fixed) atAddress.set(base, others.add(server));
+    const { index, release } = takeIndex(base);
     const id = ++seq;
+    asking.add(server);
     pending.set(id, (reply, handle) => {
+      asking.delete(server);
       if (abandoned()) {
         // The worker is leaving (disconnect): this server does not listen after all.
         release();
