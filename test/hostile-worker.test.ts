@@ -246,13 +246,34 @@ describe('a process the worker started holds its pipes and channel after it exit
         15_000,
         `a held-open warning naming pid ${pid}`,
       );
-      assert.match(warning, /a process it started still holds its/);
+      assert.match(
+        warning,
+        /a process it started still held its (channel|stdout|stderr); the master closed its end/,
+      );
       await assertRecovered(p, port, pid, before, label, 16);
     } finally {
       const orphan = Number(fs.readFileSync(pidFile, 'utf8'));
       if (orphan > 0) process.kill(orphan, 'SIGKILL');
     }
   }
+
+  test('none: a worker that wrote much and exited, to a master whose stdout is slow: no warning, every line', async () => {
+    const app = new Example('test/support/fixtures/run/attacker.mjs', {
+      nodeArgs: [CLI, 'run', '--ipc-path', path.join(tmp, 'spew.sock')],
+    });
+    const port = await app.port();
+    app.child.stdout!.pause(); // the master's reader lags: its pipes to the worker pause
+    await attack(port, 'spew', '?lines=400');
+    await sleep(3_000);
+    app.child.stdout!.resume();
+    await app.until(() => app.lines.filter((l) => l.startsWith('spew ')).length === 400, 15_000, '400 lines');
+    assert.deepEqual(
+      app.stderr.filter((l) => l.includes('OVERSEER_WORKER_HELD_OPEN')),
+      [],
+      "nothing held the pipes but the master's own slowness",
+    );
+    await app.stop();
+  });
 
   test('run(): the channel is closed, the fd given back', async () => {
     const { app, port } = await runMaster();

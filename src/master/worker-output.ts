@@ -20,10 +20,10 @@ export interface PassedOutput {
   readonly passedOn: Promise<void>;
   /**
    * Its worker has exited, and a process it started may hold the pipe for good: the master
-   * closes its end once nothing has come for QUIET_MS while not paused, so no line already
-   * written is lost. False when it had ended already.
+   * closes its end once nothing has come for QUIET_MS and it was not paused in that time (no
+   * line already written is lost), and then calls `closed`.
    */
-  release(): boolean;
+  release(closed: () => void): void;
 }
 
 export class WorkerOutput {
@@ -44,7 +44,7 @@ export class WorkerOutput {
   attach(id: number, stream: 'stdout' | 'stderr', source: Readable | null | undefined): PassedOutput {
     // A spawn that failed for want of fds (EMFILE, ENFILE) leaves the child without stdio at all.
     if (source === null || source === undefined)
-      return { stream, passedOn: Promise.resolve(), release: () => false };
+      return { stream, passedOn: Promise.resolve(), release: () => {} };
     const sink = this.out[stream];
     const prefix = this.prefix ? `[worker ${id}] ` : '';
     let partial = '';
@@ -88,20 +88,25 @@ export class WorkerOutput {
         passedOn();
       });
     });
-    const release = (): boolean => {
-      if (!this.#sources.has(source)) return false;
+    const release = (closed: () => void): void => {
+      if (!this.#sources.has(source)) return;
+      // What it had at the last look: quiet means no chunk since, and no pause then or now
+      // (a resumed pipe's bytes come a moment after its resume).
       let seen = chunks;
+      let wasPaused = this.#paused.has(source);
       const look = (): void => {
         if (!this.#sources.has(source)) return;
-        if (seen === chunks && !this.#paused.has(source)) {
+        const paused = this.#paused.has(source);
+        if (seen === chunks && !paused && !wasPaused) {
           source.destroy();
+          closed();
           return;
         }
         seen = chunks;
+        wasPaused = paused;
         setTimeout(look, QUIET_MS).unref();
       };
       setTimeout(look, QUIET_MS).unref();
-      return true;
     };
     return { stream, passedOn, release };
   }

@@ -241,17 +241,16 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
    * that process's messages as the dead worker's).
    */
   #letGo(): void {
-    const held = this.#output.filter((o) => o.release()).map((o) => o.stream);
+    const heldOpen = (what: string): void =>
+      warn(
+        `worker ${this.id} (pid ${this.child.pid}) exited, and a process it started still held its ${what}; the master closed its end`,
+        'OVERSEER_WORKER_HELD_OPEN',
+      );
     if (this.#channel && !this.#channel.closed) {
-      held.push('channel');
       this.#channel.destroy();
+      heldOpen('channel');
     }
-    if (held.length === 0) return;
-    const what = held.length > 1 ? `${held.slice(0, -1).join(', ')} and ${held.at(-1)}` : held[0];
-    warn(
-      `worker ${this.id} (pid ${this.child.pid}) exited, and a process it started still holds its ${what}: the master closes its end${held.includes('channel') ? '' : ' once it is quiet'}`,
-      'OVERSEER_WORKER_HELD_OPEN',
-    );
+    for (const o of this.#output) o.release(() => heldOpen(o.stream));
   }
 
   get pid(): number | undefined {
