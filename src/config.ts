@@ -154,13 +154,14 @@ const ENGINE_FIELDS = CONFIG_FIELDS.filter((k) => k !== 'program');
 const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
 /**
  * Signals that would restart the workers without anyone asking: Node's own (it starts its
- * inspector on SIGUSR1, whatever listens), and those the kernel or a terminal sends on their
- * own (a worker's exit is a SIGCHLD; a fault, a broken pipe, a resize, job control).
+ * inspector on SIGUSR1, whatever listens; V8's profiler ticks on SIGPROF), and those the kernel
+ * or a terminal sends on their own (a worker's exit is a SIGCHLD; a fault, a broken pipe, a
+ * resize, job control, a resource limit, I/O readiness).
  */
 const NOT_RESTART: Readonly<Record<string, string>> = {
   SIGUSR1: 'on which Node starts its inspector',
   ...Object.fromEntries(
-    'SIGCHLD SIGPIPE SIGWINCH SIGCONT SIGURG SIGTSTP SIGTTIN SIGTTOU SIGSEGV SIGBUS SIGFPE SIGILL SIGTRAP SIGSYS'
+    'SIGPROF SIGCHLD SIGPIPE SIGWINCH SIGCONT SIGURG SIGTSTP SIGTTIN SIGTTOU SIGSEGV SIGBUS SIGFPE SIGILL SIGTRAP SIGSYS SIGVTALRM SIGXCPU SIGXFSZ SIGIO SIGPOLL'
       .split(' ')
       .map((s) => [s, 'which the kernel or a terminal sends on their own']),
   ),

@@ -58,7 +58,7 @@ test('bad configs name the field', () => {
   // Node starts its inspector on SIGUSR1, whatever listens for it.
   rejects({ program, restartSignal: 'SIGUSR1' }, /cannot be SIGUSR1, on which Node starts its inspector/);
   // Sent without anyone asking for a restart: a worker's exit, a broken pipe, a resized terminal, a fault.
-  for (const signal of ['SIGCHLD', 'SIGPIPE', 'SIGWINCH', 'SIGSEGV'])
+  for (const signal of ['SIGCHLD', 'SIGPIPE', 'SIGWINCH', 'SIGSEGV', 'SIGPROF', 'SIGXCPU'])
     rejects(
       { program, restartSignal: signal },
       new RegExp(`cannot be ${signal}, which .* sends? on (its|their) own`),

@@ -84,6 +84,9 @@ describe("Node's wire formats, decoded within bounds", () => {
         decodeAll(nobody(), [encode(serialization, internal)]).problem ?? '',
         /contract message of \d+ bytes/,
       );
+      // NODE_ further in, or not the cmd: the program's.
+      const lookalike = { subcmd: 'NODE_ENV', items: app.items };
+      assert.deepEqual(decodeAll(nobody(), [encode(serialization, lookalike)]), { messages: [] });
       // A handle's message carries the program's: decoded, so that the master can NACK it.
       const handle = { cmd: 'NODE_HANDLE', type: 'net.Socket', msg: app };
       assert.deepEqual(decodeAll(nobody(), [encode(serialization, handle)]).messages, [handle]);

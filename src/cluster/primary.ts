@@ -49,6 +49,8 @@ export class ClusterPrimary extends EventEmitter {
   readonly #envs = new Map<number, NodeJS.ProcessEnv>();
   readonly #facades = new Map<WorkerProcess, PrimaryWorker>();
   readonly #replacements = new Replacements<PrimaryWorker>();
+  readonly #afterDisconnect: (() => void)[] = [];
+  #hearsGone = false;
   readonly #core: MasterCore;
   #setUp = false;
   #nextEnv: NodeJS.ProcessEnv = {};
@@ -140,23 +142,27 @@ export class ClusterPrimary extends EventEmitter {
   }
 
   /**
-   * As node:cluster's: each worker leaves cluster.workers at once, and `cb` comes when one has
-   * exited and none is left (at once, with none to disconnect), not when the channels close.
+   * As node:cluster's: each worker leaves cluster.workers at once, and the callbacks come when
+   * a worker is both dead and disconnected and none is left (on the next tick, with none to
+   * disconnect), not when the channels close.
    */
   disconnect(cb?: () => void): void {
     const workers = Object.values(this.workers);
     for (const w of workers) if (w.isConnected()) w.disconnect();
-    if (typeof cb !== 'function') return;
-    if (workers.length === 0) {
-      process.nextTick(cb);
-      return;
+    if (typeof cb === 'function') this.#afterDisconnect.push(cb);
+    if (!this.#hearsGone) {
+      this.#hearsGone = true;
+      // Before the program's own listeners, as node:cluster calls back before it emits.
+      this.prependListener('exit', () => this.#allGone());
+      this.prependListener('disconnect', (w: PrimaryWorker) => w.isDead() && this.#allGone());
     }
-    const onExit = (): void => {
-      if (Object.keys(this.workers).length > 0) return;
-      this.off('exit', onExit);
-      cb();
-    };
-    this.prependListener('exit', onExit);
+    if (workers.length === 0) process.nextTick(() => this.#allGone());
+  }
+
+  /** cluster.disconnect()'s callbacks, once no worker is left. */
+  #allGone(): void {
+    if (Object.keys(this.workers).length > 0) return;
+    for (const cb of this.#afterDisconnect.splice(0)) cb();
   }
 
   /**

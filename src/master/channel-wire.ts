@@ -11,6 +11,19 @@ export type Serialization = 'json' | 'advanced';
 /** What the decoder hands on: a message and how many bytes it took on the wire. */
 export type OnFrame = (message: unknown, bytes: number) => boolean;
 
+/** The violation of a message of Node's (or overseer's) longer than the contract's bound. */
+export function contractTooLong(bytes: number, max: number, cmd?: string): string {
+  return `sent a contract message of ${bytes} bytes (${cmd === undefined ? '' : `${cmd}; `}at most ${max})`;
+}
+
+/**
+ * Node writes its own messages with `cmd` first: `{"cmd":"NODE_…` as JSON, and as V8's
+ * serialization the header (0xFF, a version byte), an object ('o'), the one-byte string
+ * "cmd" ('"', 3) and a one-byte string ('"', its length) that starts with NODE_.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the length byte of V8's "cmd" is 3
+const NODE_HEAD = { json: /^\{"cmd":"NODE_/, advanced: /^\xff.o"\x03cmd".NODE_/s } as const;
+
 const NEWLINE = 0x0a;
 const LENGTH_BYTES = 4;
 const INITIAL_CAPACITY = 64 * 1024;
@@ -124,14 +137,12 @@ export class Decoder {
    * ('NODE_…') first; NODE_HANDLE's may be long (the program's message rides in it), and the
    * worker waits for its NACK, so it is decoded.
    */
-  #triage(frame: Buffer): 'decode' | 'skip' | string {
+  #triage(frame: Buffer, wireBytes: number): 'decode' | 'skip' | string {
     if (frame.length <= this.contractBytes || this.heard()) return 'decode';
     const head = frame.subarray(0, 32).toString('latin1');
-    const node =
-      this.serialization === 'json' ? head.startsWith('{"cmd":"NODE_') : /cmd.{1,2}NODE_/s.test(head);
-    if (!node) return 'skip';
+    if (!NODE_HEAD[this.serialization].test(head)) return 'skip';
     if (head.includes('NODE_HANDLE')) return 'decode';
-    return `sent a contract message of ${frame.length} bytes (at most ${this.contractBytes})`;
+    return contractTooLong(wireBytes, this.contractBytes);
   }
 
   push(chunk: Buffer, onFrame: OnFrame): string | undefined {
@@ -166,7 +177,7 @@ export class Decoder {
         line = pending.view();
       }
       start = nl + 1;
-      const triage = this.#triage(line);
+      const triage = this.#triage(line, line.length + 1);
       if (triage !== 'decode') {
         if (triage !== 'skip') return triage;
         pending.consume(pending.length);
@@ -191,7 +202,7 @@ export class Decoder {
       if (body > this.maxBytes) return this.#tooLong();
       const size = LENGTH_BYTES + body;
       if (pending.length < size) return undefined;
-      const triage = this.#triage(pending.view().subarray(LENGTH_BYTES, size));
+      const triage = this.#triage(pending.view().subarray(LENGTH_BYTES, size), size);
       if (triage !== 'decode') {
         if (triage !== 'skip') return triage;
         pending.consume(size);

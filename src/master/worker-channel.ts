@@ -19,7 +19,7 @@ import { CHANNEL_BOUNDS } from '../contract/messages.js';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import type { OwnChannel } from '../os/types.js';
-import { Decoder, encode, type Serialization } from './channel-wire.js';
+import { contractTooLong, Decoder, encode, type Serialization } from './channel-wire.js';
 import { isFdExhaustion } from './fd-exhaustion.js';
 
 export type { Serialization };
@@ -300,9 +300,7 @@ export class WorkerChannel {
       return true;
     }
     if (m.cmd !== 'NODE_HANDLE' && bytes > CHANNEL_BOUNDS.contractMessageBytes) {
-      this.#violate(
-        `sent a contract message of ${bytes} bytes (${m.cmd}; at most ${CHANNEL_BOUNDS.contractMessageBytes})`,
-      );
+      this.#violate(contractTooLong(bytes, CHANNEL_BOUNDS.contractMessageBytes, m.cmd));
       return false;
     }
     if (!this.#takeToken()) {
