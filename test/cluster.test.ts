@@ -400,6 +400,20 @@ describe('a stop signal to the primary', () => {
     );
   });
 
+  test("a stop while a reload's old worker still drains: it ends once drained too, 0", async () => {
+    const a = scenario('cjs', 'stops', { LINGER: 'timer', TERMINATE_TIMEOUT: '20000', WORKERS: '1' });
+    const { port } = (await a.nth('listening', 1)) as AppEvent & { port: number };
+    const slow = get(port, '/?ms=2000'); // the old worker drains until it is answered
+    await sleep(200);
+    a.signal('SIGUSR2');
+    await a.until(() => a.stderr.length > 0 || a.lines.length > 2, 500).catch(() => {});
+    await sleep(800); // the new worker is ready, the old one drains
+    a.signal('SIGTERM');
+    assert.match((await slow).body, /^worker \d+/);
+    const { code, signal } = await a.waitExit(10_000);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, a.stderr.join('\n'));
+  });
+
   test("with a reader that lags: the primary exits only once the program's last lines are out", async () => {
     // Each worker's 'exit' prints 300 lines of 1 KiB, more than a pipe holds; the primary's
     // stdout is read only 400 ms after the signal (a busy log shipper, `| tee` to a slow disk).

@@ -85,6 +85,8 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
   /** The output the master passes on (`overseer run`): each settles once all of it has been. */
   readonly #output: PassedOutput[] = [];
   #online = false;
+  /** It was told the master is stopping (not only that a restart retires it). */
+  #toldStop = false;
 
   constructor(id: number, slot: number, spec: SpawnSpec, readyTimeout: number) {
     super();
@@ -278,13 +280,17 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
     // the message) has dropped them, so the signal's default action would turn its clean
     // exit into a death by signal.
     if (signal !== undefined && this.phase === 'ready') this.kill(signal);
-    if (this.phase === 'draining') return this.exited;
+    if (this.phase === 'draining') {
+      // A restart's old worker, still draining when the master stops: it hears the stop too.
+      if (stopping && !this.#toldStop) this.#shutdown(true);
+      return this.exited;
+    }
     if (this.phase === 'starting') {
       const stopped = `worker ${this.id} was stopped before it was ready`;
       this.settleReady(codedError(Error, 'ERR_OVERSEER_WORKER_STOPPED', stopped));
     }
     this.phase = 'draining';
-    this.send(message<MasterMessage>({ act: 'shutdown', ...(stopping ? { stop: true as const } : {}) }));
+    this.#shutdown(stopping);
     this.killTimer = setTimeout(() => {
       warn(
         `worker ${this.id} (pid ${this.child.pid}) had not exited ${terminateTimeout} ms (terminateTimeout) after it was asked to drain; killed`,
@@ -293,6 +299,12 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
       this.kill('SIGKILL');
     }, terminateTimeout);
     return this.exited;
+  }
+
+  /** The shutdown message; `stop` when the master is stopping. */
+  #shutdown(stop: boolean): void {
+    this.#toldStop = stop;
+    this.send(message<MasterMessage>({ act: 'shutdown', ...(stop ? { stop: true as const } : {}) }));
   }
 
   /** Kills a worker that failed to start. Its exit is expected: the failure was already handled. */
