@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -386,11 +385,10 @@ describe('a stop signal to the primary', () => {
   test('a worker that a timer keeps alive ends once drained, 0, as when a node:cluster primary goes', async () => {
     const a = scenario('cjs', 'stops', { LINGER: 'timer', TERMINATE_TIMEOUT: '20000' });
     await a.nth('listening', 1);
-    const t0 = performance.now();
     a.signal('SIGTERM');
+    // Before: the workers lived until terminateTimeout (20 s) and were SIGKILLed.
     const { code, signal } = await a.waitExit(10_000);
     assert.deepEqual({ code, signal }, { code: 0, signal: null }, a.stderr.join('\n'));
-    assert.ok(performance.now() - t0 < 5_000, `the stop took ${Math.round(performance.now() - t0)} ms`);
     assert.deepEqual(
       a.events.filter((e) => e.event === 'exit').map((e) => [e.code, e.signal]),
       [
@@ -406,8 +404,8 @@ describe('a stop signal to the primary', () => {
     const slow = get(port, '/?ms=2000'); // the old worker drains until it is answered
     await sleep(200);
     a.signal('SIGUSR2');
-    await a.until(() => a.stderr.length > 0 || a.lines.length > 2, 500).catch(() => {});
-    await sleep(800); // the new worker is ready, the old one drains
+    await sleep(800); // the new worker is ready, the old one drains (or, on a slow host, a stop
+    // reaches it before the reload does: it ends the same way)
     a.signal('SIGTERM');
     assert.match((await slow).body, /^worker \d+/);
     const { code, signal } = await a.waitExit(10_000);
