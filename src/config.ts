@@ -294,7 +294,7 @@ export function resolveOptions(c: Options, invalid: InvalidFor): Omit<ResolvedCo
 }
 
 /** Each address parsed; the same address twice is a mistake (':0' twice is two ports). */
-function listenAddresses(v: unknown, key: string, invalid: Invalid): ListenAddress[] {
+export function listenAddresses(v: unknown, key: string, invalid: Invalid): ListenAddress[] {
   if (!Array.isArray(v)) throw invalid(key, 'must be an array of address strings');
   // Array.from, not map: a hole is an address missing, which map would skip.
   const addresses = Array.from(v, (a, i) => parseAddress(a, `${key}[${i}]`, invalid));

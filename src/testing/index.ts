@@ -2,7 +2,7 @@
 // listeners are real sockets on loopback made the way the master makes them, and its
 // gracefulShutdown aborts when the test says so, so a test can check its program's drain
 // (tableflip ships testing/ for the same reason).
-import { parseAddress } from '../address.js';
+import { listenAddresses } from '../config.js';
 import { codedError, invalidFor } from '../errors.js';
 import { DEFAULTS } from '../option-table.js';
 import { durationOption, integerOption, type Options, onlyKnown, stringOption } from '../options.js';
@@ -47,8 +47,7 @@ export async function createTestState(options: TestStateOptions = {}): Promise<T
   if (o.addresses !== undefined && (!Array.isArray(o.addresses) || o.addresses.length === 0)) {
     throw invalid('addresses', 'must be a non-empty array of address strings');
   }
-  const texts = (o.addresses as unknown[] | undefined) ?? ['127.0.0.1:0'];
-  const addresses = Array.from(texts, (a, i) => parseAddress(a, `addresses[${i}]`, invalid));
+  const addresses = listenAddresses(o.addresses ?? ['127.0.0.1:0'], 'addresses', invalid);
   const terminateTimeout = durationOption(o, 'terminateTimeout', DEFAULTS.terminateTimeout, 1, invalid);
   const upgradeGrace = durationOption(o, 'upgradeGrace', DEFAULTS.upgradeGrace, 0, invalid);
   const workerId = integerOption(o, 'workerId', 1, { min: 1, max: Number.MAX_SAFE_INTEGER }, invalid);
