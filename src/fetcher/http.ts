@@ -39,7 +39,7 @@ export interface HTTPFetcherOptions<M extends boolean = boolean> {
   interval?: number;
   /** Response headers whose change means a new version. Default etag, last-modified, content-length. */
   checkHeaders?: string[];
-  /** Extra request headers (an Authorization, say), sent on every request to the URLs' own origins. */
+  /** Extra request headers (an Authorization, an API key), sent only to the URLs' own origins: a redirect elsewhere drops them all. */
   headers?: Record<string, string>;
   /** ms for each request's answer, and the longest a body may send nothing. Default 30 s. */
   timeout?: number;

@@ -1,7 +1,7 @@
 // One HTTP request with Node's fetch, a timeout on the answer, and redirects followed by
 // hand so that credentials never reach another origin: Node 20's bundled undici strips
 // Authorization on a cross-origin redirect, but only recent releases of it do, and user
-// headers are ours to protect either way.
+// headers (an API key, a signature) are ours to protect either way.
 import { codedError, errorMessage } from '../errors.js';
 
 export interface RequestOptions {
@@ -36,6 +36,8 @@ export interface Opened {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
+/** The headers a redirect to another origin keeps: what overseer asks for, no one's secret. */
+const CARRIED = new Set(['accept', 'accept-encoding', 'user-agent', 'x-github-api-version']);
 
 export function shown(url: URL): string {
   return `${url.origin}${url.pathname}`;
@@ -109,10 +111,10 @@ export async function request(target: URL | string, opts: RequestOptions): Promi
             },
           );
         }
-        // The fetch standard's rule: credentials are for the origin they were configured for.
+        // Credentials are for the origin they were configured for, and any header a user or a
+        // signer set may be one (an API key, S3's session token): another origin gets only ours.
         if (next.origin !== url.origin) {
-          delete headers.authorization;
-          delete headers.cookie;
+          for (const name of Object.keys(headers)) if (!CARRIED.has(name)) delete headers[name];
         }
         url = next;
         continue;
