@@ -60,7 +60,7 @@ const ERRORS = {
     'no answer within timeout, a body silent for timeout, or a download past deadline',
   ERR_OVERSEER_FETCH_TOO_SLOW: 'a download slower than minBytesPerSecond over a window of timeout',
   ERR_OVERSEER_FETCH_TOO_LARGE:
-    'a version larger than maxBytes (by Content-Length, as it arrived, or gunzipped)',
+    'a version larger than maxBytes (by Content-Length, as it arrived, gunzipped, or a release archive extracted)',
   ERR_OVERSEER_FETCH_FAILED: 'a connection to an update server failed or broke',
   ERR_OVERSEER_FETCH_TRUNCATED: 'a download ended before its Content-Length',
   ERR_OVERSEER_FETCH_BAD_RESPONSE:
@@ -85,6 +85,8 @@ const ERRORS = {
   ERR_OVERSEER_ARCHIVE_LAYOUT: 'release archives need binPath under a symlinked release directory',
   ERR_OVERSEER_ARCHIVE_UNSAFE: 'a release archive has an entry that would land outside the release',
   ERR_OVERSEER_ARCHIVE_ENTRY: 'a release archive has no file at the entry path',
+  ERR_OVERSEER_ARCHIVE_BAD:
+    "a release archive could not be read: not gzip, cut short, not a tar, or past tar's decompression ratio (the error has its `cause`)",
 } as const;
 
 const WARNINGS = {

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { checkArchive, extractRelease, pruneReleases, releaseLayout } from '../src/upgrade/archive.js';
 import { AppProcess } from './support/app.js';
 import { describeErrors, startLoad } from './support/load.js';
@@ -27,7 +28,7 @@ function archive(name: string, entries: Parameters<typeof tarGz>[0]): string {
 async function refusesEach(cases: [string, Parameters<typeof tarGz>[0]][]): Promise<void> {
   for (const [name, entries] of cases) {
     await assert.rejects(
-      checkArchive(archive(`${name}.tgz`, entries)),
+      checkArchive(archive(`${name}.tgz`, entries), 1 << 20),
       { code: 'ERR_OVERSEER_ARCHIVE_UNSAFE' },
       name,
     );
@@ -57,6 +58,7 @@ test('archives with entries that leave the release are refused whole', async () 
       { path: 'app/server.js', body: 'x' },
       { path: 'app/lib', type: 'SymbolicLink', linkpath: './node_modules/lib' },
     ]),
+    1 << 20,
   );
 });
 
@@ -101,6 +103,7 @@ test("links are resolved through the archive's other links, in any order, not on
       link('here', '.'),
       { path: 'hard.js', type: 'Link', linkpath: 'lib/v1/index.js' },
     ]),
+    1 << 20,
   );
 });
 
@@ -200,4 +203,35 @@ test('a release archive is switched in under load through `current`, and a broke
     fs.readdirSync(root).filter((n) => n.includes('.overseer-')),
     [],
   );
+});
+
+test('an archive that would extract to more than maxBytes is refused before extraction', async () => {
+  const mib = 'z'.repeat(1 << 20);
+  // 64 entries of 1 MiB each: a 64 MiB release in a ~70 KB archive.
+  const bomb = archive(
+    'bomb.tgz',
+    Array.from({ length: 64 }, (_, i) => ({ path: `f${i}.bin`, body: mib })),
+  );
+  const err = await checkArchive(bomb, 3 << 20).then(
+    () => assert.fail('an archive past maxBytes was accepted'),
+    (e: Error & { code?: string }) => e,
+  );
+  assert.equal(err.code, 'ERR_OVERSEER_FETCH_TOO_LARGE', err.message);
+  assert.match(err.message, /more than maxBytes \(3145728 bytes\)/);
+  // Within the bound it passes; links and directories count nothing.
+  await checkArchive(bomb, 64 << 20);
+});
+
+test('an archive tar cannot read is one coded error, whatever node-tar or zlib called it', async () => {
+  const good = tarGz([{ path: 'server.js', body: 'x'.repeat(4096) }]);
+  const cases: [string, Buffer][] = [
+    ['not gzip', Buffer.from('this is not an archive at all, just text')],
+    ['cut short', good.subarray(0, good.length - 20)],
+    ['gzip of no tar', gzipSync(Buffer.from('plain text, gzipped'))],
+  ];
+  for (const [name, bytes] of cases) {
+    const file = path.join(tmp, `bad-${name.replace(/ /g, '-')}.tgz`);
+    fs.writeFileSync(file, bytes);
+    await assert.rejects(checkArchive(file, 1 << 20), { code: 'ERR_OVERSEER_ARCHIVE_BAD' }, name);
+  }
 });

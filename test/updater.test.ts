@@ -10,6 +10,7 @@ import { HTTPFetcher } from '../src/fetcher/index.js';
 import { reexec, restart, triggerUpdate } from '../src/index.js';
 import { type UpdaterHost, Upgrader } from '../src/upgrade/upgrader.js';
 import { startServer } from './support/fetcher-server.js';
+import { tarGz } from './support/tarball.js';
 import { fakeUpdaterHost, UPDATER_OPTIONS } from './support/updater.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-updater-'));
@@ -141,6 +142,34 @@ test('a download past maxBytes stops there: failed, and nothing is left staged',
       fs.readdirSync(dir).filter((n) => n.includes('.overseer-')),
       [],
     );
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a release archive that would extract past the fetcher's maxBytes is refused, and nothing is extracted", async () => {
+  const root = path.join(dir, 'bomb');
+  fs.mkdirSync(path.join(root, 'releases', 'v1'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'releases', 'v1', 'app.mjs'), 'console.log("v1")');
+  fs.symlinkSync('releases/v1', path.join(root, 'current'));
+  // 64 MiB of files in an archive of some 70 KB: well within maxBytes as downloaded.
+  const mib = 'z'.repeat(1 << 20);
+  const bomb = tarGz([
+    { path: 'app.mjs', body: 'console.log("v2")' },
+    ...Array.from({ length: 64 }, (_, i) => ({ path: `pad${i}.bin`, body: mib })),
+  ]);
+  const srv = await startServer((_req, res) => res.end(bomb));
+  try {
+    const updater = new Upgrader(
+      new HTTPFetcher({ url: `${srv.url}/app.tar.gz`, maxBytes: 4 << 20, checkHeaders: [] }),
+      options,
+      fakeUpdaterHost(path.join(root, 'current', 'app.mjs')),
+    );
+    const r = await updater.trigger();
+    updater.stop();
+    assert.equal(r.result, 'failed', JSON.stringify(r));
+    assert.equal((r as { code?: string }).code, 'ERR_OVERSEER_FETCH_TOO_LARGE', JSON.stringify(r));
+    assert.deepEqual(fs.readdirSync(path.join(root, 'releases')), ['v1']);
   } finally {
     await srv.close();
   }

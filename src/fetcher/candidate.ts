@@ -21,7 +21,7 @@ export interface CandidateInput extends Integrity {
   /** A label; undefined when nothing names this version before its bytes are read. */
   version: string | undefined;
   commit: (() => void) | undefined;
-  /** The most bytes the gunzipped version may have (a gzip bomb stops here). */
+  /** The most bytes the gunzipped version, or an extracted archive, may have (a bomb stops here). */
   maxBytes: number;
 }
 
@@ -37,7 +37,7 @@ export function candidate(input: CandidateInput): FetchedVersion {
     publicKey: input.publicKey,
   };
   if (!isPlainGzip(name) || input.contentEncoding?.toLowerCase() === 'gzip') {
-    return { stream: bytes, name, source, ...label, ...defined(integrity) };
+    return { stream: bytes, name, source, ...label, ...defined(integrity), maxBytes: input.maxBytes };
   }
   // pipeline() destroys every stage on any error, so the stream the master reads errors too.
   const bound = limitBytes(input.maxBytes, `${source}, gunzipped,`);

@@ -26,6 +26,11 @@ export interface FetchedVersion {
   /** The ed25519 public key (PEM, or a KeyObject's PEM export) that must have signed it. */
   publicKey?: string;
   /**
+   * The most bytes a release archive may hold once extracted: the fetcher's `maxBytes`
+   * (overseer's fetchers set it). Default 1 GiB.
+   */
+  maxBytes?: number;
+  /**
    * Called by the master once this version is swapped in (or found identical to the running
    * one). Only then may the fetcher remember it (ETag, tag, mtime): a failed download,
    * check or start is tried again next time, unlike Go's fetchers.

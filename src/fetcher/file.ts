@@ -171,6 +171,7 @@ export class FileFetcher<M extends boolean = false> implements Fetcher {
       stream: pipeline(createReadStream(file), limitBytes(this.maxBytes, `FileFetcher: ${file}`), () => {}),
       name: basename(file),
       source: file,
+      maxBytes: this.maxBytes,
     };
   }
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
-import { codedError } from '../errors.js';
+import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import { ArchiveTree } from './archive-tree.js';
 
@@ -55,28 +55,64 @@ function unsafe(entry: string, why: string): Error {
 /**
  * Reads every entry header first, and refuses the whole archive for one entry that would
  * land outside it: an absolute path, a `..`, a device or fifo, or a link (or a path under
- * one) that resolves, through the archive's own links, outside the release.
+ * one) that resolves, through the archive's own links, outside the release; or for entries
+ * that add up to more than `maxBytes`, the fetcher's bound on a version, so that a small
+ * archive cannot fill the disk (the sizes are the ones extraction writes). Reading stops at
+ * the first such entry.
  */
-export async function checkArchive(file: string): Promise<void> {
+export async function checkArchive(file: string, maxBytes: number): Promise<void> {
   let problem: Error | undefined;
+  let bytes = 0;
   const tree = new ArchiveTree();
-  await tar.t({
-    file,
+  const parser = new tar.Parser({
     strict: true,
     onReadEntry: (entry) => {
       entry.resume();
       if (problem) return;
+      bytes += entry.size;
       if (!SAFE_TYPES.has(entry.type)) {
         problem = unsafe(entry.path, `is a ${entry.type}`);
-        return;
+      } else if (bytes > maxBytes) {
+        problem = codedError(
+          Error,
+          'ERR_OVERSEER_FETCH_TOO_LARGE',
+          `refusing the archive: it holds more than maxBytes (${maxBytes} bytes) once extracted`,
+        );
+      } else {
+        const found = tree.add(entry.path, entry.type, entry.linkpath ?? '');
+        if (found) problem = unsafe(found.entry, found.why);
       }
-      const found = tree.add(entry.path, entry.type, entry.linkpath ?? '');
-      if (found) problem = unsafe(found.entry, found.why);
+      if (problem) parser.abort(problem);
     },
   });
+  const input = fs.createReadStream(file);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      parser.on('end', resolve);
+      parser.on('error', reject);
+      input.on('error', reject);
+      input.pipe(parser);
+    });
+  } catch (err) {
+    throw problem ?? unreadable(err);
+  } finally {
+    input.destroy();
+  }
   if (problem) throw problem;
   const found = tree.check();
   if (found) throw unsafe(found.entry, found.why);
+}
+
+/** node-tar's and zlib's own errors (TAR_BAD_ARCHIVE, TAR_ABORT, Z_DATA_ERROR) as the registry's. */
+function unreadable(err: unknown): unknown {
+  const code = errorCode(err) ?? '';
+  if (!code.startsWith('TAR_') && !code.startsWith('Z_')) return err;
+  return codedError(
+    Error,
+    'ERR_OVERSEER_ARCHIVE_BAD',
+    `the release archive cannot be read: ${errorMessage(err)}`,
+    err,
+  );
 }
 
 /** Setuid, setgid and sticky bits never survive extraction: a root master must not make a setuid file. */
@@ -102,7 +138,7 @@ export async function extractRelease(file: string, dest: string): Promise<void> 
     fs.renameSync(tmp, dest);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    throw unreadable(err);
   }
 }
 

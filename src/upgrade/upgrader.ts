@@ -16,6 +16,7 @@ import {
   type Fetcher,
   isFetchedManifest,
 } from '../fetcher/fetcher.js';
+import { DEFAULT_MAX_BYTES } from '../fetcher/limits.js';
 import { hashFile } from '../hash.js';
 import { debug, warn } from '../log.js';
 import type { Binary } from '../master/binary.js';
@@ -325,7 +326,7 @@ export class Upgrader {
       const early = this.screen(staged.sha256, '', version);
       if (early) return early;
       verifyCandidate(staged, version);
-      await checkArchive(staged.tempPath);
+      await checkArchive(staged.tempPath, archiveLimit(version));
       await extractRelease(staged.tempPath, dest);
       extracted = true;
       const entry = path.join(dest, layout.entry);
@@ -484,4 +485,16 @@ function fail(err: unknown, what: string): UpdateOutcome {
     ...(code === undefined ? {} : { code }),
     rolledBack: false,
   };
+}
+
+/** What a release archive may extract to: its fetcher's maxBytes, else the fetchers' default. */
+function archiveLimit(version: FetchedVersion): number {
+  const max = version.maxBytes;
+  if (max === undefined) return DEFAULT_MAX_BYTES;
+  if (Number.isSafeInteger(max) && max > 0) return max;
+  throw codedError(
+    TypeError,
+    'ERR_OVERSEER_FETCH_INVALID_RESULT',
+    `a fetched version's maxBytes must be a positive integer, got ${String(max)}`,
+  );
 }
