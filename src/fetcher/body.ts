@@ -5,7 +5,7 @@
 // staging fails instead of swapping in half a file. Time is counted only while a read is
 // pending, so a slow consumer is not mistaken for a slow server.
 import { Readable } from 'node:stream';
-import { codedError, errorMessage } from '../errors.js';
+import { codedError, errorCode, errorMessage } from '../errors.js';
 import type { TransferLimits } from './limits.js';
 import type { Opened } from './request.js';
 
@@ -66,13 +66,7 @@ class BodyStream extends Readable {
         if (this.destroyed) return;
         if (done) {
           if (this.#expected !== undefined && this.#received !== this.#expected) {
-            this.destroy(
-              codedError(
-                Error,
-                'ERR_OVERSEER_FETCH_TRUNCATED',
-                `${this.#label()}: got ${this.#received} of ${this.#expected} bytes (Content-Length)`,
-              ),
-            );
+            this.destroy(this.#truncated());
           } else {
             this.#end();
           }
@@ -95,6 +89,12 @@ class BodyStream extends Readable {
           return;
         }
         const cause = (err as { cause?: unknown }).cause ?? err;
+        // fetch reports a server that closed before its Content-Length as a broken socket
+        // ("other side closed"): a truncation, where a reset stays a failure.
+        if (this.#expected !== undefined && errorCode(cause) === 'UND_ERR_SOCKET') {
+          this.destroy(this.#truncated(err));
+          return;
+        }
         this.destroy(
           codedError(
             Error,
@@ -149,6 +149,15 @@ class BodyStream extends Readable {
     clearTimeout(this.#deadline);
     this.#opened.close();
     this.push(null);
+  }
+
+  #truncated(cause?: unknown): Error {
+    return codedError(
+      Error,
+      'ERR_OVERSEER_FETCH_TRUNCATED',
+      `${this.#label()}: got ${this.#received} of ${this.#expected} bytes (Content-Length)`,
+      cause,
+    );
   }
 
   #label(): string {

@@ -1,11 +1,17 @@
 // Turning downloaded bytes into a FetchedVersion. A `.gz` download (but not a .tar.gz/.tgz
 // release archive, which the master extracts itself) is gunzipped, as the Go library did,
 // unless the server already sent it with Content-Encoding: gzip, which fetch has decoded.
-import { pipeline, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { codedError, errorCode } from '../errors.js';
 import type { FetchedVersion } from './fetcher.js';
 import { hasIntegrity, type Integrity, integrityCheck } from './integrity.js';
 import { limitBytes } from './limits.js';
+
+/** A file published compressed (.gz, .tgz): fetched as it is, for its checksum. */
+export function isCompressed(name: string): boolean {
+  return /\.(gz|tgz)$/i.test(name);
+}
 
 export function isPlainGzip(name: string): boolean {
   const n = name.toLowerCase();
@@ -39,12 +45,28 @@ export function candidate(input: CandidateInput): FetchedVersion {
   if (!isPlainGzip(name) || input.contentEncoding?.toLowerCase() === 'gzip') {
     return { stream: bytes, name, source, ...label, ...defined(integrity), maxBytes: input.maxBytes };
   }
-  // pipeline() destroys every stage on any error, so the stream the master reads errors too.
+  // The master reads `out`, which the pipeline does not destroy with its own error: the
+  // callback does, with zlib's named as the registry's. A consumer that stops ends it all.
+  const out = new PassThrough();
   const bound = limitBytes(input.maxBytes, `${source}, gunzipped,`);
-  const stages = hasIntegrity(integrity)
-    ? pipeline(bytes, integrityCheck(integrity, `${source}`), createGunzip(), bound, () => {})
-    : pipeline(bytes, createGunzip(), bound, () => {});
-  return { stream: stages, name: name.slice(0, -'.gz'.length), source, ...label };
+  const check = hasIntegrity(integrity) ? [integrityCheck(integrity, source)] : [];
+  pipeline([bytes, ...check, createGunzip(), bound], (err) => {
+    if (err) out.destroy(gunzipError(err, source));
+  });
+  bound.pipe(out);
+  out.on('close', () => bytes.destroy());
+  return { stream: out, name: name.slice(0, -'.gz'.length), source, ...label };
+}
+
+/** zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR) say neither what nor where: the server sent a bad .gz. */
+function gunzipError(err: Error, source: string): Error {
+  if (!errorCode(err)?.startsWith('Z_')) return err;
+  return codedError(
+    Error,
+    'ERR_OVERSEER_FETCH_BAD_RESPONSE',
+    `${source} is not a whole gzip file: ${err.message}`,
+    err,
+  );
 }
 
 function defined(i: Integrity): Integrity {

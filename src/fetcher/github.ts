@@ -8,7 +8,7 @@ import { codedError, invalidFor } from '../errors.js';
 import { debug } from '../log.js';
 import { type AssetSelector, matches, pickAsset } from './asset-match.js';
 import { bodyStream, readAll } from './body.js';
-import { candidate } from './candidate.js';
+import { candidate, isCompressed } from './candidate.js';
 import { decodeSignature, parseChecksums } from './checksums.js';
 import type { Fetched, FetchedManifest, FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import { parseRelease, rateLimitError } from './github-api.js';
@@ -189,7 +189,7 @@ export class GitHubFetcher<M extends boolean = false> implements Fetcher {
     version: string,
     commit: (() => void) | undefined,
   ): Promise<FetchedVersion> {
-    const download = await this.#get(signal, asset.url, 'application/octet-stream');
+    const download = await this.#get(signal, asset.url, 'application/octet-stream', isCompressed(asset.name));
     return candidate({
       bytes: bodyStream(download, this.timeout, this.limits),
       name: asset.name,
@@ -272,7 +272,7 @@ export class GitHubFetcher<M extends boolean = false> implements Fetcher {
     return readAll(bodyStream(res, this.timeout, this.limits), SMALL_FILE_LIMIT, res.where);
   }
 
-  #get(signal: AbortSignal, url: string, accept: string): Promise<Opened> {
+  #get(signal: AbortSignal, url: string, accept: string, asPublished = false): Promise<Opened> {
     const target = new URL(url);
     const headers: Record<string, string> = {
       accept,
@@ -288,6 +288,7 @@ export class GitHubFetcher<M extends boolean = false> implements Fetcher {
       headers,
       signal,
       timeout: this.timeout,
+      asPublished,
       classify: rateLimitError,
     });
   }

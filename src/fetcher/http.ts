@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { codedError, invalidFor } from '../errors.js';
 import { debug } from '../log.js';
 import { bodyStream, readAll } from './body.js';
-import { candidate } from './candidate.js';
+import { candidate, isCompressed } from './candidate.js';
 import { decodeSignature, parseChecksums } from './checksums.js';
 import type { Fetched, FetchedManifest, FetchedVersion, Fetcher, FetchOptions } from './fetcher.js';
 import type { Integrity } from './integrity.js';
@@ -212,10 +212,11 @@ export class HTTPFetcher<M extends boolean = false> implements Fetcher {
     integrity: Integrity,
     label: (headers: Headers) => { version: string | undefined; commit: (() => void) | undefined },
   ): Promise<FetchedVersion> {
-    const get = await request(url, this.#opts(signal, 'GET', url));
+    const name = publishedName(url) || url.hostname;
+    const get = await request(url, { ...this.#opts(signal, 'GET', url), asPublished: isCompressed(name) });
     return candidate({
       bytes: bodyStream(get, this.timeout, this.limits),
-      name: publishedName(url) || url.hostname,
+      name,
       contentEncoding: get.response.headers.get('content-encoding'),
       source: get.where,
       ...label(get.response.headers),

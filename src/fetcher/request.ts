@@ -16,6 +16,11 @@ export interface RequestOptions {
   timeout: number;
   /** Non-2xx statuses handed back instead of thrown (a HEAD that is not allowed). */
   allow?: readonly number[];
+  /**
+   * Asks for the bytes as published (accept-encoding: identity): a compressed file's checksum
+   * and signature are of its compressed bytes, which fetch would decode on the way.
+   */
+  asPublished?: boolean;
   /** Turns a non-2xx answer into a more specific error (GitHub's rate limit). */
   classify?: (response: Response, where: string) => Error | undefined;
 }
@@ -63,6 +68,7 @@ export async function request(target: URL | string, opts: RequestOptions): Promi
 
   let url = new URL(target);
   const headers = { ...opts.headers };
+  if (opts.asPublished) headers['accept-encoding'] = 'identity';
   try {
     for (let hop = 0; ; hop++) {
       let response: Response;
