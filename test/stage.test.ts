@@ -44,6 +44,6 @@ test('a stream that fails mid-way leaves no temp file', async () => {
   await assert.rejects(stage(failing, bin), { code: 'ECONNRESET' });
   await assert.rejects(stage(Readable.from([]), bin), { code: 'ERR_OVERSEER_EMPTY_CANDIDATE' });
   assert.deepEqual(fs.readdirSync(dir), ['app.mjs']);
-  assert.match(path.basename(tempPathFor(bin)), /^\.app\.overseer-new-[0-9a-f]{8}\.mjs$/);
+  assert.match(path.basename(tempPathFor(bin)), /^\.app\.overseer-new-\d+-[0-9a-f]{8}\.mjs$/);
   fs.rmSync(dir, { recursive: true });
 });

@@ -1,6 +1,7 @@
 // The fetch loop on its own: single-flight, a trigger that cuts short a waiting fetcher,
 // minFetchInterval, and the coded errors outside overseer.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -173,4 +174,47 @@ test("a release archive that would extract past the fetcher's maxBytes is refuse
   } finally {
     await srv.close();
   }
+});
+
+test('staging files a master that is gone left (a SIGKILL mid-download) are removed as the next one starts fetching', async () => {
+  const root = path.join(dir, 'stale');
+  const releases = path.join(root, 'releases');
+  fs.mkdirSync(path.join(releases, 'v1'), { recursive: true });
+  fs.writeFileSync(path.join(releases, 'v1', 'app.mjs'), 'console.log("v1")');
+  fs.symlinkSync('releases/v1', path.join(root, 'current'));
+  const gone = spawnSync(process.execPath, ['-e', '']).pid;
+  const alive = process.ppid; // the test runner: a master still staging
+  const left = [
+    path.join(releases, 'v1', `.app.overseer-new-${gone}-0badf00d.mjs`),
+    path.join(releases, `.release.tar.overseer-new-${gone}-0badf00d.gz`),
+    path.join(releases, `0123456789abcdef.overseer-tmp-${gone}-0badf00d`),
+  ];
+  const kept = [
+    path.join(releases, 'v1', `.app.overseer-new-${alive}-0badf00d.mjs`),
+    path.join(releases, `fedcba9876543210.overseer-tmp-${alive}-0badf00d`),
+  ];
+  for (const f of [...left, ...kept]) {
+    if (f.includes('overseer-tmp')) fs.mkdirSync(path.join(f, 'node_modules'), { recursive: true });
+    else fs.writeFileSync(f, 'half a download');
+  }
+  let fetched!: () => void;
+  const firstFetch = new Promise<void>((resolve) => {
+    fetched = resolve;
+  });
+  const updater = new Upgrader(
+    {
+      fetch: async () => {
+        fetched();
+        return null;
+      },
+    },
+    options,
+    fakeUpdaterHost(path.join(root, 'current', 'app.mjs')),
+  );
+  updater.start();
+  await firstFetch;
+  updater.stop();
+  for (const f of left) assert.equal(fs.existsSync(f), false, `${path.basename(f)} was left`);
+  for (const f of kept)
+    assert.equal(fs.existsSync(f), true, `${path.basename(f)} of a live master was removed`);
 });

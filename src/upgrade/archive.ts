@@ -10,6 +10,7 @@ import * as tar from 'tar';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import { ArchiveTree } from './archive-tree.js';
+import { listed, ownTag, removeIfOrphan, sweepStaging } from './stage.js';
 
 export interface ReleaseLayout {
   /** The symlink that names the running release. */
@@ -118,9 +119,24 @@ function unreadable(err: unknown): unknown {
 /** Setuid, setgid and sticky bits never survive extraction: a root master must not make a setuid file. */
 const PERMISSION_BITS = 0o777;
 
+/** What marks a release directory still being extracted: `<id>.overseer-tmp-<ownTag()>`. */
+const EXTRACTING = '.overseer-tmp-';
+
+/** Removes what a master that is gone left in `releases`: an archive staged, a release half extracted. */
+export function sweepReleases(releases: string): void {
+  sweepStaging(path.join(releases, STAGED_ARCHIVE));
+  for (const entry of listed(releases)) {
+    const at = entry.indexOf(EXTRACTING);
+    if (at > 0) removeIfOrphan(path.join(releases, entry), entry.slice(at + EXTRACTING.length));
+  }
+}
+
+/** The name a release archive is staged under in `releases` (tempPathFor's base). */
+export const STAGED_ARCHIVE = 'release.tar.gz';
+
 /** Extracts into a temp directory beside `dest` and renames it into place. */
 export async function extractRelease(file: string, dest: string): Promise<void> {
-  const tmp = `${dest}.overseer-tmp-${randomBytes(4).toString('hex')}`;
+  const tmp = `${dest}${EXTRACTING}${ownTag()}`;
   fs.mkdirSync(tmp, { recursive: true, mode: 0o755 });
   try {
     await tar.x({

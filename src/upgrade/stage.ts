@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { causeCode, codedError, errorCode, errorMessage } from '../errors.js';
+import { debug } from '../log.js';
 
 export interface Staged {
   tempPath: string;
@@ -15,11 +16,58 @@ export interface Staged {
   size: number;
 }
 
-/** A temp name beside `file` that keeps its extension, so node loads it the same way. */
-export function tempPathFor(file: string, tag = 'new'): string {
-  const ext = path.extname(file);
-  const base = path.basename(file, ext);
-  return path.join(path.dirname(file), `.${base}.overseer-${tag}-${randomBytes(4).toString('hex')}${ext}`);
+/**
+ * A temp name beside `file` that keeps its extension, so node loads it the same way, and
+ * names this master's pid, so that a later master can tell one left by a master that is gone.
+ */
+export function tempPathFor(file: string): string {
+  const { dir, name, ext } = path.parse(file);
+  return path.join(dir, `.${name}.overseer-new-${ownTag()}${ext}`);
+}
+
+/** `<pid>-<random>`: the part of a temp name that says whose it is. */
+export function ownTag(): string {
+  return `${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Removes the staging files beside `file` (`tempPathFor(file)`'s) whose master is no longer
+ * running: one SIGKILLed mid-download leaves up to maxBytes behind, which nothing else removes.
+ * It runs before this master stages anything, so its own pid's are stale too (a reused pid).
+ */
+export function sweepStaging(file: string): void {
+  const { dir, name, ext } = path.parse(file);
+  const prefix = `.${name}.overseer-new-`;
+  for (const entry of listed(dir)) {
+    if (!entry.startsWith(prefix) || !entry.endsWith(ext)) continue;
+    removeIfOrphan(path.join(dir, entry), entry.slice(prefix.length, entry.length - ext.length));
+  }
+}
+
+/** The names in `dir`; none when it cannot be read (a sweep is best effort). */
+export function listed(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Removes `file` (or directory) when `tag` is an ownTag() whose pid runs no process. */
+export function removeIfOrphan(file: string, tag: string): void {
+  const pid = Number(/^(\d+)-[0-9a-f]{8}$/.exec(tag)?.[1]);
+  if (!(pid > 0) || (pid !== process.pid && running(pid))) return;
+  debug('removing %s, left by pid %d, which is gone', file, pid);
+  fs.rmSync(file, { recursive: true, force: true });
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errorCode(err) === 'EPERM'; // someone else's process
+  }
 }
 
 /** Stages `stream` beside `binPath`; the temp file takes `modeFrom`'s mode (binPath's by default). */

@@ -30,13 +30,15 @@ import {
   pruneReleases,
   releaseLayout,
   restoreCurrent,
+  STAGED_ARCHIVE,
+  sweepReleases,
   switchCurrent,
 } from './archive.js';
 import { fleetIdOf } from './fleet-id.js';
 import type { KeptVersion } from './kept-version.js';
 import { ReleaseFollower } from './release-follower.js';
 import { runSanityCheck } from './run-sanity-check.js';
-import { stage } from './stage.js';
+import { stage, sweepStaging } from './stage.js';
 import { rollBack, swapIn } from './swap.js';
 import { verifyCandidate } from './verify.js';
 
@@ -158,6 +160,7 @@ export class Upgrader {
   }
 
   private async loop(): Promise<void> {
+    this.sweep();
     try {
       await this.fetcher.init?.();
     } catch (err) {
@@ -314,7 +317,7 @@ export class Upgrader {
   private async upgradeRelease(version: FetchedVersion, signal: AbortSignal): Promise<UpdateOutcome> {
     const layout = releaseLayout(this.host.binary.path);
     fs.mkdirSync(layout.releases, { recursive: true });
-    const staged = await stage(version.stream, path.join(layout.releases, 'release.tar.gz'), signal, null);
+    const staged = await stage(version.stream, path.join(layout.releases, STAGED_ARCHIVE), signal, null);
     const dest = path.join(layout.releases, staged.sha256.slice(0, 16));
     let extracted = false;
     let switched = false;
@@ -353,6 +356,17 @@ export class Upgrader {
       fs.rmSync(staged.tempPath, { force: true });
       if (extracted && !switched && !this.running(dest)) fs.rmSync(dest, { recursive: true, force: true });
     }
+  }
+
+  /** What a master that is gone left while staging (beside binPath, and in releases/ if there is one). */
+  private sweep(): void {
+    const binPath = this.host.binary.path;
+    sweepStaging(binPath);
+    let releases: string | undefined;
+    try {
+      releases = releaseLayout(binPath).releases;
+    } catch {} // no release layout: no archives
+    if (releases !== undefined) sweepReleases(releases);
   }
 
   /** True when `current` already points at `dir`. */
