@@ -2,9 +2,11 @@
 // minFetchInterval, and the coded errors outside overseer.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import type { FetchOptions } from '../src/fetcher/fetcher.js';
 import { HTTPFetcher } from '../src/fetcher/index.js';
@@ -217,4 +219,45 @@ test('staging files a master that is gone left (a SIGKILL mid-download) are remo
   for (const f of left) assert.equal(fs.existsSync(f), false, `${path.basename(f)} was left`);
   for (const f of kept)
     assert.equal(fs.existsSync(f), true, `${path.basename(f)} of a live master was removed`);
+});
+
+test('a known-bad version is reported once: a fetcher with validators stops offering it, one without is refused quietly', async () => {
+  const bad = 'console.log("bad")';
+  const badHash = createHash('sha256').update(bad).digest('hex');
+  const srv = await startServer((req, res) => {
+    res.writeHead(200, { 'content-length': String(bad.length), etag: '"bad"' });
+    res.end(req.method === 'HEAD' ? undefined : bad);
+  });
+  try {
+    const reported: unknown[] = [];
+    const withValidators = new Upgrader(
+      new HTTPFetcher({ url: `${srv.url}/app.mjs` }),
+      options,
+      fakeUpdaterHost(bin, { onUpgrade: (e) => reported.push(e) }),
+    );
+    withValidators.rememberBad([badHash]);
+    const first = await withValidators.trigger();
+    assert.equal((first as { code?: string }).code, 'ERR_OVERSEER_KNOWN_BAD', JSON.stringify(first));
+    const gets = srv.requests.filter((r) => r.method === 'GET').length;
+    assert.deepEqual(await withValidators.trigger(), { result: 'no-update' });
+    assert.equal(srv.requests.filter((r) => r.method === 'GET').length, gets, 'downloaded again');
+    withValidators.stop();
+    assert.equal(reported.length, 1);
+
+    reported.length = 0;
+    const noValidators = new Upgrader(
+      { fetch: async () => Readable.from([Buffer.from(bad)]) },
+      options,
+      fakeUpdaterHost(bin, { onUpgrade: (e) => reported.push(e) }),
+    );
+    noValidators.rememberBad([badHash]);
+    for (let i = 0; i < 3; i++) {
+      const r = await noValidators.trigger();
+      assert.equal((r as { code?: string }).code, 'ERR_OVERSEER_KNOWN_BAD', JSON.stringify(r));
+    }
+    noValidators.stop();
+    assert.equal(reported.length, 1, 'each refusal of the same known-bad version was reported');
+  } finally {
+    await srv.close();
+  }
 });

@@ -90,6 +90,8 @@ export class Upgrader {
   /** When the last cycle started, on the monotonic clock (a step of the wall clock moves no interval). */
   private lastStart = Number.NEGATIVE_INFINITY;
   private readonly bad = new Set<string>();
+  /** Known-bad versions whose refusal was reported (warning, event): once is enough. */
+  private readonly reportedBad = new Set<string>();
   private readonly stats = { fetches: 0, fetchErrors: 0, upgrades: 0, upgradeFailures: 0, rollbacks: 0 };
   private lastCheck: Date | undefined;
   private lastResult: UpdateOutcome | undefined;
@@ -386,6 +388,9 @@ export class Upgrader {
       return { result: 'no-update' };
     }
     if (this.bad.has(id)) {
+      // As settled as the running one: a fetcher with validators stops offering (and
+      // downloading) it until its source changes.
+      version.commit?.();
       const reason = 'this version failed to start before';
       return { result: 'failed', reason, code: 'ERR_OVERSEER_KNOWN_BAD', newHash: id, rolledBack: false };
     }
@@ -482,7 +487,12 @@ export class Upgrader {
         outcome.oldHash.slice(0, 12),
         outcome.newHash.slice(0, 12),
       );
+    } else if (outcome.code === 'ERR_OVERSEER_KNOWN_BAD' && this.reportedBad.has(outcome.newHash ?? '')) {
+      // Offered again by a fetcher without validators: said once, answered each time.
+      debug('known-bad version %s offered again', outcome.newHash?.slice(0, 12));
+      return outcome;
     } else {
+      if (outcome.code === 'ERR_OVERSEER_KNOWN_BAD') this.reportedBad.add(outcome.newHash ?? '');
       this.stats.upgradeFailures++;
       warn(`upgrade-failed: ${outcome.reason}`, 'OVERSEER_UPGRADE_FAILED');
     }
