@@ -422,4 +422,66 @@ describe('logs', () => {
       server.close();
     }
   });
+
+  test('readers that never read hold a bounded share of the backlog, and the buffer counts bytes as sent', async () => {
+    const logs = new LogBuffer(1_000);
+    // Control characters go out escaped, six bytes each: 4,000 of them are 24 KB of JSON.
+    for (let i = 0; i < 1_000; i++) logs.add(1, 'stdout', '\u0001'.repeat(4_000));
+    const held = logs.read(logs.firstSeq, Number.POSITIVE_INFINITY).json;
+    const jsonBytes = Buffer.byteLength(held);
+    assert.ok(jsonBytes <= 8 * 2 ** 20, `the buffer holds ${(jsonBytes / 2 ** 20).toFixed(1)} MiB of JSON`);
+    const server = await createApiServer({
+      events: new EventEmitter(),
+      status: () => ({}),
+      restart: () => Promise.reject(new Error('unused')),
+      triggerUpdate: () => Promise.reject(new Error('unused')),
+      metrics: () => '',
+      countDroppedEvents: () => {},
+      logs,
+    });
+    const served: net.Socket[] = [];
+    server.on('connection', (s: net.Socket) => served.push(s));
+    const sock = path.join(tmp, 'logs-readers.sock');
+    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    const readers: net.Socket[] = [];
+    try {
+      // A whole backlog, read: every line held, in order.
+      const whole = await ipcRequest(sock, 'GET', '/overseer/logs?n=100000', 20_000);
+      const seqs = String(whole.body)
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { seq: number }).seq);
+      assert.deepEqual(
+        seqs,
+        [...Array(logs.nextSeq - logs.firstSeq).keys()].map((i) => logs.firstSeq + i),
+      );
+      global.gc?.();
+      const rss0 = process.memoryUsage.rss();
+      for (let i = 0; i < 24; i++) {
+        const r = net.connect(sock);
+        r.on('error', () => {});
+        r.pause(); // never reads
+        r.write(`GET /overseer/logs?n=100000${i % 2 ? '&follow=1' : ''} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        readers.push(r);
+      }
+      while (served.length < 25) await sleep(10);
+      await sleep(1_000); // what the master writes for them, it has written by now
+      for (let i = 0; i < 100; i++) logs.add(1, 'stdout', 'y'.repeat(200)); // and the followers hear more
+      await sleep(500);
+      const queued = served.reduce((n, s) => n + s.writableLength, 0);
+      const grown = (process.memoryUsage.rss() - rss0) / 2 ** 20;
+      console.log(`24 readers: ${(queued / 2 ** 20).toFixed(1)} MiB queued, RSS +${grown.toFixed(0)} MiB`);
+      // Each reader holds what its socket's buffer takes and a batch, not the backlog (~8 MiB each).
+      assert.ok(
+        queued < 24 * 256 * 1024,
+        `${(queued / 2 ** 20).toFixed(1)} MiB queued for readers that never read`,
+      );
+      assert.ok(grown < 100, `RSS grew by ${grown.toFixed(0)} MiB for 24 readers that never read`);
+      const status = await ipcRequest(sock, 'GET', '/overseer/logs?n=1', 10_000);
+      assert.equal(status.status, 200, 'others are served meanwhile');
+    } finally {
+      for (const r of readers) r.destroy();
+      server.close();
+    }
+  });
 });
