@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ipcLines, ipcRequest } from '../src/control/client.js';
 import { AppProcess } from './support/app.js';
 import { get } from './support/http.js';
-import { stopAll } from './support/process.js';
+import { rssKiB, stopAll } from './support/process.js';
 import { RUNTIME_DIR } from './support/runtime-dir.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-ctl-'));
@@ -194,6 +194,35 @@ test('a slow events reader does not grow the master without bound', async () => 
   );
   await healthy();
   s.destroy();
+});
+
+test('pipelined requests whose answers are never read do not grow the master without bound', async () => {
+  // 32 connections, each 20,000 requests written at once (900 KB) and not an answer read.
+  const memory0 = await masterMemory();
+  const rss0 = rssKiB(app.pid);
+  const clients = Array.from({ length: 32 }, () => {
+    const s = net.connect(sock);
+    s.on('error', () => {});
+    s.pause();
+    s.write('GET /overseer/metrics HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(20_000));
+    return s;
+  });
+  let peak = 0;
+  for (let i = 0; i < 20; i++) {
+    await sleep(250);
+    peak = Math.max(peak, rssKiB(app.pid) - rss0);
+  }
+  // What it holds for them while they hang (after a collection): the answers it queued.
+  const held = ((await masterMemory()) - memory0) / 2 ** 20;
+  for (const s of clients) s.destroy();
+  const grown = peak / 1024;
+  console.log(
+    `pipelined, never read: the master holds ${held.toFixed(1)} MiB, its RSS grew by ${grown.toFixed(0)} MiB at most`,
+  );
+  assert.ok(held < 16, `the master holds ${held.toFixed(1)} MiB for connections that read nothing`);
+  // Node parses what one read brought (64 KiB of requests) before the connection is closed.
+  assert.ok(grown < 250, `the master's RSS grew by ${grown.toFixed(0)} MiB`);
+  await healthy();
 });
 
 test('routes outside /overseer/ go to config.handler; unknown /overseer/ routes are a JSON 404', async () => {

@@ -3,6 +3,7 @@
 // Allow for a wrong method, and config.handler for anything outside /overseer/*.
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
 import type { MasterEvents, ReexecEvent, RestartResult } from '../master/events.js';
@@ -18,6 +19,13 @@ export const API_LIMITS = {
   requestTimeout: 10_000,
   keepAliveTimeout: 5_000,
   maxConnections: 64,
+  /**
+   * Requests one connection may have waiting for their answers (pipelined, or behind a stream)
+   * before it is closed. Node stops reading a connection only once its answers pass the
+   * socket's buffer, and parses all of what it has read by then: 64 KiB of requests, thousands
+   * of answers held for a client that reads none.
+   */
+  maxWaiting: 16,
 } as const;
 
 /** What the API needs from the master. */
@@ -130,6 +138,7 @@ export async function createApiServer(target: ApiTarget, handler?: RequestListen
       connectionsCheckingInterval: 1_000,
     },
     (req, res) => {
+      if (!admit(req, res)) return;
       const url = new URL(req.url ?? '/', 'http://overseer');
       const isOurs = url.pathname === '/overseer' || url.pathname.startsWith('/overseer/');
       if (!isOurs && handler) {
@@ -181,6 +190,24 @@ export async function createApiServer(target: ApiTarget, handler?: RequestListen
     setTimeout(() => socket.destroy(), 1_000).unref();
   });
   return server;
+}
+
+/** Requests waiting for their answers, per connection. */
+const waiting = new WeakMap<Socket, number>();
+
+/** Counts `req` against its connection's bound; past the bound the connection is closed. */
+function admit(req: IncomingMessage, res: ServerResponse): boolean {
+  const socket = req.socket;
+  if (socket.destroyed) return false; // closed below, with more of its requests parsed after
+  const n = (waiting.get(socket) ?? 0) + 1;
+  if (n > API_LIMITS.maxWaiting) {
+    debug('api: a connection has %d requests waiting for their answers; closing it', n);
+    socket.destroy();
+    return false;
+  }
+  waiting.set(socket, n);
+  res.once('close', () => waiting.set(socket, (waiting.get(socket) ?? 1) - 1));
+  return true;
 }
 
 const BUSY_BODY = errorJson(
