@@ -44,8 +44,9 @@ const ERRORS = {
   ERR_OVERSEER_IPC_DIR:
     "the directory of this user's control sockets is another user's, writable by others, or not a directory",
   ERR_OVERSEER_IPC_UNREACHABLE: "a worker's triggerUpdate() could not reach the control socket",
-  ERR_OVERSEER_NOT_FOUND: 'no control-socket route with that path (HTTP 404)',
-  ERR_OVERSEER_METHOD: 'a control-socket route was called with the wrong method (HTTP 405)',
+  ERR_OVERSEER_NOT_FOUND: 'no control-socket or health-endpoint route with that path (HTTP 404)',
+  ERR_OVERSEER_METHOD:
+    'a control-socket or health-endpoint route was called with the wrong method (HTTP 405)',
   ERR_OVERSEER_BODY_TOO_LARGE: 'a control-socket request had a body over 64 KiB (HTTP 413)',
   ERR_OVERSEER_BUSY: 'the control socket has its 64 connections open; try again (HTTP 503)',
   ERR_OVERSEER_HANDLER: 'config.handler threw while serving a control-socket request (HTTP 500)',

@@ -3,6 +3,7 @@
 // for drainDelay, so a load balancer stops sending before the drain begins.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -11,7 +12,7 @@ import { resolveConfig } from '../src/config.js';
 import { ipcRequest } from '../src/control/client.js';
 import { AppProcess } from './support/app.js';
 import { get as httpGet } from './support/http.js';
-import { stopAll } from './support/process.js';
+import { fdCount, stopAll } from './support/process.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-health-'));
 after(async () => {
@@ -71,4 +72,51 @@ test('/livez and /readyz on loopback; with drainDelay, SIGTERM fails /readyz at 
   const { code } = await a.exited;
   assert.equal(code, 0);
   assert.ok(Date.now() - t0 >= 1_500, 'the drain began after drainDelay');
+});
+
+test('idle connections to the health endpoint are bounded and closed soon; a wrong route or method is a coded error', async (t) => {
+  if (process.platform !== 'linux') return t.skip('counts fds in /proc');
+  const ipc = path.join(tmp, 'idle.sock');
+  const a = new AppProcess({ overseer: { address: '127.0.0.1:0', ipcPath: ipc, healthAddress: ':0' } });
+  await a.port();
+  await a.nth('ready', 1);
+  const health = ((await ipcRequest(ipc, 'GET', '/overseer/status')).body as { health: string }).health;
+  const at = health.lastIndexOf(':');
+  const fds0 = fdCount(a.pid);
+  // 300 connections that never send a byte.
+  let closed = 0;
+  const idle = Array.from({ length: 300 }, () => {
+    const s = net.connect(Number(health.slice(at + 1)), health.slice(0, at));
+    s.on('error', () => {});
+    s.on('close', () => closed++);
+    return s;
+  });
+  try {
+    await sleep(1_000);
+    const held = fdCount(a.pid) - fds0;
+    console.log(`300 idle health connections: the master holds ${held} more fds`);
+    assert.ok(held <= 40, `the master holds ${held} more fds for idle health connections`);
+    // Each is closed within a few seconds (Node's default check runs every 30 s).
+    for (let i = 0; i < 150 && closed < idle.length; i++) await sleep(100);
+    assert.equal(closed, idle.length, `${closed} of ${idle.length} idle connections closed within 15 s`);
+    assert.deepEqual(await get(health, '/readyz'), { status: 200, body: '{"ok":true}\n' });
+  } finally {
+    for (const s of idle) s.destroy();
+  }
+  const notFound = await get(health, '/nope');
+  assert.equal(notFound.status, 404);
+  assert.equal((JSON.parse(notFound.body) as { code: string }).code, 'ERR_OVERSEER_NOT_FOUND');
+  const answer = await new Promise<string>((resolve) => {
+    const s = net.connect(Number(health.slice(at + 1)), health.slice(0, at));
+    let out = '';
+    s.setEncoding('utf8').on('data', (d: string) => (out += d));
+    s.on('error', () => {});
+    s.on('close', () => resolve(out));
+    s.end('POST /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  assert.match(answer, /^HTTP\/1\.1 405 /);
+  assert.match(answer, /\r\nAllow: GET, HEAD\r\n/i);
+  assert.match(answer, /"code":"ERR_OVERSEER_METHOD"/);
+  a.child.kill('SIGTERM');
+  await a.exited;
 });

@@ -5,7 +5,25 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../address.js';
+import { errorBody } from '../control/event-stream.js';
+import { codedError, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
+import { noteFdExhaustion } from './fd-exhaustion.js';
+
+/**
+ * A probe is one short request: connections beyond these bounds are closed, so that clients
+ * of the endpoint (which may be any interface's) cannot take the master's fds. Node checks the
+ * request timeouts every connectionsCheckingInterval (30 s by default), and not at all for a
+ * connection that never sends a byte: idleTimeout closes that one.
+ */
+export const HEALTH_LIMITS = {
+  maxConnections: 32,
+  idleTimeout: 2_000,
+  headersTimeout: 2_000,
+  requestTimeout: 2_000,
+  keepAliveTimeout: 1_000,
+  connectionsCheckingInterval: 1_000,
+} as const;
 
 export interface HealthSource {
   /** Every slot has a ready worker. */
@@ -24,7 +42,8 @@ export async function serveHealth(
   at: ListenAddress & { kind: 'tcp' },
   source: HealthSource,
 ): Promise<HealthServer> {
-  const server = http.createServer({ requestTimeout: 5_000, headersTimeout: 5_000 }, (req, res) => {
+  const { maxConnections, idleTimeout, ...timeouts } = HEALTH_LIMITS;
+  const server = http.createServer(timeouts, (req, res) => {
     const path = new URL(req.url ?? '/', 'http://health').pathname;
     const answer = (status: number, body: object): void => {
       const text = `${JSON.stringify(body)}\n`;
@@ -34,21 +53,34 @@ export async function serveHealth(
       });
       res.end(text);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(405, { ok: false });
+    // Coded, as the control socket's answers are.
+    const refuse = (status: number, err: Error): void => answer(status, { ok: false, ...errorBody(err) });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return refuse(405, codedError(Error, 'ERR_OVERSEER_METHOD', `${req.method} is not allowed on ${path}`));
+    }
     if (path === '/livez') return answer(200, { ok: true });
     if (path === '/readyz') {
       const stopping = source.stopping();
       const ok = !stopping && source.ready();
       return answer(ok ? 200 : 503, { ok, ...(stopping ? { stopping: true } : {}) });
     }
-    answer(404, { ok: false });
+    refuse(404, codedError(Error, 'ERR_OVERSEER_NOT_FOUND', `no route ${path}`));
   });
+  server.maxConnections = maxConnections;
+  server.timeout = idleTimeout;
   // Loopback unless an interface is named: probes from outside need '0.0.0.0:9090' (a pod's IP).
   const host = at.host === '' ? '127.0.0.1' : at.host;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(at.port, host, () => {
       server.off('error', reject);
+      // A failed accept (out of fds) must not end the master: the probe's client retries.
+      server.on('error', (err) => {
+        if (!noteFdExhaustion(err, 'a health connection could not be accepted')) {
+          debug('health endpoint: %s', errorMessage(err));
+        }
+      });
       resolve();
     });
   });
