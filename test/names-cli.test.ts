@@ -5,6 +5,7 @@
 // CPU and memory of each worker are in the status, `ls` and the metrics.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ipcRequest } from '../src/control/client.js';
@@ -269,4 +270,58 @@ test('`top` by socket: a master started with its own --ipc-path is shown by --so
     await stopAll();
     apps.cleanup();
   }
+});
+
+describe('a master that is there and does not answer (busy, stopped)', { skip }, () => {
+  const apps = new NamedApps();
+  /** `overseer events` readers holding every one of one's 64 connections. */
+  let readers: net.Socket[] = [];
+
+  before(async () => {
+    // Two masters of one folder: without a name, neither may be passed over for the other.
+    const dir = apps.app('shared', 'shared');
+    apps.start(dir, ['--name', 'one']);
+    apps.start(dir, ['--name', 'two']);
+    await Promise.all([apps.status('one'), apps.status('two')]);
+  });
+  after(async () => {
+    for (const s of readers) s.destroy();
+    await stopAll();
+    apps.cleanup();
+  });
+
+  /** Holds 64 connections of one's, as 64 `overseer events` would, until it answers 503 (bounded). */
+  async function makeBusy(): Promise<void> {
+    const socket = path.join(apps.socketDir, 'one.sock');
+    readers = Array.from({ length: 64 }, () => {
+      const s = net.connect(socket);
+      s.on('error', () => {});
+      s.resume();
+      s.write('GET /overseer/events HTTP/1.1\r\nHost: overseer\r\n\r\n');
+      return s;
+    });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const r = await ipcRequest(socket, 'GET', '/overseer/status', 5_000).catch(() => ({ status: 0 }));
+      if (r.status === 503) return;
+      assert.ok(Date.now() < deadline, 'one never became busy');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  function letGo(): void {
+    for (const s of readers) s.destroy();
+    readers = [];
+  }
+
+  test("busy, by --socket: the master's answer ends with its code", async () => {
+    await makeBusy();
+    try {
+      const r = apps.cli(apps.root, ['status', '--socket', path.join(apps.socketDir, 'one.sock')]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /^overseer: .*the control socket is busy .* \(ERR_OVERSEER_BUSY\)\n$/);
+    } finally {
+      letGo();
+    }
+  });
 });

@@ -81,7 +81,11 @@ export async function findMaster(which: Which, cwd = process.cwd()): Promise<Fou
       });
     }
     const body = (typeof r.body === 'object' && r.body !== null ? r.body : {}) as Json;
-    if (r.status !== 200) throw new Error(`status: ${String(body.error ?? `HTTP ${r.status}`)}`);
+    // The master's own answer (busy: 503 ERR_OVERSEER_BUSY) keeps its code, so a script can tell it from dead.
+    if (r.status !== 200)
+      throw Object.assign(new Error(`status: ${String(body.error ?? `HTTP ${r.status}`)}`), {
+        code: typeof body.code === 'string' ? body.code : undefined,
+      });
     return { socket, status: body };
   }
   const masters = await liveMasters(which.timeout);
