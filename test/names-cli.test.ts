@@ -274,14 +274,17 @@ test('`top` by socket: a master started with its own --ipc-path is shown by --so
 
 describe('a master that is there and does not answer (busy, stopped)', { skip }, () => {
   const apps = new NamedApps();
+  let dir: string;
+  let one: TestProcess;
+  let two: TestProcess;
   /** `overseer events` readers holding every one of one's 64 connections. */
   let readers: net.Socket[] = [];
 
   before(async () => {
     // Two masters of one folder: without a name, neither may be passed over for the other.
-    const dir = apps.app('shared', 'shared');
-    apps.start(dir, ['--name', 'one']);
-    apps.start(dir, ['--name', 'two']);
+    dir = apps.app('shared', 'shared');
+    one = apps.start(dir, ['--name', 'one']);
+    two = apps.start(dir, ['--name', 'two']);
     await Promise.all([apps.status('one'), apps.status('two')]);
   });
   after(async () => {
@@ -314,6 +317,40 @@ describe('a master that is there and does not answer (busy, stopped)', { skip },
     readers = [];
   }
 
+  test('busy: by name it says busy with the code, ls counts it, and no name picks neither', async () => {
+    await makeBusy();
+    try {
+      for (const command of ['status', 'restart']) {
+        const r = apps.cli(apps.root, [command, 'one']);
+        assert.equal(r.code, 1, `${command}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /^overseer: .*busy.* \(ERR_OVERSEER_BUSY\)\n$/, command);
+      }
+      const ls = apps.cli(apps.root, ['ls']);
+      assert.equal(ls.code, 0, ls.stderr);
+      assert.match(ls.stdout, /^one\s.*busy \(ERR_OVERSEER_BUSY\)\s+\S*one\.sock$/m, ls.stdout);
+      assert.match(ls.stdout, new RegExp(`^two\\s+${two.pid}\\s`, 'm'), ls.stdout);
+      const json = JSON.parse(apps.cli(apps.root, ['ls', '--json']).stdout) as Json[];
+      assert.deepEqual(
+        json.map((m) => [path.basename(String(m.socket)), (m.error as Json | undefined)?.code]).sort(),
+        [
+          ['one.sock', 'ERR_OVERSEER_BUSY'],
+          ['two.sock', undefined],
+        ],
+      );
+      // In their folder, with no name: one that did not answer may be the one meant.
+      const here = apps.cli(dir, ['status']);
+      assert.equal(here.code, 1, here.stdout);
+      assert.match(
+        here.stderr,
+        /^overseer: 2 masters could be meant .*; name one \(ERR_OVERSEER_NO_MASTER\):\n/,
+      );
+      assert.match(here.stderr, /^ {2}one +busy \(ERR_OVERSEER_BUSY\) +\S*one\.sock$/m);
+      assert.match(here.stderr, new RegExp(`^ {2}two +pid ${two.pid} +${dir}$`, 'm'));
+    } finally {
+      letGo();
+    }
+  });
+
   test("busy, by --socket: the master's answer ends with its code", async () => {
     await makeBusy();
     try {
@@ -323,5 +360,41 @@ describe('a master that is there and does not answer (busy, stopped)', { skip },
     } finally {
       letGo();
     }
+  });
+
+  test('stopped (SIGSTOP): by name, commands give up after --timeout with ETIMEDOUT, not "no master"', () => {
+    process.kill(one.pid, 'SIGSTOP');
+    try {
+      for (const command of ['status', 'restart']) {
+        const r = apps.cli(apps.root, [command, 'one', '-t', '1500']);
+        assert.equal(r.code, 1, `${command}: ${r.stdout}${r.stderr}`);
+        assert.match(
+          r.stderr,
+          /^overseer: cannot reach the master at \S*one\.sock: no answer within 1500 ms \(ETIMEDOUT\)\n$/,
+          command,
+        );
+      }
+      const ls = apps.cli(apps.root, ['ls', '-t', '1500']);
+      assert.match(ls.stdout, /^one\s.*no answer \(ETIMEDOUT\)\s+\S*one\.sock$/m, ls.stdout);
+    } finally {
+      process.kill(one.pid, 'SIGCONT');
+    }
+  });
+
+  test('a stale socket file (a killed master) is still no master', async () => {
+    two.kill();
+    await two.waitExit();
+    assert.ok(fs.lstatSync(path.join(apps.socketDir, 'two.sock')).isSocket());
+    const r = apps.cli(apps.root, ['status', 'two']);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      "overseer: no master named 'two' is running (see `overseer ls`) (ERR_OVERSEER_NO_MASTER)\n",
+    );
+    const ls = apps.cli(apps.root, ['ls']);
+    assert.doesNotMatch(ls.stdout, /two\.sock/);
+    // The one left, in its folder, is the one meant.
+    const here = JSON.parse(apps.cli(dir, ['status', '--json']).stdout) as Json;
+    assert.equal(here.pid, one.pid);
   });
 });

@@ -3,7 +3,7 @@
 // for them (main.ts), so `overseer run`'s master carries no HTTP client.
 import { ipcLines, ipcRequest } from '../control/client.js';
 import { errorCode, errorMessage, withCode } from '../errors.js';
-import { actedOn, type Found, findMaster, liveMasters } from './find-master.js';
+import { actedOn, allMasters, type Found, findMaster } from './find-master.js';
 import { formatEvent, formatLs, formatRestart, formatStatus, formatUpdate } from './format.js';
 
 /** A command's failure, with the code of what caused it (the master's, or the system's) where it has one. */
@@ -53,9 +53,17 @@ function print(opts: Options, body: unknown, human: () => string, failed = false
   else (failed ? process.stderr : process.stdout).write(human());
 }
 
+/** Every master that is there: one that is busy or stopped too, with why it did not answer. */
 export async function ls(opts: Options): Promise<number> {
-  const masters = await liveMasters(opts.timeout);
-  print(opts, masters, () => formatLs(masters));
+  const { answered, unanswered } = await allMasters(opts.timeout);
+  const json = [
+    ...answered,
+    ...unanswered.map((m) => ({
+      socket: m.socket,
+      error: { message: m.error.message, code: errorCode(m.error) },
+    })),
+  ];
+  print(opts, json, () => formatLs(answered, unanswered));
   return 0;
 }
 

@@ -4,7 +4,7 @@
 // running; otherwise the command fails with the list to choose from.
 import path from 'node:path';
 import { ipcRequest } from '../control/client.js';
-import { codedError, errorCode, errorMessage } from '../errors.js';
+import { codedError, errorCode, errorMessage, withCode } from '../errors.js';
 import { nameProblem } from '../name.js';
 import { platform } from '../os/index.js';
 
@@ -14,6 +14,15 @@ type Json = Record<string, unknown>;
 export interface Found {
   socket: string;
   status: Json;
+}
+
+/**
+ * A master that is there (its socket takes connections) and gave no status: busy (503
+ * ERR_OVERSEER_BUSY), stopped or wedged (ETIMEDOUT), or failing; `error` says which, with its code.
+ */
+export interface Unanswered {
+  socket: string;
+  error: Error;
 }
 
 /** How a command names its master. */
@@ -26,13 +35,20 @@ export interface Which {
 /** How long a look at one master may take while several are looked at. */
 const LOOK_MS = 2_000;
 
-/** This user's masters that answer; stale socket files (a killed master's) are skipped. */
-export async function liveMasters(timeout: number): Promise<Found[]> {
+/** Nothing listens at a socket path: no file there, or a killed master's (the kernel refuses). */
+const NOTHING_THERE = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTDIR', 'ENAMETOOLONG']);
+
+/** This user's masters, sorted by name: those that answered, and those that are there and did not. */
+export async function allMasters(timeout: number): Promise<{ answered: Found[]; unanswered: Unanswered[] }> {
   const ipc = await platform.controlSocket();
-  const found = await Promise.all(
+  const seen = await Promise.all(
     ipc.listIPCPaths().map((socket) => look(socket, Math.min(timeout, LOOK_MS))),
   );
-  return found.filter((m) => m !== undefined).sort((a, b) => label(a).localeCompare(label(b)));
+  const present = seen.filter((m) => m !== undefined).sort((a, b) => label(a).localeCompare(label(b)));
+  return {
+    answered: present.filter(answered),
+    unanswered: present.filter((m): m is Unanswered => !answered(m)),
+  };
 }
 
 /** The socket a command was pointed at: its `--socket`, else $OVERSEER_IPC_PATH; undefined for neither. */
@@ -40,20 +56,43 @@ export function chosenSocket(socket: string | undefined): string | undefined {
   return socket || process.env.OVERSEER_IPC_PATH || undefined;
 }
 
-/** The master answering at `socket`; undefined when none does. */
-export async function look(socket: string, timeout: number): Promise<Found | undefined> {
+export function answered(m: Found | Unanswered): m is Found {
+  return 'status' in m;
+}
+
+/** The status of the master at `socket`; throws why there is none, with the system's or the master's code. */
+async function statusAt(socket: string, timeout: number): Promise<Found> {
+  let r: { status: number; body: unknown };
   try {
-    const r = await ipcRequest(socket, 'GET', '/overseer/status', timeout);
-    return r.status === 200 && typeof r.body === 'object' && r.body !== null
-      ? { socket, status: r.body as Json }
-      : undefined;
-  } catch {
-    return undefined;
+    r = await ipcRequest(socket, 'GET', '/overseer/status', timeout);
+  } catch (err) {
+    throw Object.assign(new Error(`cannot reach the master at ${socket}: ${errorMessage(err)}`), {
+      code: errorCode(err),
+    });
+  }
+  const body = (typeof r.body === 'object' && r.body !== null ? r.body : {}) as Json;
+  // The master's own answer (busy: 503 ERR_OVERSEER_BUSY) keeps its code, so a script can tell it from dead.
+  if (r.status !== 200)
+    throw Object.assign(new Error(`status: ${String(body.error ?? `HTTP ${r.status}`)}`), {
+      code: typeof body.code === 'string' ? body.code : undefined,
+    });
+  return { socket, status: body };
+}
+
+/**
+ * The master at `socket`: its status, or why it did not give one; undefined when nothing
+ * listens there. A socket that takes connections is a master that is there, busy or not.
+ */
+export async function look(socket: string, timeout: number): Promise<Found | Unanswered | undefined> {
+  try {
+    return await statusAt(socket, timeout);
+  } catch (err) {
+    return NOTHING_THERE.has(errorCode(err) ?? '') ? undefined : { socket, error: err as Error };
   }
 }
 
-/** The master named `name`, at one of the places its socket may be; undefined when none answers. */
-export async function named(name: string, timeout: number): Promise<Found | undefined> {
+/** The master named `name`, at one of the places its socket may be; undefined when none is there. */
+export async function named(name: string, timeout: number): Promise<Found | Unanswered | undefined> {
   for (const socket of (await platform.controlSocket()).namedPaths(name)) {
     const found = await look(socket, timeout);
     if (found) return found;
@@ -68,33 +107,28 @@ export async function findMaster(which: Which, cwd = process.cwd()): Promise<Fou
     const problem = nameProblem(which.name);
     if (problem !== undefined) throw Object.assign(new Error(`a master's name ${problem}`), { usage: true });
     const found = await named(which.name, which.timeout);
-    if (found) return found;
-    throw noMaster(`no master named '${which.name}' is running (see \`overseer ls\`)`);
+    if (found === undefined)
+      throw noMaster(`no master named '${which.name}' is running (see \`overseer ls\`)`);
+    if (!answered(found)) throw found.error;
+    return found;
   }
-  if (socket) {
-    let r: { status: number; body: unknown };
-    try {
-      r = await ipcRequest(socket, 'GET', '/overseer/status', which.timeout);
-    } catch (err) {
-      throw Object.assign(new Error(`cannot reach the master at ${socket}: ${errorMessage(err)}`), {
-        code: errorCode(err),
-      });
-    }
-    const body = (typeof r.body === 'object' && r.body !== null ? r.body : {}) as Json;
-    // The master's own answer (busy: 503 ERR_OVERSEER_BUSY) keeps its code, so a script can tell it from dead.
-    if (r.status !== 200)
-      throw Object.assign(new Error(`status: ${String(body.error ?? `HTTP ${r.status}`)}`), {
-        code: typeof body.code === 'string' ? body.code : undefined,
-      });
-    return { socket, status: body };
-  }
-  const masters = await liveMasters(which.timeout);
+  if (socket) return statusAt(socket, which.timeout);
+  const { answered: masters, unanswered } = await allMasters(which.timeout);
   const here = ofDirectory(masters, cwd);
-  if (here.length === 1) return here[0]!;
-  if (masters.length === 1 && here.length === 0) return masters[0]!;
-  if (masters.length === 0) throw noMaster('no running master found (see `overseer ls`)');
-  const choices = here.length > 0 ? here : masters;
-  const why = here.length > 0 ? `have their app in ${cwd}` : `are running, and none has its app in ${cwd}`;
+  // One that did not answer may be the one meant (where its app is, is unknown): it is never
+  // passed over for another, nor taken for gone.
+  if (unanswered.length === 0) {
+    if (here.length === 1) return here[0]!;
+    if (masters.length === 1 && here.length === 0) return masters[0]!;
+    if (masters.length === 0) throw noMaster('no running master found (see `overseer ls`)');
+  } else if (masters.length === 0 && unanswered.length === 1) throw unanswered[0]!.error;
+  const choices = [...(here.length > 0 ? here : masters), ...unanswered];
+  const why =
+    unanswered.length > 0
+      ? `could be meant in ${cwd} (${unanswered.length} did not answer, so where its app is is unknown)`
+      : here.length > 0
+        ? `have their app in ${cwd}`
+        : `are running, and none has its app in ${cwd}`;
   // The code on the first line, before the list (a line's code otherwise ends it).
   throw noMaster(
     `${choices.length} masters ${why}; name one (ERR_OVERSEER_NO_MASTER):\n${choiceList(choices)}`,
@@ -122,18 +156,29 @@ function holds(dir: unknown, cwd: string): number {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)) ? dir.length : -1;
 }
 
-function choiceList(masters: readonly Found[]): string {
+function choiceList(masters: readonly (Found | Unanswered)[]): string {
   const width = Math.max(...masters.map((m) => label(m).length));
   return masters
     .map(
       (m) =>
-        `  ${label(m).padEnd(width)}  pid ${String(m.status.pid)}  ${String(m.status.appDir ?? m.socket)}`,
+        `  ${label(m).padEnd(width)}  ${answered(m) ? `pid ${String(m.status.pid)}  ${String(m.status.appDir ?? m.socket)}` : `${unansweredState(m)}  ${m.socket}`}`,
     )
     .join('\n');
 }
 
-/** A master as the CLI names it: its name ('-' for one of an earlier version). */
-export function label(m: Found): string {
+/** Why a master gave no status, short: `busy (ERR_OVERSEER_BUSY)`, `no answer (ETIMEDOUT)`. */
+export function unansweredState(m: Unanswered): string {
+  const code = errorCode(m.error);
+  const state = code === 'ERR_OVERSEER_BUSY' ? 'busy' : code === 'ETIMEDOUT' ? 'no answer' : 'unreachable';
+  return withCode(state, code);
+}
+
+/**
+ * A master as the CLI names it: its name ('-' for one of an earlier version); one that gave no
+ * status, by its socket's file name (`<name>.sock`, which a name's socket is).
+ */
+export function label(m: Found | Unanswered): string {
+  if (!answered(m)) return path.basename(m.socket, '.sock');
   return typeof m.status.name === 'string' ? m.status.name : '-';
 }
 

@@ -1,5 +1,6 @@
 // Human-readable output of the `overseer` CLI: short lines and aligned tables.
 import { withCode } from '../errors.js';
+import { type Found, label, type Unanswered, unansweredState } from './find-master.js';
 
 type Json = Record<string, unknown>;
 
@@ -64,9 +65,12 @@ export function totals(s: Json): { cpu: string; rss: string } {
   return { cpu: cpu(c === null ? null : Math.round(c * 10) / 10), rss: bytes(sum('rssBytes')) };
 }
 
-/** `overseer ls`: one line per master, its CPU and memory the master's and its workers' together. */
-export function formatLs(masters: { socket: string; status: Json }[]): string {
-  if (masters.length === 0) return 'no running masters\n';
+/**
+ * `overseer ls`: one line per master, its CPU and memory the master's and its workers' together;
+ * one that did not answer says why where its app would be.
+ */
+export function formatLs(masters: readonly Found[], unanswered: readonly Unanswered[] = []): string {
+  if (masters.length === 0 && unanswered.length === 0) return 'no running masters\n';
   const rows = [['NAME', 'PID', 'UP', 'WORKERS', 'CPU', 'MEM', 'RESTARTS', 'APP', 'SOCKET']];
   for (const { socket, status: s } of masters) {
     const t = totals(s);
@@ -82,6 +86,8 @@ export function formatLs(masters: { socket: string; status: Json }[]): string {
       socket,
     ]);
   }
+  for (const m of unanswered)
+    rows.push([label(m), '-', '-', '-', '-', '-', '-', unansweredState(m), m.socket]);
   return table(rows);
 }
 

@@ -6,7 +6,17 @@
 // masters one status request a second each.
 import { ipcLines, ipcRequest } from '../control/client.js';
 import { errorMessage } from '../errors.js';
-import { actedOn, chosenSocket, type Found, liveMasters, look, named, ofDirectory } from './find-master.js';
+import {
+  actedOn,
+  allMasters,
+  answered,
+  chosenSocket,
+  type Found,
+  look,
+  named,
+  ofDirectory,
+  type Unanswered,
+} from './find-master.js';
 import { formatRestart } from './format.js';
 import { Terminal } from './terminal.js';
 import { chosenMaster, frame, snapshot, type TopState } from './top-view.js';
@@ -48,10 +58,11 @@ export async function top(opts: TopOptions): Promise<number> {
 /** The named master, or the one at the socket asked for (a name comes first), or every master. */
 async function masters(opts: TopOptions, socket: string | undefined): Promise<Found[]> {
   const timeout = Math.min(opts.timeout, 2_000);
-  const one = (found: Found | undefined): Found[] => (found ? [found] : []);
+  // The view is of masters that answer (a busy or stopped one has nothing to show).
+  const one = (found: Found | Unanswered | undefined): Found[] => (found && answered(found) ? [found] : []);
   if (opts.name !== undefined) return one(await named(opts.name, timeout));
   if (socket !== undefined) return one(await look(socket, timeout));
-  return liveMasters(opts.timeout);
+  return (await allMasters(opts.timeout)).answered;
 }
 
 /** Not a terminal: a snapshot now and then each second (until a signal), or just one. */
