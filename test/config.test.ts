@@ -92,6 +92,17 @@ test('every other field is checked up front as well', () => {
   rejects({ program, ipcPath: 'relative.sock' }, /config\.ipcPath must be '' or an absolute path/);
   rejects({ program, ipcPath: 3 }, /config\.ipcPath must be a string/);
   assert.equal(resolveConfig({ program, ipcPath: '' }).ipcPath, '');
+  // A unix socket's path fits sun_path (108 bytes on Linux, 104 on macOS, its NUL included),
+  // or the master would run with no control socket at all.
+  if (process.platform !== 'win32') {
+    const max = process.platform === 'linux' ? 107 : 103;
+    const fits = `/${'x'.repeat(max - 1)}`;
+    assert.equal(resolveConfig({ program, ipcPath: fits }).ipcPath, fits);
+    rejects(
+      { program, ipcPath: `${fits}x` },
+      new RegExp(`config\\.ipcPath is ${max + 1} bytes, past the ${max} a unix socket's path may have`),
+    );
+  }
   rejects({ program, backlog: 0 }, /config\.backlog/);
   rejects({ program, keepReleases: 1 }, /config\.keepReleases/);
   rejects({ program, preUpgrade: 'x' }, /config\.preUpgrade/);

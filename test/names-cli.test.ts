@@ -11,7 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { ipcRequest } from '../src/control/client.js';
 import { AppProcess } from './support/app.js';
 import { NamedApps } from './support/named-apps.js';
-import { signalAll, stopAll, type TestProcess } from './support/process.js';
+import { CLI } from './support/paths.js';
+import { node, signalAll, stopAll, type TestProcess } from './support/process.js';
 
 type Json = Record<string, unknown>;
 const skip = process.platform !== 'linux' && 'procfs, and unix sockets';
@@ -397,4 +398,33 @@ describe('a master that is there and does not answer (busy, stopped)', { skip },
     const here = JSON.parse(apps.cli(dir, ['status', '--json']).stdout) as Json;
     assert.equal(here.pid, one.pid);
   });
+});
+
+test('a name whose socket path a unix socket cannot take is refused at the start, with the path and the limit', {
+  skip,
+}, async () => {
+  const apps = new NamedApps();
+  try {
+    // A runtime directory deep enough that a name of 64 (valid) puts the path past 107 bytes.
+    const runtime = path.join(apps.root, 'r'.repeat(40));
+    fs.mkdirSync(runtime, { mode: 0o700 });
+    const env = { ...apps.env, XDG_RUNTIME_DIR: runtime };
+    const name = 'n'.repeat(64);
+    const sock = path.join(runtime, 'overseer', `${name}.sock`);
+    assert.ok(Buffer.byteLength(sock) > 107, sock);
+    const app = node(CLI, ['run', '--name', name, 'server.cjs'], {
+      cwd: apps.app('long', 'long'),
+      env,
+      label: 'long',
+    });
+    const exit = await app.waitExit(20_000);
+    assert.equal(exit.code, 1, app.stderr.join('\n'));
+    const text = app.stderr.join('\n');
+    assert.ok(text.includes(sock), text);
+    assert.match(text, /107 .*\(ERR_OVERSEER_INVALID_CONFIG\)$/m);
+    assert.ok(!app.lines.some((l) => l.startsWith('listening on')), 'no worker started');
+  } finally {
+    await stopAll();
+    apps.cleanup();
+  }
 });

@@ -132,13 +132,21 @@ export class ControlSocket {
 
 /**
  * ERR_OVERSEER_NAME_IN_USE when a master of this user answers at a path of `name`, naming its
- * pid; else undefined (nothing there, a stale socket, or a directory that open() will refuse).
+ * pid; ERR_OVERSEER_INVALID_CONFIG when the name's path is too long for a socket; else undefined
+ * (nothing there, a stale socket, or a directory that open() will refuse).
  */
 export async function nameInUse(
   name: string,
   platform: Pick<Platform, 'controlSocket'> = realPlatform,
 ): Promise<Error | undefined> {
   const ipc = await platform.controlSocket();
+  try {
+    ipc.namedPath(name);
+  } catch (err) {
+    // A name no socket can take (too long a path) would leave the master with no control
+    // socket, and its name unguarded; a directory open() will refuse is only a warning there.
+    if (errorCode(err) === 'ERR_OVERSEER_INVALID_CONFIG') return err as Error;
+  }
   let paths: string[];
   try {
     paths = ipc.namedPaths(name);

@@ -15,6 +15,19 @@ import { ownUsage, procfsUsage } from './process-usage.js';
 import type { Platform } from './types.js';
 
 const FIRST_LISTENER_FD = 3;
+/** sun_path's size less its NUL: 108 bytes on Linux, 104 on macOS and the BSDs. */
+const UNIX_PATH_MAX = process.platform === 'linux' ? 107 : 103;
+
+/**
+ * Why no unix socket can be bound at `p` (it is too long), or undefined. Checked up front: a
+ * bind fails with ENAMETOOLONG, and the master would run with no control socket.
+ */
+export function unixPathProblem(p: string): string | undefined {
+  const bytes = Buffer.byteLength(p);
+  return bytes > UNIX_PATH_MAX
+    ? `is ${bytes} bytes, past the ${UNIX_PATH_MAX} a unix socket's path may have on ${process.platform}`
+    : undefined;
+}
 /**
  * How long a worker whose master died has to exit by itself (the IPC disconnect: its `exit`
  * handlers run) before the kernel SIGKILLs it.
@@ -114,7 +127,11 @@ export const posix: Platform = {
   controlSocket: async () => (await import('../control/ipc/posix.js')).posix,
   handoff: async () => (await import('./posix-handoff.js')).posixHandoff,
   untrustedFile,
-  ipcPathProblem: (p) => (path.isAbsolute(p) ? undefined : `must be '' or an absolute path, got '${p}'`),
+  ipcPathProblem: (p) => {
+    if (!path.isAbsolute(p)) return `must be '' or an absolute path, got '${p}'`;
+    const long = unixPathProblem(p);
+    return long === undefined ? undefined : `${long}, got '${p}'`;
+  },
   shutdownSignals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
   restartSignal: true,
   forwardSignals: true,

@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { errorMessage } from '../../errors.js';
+import { codedError, errorMessage } from '../../errors.js';
 import { debug, warn } from '../../log.js';
 import { native } from '../../os/native.js';
+import { unixPathProblem } from '../../os/posix.js';
 import { probe } from '../../os/posix-stale-socket.js';
 import { gateConnections } from '../connection-gate.js';
 import { claimSocketPath } from './posix-claim.js';
@@ -212,6 +213,18 @@ function sockets(dir: string, pick: (name: string) => boolean): string[] {
     });
 }
 
+/** The master named `name`'s socket; a name that makes it too long to bind is a config mistake. */
+function namedPath(name: string): string {
+  const socketPath = path.join(ownNamesDir(), `${name}${SUFFIX}`);
+  const problem = unixPathProblem(socketPath);
+  if (problem === undefined) return socketPath;
+  throw codedError(
+    TypeError,
+    'ERR_OVERSEER_INVALID_CONFIG',
+    `overseer: the name '${name}' puts the control socket at ${socketPath}, which ${problem}: give a shorter name, or set ipcPath`,
+  );
+}
+
 export const posix: IpcPlatform = {
   listenIPC,
   serverFd: (server) => spares.get(server),
@@ -224,7 +237,7 @@ export const posix: IpcPlatform = {
       });
       socket.once('error', reject);
     }),
-  namedPath: (name) => path.join(ownNamesDir(), `${name}${SUFFIX}`),
+  namedPath,
   namedPaths: (name) => namesDirs().map((dir) => path.join(dir, `${name}${SUFFIX}`)),
   listIPCPaths,
   sweepStaleIPC,
