@@ -107,6 +107,10 @@ test('errors are one clear line with the usual exit codes', () => {
   assert.match(usage.stderr, /^overseer: unknown command 'frobnicate'\n/);
   const badFlag = cli(['status', '--nope']);
   assert.equal(badFlag.code, 2);
+  // A value that starts with a dash: parseArgs's three lines of advice, as one.
+  const dash = cli(['logs', '-n', '-5']);
+  assert.equal(dash.code, 2);
+  assert.match(dash.stderr, /^overseer: .*'-n'.*--lines=-XYZ.*\nrun 'overseer --help' for usage\n$/);
   for (const t of ['0', 'x', '99999999999']) {
     const badTimeout = cli(['status', '-t', t]);
     assert.equal(badTimeout.code, 2, t);

@@ -130,7 +130,9 @@ main(argv).then(
     const help = argv[0] === 'run' ? 'overseer run --help' : 'overseer --help';
     // overseer's own errors already say who speaks ('overseer run: …'). A usage error is
     // followed by where the usage is; any other ends with its code, where it has one.
-    const message = errorMessage(err);
+    // One line: parseArgs's own advice comes in several (`-n -5`: "ambiguous", then how to
+    // give a value that starts with a dash).
+    const message = usage ? errorMessage(err).replace(/\s*\n\s*/g, ' ') : errorMessage(err);
     const line = /^overseer\b/.test(message) ? message : `overseer: ${message}`;
     const text = usage ? `${line}\nrun '${help}' for usage` : withCode(line, errorCode(err));
     process.stderr.write(`${text}\n`);
