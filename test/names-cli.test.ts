@@ -294,23 +294,35 @@ describe('a master that is there and does not answer (busy, stopped)', { skip },
     apps.cleanup();
   });
 
-  /** Holds 64 connections of one's, as 64 `overseer events` would, until it answers 503 (bounded). */
+  /**
+   * Holds 64 connections of one's, as 64 `overseer events` would: each counts once its stream
+   * began (a 200), since connections of a previous test may still hold slots for a moment
+   * (bounded); then one's answer is 503.
+   */
   async function makeBusy(): Promise<void> {
     const socket = path.join(apps.socketDir, 'one.sock');
-    readers = Array.from({ length: 64 }, () => {
+    const reader = async (): Promise<net.Socket | undefined> => {
       const s = net.connect(socket);
       s.on('error', () => {});
-      s.resume();
       s.write('GET /overseer/events HTTP/1.1\r\nHost: overseer\r\n\r\n');
-      return s;
-    });
+      const head = await new Promise<string>((resolve) => {
+        s.once('data', (chunk) => resolve(String(chunk)));
+        s.once('close', () => resolve(''));
+      });
+      s.resume();
+      if (head.startsWith('HTTP/1.1 200')) return s;
+      s.destroy();
+      return undefined;
+    };
     const deadline = Date.now() + 20_000;
-    for (;;) {
-      const r = await ipcRequest(socket, 'GET', '/overseer/status', 5_000).catch(() => ({ status: 0 }));
-      if (r.status === 503) return;
-      assert.ok(Date.now() < deadline, 'one never became busy');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    while (readers.length < 64) {
+      const got = await Promise.all(Array.from({ length: 64 - readers.length }, reader));
+      readers.push(...got.filter((s) => s !== undefined));
+      assert.ok(Date.now() < deadline, `one held only ${readers.length} readers`);
+      if (readers.length < 64) await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    const r = await ipcRequest(socket, 'GET', '/overseer/status', 5_000);
+    assert.equal(r.status, 503, 'one is busy');
   }
 
   function letGo(): void {
