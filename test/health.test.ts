@@ -1,6 +1,7 @@
 // config.healthAddress and config.drainDelay: /livez and /readyz for probes that cannot reach
 // a unix socket, and on SIGTERM a /readyz that fails at once while the workers keep serving
-// for drainDelay, so a load balancer stops sending before the drain begins.
+// for drainDelay, so a load balancer stops sending before the drain begins; a second stop
+// signal during it means "now".
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,7 +13,7 @@ import { resolveConfig } from '../src/config.js';
 import { ipcRequest } from '../src/control/client.js';
 import { AppProcess } from './support/app.js';
 import { get as httpGet } from './support/http.js';
-import { fdCount, stopAll } from './support/process.js';
+import { eventually, fdCount, stopAll } from './support/process.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-health-'));
 after(async () => {
@@ -120,3 +121,26 @@ test('idle connections to the health endpoint are bounded and closed soon; a wro
   a.child.kill('SIGTERM');
   await a.exited;
 });
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`with drainDelay, a second ${signal} during it means "now": the workers are SIGKILLed and the master exits 1`, async () => {
+    const ipc = path.join(tmp, `now-${signal}.sock`);
+    const a = new AppProcess({
+      overseer: { address: '127.0.0.1:0', workers: 2, ipcPath: ipc, healthAddress: ':0', drainDelay: 60_000 },
+    });
+    await a.nth('ready', 2);
+    const { health } = (await ipcRequest(ipc, 'GET', '/overseer/status')).body as { health: string };
+    a.signal(signal);
+    // The second signal once the first is being waited out (/readyz fails): two at once may be one.
+    const failing = async () => ((await get(health, '/readyz')).status === 503 ? true : undefined);
+    await eventually(failing, 10_000, '/readyz failing');
+    a.signal(signal);
+    const t0 = Date.now();
+    const { code } = await a.waitExit(30_000);
+    assert.equal(code, 1, 'a stop that SIGKILLed serving workers is a failure');
+    assert.ok(Date.now() - t0 < 30_000, 'it did not wait out drainDelay');
+    const stderr = a.stderr.join('\n');
+    assert.match(stderr, /OVERSEER_EXIT_FAILURE/);
+    assert.match(stderr, /was SIGKILLed before it had drained/);
+  });
+}

@@ -11,6 +11,8 @@ import type { Supervisor } from './supervisor.js';
 export class HealthEndpoint {
   #server: HealthServer | undefined;
   #delayedShutdown: Promise<number> | undefined;
+  /** Ends drainDelay early: the waiting shutdown runs now. */
+  #cutShort: (() => void) | undefined;
 
   constructor(
     private readonly at: (ListenAddress & { kind: 'tcp' }) | undefined,
@@ -45,8 +47,21 @@ export class HealthEndpoint {
   /** drainDelay: /readyz fails from now on, and `shutdown` runs `ms` later. */
   delayShutdown(ms: number, shutdown: () => Promise<number>): Promise<number> {
     debug('master: drainDelay, draining in %d ms', ms);
-    this.#delayedShutdown = new Promise<void>((resolve) => setTimeout(resolve, ms)).then(shutdown);
+    this.#delayedShutdown = new Promise<number>((resolve) => {
+      const timer = setTimeout(() => this.drainNow(), ms);
+      this.#cutShort = () => {
+        clearTimeout(timer);
+        resolve(shutdown());
+      };
+    });
     return this.#delayedShutdown;
+  }
+
+  /** drainDelay is over early: the waiting shutdown begins now, before this returns. */
+  drainNow(): void {
+    const cut = this.#cutShort;
+    this.#cutShort = undefined;
+    cut?.();
   }
 
   /** Every worker slot has a ready worker. */

@@ -19,6 +19,7 @@ import { OwnSockets } from './own-sockets.js';
 import type { ProgramHash } from './program-hash.js';
 import { spawnProgramWorker } from './program-worker.js';
 import type { MasterStatus } from './status.js';
+import { meansNow } from './supervisor.js';
 import { systemdNotifier } from './systemd.js';
 import { Turns } from './turns.js';
 import type { WorkerHandle } from './worker-handle.js';
@@ -202,7 +203,13 @@ export class MasterProcess implements RunningMaster {
   shutdown(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
     if (this.#handoff.inProgress) return this.#handoff.abort().then(() => this.shutdown(signal));
     const supervisor = this.#core.supervisor;
-    if (this.#health.delayedShutdown) return this.#health.delayedShutdown;
+    if (this.#health.delayedShutdown) {
+      // A second SIGTERM or SIGINT during drainDelay means "now", as during the drain: the
+      // drain begins, and the supervisor takes this signal as its second.
+      if (!meansNow(signal)) return this.#health.delayedShutdown;
+      this.#health.drainNow();
+      return supervisor.shutdown(signal);
+    }
     if (!supervisor.stopping) {
       // After a handoff the service is not stopping: the new master carries it on.
       if (!this.#handoff.handedOff) this.#systemd?.stopping();

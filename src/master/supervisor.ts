@@ -48,6 +48,11 @@ export interface SupervisorOptions {
  */
 export const GIVE_UP_AFTER = 5;
 
+/** A stop signal that, on a master already stopping, means "now" (SIGHUP's second is ignored). */
+export function meansNow(signal: NodeJS.Signals): boolean {
+  return signal !== 'SIGHUP';
+}
+
 /** Why the master ends with a failure: its exit code, and what the warning says. */
 interface Failure {
   code: number;
@@ -216,7 +221,7 @@ export class Supervisor {
    */
   shutdown(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
     if (this.#stopping) {
-      if (signal !== 'SIGHUP') for (const w of this.#alive) w.kill('SIGKILL');
+      if (meansNow(signal)) for (const w of this.#alive) w.kill('SIGKILL');
       return this.done;
     }
     this.#stopping = true;
