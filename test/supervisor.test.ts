@@ -361,6 +361,34 @@ test('shutdown during a restart: the restart fails, every worker drains with the
   assert.equal(h.workers.length, 3, 'nothing forked after shutdown');
 });
 
+test('a stop on its way (drainDelay): a restart under way ends before its next slot, a new one is refused, the workers serve on', async () => {
+  const h = await started({ workers: 2 });
+  const restart = h.sup.restart();
+  await settle();
+  h.sup.stopComing();
+  assert.equal(h.sup.stopping, false);
+  assert.equal(h.sup.stopRequested, true);
+  h.last().becomeReady(); // slot 0's new worker was starting already: it takes the slot
+  const r = await restart;
+  assert.deepEqual(
+    [r.ok, r.replaced, (r.error as { code?: string })?.code],
+    [false, 1, 'ERR_OVERSEER_SHUTTING_DOWN'],
+  );
+  assert.equal(h.workers.length, 3, 'slot 1 got no new worker');
+  const refused = await h.sup.restart('signal');
+  assert.deepEqual(
+    [refused.ok, (refused.error as { code?: string })?.code],
+    [false, 'ERR_OVERSEER_SHUTTING_DOWN'],
+  );
+  assert.equal(h.workers.length, 3, 'nothing forked');
+  assert.deepEqual(
+    h.sup.slots.map((s) => s.current?.phase),
+    ['ready', 'ready'],
+    'both slots still serve',
+  );
+  assert.equal(await h.sup.shutdown('SIGTERM'), 0);
+});
+
 test('shutdown: a pending replacement is cancelled; a second SIGTERM kills, a second SIGHUP does not', async () => {
   const h = await started({ workers: 2 });
   h.workers[0]!.exit(1);

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { ipcRequest } from '../src/control/client.js';
+import { native } from '../src/os/native.js';
 import { AppProcess } from './support/app.js';
 import { signalAll, stopAll, TestProcess } from './support/process.js';
 
@@ -104,5 +105,36 @@ test('WATCHDOG=1 at half of WATCHDOG_USEC; after a handoff the new master says R
   } finally {
     systemd.kill();
     if (newMaster) signalAll([newMaster], 'SIGKILL');
+  }
+});
+
+test('a stopping master restarts nothing during drainDelay, and nothing follows STOPPING=1', {
+  skip: (!hasPython && 'needs python3') || (process.platform === 'win32' && 'POSIX only'),
+}, async () => {
+  const sock = path.join(tmp, 'notify3.sock');
+  const ipc = path.join(tmp, 'ctl3.sock');
+  const { systemd, lines, until } = await fakeSystemd(sock);
+  try {
+    const app = new AppProcess(
+      { overseer: { address: '127.0.0.1:0', workers: 2, ipcPath: ipc, drainDelay: 60_000 } },
+      { env: { NOTIFY_SOCKET: sock } },
+    );
+    await until(() => lines.some((l) => l.startsWith('READY=1')), 'READY=1');
+    app.signal('SIGTERM');
+    await until(() => lines.includes('STOPPING=1'), 'STOPPING=1');
+    app.signal('SIGUSR2');
+    const r = await ipcRequest(ipc, 'POST', '/overseer/restart', 30_000);
+    assert.equal(r.status, 500);
+    assert.equal((r.body as { code: string }).code, 'ERR_OVERSEER_SHUTTING_DOWN', JSON.stringify(r.body));
+    app.signal('SIGTERM'); // "now": the test need not wait out drainDelay
+    await app.waitExit(30_000);
+    assert.equal(app.count('fork'), 2, 'no new worker started');
+    // The last datagram: whatever the master sent is in before it.
+    native().sendDatagram(sock, Buffer.from('END=1'));
+    await until(() => lines.includes('END=1'), 'END=1');
+    const after = lines.slice(lines.indexOf('STOPPING=1') + 1).filter((l) => l !== 'WATCHDOG=1');
+    assert.deepEqual(after, ['END=1'], `after STOPPING=1: ${JSON.stringify(lines)}`);
+  } finally {
+    systemd.kill();
   }
 });

@@ -162,7 +162,7 @@ export class MasterProcess implements RunningMaster {
       const { createUpgrader } = await import('./upgrader-wiring.js');
       this.#updater = await createUpgrader(c.fetcher, c, this, (err) => this.#core.reportError(err));
       this.#updater.rememberBad(inherited?.badHashes ?? []);
-      if (!this.#core.supervisor.stopping) this.#updater.start();
+      if (!this.#core.supervisor.stopRequested) this.#updater.start();
     }
   }
 
@@ -216,7 +216,10 @@ export class MasterProcess implements RunningMaster {
       debug('master: shutting down (%s), %d workers', signal, supervisor.workers().length);
       this.#updater?.stop();
       const delay = this.#handoff.handedOff ? 0 : this.#config.drainDelay;
-      if (delay > 0) return this.#health.delayShutdown(delay, () => supervisor.shutdown(signal));
+      if (delay > 0) {
+        supervisor.stopComing();
+        return this.#health.delayShutdown(delay, () => supervisor.shutdown(signal));
+      }
     }
     return supervisor.shutdown(signal);
   }

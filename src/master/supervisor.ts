@@ -110,6 +110,8 @@ export class Supervisor {
   #running: Promise<RestartResult> | undefined;
   #queued: Promise<RestartResult> | undefined;
   #stopping = false;
+  /** A stop is on its way (drainDelay): no restart begins, though the workers serve on. */
+  #stopComing = false;
   #announced = false;
   /** The first real failure, which the exit code reports; none: a clean stop. */
   #failure: Failure | undefined;
@@ -135,6 +137,11 @@ export class Supervisor {
 
   get stopping(): boolean {
     return this.#stopping;
+  }
+
+  /** Stopping, or about to (drainDelay): nothing new begins, no restart, no handoff. */
+  get stopRequested(): boolean {
+    return this.#stopping || this.#stopComing;
   }
 
   /** Why `done` is not 0 (the master's first real failure), for the master's last warning. */
@@ -193,11 +200,19 @@ export class Supervisor {
   }
 
   /**
+   * A stop is on its way (drainDelay): the workers serve on, but a restart is refused as during
+   * the stop, and one under way ends before its next slot.
+   */
+  stopComing(): void {
+    this.#stopComing = true;
+  }
+
+  /**
    * A rolling restart of every slot. Calls made while one runs are coalesced into a single
    * follow-up restart, which they all share.
    */
   restart(reason = 'api'): Promise<RestartResult> {
-    if (this.#stopping) {
+    if (this.stopRequested) {
       const error = codedError(Error, 'ERR_OVERSEER_SHUTTING_DOWN', 'overseer: the master is shutting down');
       return Promise.resolve({ ok: false, reason, durationMs: 0, replaced: 0, error });
     }
@@ -482,7 +497,7 @@ export class Supervisor {
   }
 
   #mustNotBeStopping(): void {
-    if (this.#stopping) {
+    if (this.stopRequested) {
       throw codedError(Error, 'ERR_OVERSEER_SHUTTING_DOWN', 'overseer: shutdown during restart');
     }
   }

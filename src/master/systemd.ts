@@ -58,7 +58,12 @@ export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier 
     setInterval(() => send('WATCHDOG=1'), every).unref();
     debug('sd_notify: WATCHDOG=1 every %d ms', every);
   }
-  const ready = (status: string): void => send(`READY=1\nMAINPID=${process.pid}\nSTATUS=${status}`);
+  // STOPPING=1 is the service's last state: no READY=1 or RELOADING=1 after it (a restart that
+  // a stop cut short, a start that ended during drainDelay).
+  let stopping = false;
+  const ready = (status: string): void => {
+    if (!stopping) send(`READY=1\nMAINPID=${process.pid}\nSTATUS=${status}`);
+  };
   return {
     env: { NOTIFY_SOCKET: socket, ...(fdStore ? { FDSTORE: '1' } : {}) },
     store: fdStore ? (name, fd) => send(`FDSTORE=1\nFDNAME=${name}`, [fd]) : undefined,
@@ -66,8 +71,13 @@ export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): Notifier 
     ready,
     restarted: (r) => ready(r.ok ? `restarted in ${r.durationMs} ms` : `restart failed: ${r.error?.message}`),
     // notify-reload services must say when the reload started, on the monotonic clock.
-    reloading: () => send(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`),
-    stopping: () => send('STOPPING=1'),
+    reloading: () => {
+      if (!stopping) send(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`);
+    },
+    stopping: () => {
+      stopping = true;
+      send('STOPPING=1');
+    },
   };
 }
 

@@ -38,7 +38,7 @@ export async function handOver(
     durationMs: Math.round(realClock.now() - t0),
     error: codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${message}`),
   });
-  if (master.core.supervisor.stopping) return refuse('the master is shutting down');
+  if (master.core.supervisor.stopRequested) return refuse('the master is shutting down');
   const handed = master.sockets()?.handoff?.();
   if (handed === undefined) {
     try {
