@@ -9,10 +9,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ipcRequest } from '../src/control/client.js';
 import { AppProcess } from './support/app.js';
 import { get } from './support/http.js';
 import { CLI } from './support/paths.js';
-import { node, stopAll } from './support/process.js';
+import { node, readerGoesAway, stopAll } from './support/process.js';
 
 let app: AppProcess;
 let ipcPath: string;
@@ -99,6 +100,21 @@ test('events follows the stream', async () => {
   // Every line it printed is an event.
   assert.equal(child.events.length, child.lines.length, child.lines.join('\n'));
   assert.equal(code, 0);
+});
+
+test('events into a reader that goes away (| head -1): it ends quietly, with 0', async () => {
+  const env = { OVERSEER_IPC_PATH: '', XDG_RUNTIME_DIR: app.runtimeDir };
+  const piped = readerGoesAway(CLI, ['events', '-s', ipcPath], { env });
+  let ended = false;
+  void piped.finally(() => (ended = true));
+  // Events to print: the first line, then the write that meets the closed pipe (bounded).
+  for (let i = 0; i < 10 && !ended; i++) {
+    await ipcRequest(ipcPath, 'POST', '/overseer/restart', 30_000);
+    await sleep(200);
+  }
+  const r = await piped;
+  assert.notEqual(r.first, '', 'it printed an event');
+  assert.deepEqual([r.code, r.signal, r.stderr], [0, null, '']);
 });
 
 test('errors are one clear line with the usual exit codes', () => {

@@ -18,7 +18,7 @@ import { LogBuffer } from '../src/master/log-buffer.js';
 import { get } from './support/http.js';
 import { answeredBy, describeErrors, startLoad } from './support/load.js';
 import { CLI, fixture } from './support/paths.js';
-import { node, rssKiB, stopAll } from './support/process.js';
+import { node, readerGoesAway, rssKiB, stopAll } from './support/process.js';
 import { restartsUnderLoad } from './support/restarts.js';
 import { Run } from './support/run.js';
 
@@ -372,6 +372,15 @@ describe('logs', () => {
     } finally {
       await follower.stop(5_000, 'SIGINT');
     }
+  });
+
+  test('overseer logs -f into a reader that goes away (| head -1): it ends quietly, with 0', async () => {
+    const r = new Run('chatty.cjs', [], { LINES: '10' });
+    await r.ready(1);
+    // The worker ticks every 50 ms: the line after the first meets the closed pipe.
+    const piped = await readerGoesAway(CLI, ['logs', '-f', '--socket', r.socket]);
+    assert.notEqual(piped.first, '', 'it printed a line');
+    assert.deepEqual([piped.code, piped.signal, piped.stderr], [0, null, '']);
   });
 
   test('a reader that falls behind is told how many lines it missed, and nothing is held for it', async () => {

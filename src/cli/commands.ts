@@ -47,6 +47,30 @@ async function call(
   }
 }
 
+/** Aborts once the reader of stdout or stderr has gone (watchReaders). */
+const readerGone = new AbortController();
+
+/**
+ * A reader that has gone (`overseer events | head -2`) ends the command quietly, with its own
+ * exit code, as it ends `cat`: an EPIPE on stdout or stderr is no error, and ends a followed
+ * stream. Any other write error stays one.
+ */
+export function watchReaders(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err) => {
+      if (errorCode(err) !== 'EPIPE') throw err;
+      readerGone.abort();
+    });
+  }
+}
+
+/** What ends a followed stream: Ctrl+C, or a reader that has gone. */
+function streamEnd(): AbortSignal {
+  const interrupted = new AbortController();
+  process.once('SIGINT', () => interrupted.abort());
+  return AbortSignal.any([interrupted.signal, readerGone.signal]);
+}
+
 /** The answer: --json's on stdout always (its `ok` says how it went); as text, a failure goes to stderr. */
 function print(opts: Options, body: unknown, human: () => string, failed = false): void {
   if (opts.json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
@@ -107,14 +131,12 @@ export async function triggerUpdate(opts: Options): Promise<number> {
 
 export async function events(opts: Options): Promise<number> {
   const { socket } = await findMaster(opts);
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
   try {
     await ipcLines(
       socket,
       '/overseer/events',
       (e) => process.stdout.write(opts.json ? `${JSON.stringify(e)}\n` : formatEvent(e)),
-      controller.signal,
+      streamEnd(),
     );
   } catch (err) {
     throw new CommandError(`cannot follow events at ${socket}: ${errorMessage(err)}`, err);
@@ -127,8 +149,6 @@ export async function logs(opts: Options): Promise<number> {
   const m = await findMaster(opts);
   const socket = m.socket;
   const prefix = opts.prefix ? `[${String(m.status.name ?? m.status.pid)}] ` : '';
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
   const path = `/overseer/logs?n=${opts.lines}${opts.follow ? '&follow=1' : ''}`;
   try {
     await ipcLines(
@@ -141,7 +161,7 @@ export async function logs(opts: Options): Promise<number> {
         } else
           (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${prefix}${String(l.text)}\n`);
       },
-      controller.signal,
+      streamEnd(),
     );
   } catch (err) {
     throw new CommandError(`cannot read logs at ${socket}: ${errorMessage(err)}`, err);

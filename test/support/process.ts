@@ -4,6 +4,7 @@
 // remembered, so stopAll() in an after() hook (and, at the latest, this process's exit) ends
 // whatever a test left running.
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -409,4 +410,33 @@ export function usage(pid: number): { rssMiB: number; peakMiB: number; fds: numb
     peakMiB: Math.round(rssKiB(pid, 'VmHWM') / 1024),
     fds: fdCount(pid),
   };
+}
+
+/**
+ * `node script args | head -1`: runs the script with its stdout read until its first line, then
+ * closed, so its next write gets EPIPE. Resolves with how it exited and its stderr; one that has
+ * not exited `timeoutMs` after its start is killed (its exit then says SIGKILL).
+ */
+export async function readerGoesAway(
+  script: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Exit & { stderr: string; first: string }> {
+  const child = spawn(process.execPath, [script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+  let stderr = '';
+  let out = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    if (out.includes('\n')) child.stdout.destroy(); // head -1 has its line and goes
+  });
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
+  return { code, signal, stderr, first: out.split('\n')[0]! };
 }
