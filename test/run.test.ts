@@ -271,6 +271,28 @@ describe('options and the config file', () => {
     assert.equal(await runOptions(['--help']), 'help');
   });
 
+  test('a path in the config file is relative to the file; on the command line, to the cwd', async () => {
+    const { runOptions } = await import('../src/cli/run-options.js');
+    const dir = fs.mkdtempSync(path.join(tmp, 'paths-'));
+    fs.copyFileSync(script, path.join(dir, 'app.cjs'));
+    const config = path.join(dir, 'overseer.config.json');
+    const fields = { script: 'app.cjs', envFile: 'app.env', fetchFile: 'next/app.cjs' };
+    fs.writeFileSync(config, JSON.stringify(fields));
+    assert.notEqual(process.cwd(), dir);
+    const fromFile = await runOptions(['-c', config]);
+    assert.ok(fromFile !== 'help');
+    assert.deepEqual(
+      [fromFile.app.script, fromFile.app.envFile, fromFile.fetch.file],
+      [path.join(dir, 'app.cjs'), path.join(dir, 'app.env'), path.join(dir, 'next', 'app.cjs')],
+    );
+    const fromCli = await runOptions(['-c', config, '--env-file', 'cli.env', '--fetch-file', 'cli.cjs']);
+    assert.ok(fromCli !== 'help');
+    assert.deepEqual(
+      [fromCli.app.envFile, fromCli.fetch.file],
+      [path.resolve('cli.env'), path.resolve('cli.cjs')],
+    );
+  });
+
   test('--env-file: its variables reach the workers, read again at each start', async () => {
     const envFile = path.join(tmp, 'app.env');
     fs.writeFileSync(envFile, 'GREETING=one\n');

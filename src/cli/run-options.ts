@@ -181,15 +181,19 @@ export async function runOptions(argv: readonly string[]): Promise<RunOptions | 
   const script = scriptArg ?? fromFileApp.script;
   if (script === undefined)
     throw new RunUsageError('a script to run is required (overseer run [options] <script> [args…])');
-  // A script given in the file is relative to the file; on the command line, to the cwd.
-  const base =
-    scriptArg === undefined && file.file !== undefined
-      ? path.dirname(path.resolve(file.file))
-      : process.cwd();
-  const envFile = a.envFile === undefined ? undefined : path.resolve(a.envFile);
+  // A path given in the file is relative to the file, wherever the command runs; on the
+  // command line, to the cwd.
+  const fileDir = file.file === undefined ? undefined : path.dirname(path.resolve(file.file));
+  const base = (inFile: boolean): string => (inFile && fileDir !== undefined ? fileDir : process.cwd());
+  const pathOf = (field: 'envFile' | 'fetchFile'): string | undefined => {
+    const value = a[field];
+    return value === undefined ? undefined : path.resolve(base(!Object.hasOwn(cli.fields, field)), value);
+  };
+  const envFile = pathOf('envFile');
+  const fetchFile = pathOf('fetchFile');
   return {
     app: {
-      script: scriptPath(script, base),
+      script: scriptPath(script, base(scriptArg === undefined)),
       args: scriptArg === undefined ? a.args : scriptArgs,
       nodeArgs: a.nodeArgs,
       env: a.env,
@@ -206,7 +210,7 @@ export async function runOptions(argv: readonly string[]): Promise<RunOptions | 
     },
     engine: config,
     fetch: {
-      ...(a.fetchFile === undefined ? {} : { file: path.resolve(a.fetchFile) }),
+      ...(fetchFile === undefined ? {} : { file: fetchFile }),
       ...(a.fetchUrl === undefined ? {} : { url: a.fetchUrl }),
       ...(a.fetchInterval === undefined ? {} : { interval: a.fetchInterval }),
       manifest: a.fetchManifest,
