@@ -220,6 +220,18 @@ describe('options and the config file', () => {
       [['--ready', 'soon', script], /--ready must be one of listening, message, none/, invalid],
       [['--kill-signal', 'SIGKILL', script], /--kill-signal must be a catchable signal/, invalid],
       [['--restart-mode', 'fast', script], /--restart-mode must be 'overlap' or 'sequential'/, invalid],
+      // A value that starts with a dash is the flag's value, as after an `=`.
+      [
+        ['--drain-delay', '-1', script],
+        /--drain-delay must be a number of milliseconds .* got '-1'/,
+        invalid,
+      ],
+      [
+        ['--ready-timeout', '-5', script],
+        /--ready-timeout must be a number of milliseconds .* got '-5'/,
+        invalid,
+      ],
+      [['-w', '-1', script], /--workers must be an integer .* got '-1'/, invalid],
       [[path.join(tmp, 'nope.js')], /no such script/, / \(ERR_OVERSEER_NO_ENTRY\)\n$/],
     ] as const) {
       const r = cli([...args]);

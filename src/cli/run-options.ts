@@ -35,6 +35,15 @@ const RUN_FLAGS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
   }),
 );
 
+/** The flags that take a value, as typed (`--workers`, `-w`), each with its long name. */
+const VALUE_FLAGS = new Map<string, string>(
+  Object.entries(RUN_FLAGS).flatMap(([flag, o]) =>
+    o.type !== 'string'
+      ? []
+      : [[`--${flag}`, flag] as const, ...(o.short === undefined ? [] : [[`-${o.short}`, flag] as const])],
+  ),
+);
+
 export interface RunOptions {
   app: AppSettings;
   engine: ResolvedConfig;
@@ -61,12 +70,6 @@ const invalidIn = (file: string): InvalidFor =>
  * gets a `--` of its own as a second one.
  */
 export function splitRunArgs(argv: readonly string[]): { options: string[]; rest: string[] } {
-  const takesValue = new Set<string>();
-  for (const [name, o] of Object.entries(RUN_FLAGS)) {
-    if (o.type !== 'string') continue;
-    takesValue.add(`--${name}`);
-    if (o.short !== undefined) takesValue.add(`-${o.short}`);
-  }
   const withoutDashes = (rest: readonly string[]): string[] =>
     rest[1] === '--' ? [rest[0]!, ...rest.slice(2)] : [...rest];
   for (let i = 0; i < argv.length; i++) {
@@ -74,14 +77,21 @@ export function splitRunArgs(argv: readonly string[]): { options: string[]; rest
     if (a === '--') return { options: argv.slice(0, i), rest: withoutDashes(argv.slice(i + 1)) };
     if (!a.startsWith('-') || a === '-')
       return { options: argv.slice(0, i), rest: withoutDashes(argv.slice(i)) };
-    if (takesValue.has(a)) i++;
+    if (VALUE_FLAGS.has(a)) i++;
   }
   return { options: [...argv], rest: [] };
 }
 
 /** The command line as option fields (numbers as numbers where they read as one). */
 function fromCommandLine(options: string[]): { fields: Options; config: string | undefined; help: boolean } {
-  const { values } = parseArgs({ args: options, options: RUN_FLAGS, strict: true, allowPositionals: false });
+  // `--flag value` as `--flag=value`: parseArgs calls a value that starts with a dash
+  // (`--drain-delay -1`) ambiguous, where it is the flag's value, and its check's to refuse.
+  const joined: string[] = [];
+  for (let i = 0; i < options.length; i++) {
+    const flag = VALUE_FLAGS.get(options[i]!);
+    joined.push(flag !== undefined && i + 1 < options.length ? `--${flag}=${options[++i]}` : options[i]!);
+  }
+  const { values } = parseArgs({ args: joined, options: RUN_FLAGS, strict: true, allowPositionals: false });
   const fields: Options = {};
   for (const [flag, value] of Object.entries(values)) {
     const name = FLAGS.get(flag);
