@@ -194,10 +194,15 @@ test('staging files a master that is gone left (a SIGKILL mid-download) are remo
     path.join(releases, 'v1', `.app.overseer-new-${alive}-0badf00d.mjs`),
     path.join(releases, `fedcba9876543210.overseer-tmp-${alive}-0badf00d`),
   ];
-  for (const f of [...left, ...kept]) {
+  // Written a minute ago: its pid may be another container's master, still staging.
+  const recent = path.join(releases, 'v1', `.app.overseer-new-${gone}-0badbeef.mjs`);
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  for (const f of [...left, ...kept, recent]) {
     if (f.includes('overseer-tmp')) fs.mkdirSync(path.join(f, 'node_modules'), { recursive: true });
     else fs.writeFileSync(f, 'half a download');
+    if (f !== recent) fs.utimesSync(f, hourAgo, hourAgo);
   }
+  kept.push(recent);
   let fetched!: () => void;
   const firstFetch = new Promise<void>((resolve) => {
     fetched = resolve;

@@ -33,7 +33,8 @@ export function ownTag(): string {
 /**
  * Removes the staging files beside `file` (`tempPathFor(file)`'s) whose master is no longer
  * running: one SIGKILLed mid-download leaves up to maxBytes behind, which nothing else removes.
- * It runs before this master stages anything, so its own pid's are stale too (a reused pid).
+ * It runs as a fetch cycle starts, when this master stages nothing, so its own pid's are stale
+ * too (a reused pid).
  */
 export function sweepStaging(file: string): void {
   const { dir, name, ext } = path.parse(file);
@@ -53,12 +54,28 @@ export function listed(dir: string): string[] {
   }
 }
 
-/** Removes `file` (or directory) when `tag` is an ownTag() whose pid runs no process. */
+/**
+ * How long a staging file must have gone unwritten before a sweep may take it. A pid says
+ * nothing across pid namespaces (containers sharing binPath's volume, each master pid 1),
+ * and a staging under way writes at least every fetch timeout.
+ */
+const ORPHAN_AFTER_MS = 10 * 60_000;
+
+/**
+ * Removes `file` (or directory) when `tag` is an ownTag() whose pid runs no process (or is
+ * this master's, which is not staging now) and nothing has written it for ORPHAN_AFTER_MS.
+ * A removal that fails is left for the next sweep: it must never stop the master.
+ */
 export function removeIfOrphan(file: string, tag: string): void {
   const pid = Number(/^(\d+)-[0-9a-f]{8}$/.exec(tag)?.[1]);
   if (!(pid > 0) || (pid !== process.pid && running(pid))) return;
-  debug('removing %s, left by pid %d, which is gone', file, pid);
-  fs.rmSync(file, { recursive: true, force: true });
+  try {
+    if (Date.now() - fs.lstatSync(file).mtimeMs < ORPHAN_AFTER_MS) return;
+    debug('removing %s, left by pid %d, which is gone', file, pid);
+    fs.rmSync(file, { recursive: true, force: true });
+  } catch (err) {
+    debug('cannot remove %s: %s', file, errorMessage(err));
+  }
 }
 
 function running(pid: number): boolean {

@@ -162,7 +162,6 @@ export class Upgrader {
   }
 
   private async loop(): Promise<void> {
-    this.sweep();
     try {
       await this.fetcher.init?.();
     } catch (err) {
@@ -202,6 +201,7 @@ export class Upgrader {
       return { result: 'no-update' }; // cut short: by a trigger, or shutdown
     }
     this.lastStart = performance.now();
+    this.sweep(); // no staging of this master's is under way as a cycle starts
 
     let got: Readable | FetchedVersion | FetchedManifest | null;
     try {
