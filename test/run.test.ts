@@ -417,9 +417,9 @@ describe('logs', () => {
     assert.deepEqual([piped.code, piped.signal, piped.stderr], [0, null, '']);
   });
 
-  test('a reader that falls behind is told how many lines it missed, and nothing is held for it', async () => {
-    const logs = new LogBuffer(10);
-    const server = await createApiServer({
+  /** The control API with nothing but `logs` behind it. */
+  const logsApi = (logs: LogBuffer) =>
+    createApiServer({
       events: new EventEmitter(),
       status: () => ({}),
       restart: () => Promise.reject(new Error('unused')),
@@ -428,6 +428,10 @@ describe('logs', () => {
       countDroppedEvents: () => {},
       logs,
     });
+
+  test('a reader that falls behind is told how many lines it missed, and nothing is held for it', async () => {
+    const logs = new LogBuffer(10);
+    const server = await logsApi(logs);
     const sock = path.join(tmp, 'logs-api.sock');
     await new Promise<void>((resolve) => server.listen(sock, resolve));
     try {
@@ -466,6 +470,18 @@ describe('logs', () => {
     }
   });
 
+  test('a reader of the lines held is told only of those it asked for and missed', () => {
+    const logs = new LogBuffer(10);
+    for (let i = 1; i <= 5; i++) logs.add(1, 'stdout', `line ${i}`);
+    const until = logs.nextSeq; // without follow: the 5 lines held
+    const first = logs.read(logs.firstSeq, 1, until);
+    assert.equal(first.json.split('\n').filter(Boolean).length, 1);
+    for (let i = 6; i <= 105; i++) logs.add(1, 'stdout', `line ${i}`);
+    const rest = logs.read(first.next, Number.POSITIVE_INFINITY, until);
+    assert.deepEqual({ missed: rest.missed, json: rest.json }, { missed: 4, json: '' });
+    assert.ok(rest.next >= until, 'and it is done');
+  });
+
   test('readers that never read hold a bounded share of the backlog, and the buffer counts bytes as sent', async () => {
     const logs = new LogBuffer(1_000);
     // Control characters go out escaped, six bytes each: 4,000 of them are 24 KB of JSON.
@@ -473,15 +489,7 @@ describe('logs', () => {
     const held = logs.read(logs.firstSeq, Number.POSITIVE_INFINITY).json;
     const jsonBytes = Buffer.byteLength(held);
     assert.ok(jsonBytes <= 8 * 2 ** 20, `the buffer holds ${(jsonBytes / 2 ** 20).toFixed(1)} MiB of JSON`);
-    const server = await createApiServer({
-      events: new EventEmitter(),
-      status: () => ({}),
-      restart: () => Promise.reject(new Error('unused')),
-      triggerUpdate: () => Promise.reject(new Error('unused')),
-      metrics: () => '',
-      countDroppedEvents: () => {},
-      logs,
-    });
+    const server = await logsApi(logs);
     const served: net.Socket[] = [];
     server.on('connection', (s: net.Socket) => served.push(s));
     const sock = path.join(tmp, 'logs-readers.sock');

@@ -66,8 +66,9 @@ export class LogBuffer {
    * a reader holds only where it is, and takes its lines as its socket takes them.
    */
   read(from: number, maxBytes: number, until = Number.POSITIVE_INFINITY): LogRead {
-    const missed = Math.max(0, this.#first - from);
-    let i = from + missed - this.#first;
+    // Only lines it asked for (before `until`) count as missed.
+    const missed = Math.max(0, Math.min(this.#first, until) - from);
+    let i = Math.max(0, from + missed - this.#first);
     const end = Math.min(this.#json.length, until - this.#first);
     let bytes = 0;
     const start = i;
