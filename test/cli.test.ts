@@ -102,6 +102,14 @@ test('events follows the stream', async () => {
   assert.equal(code, 0);
 });
 
+test('top into a reader that goes away (| head -1): it ends quietly, with 0', async () => {
+  const env = { OVERSEER_IPC_PATH: '', XDG_RUNTIME_DIR: app.runtimeDir };
+  // Not a terminal: a snapshot each refresh, the second of which meets the closed pipe.
+  const r = await readerGoesAway(CLI, ['top', '-s', ipcPath], { env, timeoutMs: 20_000 });
+  assert.notEqual(r.first, '', 'it printed a snapshot');
+  assert.deepEqual([r.code, r.signal, r.stderr], [0, null, '']);
+});
+
 test('events into a reader that goes away (| head -1): it ends quietly, with 0', async () => {
   const env = { OVERSEER_IPC_PATH: '', XDG_RUNTIME_DIR: app.runtimeDir };
   const piped = readerGoesAway(CLI, ['events', '-s', ipcPath], { env });

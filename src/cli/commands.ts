@@ -5,6 +5,7 @@ import { ipcLines, ipcRequest } from '../control/client.js';
 import { errorCode, errorMessage, withCode } from '../errors.js';
 import { actedOn, allMasters, type Found, findMaster } from './find-master.js';
 import { formatEvent, formatLs, formatRestart, formatStatus, formatUpdate } from './format.js';
+import { readerGone } from './reader-gone.js';
 
 /** A command's failure, with the code of what caused it (the master's, or the system's) where it has one. */
 class CommandError extends Error {
@@ -47,28 +48,11 @@ async function call(
   }
 }
 
-/** Aborts once the reader of stdout or stderr has gone (watchReaders). */
-const readerGone = new AbortController();
-
-/**
- * A reader that has gone (`overseer events | head -2`) ends the command quietly, with its own
- * exit code, as it ends `cat`: an EPIPE on stdout or stderr is no error, and ends a followed
- * stream. Any other write error stays one.
- */
-export function watchReaders(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err) => {
-      if (errorCode(err) !== 'EPIPE') throw err;
-      readerGone.abort();
-    });
-  }
-}
-
 /** What ends a followed stream: Ctrl+C, or a reader that has gone. */
 function streamEnd(): AbortSignal {
   const interrupted = new AbortController();
   process.once('SIGINT', () => interrupted.abort());
-  return AbortSignal.any([interrupted.signal, readerGone.signal]);
+  return AbortSignal.any([interrupted.signal, readerGone]);
 }
 
 /** The answer: --json's on stdout always (its `ok` says how it went); as text, a failure goes to stderr. */

@@ -93,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError('name a master, or give its --socket, not both');
   // The control socket's commands load only for them: `overseer run` is a master, and carries none.
   const commands = await import('./commands.js');
-  commands.watchReaders();
+  (await import('./reader-gone.js')).watchReaders();
   switch (command) {
     case 'ls':
       return commands.ls(opts);

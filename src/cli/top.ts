@@ -6,6 +6,7 @@
 // masters one status request a second each.
 import { ipcLines, ipcRequest } from '../control/client.js';
 import { errorMessage } from '../errors.js';
+import { sleep } from '../sleep.js';
 import {
   actedOn,
   allMasters,
@@ -18,6 +19,7 @@ import {
   type Unanswered,
 } from './find-master.js';
 import { formatRestart } from './format.js';
+import { readerGone } from './reader-gone.js';
 import { Terminal } from './terminal.js';
 import { chosenMaster, frame, snapshot, type TopState } from './top-view.js';
 
@@ -70,11 +72,14 @@ async function plain(state: TopState, poll: () => Promise<void>, once: boolean):
   process.stdout.write(snapshot(state));
   if (once)
     return state.masters.length > 0 || (state.name === undefined && state.socket === undefined) ? 0 : 1;
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, REFRESH_MS));
+  // Until the reader goes (`| head`), as a terminal's view runs until q.
+  while (!readerGone.aborted) {
+    await sleep(REFRESH_MS, readerGone).catch(() => {});
+    if (readerGone.aborted) break;
     await poll();
     process.stdout.write(`\n${snapshot(state)}`);
   }
+  return 0;
 }
 
 /** The terminal view, until q or Ctrl+C. */
