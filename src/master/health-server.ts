@@ -3,7 +3,7 @@
 // event loop runs; /readyz answers 200 while every worker slot has a ready worker and the
 // master is not stopping (from the first moment of drainDelay on, it answers 503).
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { ListenAddress } from '../address.js';
 import { errorBody } from '../control/event-stream.js';
 import { codedError, errorMessage } from '../errors.js';
@@ -12,9 +12,11 @@ import { noteFdExhaustion } from './fd-exhaustion.js';
 
 /**
  * A probe is one short request: connections beyond these bounds are closed, so that clients
- * of the endpoint (which may be any interface's) cannot take the master's fds. Node checks the
- * request timeouts every connectionsCheckingInterval (30 s by default), and not at all for a
- * connection that never sends a byte: idleTimeout closes that one.
+ * of the endpoint (which may be any interface's) cannot take the master's fds. Past
+ * maxConnections the oldest idle connection makes room for the new one, so that idle ones
+ * cannot shut a kubelet's probe out. Node checks the request timeouts every
+ * connectionsCheckingInterval (30 s by default), and not at all for a connection that never
+ * sends a byte: idleTimeout closes that one.
  */
 export const HEALTH_LIMITS = {
   maxConnections: 32,
@@ -67,8 +69,8 @@ export async function serveHealth(
     }
     refuse(404, codedError(Error, 'ERR_OVERSEER_NOT_FOUND', `no route ${path}`));
   });
-  server.maxConnections = maxConnections;
   server.timeout = idleTimeout;
+  makeRoom(server, maxConnections);
   // Loopback unless an interface is named: probes from outside need '0.0.0.0:9090' (a pod's IP).
   const host = at.host === '' ? '127.0.0.1' : at.host;
   await new Promise<void>((resolve, reject) => {
@@ -95,4 +97,31 @@ export async function serveHealth(
       server.closeAllConnections();
     },
   };
+}
+
+/** Past `max` connections, closes the oldest with no request in flight (else the newest). */
+function makeRoom(server: http.Server, max: number): void {
+  const open = new Set<Socket>(); // oldest first
+  const busy = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => {
+      open.delete(socket);
+      busy.delete(socket);
+    });
+    if (open.size <= max) return;
+    let idle: Socket | undefined;
+    for (const s of open) {
+      if (!busy.has(s)) {
+        idle = s;
+        break;
+      }
+    }
+    debug('health endpoint: %d connections; closing the oldest idle one', open.size);
+    (idle ?? socket).destroy();
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    busy.add(req.socket);
+    res.once('finish', () => busy.delete(req.socket));
+  });
 }
