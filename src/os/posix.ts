@@ -19,8 +19,10 @@ const FIRST_LISTENER_FD = 3;
 const UNIX_PATH_MAX = process.platform === 'linux' ? 107 : 103;
 
 /**
- * Why no unix socket can be bound at `p` (it is too long), or undefined. Checked up front: a
- * bind fails with ENAMETOOLONG, and the master would run with no control socket.
+ * Why no unix socket can be bound at `p` (it is too long), or undefined. Checked up front: the
+ * addon's bind fails with ENAMETOOLONG, so the master would run with no control socket, and
+ * Node's own (libuv) cuts the path short, so the socket would lie where nothing looks for it
+ * and two long names could meet at one path.
  */
 export function unixPathProblem(p: string): string | undefined {
   const bytes = Buffer.byteLength(p);
