@@ -432,6 +432,23 @@ describe('the exit code of a stop', () => {
     assert.equal(h.sup.failure, 'worker 2 (pid 10002) was SIGKILLed before it had drained');
   });
 
+  test("0 when the worker SIGKILLed is a restart's old one, retired before the stop: it was not serving", async () => {
+    const h = await started({ workers: 1 });
+    const old = h.workers[0]!;
+    old.exitOnDrain = false; // a program whose timer outlives its drain
+    const restart = h.sup.restart('test');
+    await settle();
+    h.last().becomeReady();
+    assert.equal((await restart).ok, true);
+    assert.equal(old.drainRequested, true);
+    h.last().exitOnDrain = true;
+    const done = h.sup.shutdown('SIGTERM');
+    await settle();
+    old.exit(null, 'SIGKILL'); // its terminateTimeout, during the stop
+    assert.equal(await done, 0);
+    assert.equal(h.sup.failure, undefined);
+  });
+
   test('a worker still starting when the stop comes is stopped, not a failure', async () => {
     const h = harness({ workers: 1 });
     h.sup.start();

@@ -112,6 +112,8 @@ export class Supervisor {
   #stopping = false;
   /** A stop is on its way (drainDelay): no restart begins, though the workers serve on. */
   #stopComing = false;
+  /** Workers a restart had retired (draining) when the stop began: their SIGKILL is no failure. */
+  readonly #retiredBeforeStop = new Set<WorkerHandle>();
   #announced = false;
   /** The first real failure, which the exit code reports; none: a clean stop. */
   #failure: Failure | undefined;
@@ -240,6 +242,8 @@ export class Supervisor {
       return this.done;
     }
     this.#stopping = true;
+    // A restart's old workers, still draining: not serving, so no failure if killed.
+    for (const w of this.#alive) if (w.drainRequested) this.#retiredBeforeStop.add(w);
     const [failing] = this.#failing.values();
     if (failing !== undefined) this.#fail(1, `it was stopped while ${failing}`);
     for (const slot of this.#slots) {
@@ -337,7 +341,9 @@ export class Supervisor {
 
   #onExit(slot: Slot, w: WorkerHandle, exit: WorkerExit): void {
     this.#alive.delete(w);
-    if (this.#stopping && exit.signal === 'SIGKILL' && w.readyAt !== undefined) {
+    const retired = this.#retiredBeforeStop.has(w);
+    this.#retiredBeforeStop.delete(w);
+    if (this.#stopping && exit.signal === 'SIGKILL' && w.readyAt !== undefined && !retired) {
       this.#fail(1, `worker ${w.id} (pid ${w.pid}) was SIGKILLed before it had drained`);
     }
     const expected = w.drainRequested || this.#stopping;
