@@ -138,6 +138,7 @@ function fakeLaunch(clock: FakeClock, workers: FakeWorker[], autoReady = true) {
     adoptRoutes: async () => {},
     storeRoutes: () => {},
     ownFiles: (own) => void owned.push(own),
+    shut: () => {},
   };
   return { launch, owned };
 }

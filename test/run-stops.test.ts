@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -105,6 +106,37 @@ describe('a stop exits 0 whatever the drained app ends with; a real failure is n
       new RegExp(`OVERSEER_EXIT_FAILURE.*the master exits with 1: worker 1 \\(pid ${pid}\\) was SIGKILLed`),
     );
   });
+});
+
+test('during a stop, a new connection is refused once the worker stopped accepting, as after a plain close()', async () => {
+  // A request in flight holds the drain (and the master) for 20 s.
+  const r = overseerRun(['--terminate-timeout', '30000', fixture('run/app.cjs')], {
+    env: { SLOW_MS: '20000' },
+  });
+  const p = await port(r);
+  await readyWorkers(r.socket, 1);
+  const slow = get(p, '/slow').catch((err: Error) => err);
+  await sleep(200); // it has arrived
+  r.signal('SIGTERM');
+  // The master's copy of the socket must not keep it listening for no one: without overseer
+  // the refusal comes as soon as server.close() does; here once the drain has begun.
+  let last = '';
+  for (let i = 0; i < 40 && last !== 'ECONNREFUSED'; i++) {
+    await sleep(200);
+    last = await new Promise<string>((resolve) => {
+      const s = net.connect(p, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve('connected, and no one would accept it');
+      });
+      s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    });
+  }
+  assert.equal(last, 'ECONNREFUSED');
+  assert.equal(r.exit, undefined, 'the slow request still holds the master');
+  r.signal('SIGTERM'); // "now"
+  await r.waitExit(10_000);
+  await slow;
 });
 
 describe("a worker's last lines reach the master's output before its exit counts, with a reader that lags", () => {

@@ -230,6 +230,7 @@ export class ClusterPrimary extends EventEmitter {
     const stopping = this.#core.supervisor.stopping;
     const done = this.#core.supervisor.shutdown(signal);
     if (stopping) return;
+    this.#routes.shut(); // new connections refused once the workers have closed theirs
     void done.then(async (code) => {
       this.#core.close(false);
       await exitOnceWritten(await this.#core.exitCode(code));

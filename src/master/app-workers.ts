@@ -120,6 +120,10 @@ export class AppWorkers implements WorkerLaunch {
     return this.#routes.keys().map((k) => this.#shown.get(k) ?? k);
   }
 
+  shut(): void {
+    this.#routes.shut();
+  }
+
   spawn(slot: number, id: number, ctx: LaunchContext): WorkerProcess {
     const s = this.settings;
     const { command, args, env: check } = this.binary().commandFor(ctx.binPath);

@@ -33,4 +33,6 @@ export interface WorkerLaunch {
   storeRoutes(store: (key: string, fd: number) => void, unstore: (key: string) => void): void;
   /** Whether the routed sockets' files are this master's to remove (not across a handoff). */
   ownFiles(own: boolean): void;
+  /** A stop: the master closes its handles of the routed sockets (MasterSockets.shut()). */
+  shut(): void;
 }

@@ -66,6 +66,7 @@ export class ListenRoutes {
    * files stay when they close, and none is released.
    */
   keepFiles = false;
+  #shut = false;
   /** Told of each socket made here (not adopted): systemd's FD store keeps it. */
   onMade: ((key: string, fd: number) => void) | undefined;
   /** Told of each socket released (systemd's FD store lets it go). */
@@ -120,7 +121,7 @@ export class ListenRoutes {
   release(now = performance.now()): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.keepFiles) return;
+    if (this.keepFiles || this.#shut) return;
     const held = new Set<string>();
     for (const { key, slot } of this.holders()) held.add(key).add(`${key}@${slot}`);
     let next = Number.POSITIVE_INFINITY;
@@ -172,6 +173,19 @@ export class ListenRoutes {
       this.#made.set(socket, { socketKey: key, path });
       this.#hookExit();
     }
+  }
+
+  /**
+   * A stop: this master closes its handle of every socket now (MasterSockets.shut() says why);
+   * the files go at close(), which closing a handle twice does no harm to. Nothing is made or
+   * released after.
+   */
+  shut(): void {
+    if (this.#shut) return;
+    this.#shut = true;
+    clearTimeout(this.#timer);
+    for (const s of this.#made.keys()) s.close(true);
+    this.#sockets.clear();
   }
 
   /** Closes every socket (a unix socket's file goes with it, unless keepFiles). */

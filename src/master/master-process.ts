@@ -208,7 +208,7 @@ export class MasterProcess implements RunningMaster {
       // drain begins, and the supervisor takes this signal as its second.
       if (!meansNow(signal)) return this.#health.delayedShutdown;
       this.#health.drainNow();
-      return supervisor.shutdown(signal);
+      return this.#drain(signal);
     }
     if (!supervisor.stopping) {
       // After a handoff the service is not stopping: the new master carries it on.
@@ -218,10 +218,22 @@ export class MasterProcess implements RunningMaster {
       const delay = this.#handoff.handedOff ? 0 : this.#config.drainDelay;
       if (delay > 0) {
         supervisor.stopComing();
-        return this.#health.delayShutdown(delay, () => supervisor.shutdown(signal));
+        return this.#health.delayShutdown(delay, () => this.#drain(signal));
       }
     }
-    return supervisor.shutdown(signal);
+    return this.#drain(signal);
+  }
+
+  /**
+   * The drain: the workers are told, and the master lets go of its listening sockets (its
+   * copies), so that once the workers have closed theirs a new connection is refused at once,
+   * as after a plain server's close(), not queued until the master exits and then reset.
+   */
+  #drain(signal: NodeJS.Signals): Promise<number> {
+    const done = this.#core.supervisor.shutdown(signal);
+    this.#own.sockets?.shut();
+    this.#launch?.shut();
+    return done;
   }
 
   status(): MasterStatus {

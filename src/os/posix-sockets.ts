@@ -116,13 +116,16 @@ export async function openSockets(
   const n = native();
   const sets: number[][] = [];
   const unixPaths: string[] = [];
-  const close = (keepFiles = false): void => {
+  const shut = (): void => {
     for (const fd of sets.flat()) {
       try {
         n.close(fd);
       } catch {}
     }
-    sets.length = 0;
+    sets.length = 0; // closed once: an fd number may be another file's by the next call
+  };
+  const close = (keepFiles = false): void => {
+    shut();
     for (const p of unixPaths.splice(0)) if (!keepFiles) fs.rmSync(p, { force: true });
   };
   const bound: string[] = [];
@@ -183,6 +186,7 @@ export async function openSockets(
     passTo: (slot) => ({ stdio: fdsFor(slot), attach: () => {} }),
     // A dup, so that the server closing its fd leaves the master's open.
     inProcess: (slot) => fdsFor(slot).map((fd, i) => ({ fd: n.dup(fd), address: bound[i] ?? '' })),
+    shut,
     close,
     // Set 0's sockets: a new master shares each of them across its slots.
     handoff: () => ({

@@ -42,6 +42,12 @@ export interface MasterSockets {
   passTo(slot: number): ListenerPassing;
   /** The listeners for a server in this very process (overseer/testing), in address order. */
   inProcess(slot: number): Listener[];
+  /**
+   * A stop: closes this master's copies of the sockets now, so that once its workers have
+   * closed theirs a connection is refused, as after a plain server's close(), instead of
+   * queued for no one; the files stay for close().
+   */
+  shut(): void;
   /** Closes every socket and removes the unix socket files this master created, unless `keepFiles`. */
   close(keepFiles?: boolean): void;
   /** POSIX: the fds and what goes with them, for a master handoff. */

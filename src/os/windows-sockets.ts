@@ -63,6 +63,7 @@ export async function openSockets(
     addresses: bound,
     passTo: () => sendOnRequest(handles, bound),
     inProcess: () => handles.map((handle, i) => ({ handle, address: bound[i] ?? '' })),
+    shut: close, // no files to keep
     close,
   };
 }

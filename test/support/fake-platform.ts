@@ -39,16 +39,23 @@ export function fakePlatform(parts: Partial<Platform> = {}): Platform {
   };
 }
 
-/** Listening sockets that exist only as addresses; `closed` records each close(keepFiles). */
-export function fakeSockets(addresses: string[]): MasterSockets & { closed: (boolean | undefined)[] } {
+/** Listening sockets that exist only as addresses; `closed` records each close(keepFiles), `shut` each shut(). */
+export function fakeSockets(
+  addresses: string[],
+): MasterSockets & { closed: (boolean | undefined)[]; shuts: number } {
   const closed: (boolean | undefined)[] = [];
-  return {
+  const out = {
     addresses,
     passTo: () => ({ stdio: [], attach: () => {} }),
     inProcess: () => [],
-    close: (keepFiles) => void closed.push(keepFiles),
+    shut: () => {
+      out.shuts++;
+    },
+    close: (keepFiles: boolean | undefined) => void closed.push(keepFiles),
     closed,
+    shuts: 0,
   };
+  return out;
 }
 
 /** Where a control socket named `name` listens for a test: a file under `dir`, or a named pipe. */
