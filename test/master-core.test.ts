@@ -436,6 +436,30 @@ test('the cluster primary on a fake OS: the same status shape, and its own API',
   assert.deepEqual([reload.status, reload.body.ok, reload.body.replaced], [200, true, 0]);
 });
 
+test("a worker's slotRestarts counts the workers started in its slot before it, its own and not its successor's", async () => {
+  const { core, workers } = coreOn(fakePlatform());
+  core.supervisor.start();
+  for (const w of workers) w.becomeReady();
+  await settle();
+  const restart = core.supervisor.restart('test');
+  await settle();
+  // Slot 0 overlaps: its old worker serves while its successor starts.
+  const slot0 = () =>
+    core
+      .status()
+      .workers.filter((w) => w.slot === 0)
+      .map((w) => [w.id, w.slotRestarts]);
+  assert.deepEqual(slot0(), [
+    [1, 0],
+    [3, 1],
+  ]);
+  for (const w of workers.slice(2)) w.becomeReady();
+  await settle();
+  workers.at(-1)?.becomeReady();
+  await restart;
+  core.close(false);
+});
+
 test("the core's status and metrics carry each worker's and the master's CPU and memory, and nothing when unknown", async () => {
   const usage = new Map<number, ProcessUsage>([
     [process.pid, { cpuSeconds: 2, rssBytes: 40 * 2 ** 20 }],

@@ -21,6 +21,7 @@ import { renderMetrics } from './metrics.js';
 import type { MasterStatus, WorkerStatus } from './status.js';
 import { Supervisor, type SupervisorOptions, type SupervisorSeams } from './supervisor.js';
 import { UsageSampler } from './usage-sampler.js';
+import type { WorkerHandle } from './worker-handle.js';
 
 /** The part of the status only the master that composes the core knows. */
 export type OwnStatus = Pick<MasterStatus, 'binHash' | 'binPath' | 'addresses' | 'health' | 'fetcher'>;
@@ -68,6 +69,8 @@ export class MasterCore {
   readonly #usage: UsageSampler;
   /** Workers started in each slot so far. */
   readonly #slotStarts = new Map<number, number>();
+  /** Each worker's slotRestarts: the workers its slot had started before it. */
+  readonly #startedBefore = new WeakMap<WorkerHandle, number>();
   #control: ControlSocket | undefined;
   #identity: AppIdentity | undefined;
 
@@ -79,8 +82,11 @@ export class MasterCore {
     this.supervisor = new Supervisor(opts.supervisor, {
       ...opts.seams,
       spawn: (slot, id) => {
-        this.#slotStarts.set(slot, (this.#slotStarts.get(slot) ?? 0) + 1);
-        return opts.seams.spawn(slot, id);
+        const before = this.#slotStarts.get(slot) ?? 0;
+        const w = opts.seams.spawn(slot, id); // a spawn that throws started no worker
+        this.#slotStarts.set(slot, before + 1);
+        this.#startedBefore.set(w, before);
+        return w;
       },
       clock: opts.clock ?? realClock,
       emit: (event, ...payload) => this.events.emit(event, ...(payload as never)),
@@ -128,7 +134,7 @@ export class MasterCore {
       state: w.phase as WorkerStatus['state'],
       startedAt: w.startedAt.toISOString(),
       readyAt: w.readyAt?.toISOString() ?? null,
-      slotRestarts: Math.max(0, (this.#slotStarts.get(w.slot) ?? 1) - 1),
+      slotRestarts: this.#startedBefore.get(w) ?? 0,
       ...usage[i]!,
     }));
     return {
