@@ -7,6 +7,7 @@ import path from 'node:path';
 import { codedError, errorCode } from '../errors.js';
 import type { HandoffMessage } from '../master/handoff/protocol.js';
 import { native } from './native.js';
+import { processRuns } from './process-runs.js';
 import type { HandoffConnection, HandoffListener, HandoffTransport } from './types.js';
 
 /** The largest message: a few hundred sockets' worth of JSON. */
@@ -147,16 +148,6 @@ function removeDir(dir: string): void {
   }
 }
 
-/** Whether the process `pid` still runs (a zombie too: its parent has yet to hear). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errorCode(err) !== 'ESRCH';
-  }
-}
-
 /**
  * A SIGKILLed master's handoff leaves its directory: each one of this user's whose master
  * is gone is removed.
@@ -170,7 +161,8 @@ function sweep(): void {
   }
   for (const name of names) {
     const pid = Number(DIR_NAME.exec(name)?.[1] ?? Number.NaN);
-    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) removeDir(path.join(os.tmpdir(), name));
+    if (Number.isInteger(pid) && pid !== process.pid && !processRuns(pid))
+      removeDir(path.join(os.tmpdir(), name));
   }
 }
 

@@ -9,6 +9,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { causeCode, codedError, errorCode, errorMessage } from '../errors.js';
 import { debug } from '../log.js';
+import { processRuns } from '../os/process-runs.js';
 
 export interface Staged {
   tempPath: string;
@@ -68,22 +69,13 @@ const ORPHAN_AFTER_MS = 10 * 60_000;
  */
 export function removeIfOrphan(file: string, tag: string): void {
   const pid = Number(/^(\d+)-[0-9a-f]{8}$/.exec(tag)?.[1]);
-  if (!(pid > 0) || (pid !== process.pid && running(pid))) return;
+  if (!(pid > 0) || (pid !== process.pid && processRuns(pid))) return;
   try {
     if (Date.now() - fs.lstatSync(file).mtimeMs < ORPHAN_AFTER_MS) return;
     debug('removing %s, left by pid %d, which is gone', file, pid);
     fs.rmSync(file, { recursive: true, force: true });
   } catch (err) {
     debug('cannot remove %s: %s', file, errorMessage(err));
-  }
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errorCode(err) === 'EPERM'; // someone else's process
   }
 }
 

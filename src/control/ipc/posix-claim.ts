@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { codedError, errorCode } from '../../errors.js';
 import { debug } from '../../log.js';
 import { socketFileState } from '../../os/posix-stale-socket.js';
+import { processRuns } from '../../os/process-runs.js';
 
 /** How long a start waits for another one's lock (held for a look and a bind: milliseconds). */
 const LOCK_WAIT_MS = 3_000;
@@ -50,10 +51,9 @@ function lockIsStale(lock: string): boolean {
     if (Date.now() - fs.statSync(lock).mtimeMs > LOCK_STALE_MS) return true;
     const pid = Number(fs.readFileSync(lock, 'utf8'));
     if (!Number.isInteger(pid) || pid <= 0) return false; // being written
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return errorCode(err) === 'ESRCH';
+    return !processRuns(pid);
+  } catch {
+    return false; // a lock that cannot be read is not judged stale
   }
 }
 

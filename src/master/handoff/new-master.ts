@@ -2,8 +2,9 @@
 // it takes the sockets the old master handed over, adopts them (its routed sockets and its
 // counters too), starts its workers on them and says it is ready; the old master commits.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { codedError, errorCode, errorMessage } from '../../errors.js';
+import { codedError, errorMessage } from '../../errors.js';
 import { debug } from '../../log.js';
+import { processRuns } from '../../os/process-runs.js';
 import type { HandedSockets } from '../../os/types.js';
 import type { HandoffHost } from './host.js';
 import { HANDOFF_ENV } from './protocol.js';
@@ -84,12 +85,7 @@ export async function takeHandoff(
       const deadline = performance.now() + GONE_WITHIN_MS;
       while (process.ppid === oldPid && performance.now() < deadline) await sleep(20);
       if (process.ppid !== oldPid) return true;
-      try {
-        process.kill(oldPid, 0);
-        return false;
-      } catch (err) {
-        return errorCode(err) === 'ESRCH';
-      }
+      return !processRuns(oldPid);
     },
     forget: () => transport.forget?.(at),
     async ready(): Promise<boolean> {
