@@ -152,6 +152,25 @@ test('a version that becomes ready and then crashes is rolled back within upgrad
   assert.deepEqual(leftovers(dir), []);
 });
 
+test('a stop inside upgradeHealthWindow commits nothing: the old version is back on disk for the next start', async () => {
+  const { dir, bin, app, offer, v1 } = await setup({ extra: 'upgradeHealthWindow: 60000,' });
+  offer({ version: 'v2' });
+  await app.until(() => app.count('ready') >= 2, 20_000, 'v2 ready, inside its window');
+  assert.notEqual(fs.readFileSync(bin, 'utf8'), v1, 'v2 swapped in for its window');
+  assert.equal((await app.stop()).code, 0);
+  const up = await app.nth('upgrade', 1, 1_000);
+  assert.equal(up.result, 'failed', JSON.stringify(up));
+  assert.equal(up.code, 'ERR_OVERSEER_SHUTTING_DOWN');
+  assert.equal(up.rolledBack, true);
+  assert.match(String(up.reason), /stopped .*upgradeHealthWindow/);
+  assert.equal(
+    fs.readFileSync(bin, 'utf8'),
+    v1,
+    'the next start would run a version that never passed its window',
+  );
+  assert.deepEqual(leftovers(dir), []);
+});
+
 for (const [name, v, why] of [
   ['exits non-zero in the sanity check', { exitOnLoad: 3 }, /exited with code 3/],
   ['prints the wrong token', { wrongToken: true }, /did not print the token last/],
@@ -163,6 +182,8 @@ for (const [name, v, why] of [
     assert.equal(up.result, 'failed');
     assert.equal(up.code, 'ERR_OVERSEER_SANITY_CHECK');
     assert.match(String(up.reason), why);
+    // The master's warning and error say "upgrade failed" before the reason, once.
+    assert.doesNotMatch(String(up.reason), /upgrade failed/);
     assert.equal(app.count('fork'), 1, 'no worker was started for it');
     assert.equal(fs.readFileSync(bin, 'utf8'), v1);
     assert.deepEqual(leftovers(dir), []);

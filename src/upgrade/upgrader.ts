@@ -22,6 +22,7 @@ import { debug, warn } from '../log.js';
 import type { Binary } from '../master/binary.js';
 import type { RestartResult, RolloutEvent, UpdateOutcome, UpgradeEvent } from '../master/events.js';
 import type { UpdaterStatus } from '../master/status.js';
+import type { HealthVerdict } from '../master/upgrade-health-window.js';
 import { sleep } from '../sleep.js';
 import {
   checkArchive,
@@ -63,8 +64,8 @@ export interface UpdaterHost {
   getHash(): string;
   setHash(hash: string): void;
   restart(reason: string): Promise<RestartResult>;
-  /** An error when a worker crashes within `ms`; undefined once it passes or `signal` aborts. */
-  watchHealth(ms: number, signal: AbortSignal): Promise<Error | undefined>;
+  /** An error when a worker crashes within `ms`; 'passed' once it passes, 'stopped' when `signal` aborts. */
+  watchHealth(ms: number, signal: AbortSignal): Promise<HealthVerdict>;
   /** Runs a switch (swap to commit or undo) while no master handoff runs; by default at once. */
   exclusive?<T>(fn: () => Promise<T>): Promise<T>;
   onUpgrade(event: UpgradeEvent): void;
@@ -244,7 +245,7 @@ export class Upgrader {
         : await this.upgradeFile(version, signal);
     } catch (err) {
       version.stream.destroy();
-      return fail(err, 'upgrade failed');
+      return fail(err); // the master's warning and error already say "upgrade failed"
     }
   }
 
@@ -454,20 +455,26 @@ export class Upgrader {
     }
     const restarted = await this.host.restart(step.reason ?? 'upgrade');
     // Ready is not enough: a version that crashes soon after is rolled back all the same.
-    const unhealthy = restarted.ok
+    const health = restarted.ok
       ? await this.host.watchHealth(this.opts.upgradeHealthWindow, this.stopController.signal)
       : undefined;
-    if (restarted.ok && unhealthy === undefined) {
+    // A rollback is to a version that ran here before: a stop inside its window keeps it.
+    if (health === 'passed' || (health === 'stopped' && step.reason === 'rollback')) {
       version.commit?.();
       return { result: 'upgraded', oldHash, newHash, ...label, restarted: true };
     }
     // Any slot that already switched is restarted onto the old version again.
     step.undo();
     this.host.setHash(oldHash);
+    if (health === 'stopped') {
+      // Not proven, nor known bad: the next start runs the old version, and may take this again.
+      const reason = `the master stopped inside upgradeHealthWindow (${this.opts.upgradeHealthWindow} ms): the new version is unproven, so the old one is back on disk for the next start`;
+      return { result: 'failed', reason, code: 'ERR_OVERSEER_SHUTTING_DOWN', newHash, rolledBack: true };
+    }
     this.bad.add(id);
-    if (unhealthy !== undefined || restarted.replaced > 0) await this.host.restart('rollback');
-    if (unhealthy !== undefined) {
-      const reason = `the new version crashed within upgradeHealthWindow (${this.opts.upgradeHealthWindow} ms): ${unhealthy.message}`;
+    if (health !== undefined || restarted.replaced > 0) await this.host.restart('rollback');
+    if (health !== undefined) {
+      const reason = `the new version crashed within upgradeHealthWindow (${this.opts.upgradeHealthWindow} ms): ${health.message}`;
       return { result: 'failed', reason, code: 'ERR_OVERSEER_UPGRADE_UNHEALTHY', newHash, rolledBack: true };
     }
     const reason = `the new version failed to start: ${errorMessage(restarted.error)}`;
@@ -501,11 +508,12 @@ export class Upgrader {
   }
 }
 
-function fail(err: unknown, what: string): UpdateOutcome {
+/** `what`: the step that failed, where the error's own message does not say it. */
+function fail(err: unknown, what?: string): UpdateOutcome {
   const code = errorCode(err);
   return {
     result: 'failed',
-    reason: `${what}: ${errorMessage(err)}`,
+    reason: what === undefined ? errorMessage(err) : `${what}: ${errorMessage(err)}`,
     ...(code === undefined ? {} : { code }),
     rolledBack: false,
   };

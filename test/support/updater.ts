@@ -23,7 +23,7 @@ export function fakeUpdaterHost(bin: string, overrides: Partial<UpdaterHost> = {
       hash = h;
     },
     restart: async (reason) => ({ ok: true, reason, durationMs: 0, replaced: 1 }),
-    watchHealth: async () => undefined,
+    watchHealth: async () => 'passed',
     onUpgrade: () => {},
     onError: () => {},
     ...overrides,
