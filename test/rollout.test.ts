@@ -90,6 +90,15 @@ test('every mistake is refused whole, coded, naming the field', () => {
       /rollout.steps\[0\].at must be an ISO 8601 time with its offset/,
     ],
     [
+      // Date.parse rolls a day past the month's end into the next month: a typo moves a wave.
+      { ...base, rollout: { steps: [{ percent: 10, at: '2025-02-30T00:00:00Z' }] } },
+      /rollout.steps\[0\].at must be an ISO 8601 time with its offset/,
+    ],
+    [
+      { ...base, rollout: { steps: [{ percent: 10, at: '2025-04-31T12:00:00+02:00' }] } },
+      /rollout.steps\[0\].at must be an ISO 8601 time with its offset/,
+    ],
+    [
       { ...base, rollout: { steps: [{ percent: 10, at: '2025-06-01T12:00:00Z', x: 1 }] } },
       /rollout.steps\[0\].x is not a known field/,
     ],
@@ -155,6 +164,15 @@ test('steps over time: the current one is the last begun, by the wall clock', ()
   assert.equal(nextStepAt(steps, t('2025-06-03T00:00:00Z')), undefined);
   assert.deepEqual(currentStep({ percent: 25 }, 0), { percent: 25, step: null });
   assert.equal(nextStepAt({ percent: 25 }, 0), undefined);
+  const leap = parse({
+    ...base,
+    rollout: { steps: [{ percent: 5, at: '2028-02-29T23:30:00-01:00' }] },
+  }).rollout;
+  assert.deepEqual(
+    leap,
+    { steps: [{ percent: 5, at: t('2028-03-01T00:30:00Z') }] },
+    'a leap day, as written',
+  );
 });
 
 test('the share: the documented hash, monotone in the percent, a cohort per version, about uniform', () => {

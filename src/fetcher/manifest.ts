@@ -43,7 +43,17 @@ const MAX_URL = 4096;
 const MAX_STEPS = 100;
 const MAX_BAD = 1000;
 /** An ISO 8601 date and time with its offset: a step begins at one instant on every master. */
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** The instant `text` names, or NaN: a day the month does not have is refused, not rolled on. */
+function isoInstant(text: unknown): number {
+  const m = typeof text === 'string' ? ISO_TIME.exec(text) : null;
+  if (!m) return Number.NaN;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return Number.NaN;
+  return Date.parse(text as string);
+}
 
 type Json = Record<string, unknown>;
 
@@ -173,7 +183,7 @@ function rollout(v: unknown, bad: Bad): Rollout {
     for (const key of Object.keys(o)) {
       if (key !== 'percent' && key !== 'at') throw bad(`${field}.${key}`, 'is not a known field');
     }
-    const at = typeof o.at === 'string' && ISO_TIME.test(o.at) ? Date.parse(o.at) : Number.NaN;
+    const at = isoInstant(o.at);
     if (!Number.isFinite(at)) {
       throw bad(
         `${field}.at`,
