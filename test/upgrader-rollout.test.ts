@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import type { FetchedManifest } from '../src/fetcher/fetcher.js';
 import { parseManifest } from '../src/fetcher/manifest.js';
@@ -149,5 +150,33 @@ test('the running version marked bad, with nothing good to go back to: said once
   // The fleet id: unset, it is made from this machine's id and the app's name (binPath's base name).
   assert.equal(rec.rollouts[0]?.fleetId, fleetIdOf(undefined, 'app'));
   assert.equal(src.opened, 0);
+  u.stop();
+});
+
+test('a version published compressed (its manifest sha256 is of the .gz) that failed here is held, not downloaded at every check', async () => {
+  const plain = 'console.log("v2, bad here")';
+  const published = 'the .gz bytes, whose sha256 the manifest gives';
+  let opened = 0;
+  const body = JSON.stringify({ manifest: 1, version: 'v2', url: 'app.mjs.gz', sha256: sha(published) });
+  const fetcher = {
+    fetch: async (): Promise<FetchedManifest> => ({
+      manifest: parseManifest(Buffer.from(body), 'test'),
+      source: 'test',
+      open: async () => {
+        opened++;
+        // What the fetcher hands on: the version as it will run, decompressed.
+        return { stream: Readable.from([Buffer.from(plain)]), version: 'v2' };
+      },
+    }),
+  };
+  const rec = host();
+  const u = new Upgrader(fetcher, options, rec.host);
+  u.rememberBad([sha(plain)]); // it failed to start here before
+  const first = await u.trigger();
+  assert.equal((first as { code?: string }).code, 'ERR_OVERSEER_KNOWN_BAD', JSON.stringify(first));
+  assert.equal(opened, 1);
+  for (let i = 0; i < 3; i++) await u.trigger();
+  assert.equal(opened, 1, 'downloaded again at every check');
+  assert.equal(u.status().release?.reason, 'known-bad');
   u.stop();
 });

@@ -107,6 +107,10 @@ export class ReleaseFollower {
     const outcome = await this.pipeline.upgrade(version, signal);
     if (outcome.result !== 'failed') {
       this.#labels.set(this.pipeline.runningHash(), { label: m.version, sha256: m.sha256 });
+    } else if (outcome.newHash !== undefined && this.pipeline.bad.has(outcome.newHash)) {
+      // The bad set holds the file as it runs; the manifest's sha256 may be of a .gz, so that
+      // too, for the next check to hold before any download.
+      this.pipeline.bad.add(m.sha256);
     }
     return outcome;
   }
