@@ -218,6 +218,16 @@ test('File: the manifest and a version file beside it; read again on a change or
     code: 'ERR_OVERSEER_FETCH_FAILED',
     message: /does not exist/,
   });
+  // A take that was tried (and failed, here or later in the pipeline) is tried again at the
+  // next interval, as the HTTP fetchers' is, though the manifest did not change: the version
+  // may be copied in after its manifest.
+  fs.writeFileSync(path.join(sub, 'missing.mjs'), V2);
+  const retried = asManifest(await f.fetch(AbortSignal.timeout(2_000)));
+  assert.equal((await readStream((await retried.open(signal())).stream)).toString(), V2);
+  // A read that took nothing waits for a change again.
+  const idle = asManifest(await f.fetch(signal(), { immediate: true }));
+  await assert.rejects(f.fetch(AbortSignal.timeout(300)), { name: 'TimeoutError' });
+  assert.equal(idle.manifest.url, 'missing.mjs');
   const small = new FileFetcher({ path: file, manifest: true, maxBytes: 4 });
   fs.writeFileSync(file, manifestOf());
   await assert.rejects(asManifest(await small.fetch(signal())).open(signal()), {

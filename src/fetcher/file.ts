@@ -59,6 +59,11 @@ export class FileFetcher<M extends boolean = false> implements Fetcher {
   #committed: Committed | undefined;
   /** When the last manifest read has its next rollout step (ms since the epoch). */
   #nextStep: number | undefined;
+  /**
+   * The last manifest read was taken (its version opened): the next read comes at the next
+   * interval, changed or not, so a take that failed is tried again as over HTTP.
+   */
+  #took = false;
 
   constructor(options: FileFetcherOptions<M>) {
     const o = optionsObject(OWNER, options, ['path', 'interval', 'maxBytes', 'manifest', 'publicKey']);
@@ -85,7 +90,7 @@ export class FileFetcher<M extends boolean = false> implements Fetcher {
         this.path,
         this.interval,
         signal,
-        async () => stepDue() || !sameStat(await statOrNull(this.path), seen),
+        async () => this.#took || stepDue() || !sameStat(await statOrNull(this.path), seen),
       );
     }
     return (this.manifest ? await this.#readManifest(signal) : await this.#check(signal)) as Fetched<M>;
@@ -96,6 +101,7 @@ export class FileFetcher<M extends boolean = false> implements Fetcher {
     const stat = await waitUntilStable(this.path, signal, SETTLE_MS);
     this.#seen = stat;
     this.#nextStep = undefined;
+    this.#took = false;
     if (stat === null) {
       debug('FileFetcher: the manifest %s is missing: no update', this.path);
       return null;
@@ -114,6 +120,7 @@ export class FileFetcher<M extends boolean = false> implements Fetcher {
       manifest,
       source: this.path,
       open: async () => {
+        this.#took = true;
         const integrity = manifestIntegrity(manifest, this.#publicKey, this.path);
         const file = resolve(dirname(this.path), manifest.url);
         const size = (await statOrNull(file))?.size;
