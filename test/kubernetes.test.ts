@@ -76,6 +76,11 @@ test("the example: overseer is the image's entrypoint (exec form, not root), and
   // `#!/usr/bin/env node` script), so PID 1 is the master and SIGTERM reaches it.
   assert.equal(w.argv[0], path.posix.join(w.workingDir, 'node_modules/.bin/overseer'));
   assert.match(fs.readFileSync(CLI, 'utf8'), /^#!\/usr\/bin\/env node\n/);
+  // The README's `kubectl exec <pod> -- overseer top` finds the CLI on PATH.
+  assert.ok(
+    image.env.PATH?.split(':').includes(path.posix.dirname(w.argv[0]!)),
+    `overseer's bin folder on the image's PATH: ${image.env.PATH}`,
+  );
   assert.deepEqual(
     image.expose.toSorted(),
     [...w.ports.values()].toSorted(),
