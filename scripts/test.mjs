@@ -48,6 +48,7 @@ export const UNIT = [
   'usage',
   'worker-channel',
   'worker-env',
+  'worker-output',
 ];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

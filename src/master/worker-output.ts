@@ -12,6 +12,13 @@ const MAX_LINE = 64 * 1024;
 /** How often a pipe let go of (see `release`) is looked at, to close it once it is quiet. */
 const QUIET_MS = 1_000;
 
+/**
+ * Lines passed on before the pipes yield a turn of the event loop: libuv hands over many reads
+ * a turn, and a sink that never pushes back (a file, /dev/null) would let a flood of short
+ * lines hold the master's loop, its control socket and channels included, for as long as it lasts.
+ */
+const LINES_PER_TURN = 4_096;
+
 /** One worker's stdout or stderr, passed on. */
 export interface PassedOutput {
   /** 'stdout' or 'stderr'. */
@@ -30,6 +37,9 @@ export class WorkerOutput {
   readonly #paused = new Set<Readable>();
   readonly #sources = new Set<Readable>();
   #waiting = false;
+  /** Lines since the last yield; the pipes paused for the rest of this turn. */
+  #lines = 0;
+  readonly #yielded = new Set<Readable>();
 
   constructor(
     private readonly buffer: LogBuffer,
@@ -49,6 +59,7 @@ export class WorkerOutput {
     const prefix = this.prefix ? `[worker ${id}] ` : '';
     let partial = '';
     const emit = (text: string): void => {
+      this.#lines++;
       const line = prefix + text;
       this.buffer.add(id, stream, line);
       if (!sink.write(`${line}\n`)) this.#pauseUntilDrained(sink);
@@ -58,17 +69,16 @@ export class WorkerOutput {
     let chunks = 0;
     source.on('data', (chunk: string) => {
       chunks++;
-      let text = partial + chunk;
-      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
-        emit(text.slice(0, text[nl - 1] === '\r' ? nl - 1 : nl));
-        text = text.slice(nl + 1);
+      const text = partial + chunk;
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+        emit(text.slice(start, nl > start && text[nl - 1] === '\r' ? nl - 1 : nl));
+        start = nl + 1;
       }
-      while (text.length > MAX_LINE) {
-        emit(text.slice(0, MAX_LINE));
-        text = text.slice(MAX_LINE);
-      }
-      partial = text;
+      for (; text.length - start > MAX_LINE; start += MAX_LINE) emit(text.slice(start, start + MAX_LINE));
+      partial = text.slice(start);
       if (this.#waiting) this.#pause(source);
+      else if (this.#lines >= LINES_PER_TURN) this.#yieldTurn(source);
     });
     source.on('error', () => {});
     const passedOn = new Promise<void>((passedOn) => {
@@ -109,6 +119,24 @@ export class WorkerOutput {
       setTimeout(look, QUIET_MS).unref();
     };
     return { stream, passedOn, release };
+  }
+
+  /** `source` waits for the next turn, when the count starts again. */
+  #yieldTurn(source: Readable): void {
+    source.pause();
+    if (this.#yielded.size === 0) {
+      setImmediate(() => {
+        this.#lines = 0;
+        for (const s of this.#yielded) {
+          if (!this.#sources.has(s)) continue;
+          if (this.#waiting)
+            this.#pause(s); // the sink's drain resumes it
+          else s.resume();
+        }
+        this.#yielded.clear();
+      });
+    }
+    this.#yielded.add(source);
   }
 
   #pause(source: Readable): void {
