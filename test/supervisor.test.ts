@@ -207,7 +207,8 @@ test('outside a restart: a failed first start is a crash, retried with growing b
   h.workers[0]!.fail();
   await settle();
   assert.equal(h.count('crash'), 1);
-  assert.match(h.warnings[0]!, /^OVERSEER_WORKER_FAILED/);
+  // What failed, said once (the error names the worker and says it failed to start).
+  assert.match(h.warnings[0]!, /^OVERSEER_WORKER_FAILED: worker 1 failed to start: failing on purpose$/);
   assert.deepEqual(h.clock.pending(), [500]);
   assert.equal(h.sup.slots[0]!.state, 'waiting');
   h.clock.advance(500);

@@ -322,7 +322,8 @@ export class Supervisor {
     // A restart reports its own worker's failure; a shutdown stopped it on purpose.
     if (this.#forRestart.has(w) || this.#stopping) return;
     void w.exited.then((exit) => {
-      this.#seams.warn(`worker ${w.id} failed to start: ${errorMessage(err)}`, 'OVERSEER_WORKER_FAILED');
+      // The error names the worker and what went wrong ('worker 3 failed to start: …').
+      this.#seams.warn(errorMessage(err), 'OVERSEER_WORKER_FAILED');
       this.#crashed(slot, w, exit, this.#startStatus(err, exit));
     });
   }

@@ -86,13 +86,16 @@ export class FakeWorker implements WorkerHandle {
   /** The program threw before it was ready. */
   fail(message = 'failing on purpose'): void {
     if (this.phase !== 'starting') return;
-    this.settleReady(Object.assign(new Error(message), { code: 'ERR_OVERSEER_WORKER_FAILED' }));
+    // As the real one says it: the worker first.
+    const err = new Error(`worker ${this.id} failed to start: ${message}`);
+    this.settleReady(Object.assign(err, { code: 'ERR_OVERSEER_WORKER_FAILED' }));
   }
 
   /** It was not ready within readyTimeout (the master kills it). */
   timeOut(): void {
     if (this.phase !== 'starting') return;
-    this.settleReady(Object.assign(new Error('not ready in time'), { code: 'ERR_OVERSEER_READY_TIMEOUT' }));
+    const err = new Error(`worker ${this.id} was not ready within readyTimeout`);
+    this.settleReady(Object.assign(err, { code: 'ERR_OVERSEER_READY_TIMEOUT' }));
   }
 
   exit(code: number | null = 0, signal: NodeJS.Signals | null = null): void {
