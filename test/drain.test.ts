@@ -1,12 +1,15 @@
 // state.serve()'s drain on a real HTTP server: nothing in flight is lost, nothing is reset.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Listener } from '../src/contract/listener.js';
 import { makeServe } from '../src/worker/serve.js';
 import { WorkerDrains } from '../src/worker/worker-drains.js';
+import { ROOT } from './support/paths.js';
 
 /** serve() as a worker has it, with the drain's bounds. */
 function serving(listeners: Listener[], signal: AbortSignal, terminateTimeout: number, upgradeGrace = 5_000) {
@@ -444,4 +447,59 @@ test('an HTTP/2 event stream the program does not end is ended cleanly at upgrad
   assert.ok(ms >= 250 && ms < 1_500, `ended after ${ms} ms`);
   client.close();
   await new Promise((r) => server.once('close', r));
+});
+
+test('TLS: a connection still in its handshake gets the silent grace, then is closed: it does not hold the drain', async () => {
+  const https = await import('node:https');
+  const tlsDir = path.join(ROOT, 'examples', 'tls');
+  const controller = new AbortController();
+  const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
+  const server = https.createServer(
+    {
+      key: fs.readFileSync(path.join(tlsDir, 'key.pem')),
+      cert: fs.readFileSync(path.join(tlsDir, 'cert.pem')),
+    },
+    (_req, res) => res.end('ok'),
+  );
+  await serving([listener], controller.signal, 8_000)(server);
+  const port = (server.address() as net.AddressInfo).port;
+  // A client that connected and sent nothing (no ClientHello): a scanner, a stalled phone.
+  const silent = await connect(port);
+  const gone = new Promise<void>((resolve) => silent.once('close', () => resolve()));
+  silent.on('error', () => {});
+  const t0 = Date.now();
+  controller.abort();
+  const closedIn = await Promise.race([
+    new Promise<number>((resolve) => server.once('close', () => resolve(Date.now() - t0))),
+    sleep(6_000).then(() => -1),
+  ]);
+  assert.ok(closedIn >= 0, 'the server was not closed 6 s into the drain: the handshake held it');
+  assert.ok(closedIn >= 1_500, `closed after ${closedIn} ms: no grace for the client to speak`);
+  await gone;
+});
+
+test('HTTP/2: a stream still open at terminateTimeout is reset with CANCEL, so its client knows it was cut short', async () => {
+  const http2 = await import('node:http2');
+  const controller = new AbortController();
+  const listener: Listener = { host: '127.0.0.1', port: 0, address: '' };
+  const server = http2.createServer();
+  server.on('stream', (stream) => {
+    stream.respond({ ':status': 200, 'content-type': 'application/octet-stream' });
+    stream.write('part of a body that never ends');
+  });
+  await serving([listener], controller.signal, 600)(server as unknown as net.Server);
+  const port = (server.address() as net.AddressInfo).port;
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  client.on('error', () => {});
+  const streams = [client.request({ ':path': '/a' }), client.request({ ':path': '/b' })];
+  for (const req of streams) req.on('error', () => {});
+  await Promise.all(streams.map((req) => new Promise((resolve) => req.once('data', resolve))));
+  const serverClosed = new Promise((r) => server.once('close', r));
+  controller.abort();
+  const codes = await Promise.all(
+    streams.map((req) => new Promise((resolve) => req.once('close', () => resolve(req.rstCode)))),
+  );
+  assert.deepEqual(codes, [http2.constants.NGHTTP2_CANCEL, http2.constants.NGHTTP2_CANCEL]);
+  client.close();
+  await serverClosed;
 });

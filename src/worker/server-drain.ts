@@ -106,7 +106,23 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
   let onAccepted: ((socket: HttpSocket) => void) | undefined;
   let onGone: (() => void) | undefined;
 
+  /**
+   * TLS: connections still in their handshake (the raw socket, which 'secureConnection' trades
+   * for the TLS one). No request can be on them, but net's close() waits for them: one that
+   * never sends its ClientHello would hold the drain until the master's SIGKILL.
+   */
+  const handshaking = new Set<net.Socket>();
+  if (isTls) {
+    server.on('connection', (raw: net.Socket) => {
+      handshaking.add(raw);
+      raw.once('close', () => {
+        handshaking.delete(raw);
+        onGone?.();
+      });
+    });
+  }
   server.on(isTls ? 'secureConnection' : 'connection', (socket: HttpSocket) => {
+    if (isTls) handshaking.delete((socket as { _parent?: net.Socket })._parent as net.Socket);
     sockets.add(socket);
     socket.once('close', () => {
       sockets.delete(socket);
@@ -245,6 +261,8 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
       onAccepted = (socket) => {
         known.set(socket, { since: performance.now(), busyAt: 0 });
       };
+      /** When each handshake still under way began, or the drain's start for an older one. */
+      const shaking = new Map<net.Socket, number>();
       if (isHttp1) onGone = checkSoon;
       else clientsOff(); // HTTP/2's GOAWAY tells its clients; a plain net.Server has none
 
@@ -271,6 +289,14 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
             d.since += late;
             if (d.busyAt > 0) d.busyAt += late;
           }
+          for (const [raw, since] of shaking) shaking.set(raw, since + late);
+        }
+        // A handshake gets the grace of a connection that has sent nothing.
+        for (const raw of shaking.keys()) if (!handshaking.has(raw)) shaking.delete(raw);
+        for (const raw of handshaking) {
+          const since = shaking.get(raw) ?? Math.max(from, now);
+          shaking.set(raw, since);
+          if (now - since >= SILENT_GRACE_MS) raw.destroy();
         }
         if (!isHttp1) return;
         checkClientsOff();
@@ -307,15 +333,20 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
       );
       const force = setTimeout(
         () => {
-          const open = describeOpen(sockets, sessions, upgraded, h2);
+          const shakes = handshaking.size > 0 ? `${handshaking.size} TLS handshake(s)` : '';
+          const open = [describeOpen(sockets, sessions, upgraded, h2), shakes].filter(Boolean).join(', ');
           if (open !== '') {
             warn(
               `drain: terminateTimeout (${opts.terminateTimeout} ms) reached with ${open} still open; closing them`,
               'OVERSEER_DRAIN_TIMEOUT',
             );
           }
-          for (const session of sessions) session.destroy();
+          // Connections first: an HTTP/2 stream cut short then ends as a lost connection
+          // (CANCEL) for its client, where session.destroy() would reset it with NO_ERROR, the
+          // code of a whole response (RFC 9113, 8.1); an HTTP/1 client hears a reset either way.
           for (const socket of sockets) socket.destroy();
+          for (const session of sessions) session.destroy();
+          for (const raw of handshaking) raw.destroy();
         },
         Math.max(
           0,
