@@ -305,6 +305,59 @@ for (const flavor of ['cjs', 'esm'] as const) {
   });
 }
 
+test("named and namespace imports: node:cluster's named exports and reload(), each right on its side and callable unbound", async () => {
+  const a = new AppProcess({}, { script: fixture('cluster/named.js') });
+  await exitsByItself(a);
+  // node:cluster's named exports in a primary and in a worker (less their _-prefixed ones),
+  // overseer's reload(), the default export and require()'s 'module.exports'.
+  const keys = [
+    ...['default', 'module.exports', 'reload', 'worker', 'isMaster', 'isPrimary', 'isWorker', 'Worker'],
+    ...['SCHED_NONE', 'SCHED_RR', 'schedulingPolicy', 'settings', 'workers'],
+    ...['disconnect', 'fork', 'setupMaster', 'setupPrimary'],
+  ].sort();
+  const same = {
+    isPrimary: true,
+    Worker: true,
+    worker: true,
+    workers: true,
+    settings: true,
+    schedulingPolicy: true,
+  };
+  assert.deepEqual(only(a, 'primary'), {
+    event: 'primary',
+    pid: a.pid,
+    keys,
+    isPrimary: [true, true, true, false],
+    sameAsDefault: same,
+    sched: [1, 2, 1, 2],
+    functions: Array(5).fill('function'),
+    sameFunctions: true,
+    workerIsWorker: false,
+  });
+  assert.deepEqual(only(a, 'forked'), {
+    event: 'forked',
+    pid: a.pid,
+    inWorkers: true,
+    isWorker: true,
+    id: 1,
+  });
+  const { pid: _, ...worker } = only(a, 'worker');
+  assert.deepEqual(worker, {
+    event: 'worker',
+    keys,
+    isPrimary: [false, false, false, true],
+    sameAsDefault: same,
+    sched: [1, 2, null, null],
+    // As in node:cluster's worker, which has none of them.
+    functions: Array(5).fill('undefined'),
+    sameFunctions: true,
+    workerId: 1,
+    workerIsWorker: true,
+  });
+  assert.deepEqual([only(a, 'reloaded').ok, only(a, 'reloaded').replaced], [true, 1]);
+  assert.equal(only(a, 'done').left, 0);
+});
+
 test('the preload is a --require, or an --import after any loader hooks (flags or NODE_OPTIONS)', () => {
   const req = ['--require', PRELOAD];
   const imp = ['--import', PRELOAD_ESM];
