@@ -358,6 +358,26 @@ test("named and namespace imports: node:cluster's named exports and reload(), ea
   assert.equal(only(a, 'done').left, 0);
 });
 
+test('an abstract unix socket (Linux): both workers share it, as the name it is', {
+  skip: process.platform !== 'linux' && 'Linux only',
+}, async () => {
+  const name = `overseer-test-cluster-${process.pid}`;
+  const a = scenario('esm', 'shared', { ABSTRACT_SOCK: name });
+  await a.nth('disconnected', 1);
+  await exitsByItself(a);
+  const r = only(a, 'report') as AppEvent & {
+    listened: Array<{ id: number; address: unknown }>;
+    viaPipe: string;
+  };
+  const pipe = { addressType: -1, address: `\0${name}`, port: -1 };
+  const onPipe = r.listened.filter((l) => (l.address as { port: number }).port === -1);
+  assert.deepEqual(
+    onPipe.sort((x, y) => x.id - y.id),
+    [1, 2].map((id) => ({ id, address: pipe })),
+  );
+  assert.match(r.viaPipe, /^worker \d+/);
+});
+
 test('the preload is a --require, or an --import after any loader hooks (flags or NODE_OPTIONS)', () => {
   const req = ['--require', PRELOAD];
   const imp = ['--import', PRELOAD_ESM];

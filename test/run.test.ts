@@ -204,6 +204,25 @@ describe('listens', () => {
     await r.stop();
     assert.equal(fs.existsSync(sock), false, 'the socket file goes with the master');
   });
+
+  test('an abstract unix socket (Linux): served from the master, across a restart', {
+    skip: process.platform !== 'linux' && 'Linux only',
+  }, async () => {
+    const name = `overseer-test-run-${process.pid}`;
+    const r = new Run('app.cjs', [], { ABSTRACT_SOCK: name });
+    // server.address() is the name as the app gave it, as in Node.
+    await r.line(/^listening on "\\u0000overseer-test-run-/);
+    await r.ready(1);
+    const target = { socketPath: `\0${name}` };
+    const before = (await get(target)).body;
+    await r.restart();
+    await r.settle(1);
+    const after = (await get(target)).body;
+    assert.match(before, /^main \d+/);
+    assert.match(after, /^main \d+/);
+    assert.notEqual(after, before, 'the new worker serves it');
+    await r.stop();
+  });
 });
 
 describe('options and the config file', () => {

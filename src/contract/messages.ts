@@ -30,6 +30,7 @@ export interface ListenRequest {
   /** '' for every interface; undefined for a unix path. */
   host?: string;
   port?: number;
+  /** A unix socket's absolute path, or a name in Linux's abstract namespace (isAbstractSocket). */
   path?: string;
   backlog?: number;
   ipv6Only?: boolean;
@@ -38,6 +39,14 @@ export interface ListenRequest {
   writableAll?: boolean;
   /** The how-many-th listen of this worker on this address, so listen(0) twice is two ports. */
   index: number;
+}
+
+/**
+ * Whether a unix socket path names Linux's abstract namespace, as Node's net takes it: a NUL
+ * byte, then the name. No file goes with it: nothing to resolve, stat, chmod or remove.
+ */
+export function isAbstractSocket(path: string): boolean {
+  return path.startsWith('\0');
 }
 
 /**

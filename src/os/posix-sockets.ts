@@ -4,13 +4,13 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { formatAddress, type ListenAddress } from '../address.js';
-import type { ListenRequest } from '../contract/messages.js';
+import { isAbstractSocket, type ListenRequest } from '../contract/messages.js';
 import { codedError } from '../errors.js';
 import { debug } from '../log.js';
 import { claim, named, passedFds, storedName, unclaimed } from './activation.js';
 import { native } from './native.js';
 import { socketFileState } from './posix-stale-socket.js';
-import { wrapFd } from './server-handle.js';
+import { bindPipe, uvError, wrapFd } from './server-handle.js';
 import type { MasterSockets, RoutedSocket, SocketOptions } from './types.js';
 
 type Entry =
@@ -233,7 +233,10 @@ export async function openRoutedSocket(request: ListenRequest, reusePort: boolea
   const passed = passedFor(request);
   if (passed !== undefined) return { ...routedFromFd(passed, undefined), adopted: true }; // systemd's
   let fd: number;
-  if (request.path !== undefined) {
+  if (request.path !== undefined && isAbstractSocket(request.path)) {
+    // No file: nothing stale to clear, no mode to set; a live name is the kernel's EADDRINUSE.
+    fd = abstractListen(request.path, backlog);
+  } else if (request.path !== undefined) {
     await clearStaleSocket(request.path);
     // sun_path holds ~100 bytes: bind by the shorter of the path and its relative form, which
     // starts with './' where the addon would take a leading '@' for the abstract namespace.
@@ -263,8 +266,27 @@ export async function openRoutedSocket(request: ListenRequest, reusePort: boolea
   return routedFromFd(fd, request.path);
 }
 
+/**
+ * A listening socket on a name in Linux's abstract namespace, bound by Node's own pipe, so at the
+ * length this Node's clients connect to (libuv before 1.48, as in Node 20, pads the name to all
+ * of sun_path; libuv #4266), where the addon's '@name' is the name alone. The pipe listens, and a
+ * dup of its fd is kept; the pipe is closed in the same tick, before libuv could accept on it.
+ */
+function abstractListen(path: string, backlog: number): number {
+  const pipe = bindPipe(path);
+  if (typeof pipe === 'number') throw uvError(pipe, 'bind', path);
+  try {
+    const err = pipe.listen(backlog);
+    if (err !== 0) throw uvError(err, 'listen', path);
+    return native().dup(pipe.fd);
+  } finally {
+    pipe.close();
+  }
+}
+
 /** A routed socket around a listening fd; `path`: its unix socket file, removed with it. */
 export function routedFromFd(fd: number, path: string | undefined): RoutedSocket {
+  const file = path !== undefined && !isAbstractSocket(path) ? path : undefined;
   const handle = wrapFd(fd);
   if (typeof handle === 'number') {
     native().close(fd);
@@ -282,7 +304,7 @@ export function routedFromFd(fd: number, path: string | undefined): RoutedSocket
     fd,
     close: (keepFile = false) => {
       handle.close();
-      if (path !== undefined && !keepFile) fs.rmSync(path, { force: true });
+      if (file !== undefined && !keepFile) fs.rmSync(file, { force: true });
     },
   };
 }

@@ -5,7 +5,6 @@
 // keeps its accept queue alive between an old worker closing its copy and a new one listening.
 
 import type { ChildProcess } from 'node:child_process';
-import { getSystemErrorName } from 'node:util';
 import { formatAddress, type ListenAddress } from '../address.js';
 import {
   type ListenRequest,
@@ -17,7 +16,7 @@ import {
 import { codedError } from '../errors.js';
 import { ipFamily } from '../ip-family.js';
 import { debug } from '../log.js';
-import { bindHandle, type ServerHandle } from './server-handle.js';
+import { bindHandle, type ServerHandle, uvError } from './server-handle.js';
 import type { ListenerPassing, MasterSockets, RoutedSocket, SocketOptions } from './types.js';
 
 type BoundHandle = ServerHandle & { getsockname(out: { port?: number }): number };
@@ -130,10 +129,4 @@ function sendOnRequest(handles: readonly BoundHandle[], addresses: readonly stri
       });
     },
   };
-}
-
-/** libuv's error as Node shapes its own: code, errno, syscall, address. */
-function uvError(errno: number, syscall: string, address: string): Error {
-  const code = getSystemErrorName(errno);
-  return Object.assign(new Error(`${syscall} ${code}: ${address}`), { code, errno, syscall, address });
 }

@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import util from 'node:util';
 import {
+  isAbstractSocket,
   type ListeningInfo,
   type ListenRequest,
   type MasterMessage,
@@ -194,9 +195,12 @@ function parseArgs(args: unknown[]): Parsed | undefined {
   return undefined;
 }
 
-/** A unix socket path as this worker means it (relative to its cwd); Windows pipe names as they are. */
+/**
+ * A unix socket path as this worker means it (relative to its cwd); Windows pipe names and Linux's
+ * abstract names as they are.
+ */
 function pipePath(p: string): string {
-  return process.platform === 'win32' ? p : path.resolve(p);
+  return process.platform === 'win32' || isAbstractSocket(p) ? p : path.resolve(p);
 }
 
 function withBacklog<T extends Omit<ListenRequest, 'index'>>(r: T, backlog: unknown): T {
