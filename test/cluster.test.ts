@@ -378,6 +378,16 @@ test('an abstract unix socket (Linux): both workers share it, as the name it is'
   assert.match(r.viaPipe, /^worker \d+/);
 });
 
+for (const how of ['disconnect', 'destroy']) {
+  test(`primary and worker let go at once (worker.disconnect() and cluster.worker.${how}()), 10 times: each worker exits 0, exitedAfterDisconnect`, async () => {
+    const a = scenario('esm', 'leaveBoth', {}, [how]);
+    await a.nth('report', 1);
+    await exitsByItself(a);
+    const clean = { code: 0, signal: null, exitedAfterDisconnect: true };
+    assert.deepEqual(only(a, 'report').exits, Array(10).fill(clean), `stderr: ${a.stderr.join('\n')}`);
+  });
+}
+
 test('the preload is a --require, or an --import after any loader hooks (flags or NODE_OPTIONS)', () => {
   const req = ['--require', PRELOAD];
   const imp = ['--import', PRELOAD_ESM];

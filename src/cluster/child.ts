@@ -14,6 +14,15 @@ import { routeListens } from '../worker/route-listen.js';
 import { WorkerDrains } from '../worker/worker-drains.js';
 import { Worker, WorkerBase } from './worker.js';
 
+/**
+ * Closes the IPC channel, unless the primary closed it first: both may let go at once (a signal
+ * to the process group), and process.disconnect() on a closed channel is an 'error' event,
+ * which the worker object carries and nothing handles.
+ */
+function letGo(): void {
+  if (process.connected) process.disconnect();
+}
+
 class ChildWorker extends WorkerBase {
   #seq = 0;
 
@@ -29,7 +38,7 @@ class ChildWorker extends WorkerBase {
     if (this.state === 'disconnecting' || this.state === 'destroying') return this;
     this.state = 'disconnecting';
     this.exitedAfterDisconnect = true;
-    void this.closeServers().then(() => this.#leave(() => process.disconnect()));
+    void this.closeServers().then(() => this.#leave(letGo));
     return this;
   }
 
@@ -39,7 +48,7 @@ class ChildWorker extends WorkerBase {
     if (!this.isConnected()) process.exit(0);
     this.state = 'destroying';
     process.once('disconnect', () => process.exit(0));
-    this.#leave(() => process.disconnect());
+    this.#leave(letGo);
   }
 
   /** Tells the primary this is a leave, not a crash, and waits for it to have heard. */
@@ -103,7 +112,7 @@ function setUp(): ChildCluster {
       // The primary's self.disconnect(): close the servers, then let go.
       self.exitedAfterDisconnect = true;
       self.state = 'disconnecting';
-      void closeServers().then(() => process.disconnect());
+      void closeServers().then(letGo);
     } else if (m.act === 'shutdown') {
       // cluster.reload() retires this worker: its servers drain without losing a request.
       debug('cluster worker %d: retired, draining', id);
