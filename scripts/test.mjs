@@ -35,6 +35,7 @@ export const UNIT = [
   'options',
   'pacer',
   'program-hash',
+  'program-listeners',
   'rollout',
   'run-arguments',
   'slot-listens',

@@ -512,6 +512,28 @@ describe('a stop signal to the primary', () => {
     assert.deepEqual({ exits: a.count('exit'), goodbyes: a.count('goodbye') }, { exits: 2, goodbyes: 600 });
   });
 
+  for (const sig of ['SIGTERM', 'SIGINT'] as const)
+    test(`with signal-exit loaded (an exit hook, not a stop of its own), ${sig} drains as for a program with no handler, and the hook runs at exit`, async () => {
+      const file = path.join(tmp, `exit-hook-${sig}`);
+      const a = scenario('esm', 'stops', { EXIT_HOOK_FILE: file });
+      const { pids } = (await a.nth('listening', 1)) as AppEvent & { pids: number[] };
+      a.signal(sig);
+      // Before: overseer took signal-exit's listener for the program's own stop, signal-exit
+      // waited for overseer's to go, and nothing stopped the primary.
+      const { code, signal } = await a.waitExit(10_000);
+      assert.deepEqual({ code, signal }, { code: 0, signal: null }, a.stderr.join('\n'));
+      assert.deepEqual(
+        a.events.filter((e) => e.event === 'exit').map((e) => [e.code, e.signal]),
+        [
+          [0, null],
+          [0, null],
+        ],
+        'both workers drained',
+      );
+      assert.deepEqual(pids.filter(processAlive), []);
+      assert.deepEqual(fs.readFileSync(file, 'utf8'), `${JSON.stringify({ code: 0, signal: null })}\n`);
+    });
+
   for (const how of ['on', 'once'])
     test(`a program that handles the signal itself (process.${how}, before its first fork) keeps its own stop, as under node:cluster`, async () => {
       const a = scenario('cjs', 'stops', { OWN_STOP: how });

@@ -20,6 +20,7 @@ import { passedFds } from '../os/activation.js';
 import { platform as realPlatform } from '../os/index.js';
 import type { Platform } from '../os/types.js';
 import { PrimaryWorker } from './primary-worker.js';
+import { programListeners } from './program-listeners.js';
 import { type InPlace, Replacements } from './replacements.js';
 import { policyFromEnv, SCHED_NONE, SCHED_RR } from './scheduling.js';
 import { type ClusterSettings, checkSettings, workerSpawnSpec } from './settings.js';
@@ -223,10 +224,11 @@ export class ClusterPrimary extends EventEmitter {
    * the primary): every worker drains, as a reload retires it, and the primary exits 0, or
    * non-zero with a warning when a worker had to be killed, once its own output is written.
    * A program that listens for the signal (throng does) keeps its own stop, as under
-   * node:cluster. A second signal: at once.
+   * node:cluster; signal-exit's listeners are not a stop of its own (program-listeners.ts).
+   * A second signal: at once.
    */
   #stop(signal: NodeJS.Signals): void {
-    if (process.listenerCount(signal) > 1) return;
+    if (programListeners(signal, 1) > 0) return; // 1: overseer's own, which runs this
     const stopping = this.#core.supervisor.stopping;
     const done = this.#core.supervisor.shutdown(signal);
     if (stopping) return;
