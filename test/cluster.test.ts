@@ -547,6 +547,32 @@ describe('a stop signal to the primary', () => {
     });
 });
 
+describe('SIGUSR2 to the primary', () => {
+  test('a program with its own SIGUSR2 handler (its own rolling restart) keeps it: no reload of overseer beside it', async () => {
+    const a = scenario('cjs', 'usr2', { OWN_USR2: '1' });
+    await a.nth('listening', 1);
+    a.signal('SIGUSR2');
+    const report = await a.nth('report', 1, 20_000);
+    // Before: overseer reloaded too, and the program ended with 3 or 4 workers of 5 or 6 forks.
+    assert.deepEqual({ forks: report.forks, workers: report.workers }, { forks: 4, workers: 2 });
+    await a.stop();
+  });
+
+  test("with signal-exit's SIGUSR2 listener alone beside overseer's (not the program's own), it reloads", async () => {
+    const a = scenario('esm', 'usr2', { EXIT_HOOK_FILE: path.join(tmp, 'exit-hook-usr2') });
+    await a.nth('listening', 1);
+    a.signal('SIGUSR2');
+    await a.until(() => a.count('exit') >= 2, 20_000, "the reload's retired workers");
+    await sleep(300);
+    assert.equal(a.count('fork'), 4);
+    assert.deepEqual(
+      a.events.filter((e) => e.event === 'exit').map((e) => e.exitedAfterDisconnect),
+      [true, true],
+    );
+    await a.stop();
+  });
+});
+
 test('a crash loop with no live worker: the port stays open, connections wait and are all served', async () => {
   const port = await freePort();
   const flag = path.join(tmp, 'crash');

@@ -114,7 +114,12 @@ export class ClusterPrimary extends EventEmitter {
     this.#setUp = true;
     this.#core.listenForSignals({
       restartSignal: 'SIGUSR2',
-      restart: () => void this.reload(),
+      // A program with its own SIGUSR2 listener (a rolling restart of its own) keeps it, as
+      // under node:cluster: two restarts at once would leave it more workers than it forks.
+      // 1: overseer's own, which runs this.
+      restart: () => {
+        if (programListeners('SIGUSR2', 1) === 0) void this.reload();
+      },
       shutdown: (signal) => this.#stop(signal),
     });
     passedFds(); // socket activation: for the workers' listens, and out of their environment
