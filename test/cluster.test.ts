@@ -230,6 +230,25 @@ for (const flavor of ['cjs', 'esm'] as const) {
       assert.deepEqual({ dead, left }, { dead: true, left: 0 });
     });
 
+    test("a fork whose spawn fails: 'error', then 'disconnect', out of cluster.workers, and cluster.disconnect(cb) calls back, as Node's", async () => {
+      const a = scenario(flavor, 'spawnFails', { MISSING_DIR: path.join(tmp, 'no-such-dir') });
+      const r = await a.nth('report', 1);
+      await a.nth('disconnected', 1, 5_000); // before: never, and the worker stayed listed for ever
+      await exitsByItself(a);
+      // node:cluster's order: the child's 'error', 'fork' (on the next tick), then the channel's
+      // end; no 'exit' (the process never ran). Each entry: worker's state, still listed.
+      assert.deepEqual(r.seen, [
+        'worker:error:ENOENT:none',
+        'cluster:fork:true:none:true',
+        'worker:disconnect:disconnected:false',
+        'cluster:disconnect:true:disconnected:false',
+      ]);
+      assert.deepEqual(
+        [r.workers, r.isDead, r.isConnected, r.exitedAfterDisconnect],
+        [[], true, false, false],
+      );
+    });
+
     for (const how of ['destroy', 'disconnect']) {
       test(`cluster.worker.${how}() in the worker: it exits 0, exitedAfterDisconnect`, async () => {
         const a = scenario(flavor, 'leave', {}, [how]);

@@ -72,7 +72,10 @@ export class PrimaryWorker extends WorkerBase {
         cluster.emit('exit', this, code, signal);
       });
     });
-    child.once('disconnect', () => {
+    let disconnected = false;
+    const onDisconnect = (): void => {
+      if (disconnected) return;
+      disconnected = true;
       if (this.isDead()) this.forget(this);
       this.exitedAfterDisconnect = !!this.exitedAfterDisconnect;
       this.state = 'disconnected';
@@ -80,6 +83,11 @@ export class PrimaryWorker extends WorkerBase {
         this.emit('disconnect');
         cluster.emit('disconnect', this);
       });
-    });
+    };
+    child.once('disconnect', onDisconnect);
+    // A spawn that failed (a missing cwd; EAGAIN, EMFILE): under node:cluster the child's
+    // 'error' comes, then its channel's end on a later turn ('disconnect', after 'fork'), and
+    // no 'exit'; the worker, dead, leaves cluster.workers. Here there is no channel to end.
+    handle.once('spawnFailed', () => setImmediate(onDisconnect));
   }
 }

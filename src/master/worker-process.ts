@@ -58,7 +58,8 @@ export interface SpawnSpec {
 /**
  * Events: 'online' (the worker side is up), 'listening' (info: a routed server listens),
  * 'closed' (key: a routed server that listened closed), 'leaving' (the worker disconnects on
- * its own).
+ * its own), 'spawnFailed' (its process never ran: it has ended, and its child has no 'exit'
+ * to come, nor a 'disconnect' from the master's own channel).
  */
 export class WorkerProcess extends EventEmitter implements WorkerHandle {
   readonly id: number;
@@ -223,6 +224,7 @@ export class WorkerProcess extends EventEmitter implements WorkerHandle {
       noteFdExhaustion(err, `worker ${id} could not be started`);
       this.settleReady(codedError(Error, causeCode(err, 'ERR_OVERSEER_WORKER_FAILED'), why, err));
       onExit(null, null);
+      this.emit('spawnFailed');
     });
   }
 
