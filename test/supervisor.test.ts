@@ -60,6 +60,7 @@ function harness(opts: Partial<SupervisorOptions> = {}, spawnMs = 0): Harness {
       restarting: () => hooks.push('restarting'),
       restarted: (r) => hooks.push(`restarted ${r.ok}`),
       settled: () => hooks.push('settled'),
+      slotGone: (slot) => hooks.push(`slotGone ${slot}`),
     },
   );
   return Object.assign(h, {
@@ -604,11 +605,20 @@ test('replace: false (overseer/cluster): addSlot forks; a dead worker is not rep
     h.sup.slots.map((s) => s.index),
     [1],
   );
+  assert.deepEqual(
+    h.hooks.filter((x) => x.startsWith('slotGone')),
+    ['slotGone 0'],
+    'its owner hears',
+  );
   // A worker told to go (worker.disconnect()) takes its slot with it too.
   b.drainRequested = true;
   b.exit(0);
   await settle();
   assert.deepEqual(h.sup.slots, []);
+  assert.deepEqual(
+    h.hooks.filter((x) => x.startsWith('slotGone')),
+    ['slotGone 0', 'slotGone 1'],
+  );
   assert.equal(h.count('crash'), 1);
   const r = await h.sup.restart('reload');
   assert.deepEqual([r.ok, r.replaced], [true, 0]);

@@ -81,7 +81,11 @@ export class ClusterPrimary extends EventEmitter {
         replace: false,
       },
       // A worker starts outside any handler's context: a fork() in its own handlers is a fork.
-      seams: { spawn: (slot, id) => this.#replacements.outside(() => this.#spawn(slot, id)) },
+      seams: {
+        spawn: (slot, id) => this.#replacements.outside(() => this.#spawn(slot, id)),
+        // Its fork(env) is for the slot's workers, a reload's too: kept while the slot is.
+        slotGone: (slot) => this.#envs.delete(slot),
+      },
       reportError: (err) => debug('cluster: %s', err.message),
       app: () => ({ entry: this.settings.exec, name: this.settings.name }),
       ownStatus: () => ({
@@ -143,8 +147,12 @@ export class ClusterPrimary extends EventEmitter {
     const replacement = this.#replacements.forFork();
     if (replacement !== undefined) return replacement;
     this.#nextEnv = env;
-    const handle = this.#core.supervisor.addSlot() as WorkerProcess;
-    return this.#facades.get(handle)!;
+    try {
+      const handle = this.#core.supervisor.addSlot() as WorkerProcess;
+      return this.#facades.get(handle)!;
+    } finally {
+      this.#nextEnv = {}; // the slot's own now (#envs), and gone with it
+    }
   }
 
   /**
@@ -183,14 +191,16 @@ export class ClusterPrimary extends EventEmitter {
 
   #spawn(slot: number, id: number): WorkerProcess {
     const s = this.settings;
-    if (!this.#envs.has(slot)) this.#envs.set(slot, this.#nextEnv);
+    // A new slot's is fork()'s; kept once a worker started (a fork that throws leaves no slot).
+    const env = this.#envs.get(slot) ?? this.#nextEnv;
     const predecessor = this.#slot(slot)?.current as WorkerProcess | undefined;
     const handle = new WorkerProcess(
       id,
       slot,
-      workerSpawnSpec(s, id, this.#envs.get(slot) ?? {}, this.#slots.route(slot)),
+      workerSpawnSpec(s, id, env, this.#slots.route(slot)),
       s.readyTimeout ?? DEFAULTS.readyTimeout,
     );
+    this.#envs.set(slot, env);
     const worker = new PrimaryWorker(
       handle,
       this,

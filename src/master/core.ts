@@ -34,7 +34,7 @@ export function noFetcher(who: string): Error {
 export interface MasterCoreOptions {
   supervisor: SupervisorOptions;
   /** How a worker starts, and what the master does at the supervisor's milestones. */
-  seams: Pick<SupervisorSeams, 'spawn' | 'allReady' | 'restarting' | 'restarted' | 'settled'>;
+  seams: Pick<SupervisorSeams, 'spawn' | 'allReady' | 'restarting' | 'restarted' | 'settled' | 'slotGone'>;
   /** The composing master's part of the status. */
   ownStatus(): OwnStatus;
   /**

@@ -75,6 +75,8 @@ export interface SupervisorSeams {
   restarted?(result: RestartResult): void;
   /** No restart runs and every worker the last one drained has exited. */
   settled?(): void;
+  /** Slot `slot` is gone for good (replace: false): what its owner keeps for it can go. */
+  slotGone?(slot: number): void;
 }
 
 /** What a supervisor carries over to its successor in a new master (a handoff). */
@@ -380,7 +382,9 @@ export class Supervisor {
   #forget(slot: Slot): void {
     if (this.#replaces || slot.state !== 'empty' || slot.claimed) return;
     const i = this.#slots.indexOf(slot);
-    if (i >= 0) this.#slots.splice(i, 1);
+    if (i < 0) return;
+    this.#slots.splice(i, 1);
+    this.#seams.slotGone?.(slot.index);
   }
 
   /**
