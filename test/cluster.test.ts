@@ -600,6 +600,19 @@ test('the primary holds no fork(env) of a worker that is gone (it exited, was ki
   await exitsByItself(a);
 });
 
+test("the primary keeps the program's process title (its own, or node's command line for `pgrep -f`), as node:cluster's does", async () => {
+  for (const title of ['my-primary', '']) {
+    const a = scenario('cjs', 'title', { TITLE: title });
+    const r = await a.nth('report', 1);
+    await exitsByItself(a);
+    // Before: 'overseer: <name>' from the first setupPrimary() on, over the program's own.
+    assert.deepEqual(r.after, r.before);
+    if (title !== '') assert.equal((r.after as { title: string }).title, title);
+    else if (process.platform === 'linux')
+      assert.match(String((r.after as { cmdline: string }).cmdline), /cjs\.cjs title$/);
+  }
+});
+
 test('a crash loop with no live worker: the port stays open, connections wait and are all served', async () => {
   const port = await freePort();
   const flag = path.join(tmp, 'crash');

@@ -127,7 +127,8 @@ export class ClusterPrimary extends EventEmitter {
       shutdown: (signal) => this.#stop(signal),
     });
     passedFds(); // socket activation: for the workers' listens, and out of their environment
-    this.#core.titleProcess();
+    // No retitling, unlike run()'s master: the primary is the program, and its title (its own,
+    // or its command line, which `pgrep -f`/`pkill -f` read) stays, as under node:cluster.
     // The control socket (`overseer status`, `overseer restart`) never keeps the primary alive.
     // The primary is the program itself: another primary of its name is a warning, not an exit.
     void this.#core.openControlSocket(

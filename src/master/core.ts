@@ -110,7 +110,10 @@ export class MasterCore {
     return this.#identity;
   }
 
-  /** The process title says which master this is (`ps`, `top`): `overseer: NAME`. */
+  /**
+   * The process title says which master this is (`ps`, `top`): `overseer: NAME`. run()'s and
+   * `overseer run`'s master only: the cluster primary is the program, and keeps its title.
+   */
   titleProcess(): void {
     process.title = `overseer: ${this.identity.name}`;
   }
