@@ -72,6 +72,26 @@ async function handoffUnderWay(readyTimeout: number) {
 }
 
 describe('an interrupted handoff', { skip }, () => {
+  test('before the commit only the old master answers on the control socket: a second reexec joins the first', async () => {
+    const h = await handoffUnderWay(30_000);
+    // The new master has the control socket's fd, but serves it only once it is committed.
+    const pids = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      const s = (await ipcRequest(h.sock, 'GET', '/overseer/status', 5_000)).body as { pid: number };
+      pids.add(s.pid);
+    }
+    assert.deepEqual([...pids], [h.old.pid], 'every status came from the old master');
+    // A second request joins the handoff under way: no new master starts a handoff of its own.
+    const second = ipcRequest(h.sock, 'POST', '/overseer/reexec', 60_000).catch((err: Error) => err);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(newMasterOf(h.newMaster), undefined, 'the new master started no new master');
+    h.old.signal('SIGTERM');
+    await waitGone([h.newMaster, ...h.newWorkers], 5_000);
+    assert.equal((await h.old.waitExit(15_000)).code, 0);
+    const [first, joined] = await Promise.all([h.answer, second]);
+    if (!(first instanceof Error) && !(joined instanceof Error)) assert.deepEqual(joined.body, first.body);
+  });
+
   test('SIGTERM to the old master: the new master is killed, the old one stops as asked, nothing is left', async () => {
     const h = await handoffUnderWay(30_000);
     h.old.signal('SIGTERM');

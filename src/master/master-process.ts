@@ -144,13 +144,12 @@ export class MasterProcess implements RunningMaster {
       restart: () => void this.restart('signal'),
       shutdown: (sig) => void this.shutdown(sig),
     });
-    // After the signal handlers and before the first fork.
+    // After the signal handlers and before the first fork. A new master serves the old one's
+    // control socket once the handoff is its own (settle()); its workers know the path now.
     if (c.ipcPath !== '') {
-      const { path = c.ipcPath, fd } = inherited?.control ?? {};
-      const opts = { path, fd, handler: c.handler, securityDescriptor: c.ipcSecurityDescriptor };
-      await this.#core
-        .openControlSocket(() => opts)
-        .catch((err: unknown) => {
+      if (inherited?.control) this.#core.ipcPath = inherited.control.path;
+      else
+        await this.#serveControl(c.ipcPath, undefined).catch((err: unknown) => {
           // Another master of this name came up since refuseTakenName(): nothing of ours runs yet.
           this.#letGo();
           throw err;
@@ -249,6 +248,13 @@ export class MasterProcess implements RunningMaster {
     return this.#updater?.trigger() ?? Promise.reject(noFetcher('overseer'));
   }
 
+  /** Serves the API on the control socket at `path` (undefined: the name's), or on `fd` bound there. */
+  #serveControl(path: string | undefined, fd: number | undefined): Promise<void> {
+    const c = this.#config;
+    const opts = { path, fd, handler: c.handler, securityDescriptor: c.ipcSecurityDescriptor };
+    return this.#core.openControlSocket(() => opts);
+  }
+
   #spawn(slot: number, id: number): WorkerHandle {
     const ctx = { ipcPath: this.ipcPath, binHash: this.#hash.current(), binPath: this.binPath };
     if (this.#launch) return this.#launch.spawn(slot, id, ctx);
@@ -266,6 +272,11 @@ export class MasterProcess implements RunningMaster {
       badHashes: () => this.#updater?.status().badHashes ?? [],
       env: () => this.#systemd?.env ?? {},
       health: this.#health,
+      serveControl: async ({ path, fd }) => {
+        if (this.#config.ipcPath === '')
+          this.#core.platform.closeFd(fd); // this one's config has none
+        else await this.#serveControl(path, fd);
+      },
       drain: () => void this.shutdown('SIGTERM'),
     });
   }

@@ -20,6 +20,8 @@ export interface HandoffHost {
   env(): Record<string, string>;
   /** The health port, which goes from the old master to the new one with the commit. */
   readonly health: { serve(): Promise<void>; close(): void };
+  /** Serves the control socket a new master inherited (bound at `path`), once the handoff is its own. */
+  serveControl(control: { path: string; fd: number }): Promise<void>;
   /** A new master serves now: this one drains its workers (and exits with 0). */
   drain(): void;
 }

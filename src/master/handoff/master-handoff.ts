@@ -3,7 +3,7 @@
 // files are (a master removes them at its end only while they are its own), and whether a
 // new master took over (this one then drains and exits with 0). Each side is loaded only
 // when it has something to do.
-import { errorMessage } from '../../errors.js';
+import { codedError, errorMessage } from '../../errors.js';
 import { debug, warn } from '../../log.js';
 import type { HandoffHost } from './host.js';
 import type { Inherited } from './new-master.js';
@@ -12,7 +12,7 @@ import { HANDOFF_ENV, type ReexecResult } from './protocol.js';
 export class MasterHandoff {
   #ownsFiles = true;
   #handedOff = false;
-  /** A new master's inheritance, until the old master has committed. */
+  /** A new master's inheritance, until the handoff that made it is settled (committed or not). */
   #inherited: Inherited | undefined;
   #running: Promise<ReexecResult> | undefined;
   /** Ends the running handoff before its commit (this master is asked to stop). */
@@ -68,37 +68,51 @@ export class MasterHandoff {
   }
 
   /**
-   * Every slot is ready: a new master tells the old one, which commits; then the files and the
-   * health port are its. An old master that is still there and did not commit is ending the
-   * handoff (it kills this master): this one stops too, so there are never two. One that died
-   * before its commit left this master the only one: it carries on, with the files, its control
-   * socket bound again if the old one's end removed it, and without the handoff's directory.
+   * Every slot is ready: a new master tells the old one, which commits; then the files, the
+   * control socket and the health port are its. Until then the old master alone serves the
+   * control socket (both have its fd): a request meanwhile, a second reexec among them, reaches
+   * the master that runs the handoff, never one that may yet be killed. An old master that is
+   * still there and did not commit is ending the handoff (it kills this master): this one stops
+   * too, so there are never two. One that died before its commit left this master the only
+   * one: it carries on, with the files, its control socket bound again if the old one's end
+   * removed it, and without the handoff's directory. Resolves with whether this master serves.
    */
-  async settle(): Promise<void> {
+  async settle(): Promise<boolean> {
     const inherited = this.#inherited;
-    this.#inherited = undefined;
-    if (!inherited) return;
-    if (!(await inherited.ready())) {
-      if (!(await inherited.oldMasterGone())) {
-        debug('handoff: the old master did not commit; this master stops');
-        this.host.drain();
-        return;
+    if (!inherited) return true;
+    try {
+      if (!(await inherited.ready())) {
+        if (!(await inherited.oldMasterGone())) {
+          debug('handoff: the old master did not commit; this master stops');
+          if (inherited.control) this.host.core.platform.closeFd(inherited.control.fd);
+          this.host.drain();
+          return false;
+        }
+        warn(
+          `the old master (pid ${inherited.oldPid}) died during the handoff, before its commit; this master serves in its place`,
+          'OVERSEER_HANDOFF_TAKEOVER',
+        );
+        inherited.forget();
+        this.#ownFiles(true);
+        if (inherited.control) await this.host.serveControl(inherited.control);
+        await this.host.core.control?.rebindIfGone();
+      } else {
+        this.#ownFiles(true);
+        if (inherited.control) await this.host.serveControl(inherited.control);
       }
-      warn(
-        `the old master (pid ${inherited.oldPid}) died during the handoff, before its commit; this master serves in its place`,
-        'OVERSEER_HANDOFF_TAKEOVER',
-      );
-      inherited.forget();
-      this.#ownFiles(true);
-      await this.host.core.control?.rebindIfGone();
-    } else this.#ownFiles(true);
+    } finally {
+      this.#inherited = undefined;
+    }
     await this.host.health.serve().catch((err: unknown) => {
       warn(`the health endpoint could not listen: ${errorMessage(err)}`, 'OVERSEER_HEALTH_FAILED');
     });
+    return true;
   }
 
   /** Hands the sockets to a new master (`command`, or this process's own command line); a second call joins the first. */
   reexec(command?: readonly string[]): Promise<ReexecResult> {
+    // A master that may yet be killed makes no new master of its own: it would outlive this one.
+    if (this.#inherited) return Promise.resolve(uncommitted());
     if (this.#running === undefined) {
       const abort = new AbortController();
       this.#abort = abort;
@@ -126,4 +140,10 @@ export class MasterHandoff {
     this.#ownsFiles = own;
     this.host.launch?.ownFiles(own);
   }
+}
+
+/** A reexec asked of a new master before its handoff is settled. */
+function uncommitted(): ReexecResult {
+  const message = 'handoff: this master is still taking over from the old one; ask again once it serves';
+  return { ok: false, durationMs: 0, error: codedError(Error, 'ERR_OVERSEER_HANDOFF', message) };
 }
