@@ -14,7 +14,7 @@ const ERRORS = {
   ERR_OVERSEER_UNTRUSTED_FILE:
     "a config or env file that another user than the master's (or root) could have written, itself or a directory above it; the message says which",
   ERR_OVERSEER_HANDOFF:
-    'a master handoff (reexec) failed: the new master exited, timed out or broke the channel',
+    'a master handoff (reexec) failed: the new master exited, timed out or broke the channel; or the master refused one (it is PID 1, or stopping)',
   ERR_OVERSEER_SHUTTING_DOWN: 'the master is shutting down, so it refused a restart or cut one short',
   // workers
   ERR_OVERSEER_READY_TIMEOUT: 'a new worker was not ready within readyTimeout and was killed',

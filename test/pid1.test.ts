@@ -1,11 +1,16 @@
 // The master as PID 1 (a container's init, here a new pid namespace: `unshare --pid --fork`):
 // it reaps the orphans its workers leave behind, which the kernel hands to PID 1, and it
-// still hears its signals (a PID 1 ignores any signal it has no handler for).
+// still hears its signals (a PID 1 ignores any signal it has no handler for). It refuses a
+// reexec: when PID 1 exits the kernel kills the whole namespace, its new master included.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ipcRequest } from '../src/control/client.js';
 import { APP } from './support/app.js';
+import { get } from './support/http.js';
 import { describeErrors, startLoad } from './support/load.js';
 import { PID_NAMESPACE, unshareSkip } from './support/pid-namespace.js';
 import { childrenOf, signalAll, stopAll, TestProcess } from './support/process.js';
@@ -69,4 +74,34 @@ test('as PID 1 the master reaps the orphans it inherits, restarts under load and
   process.kill(master, 'SIGTERM');
   const { code } = await unshare.exited;
   assert.equal(code, 0, 'a graceful stop as PID 1');
+});
+
+test('as PID 1 the master refuses reexec (its exit would end the namespace) and serves on', {
+  skip,
+}, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-pid1-'));
+  const sock = path.join(dir, 'c.sock');
+  try {
+    const unshare = new TestProcess(PID_NAMESPACE[0], [...PID_NAMESPACE.slice(1), process.execPath, APP], {
+      env: { APP: JSON.stringify({ overseer: { address: '127.0.0.1:0', ipcPath: sock } }) },
+    });
+    await unshare.nth('ready', 1);
+    [master = 0] = childrenOf(unshare.pid);
+    const listening = await unshare.nth('listening', 1);
+    const port = Number((listening.addresses as string[])[0]!.split(':').at(-1));
+    const r = await ipcRequest(sock, 'POST', '/overseer/reexec', 30_000);
+    const body = r.body as { ok: boolean; code: string; error: string };
+    assert.equal(r.status, 500, JSON.stringify(body));
+    assert.deepEqual([body.ok, body.code], [false, 'ERR_OVERSEER_HANDOFF']);
+    assert.match(body.error, /PID 1/);
+    assert.match(body.error, /overseer restart/);
+    await sleep(300);
+    assert.equal((await get(port)).status, 200, 'the master serves on');
+    const s = (await ipcRequest(sock, 'GET', '/overseer/status')).body as { pid: number };
+    assert.equal(s.pid, 1, 'the same master answers');
+    process.kill(master, 'SIGTERM');
+    assert.equal((await unshare.exited).code, 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -39,6 +39,11 @@ export async function handOver(
     error: codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${message}`),
   });
   if (master.core.supervisor.stopRequested) return refuse('the master is shutting down');
+  // When a pid namespace's init exits, the kernel kills every process in it: the new master too.
+  if (process.pid === 1)
+    return refuse(
+      "this master is PID 1 (a container's init), whose exit would end the container, the new master with it: restart the workers with `overseer restart`, or roll out a new container (a rolling update)",
+    );
   const handed = master.sockets()?.handoff?.();
   if (handed === undefined) {
     try {
