@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { ipcRequest } from '../src/control/client.js';
 import { native } from '../src/os/native.js';
 import { AppProcess } from './support/app.js';
-import { signalAll, stopAll, TestProcess } from './support/process.js';
+import { childrenOf, signalAll, stopAll, TestProcess } from './support/process.js';
 
 const hasPython =
   spawnSync('python3', ['-c', 'import socket; socket.AF_UNIX'], { timeout: 10_000 }).status === 0;
@@ -104,6 +104,63 @@ test('WATCHDOG=1 at half of WATCHDOG_USEC; after a handoff the new master says R
     await until(() => lines.includes('STOPPING=1'), "the new master's STOPPING=1");
   } finally {
     systemd.kill();
+    if (newMaster) signalAll([newMaster], 'SIGKILL');
+  }
+});
+
+test('a new master says READY=1 with its MAINPID only once the old master has committed', {
+  skip: (!hasPython && 'needs python3') || (process.platform !== 'linux' && 'Linux (/proc)'),
+}, async () => {
+  const sock = path.join(tmp, 'notify4.sock');
+  const ipc = path.join(tmp, 'ctl4.sock');
+  const hang = path.join(tmp, 'hang4');
+  const { systemd, lines, until } = await fakeSystemd(sock);
+  let newMaster = 0;
+  try {
+    const app = new AppProcess(
+      { overseer: { address: '127.0.0.1:0', ipcPath: ipc, readyTimeout: 30_000 }, hangFlag: hang },
+      { env: { NOTIFY_SOCKET: sock } },
+    );
+    await until(() => lines.some((l) => l.startsWith('READY=1')), 'READY=1');
+    fs.writeFileSync(hang, ''); // the new master's first worker hangs: the fds have passed, no commit yet
+    const answer = ipcRequest(ipc, 'POST', '/overseer/reexec', 60_000);
+    const hung = await app.until(
+      () => {
+        const [child] = childrenOf(app.pid).filter((c) => childrenOf(c).length > 0);
+        const [worker] = child === undefined ? [] : childrenOf(child);
+        return child !== undefined && worker !== undefined ? { child, worker } : undefined;
+      },
+      10_000,
+      "the new master's worker",
+    );
+    newMaster = hung.child;
+    // The old master cannot commit now; the new master's next worker becomes ready.
+    app.signal('SIGSTOP');
+    try {
+      fs.rmSync(hang);
+      process.kill(hung.worker, 'SIGKILL');
+      await app.until(() => app.count('ready') >= 2 || undefined, 15_000, "the new master's ready worker");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.ok(
+        !lines.some((l) => l.includes(`MAINPID=${newMaster}`)),
+        `the new master claimed the service before the commit: ${JSON.stringify(lines)}`,
+      );
+    } finally {
+      app.signal('SIGCONT');
+    }
+    const r = (await answer).body as { ok: boolean; pid: number };
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(r.pid, newMaster);
+    await until(
+      () => lines.some((l) => l.startsWith(`READY=1 MAINPID=${newMaster} `)),
+      'READY=1 after the commit',
+    );
+    assert.deepEqual(await app.exited, { code: 0, signal: null });
+    process.kill(newMaster, 'SIGTERM');
+    await until(() => lines.includes('STOPPING=1'), "the new master's STOPPING=1");
+  } finally {
+    systemd.kill();
+    fs.rmSync(hang, { force: true });
     if (newMaster) signalAll([newMaster], 'SIGKILL');
   }
 });

@@ -77,10 +77,13 @@ export class MasterProcess implements RunningMaster {
       supervisor: { workers, restartMode, terminateTimeout, noRestart, forwardSignals, program: binary.path },
       seams: {
         spawn: (slot, id) => this.#spawn(slot, id),
-        allReady: () => {
-          systemd?.ready(`${workers} worker(s) ready on ${this.addresses.join(', ') || 'no address'}`);
-          void this.#handoff.settle();
-        },
+        // A new master speaks for the service (READY=1, its MAINPID) once the handoff is its
+        // own: until the commit the old one may yet kill it.
+        allReady: () =>
+          void this.#handoff.settle().then((serves) => {
+            if (serves)
+              systemd?.ready(`${workers} worker(s) ready on ${this.addresses.join(', ') || 'no address'}`);
+          }),
         restarting: () => systemd?.reloading(),
         restarted: (r) => systemd?.restarted(r),
         settled: () => this.#compactor.soon(),
