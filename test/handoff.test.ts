@@ -145,6 +145,23 @@ describe('master handoff', { skip }, () => {
     masters.add(Number(again.body.pid));
   });
 
+  test('a new master that gives up (its workers throw at start): the result says it exited, not that it hung up', async () => {
+    const sock = socketPath();
+    const fail = path.join(tmp, 'fail');
+    const a = new AppProcess({ overseer: { address: '127.0.0.1:0', ipcPath: sock }, failFlag: fail });
+    await a.nth('ready', 1);
+    fs.writeFileSync(fail, ''); // the new master's workers throw
+    try {
+      const r = await reexec(sock);
+      assert.equal(r.status, 500);
+      assert.equal(r.body.code, 'ERR_OVERSEER_HANDOFF');
+      assert.match(String(r.body.error), /the new master exited \(code \d+\) before it was ready/);
+    } finally {
+      fs.rmSync(fail);
+    }
+    assert.equal((await status(sock)).pid, a.pid, 'the old master still answers');
+  });
+
   test('a new master that exits before it connects: the old one stops as fast as without the handoff', async () => {
     // The new master (the same command line) reads its config file again and exits 1 on it,
     // before it ever connects; the old master's accept must not outlive the handoff (it held

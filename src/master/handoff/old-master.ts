@@ -7,12 +7,16 @@
 // A new master that exits, breaks the channel or is not ready within readyTimeout is killed,
 // and this one carries on.
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { codedError, errorMessage } from '../../errors.js';
 import { debug } from '../../log.js';
 import type { HandedSockets, HandoffConnection } from '../../os/types.js';
 import { realClock } from '../clock.js';
 import type { HandoffHost } from './host.js';
 import { HANDOFF_ENV, type HandedRoute, type HandoffSockets, type ReexecResult } from './protocol.js';
+
+/** How long a broken channel waits for the new master's exit, which says why it broke. */
+const EXIT_AFTER_HANGUP_MS = 2_000;
 
 /** What the old master hands over, as raw fds. */
 interface HandoffSource {
@@ -124,7 +128,13 @@ async function startNewMaster(
     };
     await conn.send(message, fds);
     const { message: answer } = await Promise.race([
-      conn.receive(Math.max(1, Math.ceil(deadline - realClock.now()))),
+      conn.receive(Math.max(1, Math.ceil(deadline - realClock.now()))).catch(async (err: unknown) => {
+        // A new master that gives up closes the channel a moment before its exit is seen: its
+        // exit says why, not the hang-up. Bounded, and not past the deadline.
+        const wait = Math.min(EXIT_AFTER_HANGUP_MS, deadline - realClock.now());
+        if (wait > 0) await Promise.race([...ends, sleep(wait, undefined, { ref: false })]);
+        throw err;
+      }),
       ...ends,
     ]);
     if (answer.kind === 'failed') throw codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${answer.error}`);
