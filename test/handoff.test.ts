@@ -162,6 +162,26 @@ describe('master handoff', { skip }, () => {
     assert.equal((await status(sock)).pid, a.pid, 'the old master still answers');
   });
 
+  test('a reexec during a restart waits for it: the restart succeeds, then the handoff', async () => {
+    const sock = socketPath();
+    const delay = path.join(tmp, 'delay');
+    const a = new AppProcess({ overseer: { address: '127.0.0.1:0', ipcPath: sock }, readyDelayFile: delay });
+    await a.nth('ready', 1);
+    fs.writeFileSync(delay, '3000'); // the restart's new worker takes 3 s; the new master's are quick
+    try {
+      const restart = ipcRequest(sock, 'POST', '/overseer/restart', 60_000);
+      await a.until(() => !fs.existsSync(delay) || undefined, 10_000, "the restart's worker");
+      const r = await reexec(sock);
+      const restarted = (await restart).body as { ok: boolean; error?: string };
+      assert.equal(restarted.ok, true, `the restart: ${JSON.stringify(restarted)}`);
+      assert.equal(r.body.ok, true, JSON.stringify(r.body));
+      masters.add(Number(r.body.pid));
+    } finally {
+      fs.rmSync(delay, { force: true });
+    }
+    assert.deepEqual(await a.exited, { code: 0, signal: null });
+  });
+
   test('a new master that exits before it connects: the old one stops as fast as without the handoff', async () => {
     // The new master (the same command line) reads its config file again and exits 1 on it,
     // before it ever connects; the old master's accept must not outlive the handoff (it held

@@ -188,9 +188,13 @@ export class MasterProcess implements RunningMaster {
    * Hands the sockets to a new master (`command`, or this command line); a call while one runs
    * joins it. An upgrade under way settles first (committed or rolled back): the new master
    * hashes, runs and remembers what this one ended with, never a version it rolls back after.
+   * So does a restart under way: the commit would stop its new workers and fail it.
    */
   reexec(command?: readonly string[]): Promise<ReexecEvent> {
-    return this.#turns.handoff(() => this.#handoff.reexec(command));
+    return this.#turns.handoff(async () => {
+      await this.#core.supervisor.restartsDone();
+      return this.#handoff.reexec(command);
+    });
   }
 
   /** Runs `fn` once the turn before it is over: an upgrade's switch and a handoff never overlap. */

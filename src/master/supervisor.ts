@@ -234,6 +234,11 @@ export class Supervisor {
     return this.#queued;
   }
 
+  /** Resolves once no restart runs or waits (a handoff then hands over workers that serve). */
+  async restartsDone(): Promise<void> {
+    while (this.#running !== undefined) await (this.#queued ?? this.#running).catch(() => {});
+  }
+
   /**
    * Graceful shutdown: every worker drains (with `signal` forwarded where it can be), and is
    * SIGKILLed at terminateTimeout. A second SIGINT/SIGTERM means "now".
