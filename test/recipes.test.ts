@@ -185,26 +185,65 @@ test('SSE: the program ends its streams on gracefulShutdown, and clients reconne
   await e.settle(1);
 });
 
-test('socket.io with 2 workers and default transports (polling, then upgrade), sticky by client address', async () => {
+test('socket.io with 2 workers and default transports (polling, then upgrade), sticky by client address: every client reconnects after each of 3 restarts', async () => {
   const e = start('dist/examples/socketio/server.js');
   const port = await e.port();
   await e.settle(2);
   let connectErrors = 0;
-  const hellos: number[] = [];
-  const clients = Array.from({ length: 10 }, () => {
+  const hellos: number[][] = [];
+  const disconnects: string[] = [];
+  const clients = Array.from({ length: 4 }, () => {
+    const mine: number[] = [];
+    hellos.push(mine);
     const c = ioClient(`http://127.0.0.1:${port}`, { reconnectionDelay: 50, forceNew: true });
     c.on('connect_error', () => connectErrors++);
-    c.on('hello', (h: { pid: number }) => hellos.push(h.pid));
+    c.on('disconnect', (reason) => disconnects.push(reason));
+    c.on('hello', (h: { pid: number }) => mine.push(h.pid));
     return c;
   });
-  const deadline = Date.now() + 10_000;
-  while (hellos.length < 10 && Date.now() < deadline) await sleep(20);
-  // Sessions survive the switch from polling to a WebSocket: acks come back over it.
-  await sleep(500);
-  const acks = await Promise.all(clients.map((c, i) => c.timeout(5_000).emitWithAck('ping', i)));
-  assert.deepEqual(acks, [...Array(10).keys()]);
+  /** Until each client has had `n` hellos (one per connection), and so n - 1 reconnections. */
+  const greeted = async (n: number): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (hellos.some((h) => h.length < n) && Date.now() < deadline) await sleep(20);
+    assert.deepEqual(
+      hellos.map((h) => h.length),
+      Array(clients.length).fill(n),
+      `every client connected ${n} times (disconnects: ${disconnects.join(', ')})`,
+    );
+  };
+  /** Each client's emit comes back acked; after the upgrade, over its WebSocket. */
+  const acked = async (): Promise<void> => {
+    await sleep(300);
+    const acks = await Promise.all(clients.map((c, i) => c.timeout(5_000).emitWithAck('ping', i)));
+    assert.deepEqual(acks, [...clients.keys()]);
+  };
+  await greeted(1);
+  await acked();
+  assert.equal(new Set(hellos.flat()).size, 1, 'one client address, one worker');
+  for (let r = 2; r <= 4; r++) {
+    await e.restart();
+    // The old workers let their clients go at once: nothing waits for upgradeGrace.
+    await e.settle(2, 3_000);
+    await greeted(r);
+    await acked();
+    assert.ok(
+      clients.every((c) => c.connected),
+      'all connected',
+    );
+    assert.ok(
+      hellos.every((h) => new Set(h).size === h.length),
+      'each client is on a new worker',
+    );
+  }
   assert.equal(connectErrors, 0, 'no "Session ID unknown": each client stays on one worker');
-  assert.equal(new Set(hellos).size, 1, 'one client address, one worker');
+  assert.ok(
+    disconnects.every((d) => d === 'transport close'),
+    `clients lost their transport, the server did not end their sessions: ${disconnects.join(', ')}`,
+  );
   for (const c of clients) c.close();
   await e.settle(2);
+  assert.deepEqual(
+    e.stderr.filter((l) => /Warning/.test(l)),
+    [],
+  );
 });

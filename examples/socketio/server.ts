@@ -19,7 +19,10 @@ const running = run({
       socket.emit('hello', { worker: state.workerId, pid: process.pid });
       socket.on('ping', (n: number, ack: (n: number) => void) => ack(n));
     });
-    state.gracefulShutdown.addEventListener('abort', () => io.disconnectSockets(true));
+    // io.close() drops each client's transport ("transport close"), and its client reconnects,
+    // to the new worker. Not io.disconnectSockets(true): it ends the sessions ("io server
+    // disconnect"), and a socket.io client never reconnects from that.
+    state.gracefulShutdown.addEventListener('abort', () => void io.close());
     await state.serve(server);
   },
 });
