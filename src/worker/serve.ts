@@ -11,11 +11,20 @@ import { sameListener, type WorkerDrains } from './worker-drains.js';
 /** What state.serve() accepts: a server, a request handler, or an app with callback(). */
 export type Servable = net.Server | http.RequestListener | { callback(): http.RequestListener };
 
-export type Serve = (target: Servable, listener?: Listener) => Promise<net.Server>;
+/** state.serve(): it resolves with the server it was given, in that server's own type. */
+export interface Serve {
+  <S extends net.Server>(server: S, listener?: Listener): Promise<S>;
+  (
+    app: http.RequestListener | { callback(): http.RequestListener },
+    listener?: Listener,
+  ): Promise<http.Server>;
+  (target: Servable, listener?: Listener): Promise<net.Server>;
+}
 
 export function makeServe(listeners: readonly Listener[], drains: WorkerDrains): Serve {
   const used: Listener[] = [];
-  return async (target, listener = listeners[0]) => {
+  // One body for the overloads: it returns the server it was given, or the one it made.
+  const serve = async (target: Servable, listener = listeners[0]): Promise<net.Server> => {
     const server = asServer(target);
     if (listener === undefined) {
       throw codedError(Error, 'ERR_OVERSEER_NO_LISTENER', 'state.serve(): no address is configured');
@@ -57,6 +66,7 @@ export function makeServe(listeners: readonly Listener[], drains: WorkerDrains):
     });
     return server;
   };
+  return serve as Serve;
 }
 
 function asServer(target: Servable): net.Server {

@@ -1,8 +1,7 @@
 // State: what a program is given in each worker (the Go State, plus serve()), and the one way
 // it is built (a run() worker, the in-process fallback, overseer/testing).
-import type net from 'node:net';
 import type { Listener } from '../contract/listener.js';
-import { makeServe, type Servable } from './serve.js';
+import { makeServe, type Serve } from './serve.js';
 import { drainWhatListensOn, WorkerDrains } from './worker-drains.js';
 
 export interface State {
@@ -42,11 +41,12 @@ export interface State {
   readonly drained: Promise<void>;
   /**
    * Listens on `listener` (default: the first one) and resolves with the server once it
-   * listens. `target` is a server, a request handler (an Express app) or an app with
-   * callback() (Koa). On graceful shutdown it drains without losing a request; so does any
-   * server that listens on a listener itself.
+   * listens, in its own type (an http2.Http2SecureServer for one). `target` is a server, a
+   * request handler (an Express app) or an app with callback() (Koa), whose server is an
+   * http.Server. On graceful shutdown it drains without losing a request; so does any server
+   * that listens on a listener itself.
    */
-  serve(target: Servable, listener?: Listener): Promise<net.Server>;
+  readonly serve: Serve;
 }
 
 export interface StateParts {
