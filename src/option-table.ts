@@ -231,7 +231,7 @@ export const OPTIONS = {
     default: [],
     file: true,
     flag: { value: '="ARGS"' },
-    doc: "node's own options for the workers (`--node-args=--max-old-space-size=512`)",
+    doc: "node's own options for the workers, split as node splits NODE_OPTIONS (`--node-args='--max-old-space-size=512 --title=\"my app\"'`)",
   },
   envFile: {
     kind: 'text',

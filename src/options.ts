@@ -102,15 +102,44 @@ export function httpUrlOption(o: Options, key: string, invalid: Invalid): URL | 
   return url;
 }
 
-/** An array of strings, or one string split at its spaces (`--node-args "--a --b"`). */
+/**
+ * An array of strings, or one string split into words as node splits NODE_OPTIONS
+ * (`--node-args '--a --title="my app"'`): at spaces outside double quotes, the quotes taken
+ * away, and a backslash inside them escaping the character after it.
+ */
 export function wordsOption(o: Options, key: string, invalid: Invalid): string[] | undefined {
   const v = o[key];
   if (v === undefined) return undefined;
-  if (typeof v === 'string') return v.split(/\s+/).filter(Boolean);
+  if (typeof v === 'string') {
+    const words = splitWords(v);
+    if (words === undefined) throw invalid(key, `has a " that is not closed, got ${shown(v)}`);
+    return words;
+  }
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
     throw invalid(key, 'must be an array of strings');
   }
   return [...(v as string[])];
+}
+
+/** `text`'s words, NODE_OPTIONS' way; undefined for a quote left open. */
+function splitWords(text: string): string[] | undefined {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted && c === '\\' && i + 1 < text.length) word = (word ?? '') + text[++i];
+    else if (c === '"') {
+      quoted = !quoted;
+      word ??= ''; // "" is an empty word
+    } else if (!quoted && /\s/.test(c)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else word = (word ?? '') + c;
+  }
+  if (quoted) return undefined;
+  if (word !== undefined) words.push(word);
+  return words;
 }
 
 /** Names to strings (environment variables); each bad value is named `key.NAME`. */

@@ -223,3 +223,21 @@ test('checkOptions: a subset of the table, resolved, with the caller naming its 
     /^overseer\/cluster: settings\.ipcPath/,
   );
 });
+
+test('--node-args is split into words as node splits NODE_OPTIONS: double quotes keep spaces, a backslash in them escapes', async () => {
+  const o = await runOptions([
+    '--node-args=--title="my app" --max-old-space-size=64  --require "./a dir/x \\"q\\".js"',
+    script,
+  ]);
+  assert.ok(o !== 'help');
+  assert.deepEqual(o.app.nodeArgs, [
+    '--title=my app',
+    '--max-old-space-size=64',
+    '--require',
+    './a dir/x "q".js',
+  ]);
+  await mistake(
+    () => runOptions(['--node-args=--title="my app', script]),
+    /^overseer run: --node-args has a " that is not closed, got '--title=/,
+  );
+});
