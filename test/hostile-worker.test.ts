@@ -131,6 +131,28 @@ describe('run(): a worker that attacks its channel is killed and replaced; the m
     await app.stop();
   });
 
+  test('a message sent with a handle is NACKed unread: 12 MB of empty objects, sent 4 times, keep the master small', async () => {
+    const { app, port } = await runMaster();
+    const before = usage(app.pid);
+    const { pid } = await attack(port, 'handles', '?n=4000000&count=1');
+    let peak = before.peakMiB;
+    // The worker's Node warns after its third retry.
+    const warned = (): boolean =>
+      app.stderr.some((l) => l.includes(`(node:${pid})`) && l.includes('SentHandleNotReceivedWarning'));
+    for (const end = Date.now() + 60_000; !warned() && Date.now() < end; await sleep(200)) {
+      peak = usage(app.pid).peakMiB;
+    }
+    peak = usage(app.pid).peakMiB;
+    console.log(`# handles: master peak ${before.peakMiB} -> ${peak} MiB`);
+    assert.ok(warned(), `the worker was NACKed; ${app.describe()}`);
+    assert.ok(
+      peak - before.peakMiB <= 64,
+      `the master's peak RSS grew from ${before.peakMiB} to ${peak} MiB`,
+    );
+    assert.equal(app.count('crash'), 0, 'a handle is no violation');
+    await app.stop();
+  });
+
   test("a restart's new worker that breaks the contract fails the restart; the old one keeps serving", async () => {
     const flag = path.join(tmp, 'attack-flag');
     const { app, port } = await runMaster({ attackFlag: flag });

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
+import v8 from 'node:v8';
 import {
   CHANNEL_BOUNDS,
   CMD,
@@ -87,9 +88,27 @@ describe("Node's wire formats, decoded within bounds", () => {
       // NODE_ further in, or not the cmd: the program's.
       const lookalike = { subcmd: 'NODE_ENV', items: app.items };
       assert.deepEqual(decodeAll(nobody(), [encode(serialization, lookalike)]), { messages: [] });
-      // A handle's message carries the program's: decoded, so that the master can NACK it.
+    });
+
+    test(`${serialization}: a handle's message is never decoded, heard or not: its cmd is all the NACK needs`, () => {
+      const app = { items: Array.from({ length: 200 }, () => ({})) };
       const handle = { cmd: 'NODE_HANDLE', type: 'net.Socket', msg: app };
-      assert.deepEqual(decodeAll(nobody(), [encode(serialization, handle)]).messages, [handle]);
+      for (const heard of [false, true]) {
+        const decoder = new Decoder(serialization, 4096, () => heard, 256);
+        assert.deepEqual(decodeAll(decoder, [encode(serialization, handle)]).messages, [
+          { cmd: 'NODE_HANDLE' },
+        ]);
+      }
+      // Short ones too; and the ACK and NACK, whose cmd starts the same, are decoded as before.
+      const short = { cmd: 'NODE_HANDLE', type: 'net.Socket', msg: 'x' };
+      const answers = [{ cmd: 'NODE_HANDLE_ACK' }, { cmd: 'NODE_HANDLE_NACK' }];
+      assert.deepEqual(
+        decodeAll(
+          new Decoder(serialization, 4096),
+          [short, ...answers].map((m) => encode(serialization, m)),
+        ),
+        { messages: [{ cmd: 'NODE_HANDLE' }, ...answers] },
+      );
     });
   }
 
@@ -199,9 +218,32 @@ async function worker(
     ...options,
   });
   const received: unknown[] = [];
-  const decoder = new Decoder(serialization, CHANNEL_BOUNDS.appMessageBytes);
-  peer.on('data', (chunk: Buffer) => decoder.push(chunk, (m) => received.push(m) > 0));
+  readAsNode(peer, serialization, (m) => received.push(m));
   return { child: child as never, channel, peer, violations, received };
+}
+
+/**
+ * What the master writes, read as the worker's Node reads it: every message whole (the master's
+ * own Decoder keeps only the cmd of a message sent with a handle).
+ */
+function readAsNode(peer: net.Socket, serialization: Serialization, onMessage: (m: unknown) => void): void {
+  let buf = Buffer.alloc(0);
+  peer.on('data', (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk]);
+    for (;;) {
+      if (serialization === 'json') {
+        const nl = buf.indexOf(0x0a);
+        if (nl < 0) return;
+        onMessage(JSON.parse(buf.subarray(0, nl).toString()));
+        buf = buf.subarray(nl + 1);
+      } else {
+        if (buf.length < 4 || buf.length < 4 + buf.readUInt32BE(0)) return;
+        const size = 4 + buf.readUInt32BE(0);
+        onMessage(v8.deserialize(buf.subarray(4, size)));
+        buf = buf.subarray(size);
+      }
+    }
+  });
 }
 
 async function until(what: string, predicate: () => boolean, ms = 5_000): Promise<void> {

@@ -23,6 +23,20 @@ export function contractTooLong(bytes: number, max: number, cmd?: string): strin
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the length byte of V8's "cmd" is 3
 const NODE_HEAD = { json: /^\{"cmd":"NODE_/, advanced: /^\xff.o"\x03cmd".NODE_/s } as const;
+/** A message with a handle: `cmd` is NODE_HANDLE itself (11 bytes long), not NODE_HANDLE_ACK or _NACK. */
+const HANDLE_HEAD = {
+  json: /^\{"cmd":"NODE_HANDLE"[,}]/,
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: V8's length bytes (3, 11)
+  advanced: /^\xff.o"\x03cmd"\x0bNODE_HANDLE/s,
+} as const;
+
+/**
+ * What a message sent with a handle is handed on as: its cmd alone. Its handle cannot reach the
+ * master (libuv's plain read drops SCM_RIGHTS), so all the master does is NACK it, for which Node's
+ * protocol needs nothing of the message; the program's message in it (up to the frame bound) is
+ * never decoded, and never delivered, heard or not.
+ */
+export const HANDLE_MESSAGE: Readonly<{ cmd: 'NODE_HANDLE' }> = Object.freeze({ cmd: 'NODE_HANDLE' });
 
 const NEWLINE = 0x0a;
 const LENGTH_BYTES = 4;
@@ -132,16 +146,15 @@ export class Decoder {
 
   /**
    * What to do with a whole frame before decoding it: 'decode', 'skip' (a long message of the
-   * program's that nobody would hear), or the problem (a long one of Node's, over the
-   * contract's bound: no need to decode it to know). Node's own messages name their `cmd`
-   * ('NODE_…') first; NODE_HANDLE's may be long (the program's message rides in it), and the
-   * worker waits for its NACK, so it is decoded.
+   * program's that nobody would hear), 'handle' (a message sent with a handle: HANDLE_MESSAGE,
+   * undecoded, whatever its size), or the problem (a long one of Node's, over the contract's
+   * bound: no need to decode it to know). Node's own messages name their `cmd` ('NODE_…') first.
    */
-  #triage(frame: Buffer, wireBytes: number): 'decode' | 'skip' | string {
-    if (frame.length <= this.contractBytes || this.heard()) return 'decode';
+  #triage(frame: Buffer, wireBytes: number): 'decode' | 'skip' | 'handle' | string {
     const head = frame.subarray(0, 32).toString('latin1');
+    if (HANDLE_HEAD[this.serialization].test(head)) return 'handle';
+    if (frame.length <= this.contractBytes || this.heard()) return 'decode';
     if (!NODE_HEAD[this.serialization].test(head)) return 'skip';
-    if (head.includes('NODE_HANDLE')) return 'decode';
     return contractTooLong(wireBytes, this.contractBytes);
   }
 
@@ -179,8 +192,9 @@ export class Decoder {
       start = nl + 1;
       const triage = this.#triage(line, line.length + 1);
       if (triage !== 'decode') {
-        if (triage !== 'skip') return triage;
+        if (triage !== 'skip' && triage !== 'handle') return triage;
         pending.consume(pending.length);
+        if (triage === 'handle' && !onFrame(HANDLE_MESSAGE, line.length + 1)) return undefined;
         continue;
       }
       let message: unknown;
@@ -204,8 +218,9 @@ export class Decoder {
       if (pending.length < size) return undefined;
       const triage = this.#triage(pending.view().subarray(LENGTH_BYTES, size), size);
       if (triage !== 'decode') {
-        if (triage !== 'skip') return triage;
+        if (triage !== 'skip' && triage !== 'handle') return triage;
         pending.consume(size);
+        if (triage === 'handle' && !onFrame(HANDLE_MESSAGE, size)) return undefined;
         continue;
       }
       let message: unknown;

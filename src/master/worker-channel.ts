@@ -8,7 +8,8 @@
 //   Node's handle protocol (NODE_HANDLE, then the worker's NODE_HANDLE_ACK before anything but an
 //   ACK goes after it); the master's replies a worker leaves unread are bounded;
 // - a worker's own handle cannot arrive (libuv's plain read drops SCM_RIGHTS): it is answered with
-//   NODE_HANDLE_NACK, and the worker's Node warns after its retries;
+//   NODE_HANDLE_NACK, from the message's head alone (the program's message in it is never
+//   decoded: channel-wire.ts), and the worker's Node warns after its retries;
 // - the ChildProcess gets the surface Node's channel gives it: send(), disconnect(), connected,
 //   channel, and the events 'message', 'internalMessage' and 'disconnect'.
 // A worker that breaks a bound is reported once (onViolation) and heard no more.
@@ -299,6 +300,7 @@ export class WorkerChannel {
       if (!this.#ending) this.#emit('message', m);
       return true;
     }
+    // A handle's message carries the program's (up to its bound), undecoded.
     if (m.cmd !== 'NODE_HANDLE' && bytes > CHANNEL_BOUNDS.contractMessageBytes) {
       this.#violate(contractTooLong(bytes, CHANNEL_BOUNDS.contractMessageBytes, m.cmd));
       return false;
