@@ -21,6 +21,7 @@ import {
   workerMessageProblem,
 } from '../src/contract/messages.js';
 import { Decoder, encode, type Serialization } from '../src/master/channel-wire.js';
+import { isJsonText } from '../src/master/json-syntax.js';
 import { type ChannelOptions, WorkerChannel } from '../src/master/worker-channel.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-channel-'));
@@ -111,6 +112,82 @@ describe("Node's wire formats, decoded within bounds", () => {
       );
     });
   }
+
+  test('a long frame left undecoded is still checked: garbage is malformed, and swallows no message after it', () => {
+    const nobody = (serialization: Serialization): Decoder =>
+      new Decoder(serialization, 1 << 20, () => false, 256);
+    const online = { cmd: CMD, act: 'online' };
+    // 100 KB of 0xFF with no newline, then the worker's next message: one line, not JSON.
+    const garbage = Buffer.alloc(100_000, 0xff);
+    for (const bad of [
+      garbage,
+      Buffer.from(`x${'y'.repeat(1000)}`),
+      Buffer.concat([Buffer.from('["'), garbage]),
+      Buffer.from(`[${'1,'.repeat(1000)}`),
+    ]) {
+      const { messages, problem } = decodeAll(nobody('json'), [bad, encode('json', online)]);
+      assert.deepEqual(messages, []);
+      assert.match(problem ?? '', /malformed/, bad.subarray(0, 8).toString('latin1'));
+    }
+    // A frame of the right length that is not V8's serialization.
+    const frame = Buffer.alloc(4 + 1000, 0x41);
+    frame.writeUInt32BE(1000, 0);
+    assert.match(decodeAll(nobody('advanced'), [frame]).problem ?? '', /malformed/);
+    // A handle's message, left undecoded too, is checked as well.
+    const handle = Buffer.concat([Buffer.from('{"cmd":"NODE_HANDLE","msg":"'), garbage, Buffer.from('"}\n')]);
+    assert.match(decodeAll(nobody('json'), [handle]).problem ?? '', /malformed/);
+    // What Node writes passes: a long message of the program's with strings of any script.
+    const app = { text: 'é€😀'.repeat(100), list: [true, false, null, -1.5e3] };
+    assert.deepEqual(decodeAll(nobody('json'), [encode('json', app), encode('json', online)]), {
+      messages: [online],
+    });
+  });
+
+  test('the syntax scan agrees with JSON.parse, and takes every start of a JSON text as one', () => {
+    const texts = [
+      '{}',
+      '[]',
+      '""',
+      '0',
+      '-1.5e+3',
+      'true',
+      'false',
+      'null',
+      ' {"a" : [1, {"b": null}], "c": "\\"\\u00e9"} ',
+      '{"a":1}}',
+      '{"a" 1}',
+      '{"a":1,}',
+      '[1,]',
+      '[,1]',
+      '{,}',
+      '{1:2}',
+      'tru',
+      'nul',
+      'x',
+      '"a',
+      '"\\x"',
+      '[1 2]',
+      '{"a":1}{"b":2}',
+      '"\u0001"',
+      '[',
+      '{"a":',
+      '"\\"',
+      '',
+    ];
+    for (const text of texts) {
+      let parses = true;
+      try {
+        JSON.parse(text);
+      } catch {
+        parses = false;
+      }
+      assert.equal(isJsonText(Buffer.from(text)), parses, text);
+      if (!parses) continue;
+      for (let i = 0; i <= text.length; i++)
+        assert.ok(isJsonText(Buffer.from(text.slice(0, i)), true), text.slice(0, i));
+    }
+    assert.equal(isJsonText(Buffer.from('{"a":1}}'), true), false, 'a prefix with more after the whole text');
+  });
 
   test('json: garbage is a problem, not a throw', () => {
     const { problem } = decodeAll(new Decoder('json', 1024), [Buffer.from('{"this is not json\n')]);

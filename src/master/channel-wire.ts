@@ -4,7 +4,9 @@
 // the master's end decodes with bounds of its own, so a line or frame longer than the bound, or
 // one that does not parse, is a problem reported in words, never a throw or a string that grows
 // without end (Node's own parser throws from inside its read callback, which kills the process).
+import { isUtf8 } from 'node:buffer';
 import v8 from 'node:v8';
+import { isJsonText } from './json-syntax.js';
 
 export type Serialization = 'json' | 'advanced';
 
@@ -37,6 +39,11 @@ const HANDLE_HEAD = {
  * never decoded, and never delivered, heard or not.
  */
 export const HANDLE_MESSAGE: Readonly<{ cmd: 'NODE_HANDLE' }> = Object.freeze({ cmd: 'NODE_HANDLE' });
+
+/** How much of a frame left undecoded has its JSON syntax checked (all of it, up to this). */
+const SYNTAX_SCAN_BYTES = 64 * 1024;
+/** The first byte of V8's serialization (its header's version tag). */
+const V8_HEADER = 0xff;
 
 const NEWLINE = 0x0a;
 const LENGTH_BYTES = 4;
@@ -152,10 +159,29 @@ export class Decoder {
    */
   #triage(frame: Buffer, wireBytes: number): 'decode' | 'skip' | 'handle' | string {
     const head = frame.subarray(0, 32).toString('latin1');
-    if (HANDLE_HEAD[this.serialization].test(head)) return 'handle';
+    if (HANDLE_HEAD[this.serialization].test(head))
+      return this.#mayBeMessage(frame) ? 'handle' : this.#malformed();
     if (frame.length <= this.contractBytes || this.heard()) return 'decode';
-    if (!NODE_HEAD[this.serialization].test(head)) return 'skip';
+    if (!NODE_HEAD[this.serialization].test(head))
+      return this.#mayBeMessage(frame) ? 'skip' : this.#malformed();
     return contractTooLong(wireBytes, this.contractBytes);
+  }
+
+  /**
+   * Whether a frame left undecoded can be a message at all, from checks that build nothing: V8's
+   * header; or valid UTF-8 (all Node writes is) whose JSON syntax holds (its first
+   * SYNTAX_SCAN_BYTES). Otherwise it is garbage, and would swallow the message it ran into.
+   */
+  #mayBeMessage(frame: Buffer): boolean {
+    if (this.serialization === 'advanced') return frame[0] === V8_HEADER;
+    if (frame.length <= SYNTAX_SCAN_BYTES) return isUtf8(frame) && isJsonText(frame);
+    return isUtf8(frame) && isJsonText(frame.subarray(0, SYNTAX_SCAN_BYTES), true);
+  }
+
+  #malformed(): string {
+    return this.serialization === 'json'
+      ? 'sent a malformed message (not one JSON text a line)'
+      : 'sent a malformed message (not a V8-serialized value)';
   }
 
   push(chunk: Buffer, onFrame: OnFrame): string | undefined {
@@ -201,7 +227,7 @@ export class Decoder {
       try {
         message = JSON.parse(line.toString('utf8'));
       } catch {
-        return 'sent a malformed message (not one JSON text a line)';
+        return this.#malformed();
       }
       pending.consume(pending.length);
       if (!onFrame(message, line.length + 1)) return undefined;
@@ -229,7 +255,7 @@ export class Decoder {
         de.readHeader();
         message = de.readValue();
       } catch {
-        return 'sent a malformed message (not a V8-serialized value)';
+        return this.#malformed();
       }
       pending.consume(size);
       if (!onFrame(message, size)) return undefined;
