@@ -256,6 +256,29 @@ describe('overseer run: the app never sees the channel as fd 3', { skip }, () =>
   });
 });
 
+describe('overseer run --ready message: the master hears the program only until it is ready', {
+  skip,
+}, () => {
+  test("after 'ready', 3 × 12 MB app messages of empty objects are not decoded: the master stays small", async () => {
+    const app = new Example('test/support/fixtures/run/attacker.mjs', {
+      nodeArgs: [CLI, 'run', '--ready', 'message', '--ipc-path', path.join(tmp, 'ready-message.sock')],
+      env: { SEND_READY: '1' },
+    });
+    const port = await app.port();
+    const before = usage(app.pid);
+    // Sent after its 'ready', on the same channel.
+    await attack(port, 'objects', '?n=4000000&count=3');
+    let peak = before.peakMiB;
+    for (const end = Date.now() + 6_000; Date.now() < end; await sleep(200)) peak = usage(app.pid).peakMiB;
+    console.log(`# ready message: master peak ${before.peakMiB} -> ${peak} MiB`);
+    assert.ok(
+      peak - before.peakMiB <= 64,
+      `the master's peak RSS grew from ${before.peakMiB} to ${peak} MiB`,
+    );
+    await app.stop();
+  });
+});
+
 describe('a process the worker started holds its pipes and channel after it exits', { skip }, () => {
   /** The orphan attack on the worker at `port`; the master lets go of what it holds. */
   async function orphaned(p: TestProcess, port: number, label: string): Promise<void> {

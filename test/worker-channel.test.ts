@@ -22,7 +22,7 @@ import {
 } from '../src/contract/messages.js';
 import { Decoder, encode, type Serialization } from '../src/master/channel-wire.js';
 import { isJsonText } from '../src/master/json-syntax.js';
-import { type ChannelOptions, WorkerChannel } from '../src/master/worker-channel.js';
+import { type ChannelOptions, shortMessagesOnly, WorkerChannel } from '../src/master/worker-channel.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-channel-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -345,6 +345,26 @@ describe("the master's end of a worker's channel", () => {
     ]);
     assert.equal(child.connected, true);
     assert.equal(channel.connected, true);
+    peer.destroy();
+  });
+
+  test("a listener that waits only for a short message ('ready') has no long one decoded for it", async () => {
+    const { child, peer } = await worker();
+    const heard: unknown[] = [];
+    child.on(
+      'message',
+      shortMessagesOnly((m: unknown) => heard.push(m)),
+    );
+    const long = { items: Array.from({ length: CHANNEL_BOUNDS.contractMessageBytes / 2 }, () => ({})) };
+    peer.write(Buffer.concat([encode('json', long), encode('json', 'ready')]));
+    await until('ready', () => heard.length === 1);
+    assert.deepEqual(heard, ['ready']);
+    // With an ordinary listener too, long ones are decoded (for it).
+    const all: unknown[] = [];
+    child.on('message', (m: unknown) => all.push(m));
+    peer.write(Buffer.concat([encode('json', long), encode('json', 'again')]));
+    await until('both', () => all.length === 2);
+    assert.deepEqual(all, [long, 'again']);
     peer.destroy();
   });
 

@@ -15,6 +15,7 @@ import type { LaunchContext, WorkerLaunch } from './launch.js';
 import { ListenRoutes } from './listen-routes.js';
 import { LogBuffer } from './log-buffer.js';
 import { SlotListens } from './slot-listens.js';
+import { shortMessagesOnly } from './worker-channel.js';
 import { WorkerOutput } from './worker-output.js';
 import { type ListeningInfo, WorkerProcess } from './worker-process.js';
 
@@ -173,9 +174,14 @@ export class AppWorkers implements WorkerLaunch {
   #becomeReadyWhen(handle: WorkerProcess, mode: ReadyMode): void {
     if (mode === 'none') handle.once('online', () => handle.becomeReady());
     else if (mode === 'message') {
-      handle.child.on('message', (m: unknown) => {
-        if (m === READY_MESSAGE) handle.becomeReady();
+      // Heard until it is ready, and for it no message longer than the contract's is decoded:
+      // a program's message is decoded only for a listener (worker-channel.ts).
+      const onMessage = shortMessagesOnly((m: unknown) => {
+        if (m !== READY_MESSAGE) return;
+        handle.child.off('message', onMessage);
+        handle.becomeReady();
       });
+      handle.child.on('message', onMessage);
     } else {
       this.#slots.readyWhenServing(handle, ['listening']);
     }

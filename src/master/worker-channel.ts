@@ -33,6 +33,18 @@ const MAX_HANDLE_RETRANSMISSIONS = 3;
 const BACKPRESSURE_BYTES = 2 * 64 * 1024;
 const NODE_PREFIX = 'NODE_';
 
+/** Marks a 'message' listener that waits only for a short message: see shortMessagesOnly(). */
+const SHORT_ONLY = Symbol('overseer.shortMessagesOnly');
+
+/**
+ * Marks a 'message' listener that waits only for a short message of the program's (`overseer
+ * run`'s 'ready'): a message longer than the contract's bound is not decoded for it, as for no
+ * listener at all.
+ */
+export function shortMessagesOnly<F extends (...args: never[]) => unknown>(listener: F): F {
+  return Object.assign(listener, { [SHORT_ONLY]: true });
+}
+
 export interface ChannelOptions {
   serialization: Serialization;
   /** The OS seam's: writes data with a copy of an fd attached. */
@@ -146,7 +158,7 @@ export class WorkerChannel {
       options.serialization,
       CHANNEL_BOUNDS.appMessageBytes,
       // run()'s and most of `overseer run`'s masters hear no message of the program's.
-      () => child.listenerCount('message') > 0,
+      () => child.listeners('message').some((l) => !(SHORT_ONLY in l)),
       CHANNEL_BOUNDS.contractMessageBytes,
     );
     // A worker whose spawn failed (EMFILE, EAGAIN…) has no channel: a socket that never connected
