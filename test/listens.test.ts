@@ -6,7 +6,9 @@
 // master's memory stays where it was; one that asks for more listens than the bound gets
 // Node-style errors with a code, and the sockets it had are closed once it is gone.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -102,6 +104,31 @@ describe('readiness follows what the app serves', { skip }, () => {
     assert.deepEqual(report.closed, { ok: true }, 'with the second port closed');
     assert.match(String(report.body), /^main \d+/);
     await a.stop();
+  });
+});
+
+describe('a worker cannot make its master show what it does not listen on', { skip }, () => {
+  test("overseer run: status shows where the master's own sockets listen, whatever a worker says", async () => {
+    const r = new Run('hostile.cjs', [], { PORT: '0' });
+    const port = await listeningPort(r, 'listening');
+    await r.ready(1);
+    await get(port, '/lie');
+    await r.line(/"event":"lied"/);
+    // Its 'listening' is taken (the key was routed to it): it says which socket listens, no more.
+    let listed: string[] = [];
+    for (const end = Date.now() + 10_000; Date.now() < end; await sleep(100)) {
+      listed = (await r.status()).addresses as string[];
+      if (listed.length === 2 && !listed.some((a) => a.startsWith('tcp:'))) break;
+    }
+    const other = listed.filter((a) => a !== `127.0.0.1:${port}`);
+    assert.equal(listed.length, 2, JSON.stringify(listed));
+    assert.equal(other.length, 1, JSON.stringify(listed));
+    assert.match(other[0]!, /^127\.0\.0\.1:\d+$/, JSON.stringify(listed));
+    // The master's socket is there: the kernel takes a connection to it (queued; nobody accepts).
+    const socket = net.connect(Number(other[0]!.split(':')[1]), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.destroy();
+    assert.equal(r.stderr.filter((l) => l.includes('OVERSEER_WORKER_CONTRACT')).length, 0);
   });
 });
 

@@ -91,7 +91,7 @@ export class ClusterPrimary extends EventEmitter {
       ownStatus: () => ({
         binHash: '',
         binPath: this.settings.exec ?? '',
-        addresses: this.#routes.keys(),
+        addresses: this.#routes.addresses(),
         fetcher: null,
       }),
       api: {

@@ -17,7 +17,7 @@ import { LogBuffer } from './log-buffer.js';
 import { SlotListens } from './slot-listens.js';
 import { shortMessagesOnly } from './worker-channel.js';
 import { WorkerOutput } from './worker-output.js';
-import { type ListeningInfo, WorkerProcess } from './worker-process.js';
+import { WorkerProcess } from './worker-process.js';
 
 export interface AppSettings {
   /** The app's entry file, absolute. */
@@ -63,8 +63,6 @@ export class AppWorkers implements WorkerLaunch {
   readonly forwardSignals = false;
   readonly #routes: ListenRoutes;
   readonly #output: WorkerOutput;
-  /** What workers listen on, as people write it (`127.0.0.1:3000`, a socket's path), by route key. */
-  readonly #shown = new Map<string, string>();
   /** What each slot serves: when its next worker is ready, and which routed sockets stay. */
   readonly #slots: SlotListens;
   #envFromFile: Record<string, string>;
@@ -74,11 +72,7 @@ export class AppWorkers implements WorkerLaunch {
   constructor(private readonly settings: AppSettings) {
     this.#routes = new ListenRoutes(settings.reusePort);
     this.#slots = new SlotListens(this.#routes, true);
-    this.#routes.onReleased = (key) => {
-      const listed = new Set(this.#routes.keys());
-      for (const k of this.#shown.keys()) if (!listed.has(k)) this.#shown.delete(k);
-      this.#unstore?.(key);
-    };
+    this.#routes.onReleased = (key) => this.#unstore?.(key);
     this.logs = new LogBuffer(settings.logLines);
     this.#output = new WorkerOutput(this.logs, settings.logPrefix);
     this.#envFromFile = settings.envFile === undefined ? {} : readEnvFile(settings.envFile);
@@ -118,7 +112,7 @@ export class AppWorkers implements WorkerLaunch {
   }
 
   addresses(): readonly string[] {
-    return this.#routes.keys().map((k) => this.#shown.get(k) ?? k);
+    return this.#routes.addresses();
   }
 
   shut(): void {
@@ -160,10 +154,6 @@ export class AppWorkers implements WorkerLaunch {
       },
       s.readyTimeout,
     );
-    handle.on('listening', (info: ListeningInfo) => {
-      const host = info.address === null ? '' : info.addressType === 6 ? `[${info.address}]` : info.address;
-      this.#shown.set(info.key, info.addressType === -1 ? `unix:${info.address}` : `${host}:${info.port}`);
-    });
     handle.passesOn(this.#output.attach(id, 'stdout', handle.child.stdout));
     handle.passesOn(this.#output.attach(id, 'stderr', handle.child.stderr));
     this.#slots.follow(handle);

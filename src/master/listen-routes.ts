@@ -5,10 +5,12 @@
 // down, and listen(0) in several workers gives them one shared port, as in node:cluster. The
 // master still never accepts. What it keeps is bounded (ROUTED_LISTENS), and a socket that no
 // worker holds and no slot serves any more is closed (slot-listens.ts says which those are).
+import { formatAddress } from '../address.js';
 import type { ListenRequest } from '../contract/messages.js';
 import { codedError } from '../errors.js';
 import { debug } from '../log.js';
 import { platform, type RoutedSocket } from '../os/index.js';
+import type { ServerHandle } from '../os/server-handle.js';
 import { noteFdExhaustion } from './fd-exhaustion.js';
 import type { HandedRoute } from './handoff/protocol.js';
 
@@ -33,9 +35,25 @@ export function routeKey(r: ListenRequest): string {
   return `tcp:${r.host ?? ''}:${port}${port === 0 ? `#${r.index}` : ''}${r.ipv6Only ? ':v6only' : ''}`;
 }
 
+/** The route key of a socket's key (a reusePort slot's socket is `<key>@<slot>`). */
+const routeOf = (socketKey: string): string => socketKey.replace(/@\d+$/, '');
+
 /** The refusal of a listen past a bound, as the worker's listen() reports it. */
 export function listenLimit(what: string): Error {
   return codedError(Error, 'ERR_OVERSEER_LISTEN_LIMIT', `overseer: listen refused: ${what}`);
+}
+
+/**
+ * Where a routed socket listens, as people write it ('127.0.0.1:41234', ':3000', 'unix:/path'),
+ * from the socket itself (a port 0 as bound; every interface as ''); undefined where it cannot say.
+ */
+function whereListens(socket: RoutedSocket, key: string): string | undefined {
+  if (key.startsWith('pipe:')) return `unix:${key.slice('pipe:'.length)}`;
+  const out: { address?: string; port?: number } = {};
+  if ((socket.handle as ServerHandle).getsockname?.(out) !== 0) return undefined;
+  if (out.address === undefined || out.port === undefined) return undefined;
+  const host = out.address === '::' || out.address === '0.0.0.0' ? '' : out.address;
+  return formatAddress({ kind: 'tcp', host, port: out.port, text: '' });
 }
 
 interface Made {
@@ -110,7 +128,20 @@ export class ListenRoutes {
 
   /** What workers listen on through the master, for status (a reusePort group once). */
   keys(): string[] {
-    return [...new Set([...this.#sockets.keys()].map((k) => k.replace(/@\d+$/, '')))];
+    return [...new Set([...this.#sockets.keys()].map(routeOf))];
+  }
+
+  /**
+   * keys(), as people write addresses: where the master's own socket for each listens (a socket
+   * still being made, by its key). What a worker says of its listen never shows here.
+   */
+  addresses(): string[] {
+    const where = new Map<string, string | undefined>();
+    for (const [s, { socketKey }] of this.#made) {
+      const key = routeOf(socketKey);
+      if (where.get(key) === undefined) where.set(key, whereListens(s, key));
+    }
+    return this.keys().map((k) => where.get(k) ?? k);
   }
 
   /**
