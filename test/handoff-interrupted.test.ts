@@ -136,6 +136,21 @@ describe('an interrupted handoff', { skip }, () => {
     assert.equal(fs.existsSync(h.sock), false);
   });
 
+  test('SIGKILL to the old master while the new one is not ready: the new master answers on the control socket at once', async () => {
+    const h = await handoffUnderWay(30_000); // its workers hang: it may not be ready for long
+    h.old.kill();
+    await h.old.waitExit(5_000);
+    const status = await eventually(
+      async () => (await ipcRequest(h.sock, 'GET', '/overseer/status', 1_000)).body as { pid: number },
+      10_000,
+      'the new master answering before its workers are ready',
+    );
+    assert.equal(status.pid, h.newMaster);
+    fs.rmSync(h.hang);
+    process.kill(h.newMaster, 'SIGTERM');
+    await waitGone(h.newMaster, 15_000);
+  });
+
   test("a SIGKILLed master's handoff directory goes at the next master's start; a live one's stays", async () => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     const left = fs.mkdtempSync(path.join(os.tmpdir(), `overseer-handoff-${dead}-`));

@@ -3,11 +3,14 @@
 // files are (a master removes them at its end only while they are its own), and whether a
 // new master took over (this one then drains and exits with 0). Each side is loaded only
 // when it has something to do.
-import { codedError, errorMessage } from '../../errors.js';
+import { errorMessage } from '../../errors.js';
 import { debug, warn } from '../../log.js';
 import type { HandoffHost } from './host.js';
 import type { Inherited } from './new-master.js';
-import { HANDOFF_ENV, type ReexecResult } from './protocol.js';
+import { HANDOFF_ENV, handoffFailed, type ReexecResult } from './protocol.js';
+
+/** How often a new master looks whether its old master died before the commit. */
+const WATCH_MS = 250;
 
 export class MasterHandoff {
   #ownsFiles = true;
@@ -63,8 +66,47 @@ export class MasterHandoff {
     const { takeHandoff } = await import('./new-master.js');
     this.#inherited = await takeHandoff(this.host, env);
     // Until the old master commits, its files are its own: this one may yet be killed.
-    if (this.#inherited) this.#ownFiles(false);
+    if (this.#inherited) {
+      this.#ownFiles(false);
+      this.#watch(this.#inherited);
+    }
     return this.#inherited;
+  }
+
+  /**
+   * An old master that dies before its commit leaves this one the only master: it takes over
+   * at once, not only once its workers are ready (which they may never be), so that the
+   * control socket is answered meanwhile.
+   */
+  #watch(inherited: Inherited): void {
+    const timer = setInterval(() => {
+      if (this.#inherited !== inherited) clearInterval(timer);
+      else if (inherited.oldMasterDied()) {
+        clearInterval(timer);
+        void this.#takeOver(inherited);
+      }
+    }, WATCH_MS);
+    timer.unref();
+  }
+
+  /** The old master died before its commit: this one serves in its place, with its files. */
+  async #takeOver(inherited: Inherited): Promise<void> {
+    this.#inherited = undefined;
+    warn(
+      `the old master (pid ${inherited.oldPid}) died during the handoff, before its commit; this master serves in its place`,
+      'OVERSEER_HANDOFF_TAKEOVER',
+    );
+    inherited.forget();
+    this.#ownFiles(true);
+    if (inherited.control) await this.host.serveControl(inherited.control);
+    await this.host.core.control?.rebindIfGone();
+    await this.#serveHealth();
+  }
+
+  async #serveHealth(): Promise<void> {
+    await this.host.health.serve().catch((err: unknown) => {
+      warn(`the health endpoint could not listen: ${errorMessage(err)}`, 'OVERSEER_HEALTH_FAILED');
+    });
   }
 
   /**
@@ -79,40 +121,35 @@ export class MasterHandoff {
    */
   async settle(): Promise<boolean> {
     const inherited = this.#inherited;
-    if (!inherited) return true;
-    try {
-      if (!(await inherited.ready())) {
-        if (!(await inherited.oldMasterGone())) {
-          debug('handoff: the old master did not commit; this master stops');
-          if (inherited.control) this.host.core.platform.closeFd(inherited.control.fd);
-          this.host.drain();
-          return false;
-        }
-        warn(
-          `the old master (pid ${inherited.oldPid}) died during the handoff, before its commit; this master serves in its place`,
-          'OVERSEER_HANDOFF_TAKEOVER',
-        );
-        inherited.forget();
-        this.#ownFiles(true);
-        if (inherited.control) await this.host.serveControl(inherited.control);
-        await this.host.core.control?.rebindIfGone();
-      } else {
-        this.#ownFiles(true);
-        if (inherited.control) await this.host.serveControl(inherited.control);
-      }
-    } finally {
+    if (!inherited) return true; // no handoff, or taken over already (#watch)
+    const committed = await inherited.ready();
+    if (this.#inherited !== inherited) return true; // taken over meanwhile
+    if (committed) {
       this.#inherited = undefined;
+      this.#ownFiles(true);
+      if (inherited.control) await this.host.serveControl(inherited.control);
+      await this.#serveHealth();
+      return true;
     }
-    await this.host.health.serve().catch((err: unknown) => {
-      warn(`the health endpoint could not listen: ${errorMessage(err)}`, 'OVERSEER_HEALTH_FAILED');
-    });
-    return true;
+    if (await inherited.oldMasterGone()) {
+      if (this.#inherited === inherited) await this.#takeOver(inherited);
+      return true;
+    }
+    debug('handoff: the old master did not commit; this master stops');
+    this.#inherited = undefined;
+    if (inherited.control) this.host.core.platform.closeFd(inherited.control.fd);
+    this.host.drain();
+    return false;
   }
 
   /** Hands the sockets to a new master (`command`, or this process's own command line); a second call joins the first. */
   reexec(command?: readonly string[]): Promise<ReexecResult> {
     // A master that may yet be killed makes no new master of its own: it would outlive this one.
-    if (this.#inherited) return Promise.resolve(uncommitted());
+    if (this.#inherited) {
+      return Promise.resolve(
+        handoffFailed('this master is still taking over from the old one; ask again once it serves'),
+      );
+    }
     if (this.#running === undefined) {
       const abort = new AbortController();
       this.#abort = abort;
@@ -140,10 +177,4 @@ export class MasterHandoff {
     this.#ownsFiles = own;
     this.host.launch?.ownFiles(own);
   }
-}
-
-/** A reexec asked of a new master before its handoff is settled. */
-function uncommitted(): ReexecResult {
-  const message = 'handoff: this master is still taking over from the old one; ask again once it serves';
-  return { ok: false, durationMs: 0, error: codedError(Error, 'ERR_OVERSEER_HANDOFF', message) };
 }

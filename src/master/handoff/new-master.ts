@@ -27,7 +27,9 @@ export interface Inherited {
   readonly oldPid: number;
   /** Whether the old master has died (after a ready() without a commit). */
   oldMasterGone(): Promise<boolean>;
-  /** Removes what the old master's side of the channel left (it died before it could). */
+  /** Whether the old master has died, as far as can be told now (this master was reparented, or it is gone). */
+  oldMasterDied(): boolean;
+  /** Closes the channel and removes what the old master's side of it left (it died before it could). */
   forget(): void;
 }
 
@@ -87,7 +89,11 @@ export async function takeHandoff(
       if (process.ppid !== oldPid) return true;
       return !processRuns(oldPid);
     },
-    forget: () => transport.forget?.(at),
+    oldMasterDied: () => process.ppid !== oldPid || !processRuns(oldPid),
+    forget: () => {
+      conn.close();
+      transport.forget?.(at);
+    },
     async ready(): Promise<boolean> {
       try {
         await conn.send({ kind: 'ready', pid: process.pid });
