@@ -13,7 +13,13 @@ import { debug } from '../../log.js';
 import type { HandedSockets, HandoffConnection } from '../../os/types.js';
 import { realClock } from '../clock.js';
 import type { HandoffHost } from './host.js';
-import { HANDOFF_ENV, type HandedRoute, type HandoffSockets, type ReexecResult } from './protocol.js';
+import {
+  HANDOFF_ENV,
+  type HandedRoute,
+  type HandoffSockets,
+  handoffFailed,
+  type ReexecResult,
+} from './protocol.js';
 
 /** How long a broken channel waits for the new master's exit, which says why it broke. */
 const EXIT_AFTER_HANGUP_MS = 2_000;
@@ -37,11 +43,7 @@ export async function handOver(
   abort: AbortSignal,
 ): Promise<ReexecResult> {
   const t0 = realClock.now();
-  const refuse = (message: string): ReexecResult => ({
-    ok: false,
-    durationMs: Math.round(realClock.now() - t0),
-    error: codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${message}`),
-  });
+  const refuse = (why: string): ReexecResult => handoffFailed(why, Math.round(realClock.now() - t0));
   if (master.core.supervisor.stopRequested) return refuse('the master is shutting down');
   // When a pid namespace's init exits, the kernel kills every process in it: the new master too.
   if (process.pid === 1)

@@ -3,7 +3,9 @@
 // sends every listening socket (SCM_RIGHTS) with what the new one needs to carry on; the new
 // one answers once its workers are ready; the old one commits, drains its workers and exits.
 
+import { codedError } from '../../errors.js';
 import type { HandedSockets } from '../../os/types.js';
+import type { ReexecEvent } from '../events.js';
 import type { SupervisorCounters } from '../supervisor.js';
 
 export const HANDOFF_ENV = 'OVERSEER_HANDOFF';
@@ -41,4 +43,9 @@ export interface HandoffCommit {
 export type HandoffMessage = HandoffSockets | HandoffAnswer | HandoffCommit;
 
 /** What reexec() resolves with. */
-export type { ReexecEvent as ReexecResult } from '../events.js';
+export type ReexecResult = ReexecEvent;
+
+/** A handoff that failed, or was refused, `durationMs` into it: why, as ERR_OVERSEER_HANDOFF. */
+export function handoffFailed(why: string, durationMs = 0): ReexecResult {
+  return { ok: false, durationMs, error: codedError(Error, 'ERR_OVERSEER_HANDOFF', `handoff: ${why}`) };
+}
