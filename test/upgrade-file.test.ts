@@ -171,6 +171,18 @@ test('a stop inside upgradeHealthWindow commits nothing: the old version is back
   assert.deepEqual(leftovers(dir), []);
 });
 
+test('a stop during the restart onto a new version, before it is ready: not bad, the old version back on disk', async () => {
+  const { dir, bin, app, offer, v1 } = await setup();
+  offer({ version: 'v2', readyDelayMs: 20_000 });
+  await app.until(() => app.count('fork') >= 2, 20_000, "v2's worker started");
+  assert.equal((await app.stop()).code, 0);
+  const up = await app.nth('upgrade', 1, 1_000);
+  assert.equal(up.result, 'failed', JSON.stringify(up));
+  assert.equal(up.code, 'ERR_OVERSEER_SHUTTING_DOWN', JSON.stringify(up));
+  assert.equal(fs.readFileSync(bin, 'utf8'), v1);
+  assert.deepEqual(leftovers(dir), []);
+});
+
 for (const [name, v, why] of [
   ['exits non-zero in the sanity check', { exitOnLoad: 3 }, /exited with code 3/],
   ['prints the wrong token', { wrongToken: true }, /did not print the token last/],

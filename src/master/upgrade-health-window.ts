@@ -11,8 +11,8 @@ export type HealthVerdict = Error | 'passed' | 'stopped';
  * passed; 'stopped' when `signal` aborts first (the master stops: the version is unproven).
  */
 export function crashWithin(events: EventEmitter, ms: number, signal: AbortSignal): Promise<HealthVerdict> {
-  if (signal.aborted) return Promise.resolve('stopped');
   if (ms <= 0) return Promise.resolve('passed');
+  if (signal.aborted) return Promise.resolve('stopped');
   const t0 = performance.now();
   return new Promise((resolve) => {
     const done = (verdict: HealthVerdict): void => {

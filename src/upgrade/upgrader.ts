@@ -455,9 +455,11 @@ export class Upgrader {
     }
     const restarted = await this.host.restart(step.reason ?? 'upgrade');
     // Ready is not enough: a version that crashes soon after is rolled back all the same.
+    // A restart the master's stop cut short proved nothing either way, as a window cut short.
+    const stopped = this.stopController.signal.aborted ? 'stopped' : undefined;
     const health = restarted.ok
       ? await this.host.watchHealth(this.opts.upgradeHealthWindow, this.stopController.signal)
-      : undefined;
+      : stopped;
     // A rollback is to a version that ran here before: a stop inside its window keeps it.
     if (health === 'passed' || (health === 'stopped' && step.reason === 'rollback')) {
       version.commit?.();
@@ -468,7 +470,7 @@ export class Upgrader {
     this.host.setHash(oldHash);
     if (health === 'stopped') {
       // Not proven, nor known bad: the next start runs the old version, and may take this again.
-      const reason = `the master stopped inside upgradeHealthWindow (${this.opts.upgradeHealthWindow} ms): the new version is unproven, so the old one is back on disk for the next start`;
+      const reason = `the master stopped before the new version was ready and through upgradeHealthWindow (${this.opts.upgradeHealthWindow} ms): it is unproven, so the old one is back on disk for the next start`;
       return { result: 'failed', reason, code: 'ERR_OVERSEER_SHUTTING_DOWN', newHash, rolledBack: true };
     }
     this.bad.add(id);

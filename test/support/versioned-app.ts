@@ -25,6 +25,8 @@ export interface VersionOptions {
   extra?: string;
   /** Become ready, then exit with code 1 this many ms later (a version that crashes soon). */
   crashAfterReadyMs?: number;
+  /** Take this many ms in program() before serving (a version slow to become ready). */
+  readyDelayMs?: number;
 }
 
 export function versionSource(o: VersionOptions): string {
@@ -47,6 +49,7 @@ const ready = run({
   ${o.extra ?? ''}
   program: async (state) => {
     ${o.throwOnStart ? "throw new Error('this version cannot start');" : ''}
+    ${o.readyDelayMs !== undefined ? `await new Promise((r) => setTimeout(r, ${o.readyDelayMs}));` : ''}
     const server = http.createServer((req, res) => {
       res.setHeader('x-pid', String(process.pid));
       res.setHeader('x-version', VERSION);
