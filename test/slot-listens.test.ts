@@ -247,3 +247,23 @@ test('the master keeps at most its bound of sockets, and closes one nothing held
   }
   assert.deepEqual(made.filter(open), [], 'every socket closed');
 });
+
+test("status's addresses come from the master's own sockets: every interface as ':port' only where the listen asked for every interface", async () => {
+  const routes = new ListenRoutes();
+  try {
+    await routes.route({ host: '', port: 0, index: 0 });
+    await routes.route({ host: '0.0.0.0', port: 0, index: 1 });
+    await routes.route({ host: '127.0.0.1', port: 0, index: 2 });
+    const shown = routes.addresses();
+    assert.equal(shown.length, 3);
+    assert.match(shown[0]!, /^:\d+$/);
+    assert.match(shown[1]!, /^0\.0\.0\.0:\d+$/, 'an IPv4-only socket is not every interface');
+    assert.match(shown[2]!, /^127\.0\.0\.1:\d+$/);
+    assert.ok(
+      shown.every((a) => !a.endsWith(':0')),
+      'ports as bound',
+    );
+  } finally {
+    routes.shut();
+  }
+});

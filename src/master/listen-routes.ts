@@ -45,14 +45,17 @@ export function listenLimit(what: string): Error {
 
 /**
  * Where a routed socket listens, as people write it ('127.0.0.1:41234', ':3000', 'unix:/path'),
- * from the socket itself (a port 0 as bound; every interface as ''); undefined where it cannot say.
+ * from the socket itself (a port 0 as bound); undefined where it cannot say.
  */
 function whereListens(socket: RoutedSocket, key: string): string | undefined {
   if (key.startsWith('pipe:')) return `unix:${key.slice('pipe:'.length)}`;
   const out: { address?: string; port?: number } = {};
   if ((socket.handle as ServerHandle).getsockname?.(out) !== 0) return undefined;
   if (out.address === undefined || out.port === undefined) return undefined;
-  const host = out.address === '::' || out.address === '0.0.0.0' ? '' : out.address;
+  // Every interface as '' only where the listen asked for that: an explicit 0.0.0.0 or :: is
+  // one family's, and says so.
+  const asked = /^tcp:(.*):\d+(?:#\d+)?(?::v6only)?$/.exec(routeOf(key))?.[1];
+  const host = asked === '' ? '' : out.address;
   return formatAddress({ kind: 'tcp', host, port: out.port, text: '' });
 }
 
