@@ -104,8 +104,9 @@ export function httpUrlOption(o: Options, key: string, invalid: Invalid): URL | 
 
 /**
  * An array of strings, or one string split into words as node splits NODE_OPTIONS
- * (`--node-args '--a --title="my app"'`): at spaces outside double quotes, the quotes taken
- * away, and a backslash inside them escaping the character after it.
+ * (`--node-args '--a --title="my app"'`): at spaces outside double quotes (and at tabs and line
+ * ends, which node refuses there), the quotes taken away, a backslash inside them escaping the
+ * character after it.
  */
 export function wordsOption(o: Options, key: string, invalid: Invalid): string[] | undefined {
   const v = o[key];
@@ -129,10 +130,9 @@ function splitWords(text: string): string[] | undefined {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted && c === '\\' && i + 1 < text.length) word = (word ?? '') + text[++i];
-    else if (c === '"') {
-      quoted = !quoted;
-      word ??= ''; // "" is an empty word
-    } else if (!quoted && /\s/.test(c)) {
+    else if (c === '"')
+      quoted = !quoted; // a word is its characters: "" alone is none, as in node
+    else if (!quoted && (c === ' ' || c === '\t' || c === '\n' || c === '\r')) {
       if (word !== undefined) words.push(word);
       word = undefined;
     } else word = (word ?? '') + c;

@@ -226,7 +226,7 @@ test('checkOptions: a subset of the table, resolved, with the caller naming its 
 
 test('--node-args is split into words as node splits NODE_OPTIONS: double quotes keep spaces, a backslash in them escapes', async () => {
   const o = await runOptions([
-    '--node-args=--title="my app" --max-old-space-size=64  --require "./a dir/x \\"q\\".js"',
+    '--node-args=--title="my app" --max-old-space-size=64 "" --require "./a dir/x \\"q\\".js"',
     script,
   ]);
   assert.ok(o !== 'help');
