@@ -114,6 +114,8 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
   const handshaking = new Set<net.Socket>();
   if (isTls) {
     server.on('connection', (raw: net.Socket) => {
+      // A Duplex the program hands the server itself gets no `_parent` to be found by.
+      if (!(raw instanceof net.Socket)) return;
       handshaking.add(raw);
       raw.once('close', () => {
         handshaking.delete(raw);
