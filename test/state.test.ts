@@ -52,8 +52,11 @@ test('a server that listens on a listener by itself drains too, and state.draine
   controller.abort();
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(drained, false, 'not while a request is in flight');
-  const [connection] = await response;
-  assert.equal(connection, 'close', 'the drain answered it with Connection: close');
+  const [connection, body] = await response;
+  // Answered, its connection kept: a request may be queued behind it (pipelined), which a
+  // `close` would drop. The quiet connection is closed once idle, and then the server is.
+  assert.equal(await body, 'ok');
+  assert.equal(connection, 'keep-alive');
   await s.drained;
   assert.equal(server.listening, false);
 });

@@ -203,15 +203,31 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
           know(socket).busyAt = performance.now();
         });
       };
-      // From now on each HTTP/1 request is told to close its connection. (An HTTP/2 server's
-      // 'request' is its compatibility API, which a listener of ours would switch on.)
+      // From now on each HTTP/1 connection is told to close with its last request's response,
+      // as its head is written: http sends a pipelined request's response after the one before,
+      // and drops it once a response that said `close` has gone, so a response with a request
+      // after it keeps the connection. (An HTTP/2 server's 'request' is its compatibility API,
+      // which a listener of ours would switch on.)
+      const lastOn = new WeakMap<net.Socket, http.ServerResponse>();
       const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
         if (req.httpVersionMajor >= 2) return; // HTTP/2 has no Connection header: GOAWAY does it
-        res.setHeader('Connection', 'close');
-        watch(req.socket as HttpSocket, res);
+        const socket = req.socket;
+        lastOn.set(socket, res);
+        const writeHead = res.writeHead;
+        // end() without a head of its own writes it through writeHead too (_implicitHeader).
+        res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+          if (lastOn.get(socket) === this && !this.headersSent) this.setHeader('Connection', 'close');
+          return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+        } as typeof res.writeHead;
+        watch(socket as HttpSocket, res);
       };
       const listensForRequests = isHttp1 || (isHttp && server.listenerCount('request') > 0);
       if (listensForRequests) server.prependListener('request', onRequest);
+      // A server that handles Expect: 100-continue itself gets its request there instead.
+      const expects = isHttp1
+        ? (['checkContinue', 'checkExpectation'] as const).filter((e) => server.listenerCount(e) > 0)
+        : [];
+      for (const e of expects) server.prependListener(e, onRequest);
 
       let isOff = false;
       /** No plain HTTP/1 client left: only what needs the program (or nothing). */
@@ -243,6 +259,7 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
         onAccepted = undefined;
         onGone = undefined;
         if (listensForRequests) server.off('request', onRequest);
+        for (const e of expects) server.off(e, onRequest);
         closed = true;
         clientsOff();
         resolve();
@@ -254,11 +271,12 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
       } else if (sockets.size === 0 && sessions.size === 0) queueMicrotask(finish);
       else server.once('close', finish); // the program closed it already
       for (const session of sessions) goAway(session);
+      // A response in flight is left as it is: requests may be queued behind it (pipelined,
+      // out of sight), which its `close` would drop. The next request, or the idle close, ends
+      // its connection.
       for (const socket of sockets) {
         const res = inFlight(socket);
-        if (res === undefined) continue;
-        if (!res.headersSent) res.setHeader('Connection', 'close');
-        watch(socket, res);
+        if (res !== undefined) watch(socket, res);
       }
       onAccepted = (socket) => {
         known.set(socket, { since: performance.now(), busyAt: 0 });
@@ -268,7 +286,15 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
       if (isHttp1) onGone = checkSoon;
       else clientsOff(); // HTTP/2's GOAWAY tells its clients; a plain net.Server has none
 
-      const idle = (socket: HttpSocket, now: number): boolean => {
+      /**
+       * http's own list of the connections between two requests (none under way on them);
+       * undefined where it has none. A connection not in it has a request coming in: not idle.
+       */
+      const betweenRequests = (): Set<net.Socket> | undefined => {
+        const list = isHttp1 ? connectionsOf(server)?.idle() : undefined;
+        return list && new Set(list.map((parser) => parser.socket));
+      };
+      const idle = (socket: HttpSocket, now: number, between: Set<net.Socket> | undefined): boolean => {
         if (h2(socket) || upgraded(socket)) return false;
         const d = know(socket);
         if (inFlight(socket) !== undefined) {
@@ -276,7 +302,13 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
           d.busyAt = now;
           return false;
         }
-        if (socket.bytesRead > 0) return now - Math.max(d.busyAt, d.since, from) >= IDLE_MS;
+        if (socket.bytesRead > 0) {
+          if (between !== undefined && !between.has(socket)) {
+            d.busyAt = now; // a request part-way in: terminateTimeout bounds it
+            return false;
+          }
+          return now - Math.max(d.busyAt, d.since, from) >= IDLE_MS;
+        }
         return now - Math.max(d.since, from) >= SILENT_GRACE_MS;
       };
       const tick = setInterval(() => {
@@ -303,14 +335,16 @@ export function installDrain(server: net.Server, opts: DrainOptions): Drain {
         if (!isHttp1) return;
         checkClientsOff();
         let some = false;
-        for (const socket of sockets) if (idle(socket, now)) some = true;
+        const between = betweenRequests();
+        for (const socket of sockets) if (idle(socket, now, between)) some = true;
         if (!some) return;
         // Timers run before the loop reads its sockets: after a stall (a GC pause, a slow CPU)
         // a request may be waiting unread on a connection that looks idle. Asked again after
         // this turn's poll phase, which has read it (http emits 'request' as it parses).
         setImmediate(() => {
           const now = performance.now();
-          for (const socket of sockets) if (idle(socket, now)) socket.destroy();
+          const between = betweenRequests();
+          for (const socket of sockets) if (idle(socket, now, between)) socket.destroy();
         });
       }, TICK_MS);
       const grace = setTimeout(
@@ -399,6 +433,18 @@ function eventStreams(sockets: Set<HttpSocket>, sessions: Set<Http2Session>): An
     for (const stream of streamsOf(session)) if (isEventStream({ stream })) found.push({ stream });
   }
   return found;
+}
+
+/**
+ * http's list of a server's connections (Node ≥ 18.2 keeps one for its timeouts), whose idle()
+ * are the parsers of those between two requests. Read only during a drain.
+ */
+function connectionsOf(server: net.Server): { idle(): { socket: net.Socket }[] } | undefined {
+  const key = Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections');
+  const list = key === undefined ? undefined : (server as unknown as Record<symbol, unknown>)[key];
+  return typeof (list as { idle?: unknown } | undefined)?.idle === 'function'
+    ? (list as { idle(): { socket: net.Socket }[] })
+    : undefined;
 }
 
 /**
