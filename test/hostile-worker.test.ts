@@ -19,6 +19,13 @@ import { CLI, fixture, readableByAll } from './support/paths.js';
 import { fdCount, stopAll, type TestProcess, usage } from './support/process.js';
 
 const MiB = 1024 * 1024;
+/**
+ * How much 3 × 12 MB messages left undecoded may raise the master's peak RSS: it holds each whole
+ * frame while it looks at it (a buffer that doubles as it fills) and the reads' chunks until they
+ * are collected, measured at 40–46 MiB on Node 20 and 22 and 62–65 on Node 24 (its heap grows
+ * more before a collection). Decoded, the same messages took it past 650 MiB.
+ */
+const UNDECODED_PEAK_MIB = 96;
 // The master's end of the channel is its own on POSIX; the figures come from Linux's /proc.
 const skip = process.platform !== 'linux' && 'Linux: reads the master from /proc';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'overseer-hostile-'));
@@ -124,7 +131,7 @@ describe('run(): a worker that attacks its channel is killed and replaced; the m
     for (const end = Date.now() + 6_000; Date.now() < end; await sleep(200)) peak = usage(app.pid).peakMiB;
     console.log(`# objects: master peak ${before.peakMiB} -> ${peak} MiB`);
     assert.ok(
-      peak - before.peakMiB <= 64,
+      peak - before.peakMiB <= UNDECODED_PEAK_MIB,
       `the master's peak RSS grew from ${before.peakMiB} to ${peak} MiB`,
     );
     assert.equal(app.count('crash'), 0, 'an app message under the bound is no violation');
@@ -146,7 +153,7 @@ describe('run(): a worker that attacks its channel is killed and replaced; the m
     console.log(`# handles: master peak ${before.peakMiB} -> ${peak} MiB`);
     assert.ok(warned(), `the worker was NACKed; ${app.describe()}`);
     assert.ok(
-      peak - before.peakMiB <= 64,
+      peak - before.peakMiB <= UNDECODED_PEAK_MIB,
       `the master's peak RSS grew from ${before.peakMiB} to ${peak} MiB`,
     );
     assert.equal(app.count('crash'), 0, 'a handle is no violation');
@@ -272,7 +279,7 @@ describe('overseer run --ready message: the master hears the program only until 
     for (const end = Date.now() + 6_000; Date.now() < end; await sleep(200)) peak = usage(app.pid).peakMiB;
     console.log(`# ready message: master peak ${before.peakMiB} -> ${peak} MiB`);
     assert.ok(
-      peak - before.peakMiB <= 64,
+      peak - before.peakMiB <= UNDECODED_PEAK_MIB,
       `the master's peak RSS grew from ${before.peakMiB} to ${peak} MiB`,
     );
     await app.stop();
